@@ -1,0 +1,199 @@
+/**
+ * The classical copy-move detector, stage by stage:
+ * grey -> downscale -> CLAHE -> keypoints (+ mirrored) -> g2NN self-matching -> clusters ->
+ * RANSAC affine per cluster -> dense ZNCC verification -> text-label suppression -> instances.
+ */
+import type { Image, Masks } from '../data/types';
+import { equalize } from './contrast';
+import { clusterMatches } from './cluster';
+import { downscale, toGray, type GrayImage } from './grayscale';
+import { detectKeypoints } from './keypoints';
+import { matchKeypoints } from './match';
+import { loadOpenCv, type OpenCv } from './opencv';
+import { type ClassicalParams, resolveParams } from './params';
+import { type Affine, type RejectedFit, fitTransforms } from './ransac';
+import { isTextLike } from './textLabels';
+import { verifyCopy } from './verify';
+
+/** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
+export interface CopyCandidate {
+  affine: Affine;
+  inliers: number;
+  cluster: number;
+  flipped: boolean;
+  meanZncc: number;
+  support: number;
+  accepted: boolean;
+  reason?: string;
+}
+
+export interface DetectionDebug {
+  /** Working-image size and its factor relative to the original (working = original * scale). */
+  scale: number;
+  keypoints: { x: Float32Array; y: Float32Array; mirroredCount: number };
+  matches: { ax: Float32Array; ay: Float32Array; bx: Float32Array; by: Float32Array; flipped: Uint8Array; cluster: Int32Array };
+  clusters: { size: number }[];
+  candidates: CopyCandidate[];
+  rejectedFits: RejectedFit[];
+  timings: Record<string, number>;
+}
+
+export interface CopyMoveDetection {
+  instances: Masks;
+  scores: number[];
+  debug: DetectionDebug;
+}
+
+/** Fraction of the textured source pixels that must correlate for a copy to be accepted. */
+const MIN_SUPPORT = 0.5;
+/** Instances overlapping more than this (IoU) are the same region found twice and get merged. */
+const DUPLICATE_IOU = 0.5;
+
+export async function detectCopyMove(image: Image, params: Partial<ClassicalParams> = {}): Promise<CopyMoveDetection> {
+  const p = resolveParams(params);
+  const cv = await loadOpenCv();
+  return detectWith(cv, image, p);
+}
+
+export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMoveDetection {
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const lap = (name: string) => {
+    const t = performance.now();
+    timings[name] = t - t0;
+    t0 = t;
+  };
+  const { gray, scale } = downscale(cv, toGray(image), p.maxSide);
+  const eq = equalize(cv, gray, p.claheClip, p.claheTiles);
+  lap('preprocess');
+  const kp = detectKeypoints(cv, eq, p);
+  const kpMirror = p.flips ? detectKeypoints(cv, eq, p, true) : undefined;
+  lap('keypoints');
+  const matches = matchKeypoints(kp, kpMirror, p);
+  lap('match');
+  const clusters = clusterMatches(matches, p.clusterRadius).filter((c) => c.members.length >= p.minInliers);
+  const clusterOf = new Int32Array(matches.count).fill(-1);
+  clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
+  lap('cluster');
+  const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
+  lap('ransac');
+
+  const regions: { mask: Uint8Array; score: number }[] = [];
+  const candidates: CopyCandidate[] = [];
+  const minArea = p.minRegionFraction * gray.width * gray.height;
+  for (const t of transforms) {
+    const v = verifyCopy(gray, t, p);
+    let reason: string | undefined;
+    if (v.support < MIN_SUPPORT) reason = `ZNCC support ${v.support.toFixed(2)} < ${MIN_SUPPORT}`;
+    else if (Math.min(v.sourceArea, v.targetArea) < minArea) reason = `region of ${Math.min(v.sourceArea, v.targetArea)} px too small`;
+    else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) reason = 'text label';
+    candidates.push({
+      affine: toOriginal(t.affine, scale),
+      inliers: t.inliers,
+      cluster: t.cluster,
+      flipped: t.flipped,
+      meanZncc: v.meanZncc,
+      support: v.support,
+      accepted: !reason,
+      reason,
+    });
+    if (reason) continue;
+    const score = Math.max(0, Math.min(1, v.meanZncc)) * Math.min(1, t.inliers / (2 * p.minInliers));
+    if (p.mergePairs) {
+      const both = new Uint8Array(v.source.length);
+      for (let i = 0; i < both.length; i++) both[i] = v.source[i] | v.target[i];
+      addRegion(regions, both, score);
+    } else {
+      addRegion(regions, v.source, score);
+      addRegion(regions, v.target, score);
+    }
+  }
+  lap('verify');
+  const instances = toMasks(cv, regions.map((r) => r.mask), gray, image.width, image.height);
+  lap('upscale');
+
+  const inv = 1 / scale;
+  const scaleArr = (a: Float32Array) => a.map((v) => v * inv);
+  return {
+    instances,
+    scores: regions.map((r) => r.score),
+    debug: {
+      scale,
+      keypoints: {
+        x: scaleArr(concat(kp.x, kpMirror?.x)),
+        y: scaleArr(concat(kp.y, kpMirror?.y)),
+        mirroredCount: kpMirror?.count ?? 0,
+      },
+      matches: {
+        ax: scaleArr(matches.ax),
+        ay: scaleArr(matches.ay),
+        bx: scaleArr(matches.bx),
+        by: scaleArr(matches.by),
+        flipped: matches.flipped,
+        cluster: clusterOf,
+      },
+      clusters: clusters.map((c) => ({ size: c.members.length })),
+      candidates,
+      rejectedFits: rejected,
+      timings,
+    },
+  };
+}
+
+function concat(a: Float32Array, b?: Float32Array): Float32Array {
+  if (!b) return a;
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Conjugates a working-frame affine into the original frame: S^-1 A S with S = scale. */
+function toOriginal(a: Affine, scale: number): Affine {
+  return [a[0], a[1], a[2] / scale, a[3], a[4], a[5] / scale];
+}
+
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    inter += a[i] & b[i];
+    union += a[i] | b[i];
+  }
+  return union ? inter / union : 0;
+}
+
+/** Adds a region, merging it into an existing one that it essentially repeats. */
+function addRegion(regions: { mask: Uint8Array; score: number }[], mask: Uint8Array, score: number): void {
+  for (const r of regions) {
+    if (iou(r.mask, mask) > DUPLICATE_IOU) {
+      for (let i = 0; i < mask.length; i++) r.mask[i] |= mask[i];
+      r.score = Math.max(r.score, score);
+      return;
+    }
+  }
+  regions.push({ mask: mask.slice(), score });
+}
+
+/** Working-frame 0/1 masks -> (N,H,W) at the original size (bilinear then threshold, so edges stay smooth). */
+function toMasks(cv: OpenCv, masks: Uint8Array[], gray: GrayImage, width: number, height: number): Masks {
+  const out = new Uint8Array(masks.length * width * height);
+  masks.forEach((m, k) => {
+    const dst = out.subarray(k * width * height, (k + 1) * width * height);
+    if (gray.width === width && gray.height === height) {
+      dst.set(m);
+      return;
+    }
+    const src = cv.matFromArray(gray.height, gray.width, cv.CV_8UC1, m.map((v) => v * 255));
+    const big = new cv.Mat();
+    try {
+      cv.resize(src, big, new cv.Size(width, height), 0, 0, cv.INTER_LINEAR);
+      const d: Uint8Array = big.data;
+      for (let i = 0; i < dst.length; i++) dst[i] = d[i] >= 128 ? 1 : 0;
+    } finally {
+      src.delete();
+      big.delete();
+    }
+  });
+  return { data: out, count: masks.length, height, width };
+}

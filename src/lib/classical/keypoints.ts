@@ -1,0 +1,89 @@
+/**
+ * Keypoints + binary descriptors from OpenCV.js (ORB, AKAZE or BRISK; SIFT is not in its build).
+ * Descriptors are repacked as uint32 words so matching can XOR/popcount them in plain JS.
+ */
+import type { GrayImage } from './grayscale';
+import { type OpenCv, release } from './opencv';
+import type { ClassicalParams } from './params';
+
+export interface Keypoints {
+  count: number;
+  x: Float32Array;
+  y: Float32Array;
+  /** Degrees, as OpenCV reports them. */
+  angle: Float32Array;
+  size: Float32Array;
+  /** count x words descriptor bits. */
+  desc: Uint32Array;
+  words: number;
+  /** Bits per descriptor (for distance thresholds given as a fraction). */
+  bits: number;
+}
+
+/** Detects on the image, or on its left-right mirror with x mapped back to the original frame. */
+export function detectKeypoints(cv: OpenCv, gray: GrayImage, params: ClassicalParams, mirrored = false): Keypoints {
+  const src = cv.matFromArray(gray.height, gray.width, cv.CV_8UC1, gray.data);
+  const img = mirrored ? new cv.Mat() : src;
+  const kp = new cv.KeyPointVector();
+  const desc = new cv.Mat();
+  const noMask = new cv.Mat();
+  const detector = createDetector(cv, params);
+  try {
+    if (mirrored) cv.flip(src, img, 1);
+    detector.detectAndCompute(img, noMask, kp, desc);
+    const n = kp.size();
+    const bytes = n > 0 ? desc.cols : 0;
+    const words = Math.ceil(bytes / 4);
+    let order = Array.from({ length: n }, (_, i) => i);
+    const response = new Float32Array(n);
+    for (let i = 0; i < n; i++) response[i] = kp.get(i).response;
+    if (n > params.maxKeypoints) order = order.sort((a, b) => response[b] - response[a]).slice(0, params.maxKeypoints);
+    const m = order.length;
+    const out: Keypoints = {
+      count: m,
+      x: new Float32Array(m),
+      y: new Float32Array(m),
+      angle: new Float32Array(m),
+      size: new Float32Array(m),
+      desc: new Uint32Array(m * words),
+      words,
+      bits: bytes * 8,
+    };
+    const raw: Uint8Array = desc.data;
+    const padded = new Uint8Array(words * 4);
+    for (let r = 0; r < m; r++) {
+      const i = order[r];
+      const k = kp.get(i);
+      out.x[r] = mirrored ? gray.width - 1 - k.pt.x : k.pt.x;
+      out.y[r] = k.pt.y;
+      out.angle[r] = k.angle;
+      out.size[r] = k.size;
+      padded.fill(0);
+      padded.set(raw.subarray(i * bytes, (i + 1) * bytes));
+      const view = new Uint32Array(padded.buffer);
+      out.desc.set(view, r * words);
+    }
+    return out;
+  } finally {
+    release(kp, desc, noMask, detector);
+    if (mirrored) release(img);
+    release(src);
+  }
+}
+
+function createDetector(cv: OpenCv, params: ClassicalParams): OpenCv {
+  switch (params.detector) {
+    case 'orb': {
+      // nfeatures, scaleFactor, nlevels, edgeThreshold. The 9-argument constructor (FAST threshold)
+      // is unusable in this build: its ScoreType enum is unbound.
+      return new cv.ORB(params.maxKeypoints, 1.2, 8, 31);
+    }
+    case 'akaze': {
+      const d = new cv.AKAZE();
+      d.setThreshold(params.akazeThreshold);
+      return d;
+    }
+    case 'brisk':
+      return new cv.BRISK();
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Binary mask operations on Uint8Array (H*W, values 0/1) used by dense verification:
+ * morphology, connected components, hole filling, convex hull rasterisation, box means.
+ */
+
+/** Mean over a (2r+1)^2 window clipped at the borders (separable running sums). */
+export function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
+  const tmp = new Float32Array(w * h);
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let sum = 0;
+    for (let x = 0; x <= Math.min(r, w - 1); x++) sum += src[row + x];
+    for (let x = 0; x < w; x++) {
+      const lo = Math.max(0, x - r);
+      const hi = Math.min(w - 1, x + r);
+      tmp[row + x] = sum / (hi - lo + 1);
+      if (x + r + 1 < w) sum += src[row + x + r + 1];
+      if (x - r >= 0) sum -= src[row + x - r];
+    }
+  }
+  for (let x = 0; x < w; x++) {
+    let sum = 0;
+    for (let y = 0; y <= Math.min(r, h - 1); y++) sum += tmp[y * w + x];
+    for (let y = 0; y < h; y++) {
+      const lo = Math.max(0, y - r);
+      const hi = Math.min(h - 1, y + r);
+      out[y * w + x] = sum / (hi - lo + 1);
+      if (y + r + 1 < h) sum += tmp[(y + r + 1) * w + x];
+      if (y - r >= 0) sum -= tmp[(y - r) * w + x];
+    }
+  }
+  return out;
+}
+
+/** Square structuring element of radius r: max (dilate) or min (erode) filter, separable. */
+function morph(m: Uint8Array, w: number, h: number, r: number, dilate: boolean): Uint8Array {
+  const tmp = new Uint8Array(w * h);
+  const out = new Uint8Array(w * h);
+  const hit = dilate ? 1 : 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = 1 - hit;
+      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) {
+        if (m[y * w + k] === hit) {
+          v = hit;
+          break;
+        }
+      }
+      tmp[y * w + x] = v;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = 1 - hit;
+      for (let k = Math.max(0, y - r); k <= Math.min(h - 1, y + r); k++) {
+        if (tmp[k * w + x] === hit) {
+          v = hit;
+          break;
+        }
+      }
+      out[y * w + x] = v;
+    }
+  }
+  return out;
+}
+
+export const dilate = (m: Uint8Array, w: number, h: number, r: number) => morph(m, w, h, r, true);
+export const erode = (m: Uint8Array, w: number, h: number, r: number) => morph(m, w, h, r, false);
+export const close = (m: Uint8Array, w: number, h: number, r: number) => erode(dilate(m, w, h, r), w, h, r);
+
+/** 8-connected component labels (0 = background, 1..count). */
+export function components(m: Uint8Array, w: number, h: number): { labels: Int32Array; count: number } {
+  const labels = new Int32Array(w * h);
+  const stack = new Int32Array(w * h);
+  let count = 0;
+  for (let i = 0; i < w * h; i++) {
+    if (!m[i] || labels[i]) continue;
+    count++;
+    let top = 0;
+    stack[top++] = i;
+    labels[i] = count;
+    while (top > 0) {
+      const p = stack[--top];
+      const px = p % w;
+      const py = (p - px) / w;
+      for (let dy = -1; dy <= 1; dy++) {
+        const y = py + dy;
+        if (y < 0 || y >= h) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const x = px + dx;
+          if (x < 0 || x >= w) continue;
+          const q = y * w + x;
+          if (m[q] && !labels[q]) {
+            labels[q] = count;
+            stack[top++] = q;
+          }
+        }
+      }
+    }
+  }
+  return { labels, count };
+}
+
+/** Sets every background pixel not 4-connected to the border (holes) to 1. */
+export function fillHoles(m: Uint8Array, w: number, h: number): Uint8Array {
+  const outside = new Uint8Array(w * h);
+  const stack: number[] = [];
+  const seed = (i: number) => {
+    if (!m[i] && !outside[i]) {
+      outside[i] = 1;
+      stack.push(i);
+    }
+  };
+  for (let x = 0; x < w; x++) {
+    seed(x);
+    seed((h - 1) * w + x);
+  }
+  for (let y = 0; y < h; y++) {
+    seed(y * w);
+    seed(y * w + w - 1);
+  }
+  while (stack.length) {
+    const p = stack.pop() as number;
+    const x = p % w;
+    if (x > 0) seed(p - 1);
+    if (x < w - 1) seed(p + 1);
+    if (p >= w) seed(p - w);
+    if (p < (h - 1) * w) seed(p + w);
+  }
+  const out = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) out[i] = outside[i] ? 0 : 1;
+  return out;
+}
+
+/** Convex hull (monotone chain) of points given as [x0, y0, x1, y1, ...], counter-clockwise. */
+export function convexHull(pts: ArrayLike<number>): Array<[number, number]> {
+  const p: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < pts.length; i += 2) p.push([pts[i], pts[i + 1]]);
+  p.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (p.length < 3) return p;
+  const cross = (o: [number, number], a: [number, number], b: [number, number]) =>
+    (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const lower: Array<[number, number]> = [];
+  for (const q of p) {
+    while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], q) <= 0) lower.pop();
+    lower.push(q);
+  }
+  const upper: Array<[number, number]> = [];
+  for (let i = p.length - 1; i >= 0; i--) {
+    const q = p[i];
+    while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], q) <= 0) upper.pop();
+    upper.push(q);
+  }
+  return lower.slice(0, -1).concat(upper.slice(0, -1));
+}
+
+/** Rasterises a convex polygon: pixel centres inside or on the boundary become 1. */
+export function fillConvexPolygon(poly: Array<[number, number]>, w: number, h: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  if (poly.length < 3) return out;
+  const ys = poly.map((q) => q[1]);
+  const y0 = Math.max(0, Math.ceil(Math.min(...ys)));
+  const y1 = Math.min(h - 1, Math.floor(Math.max(...ys)));
+  for (let y = y0; y <= y1; y++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < poly.length; i++) {
+      const [ax, ay] = poly[i];
+      const [bx, by] = poly[(i + 1) % poly.length];
+      if ((ay <= y && by >= y) || (by <= y && ay >= y)) {
+        if (ay === by) {
+          lo = Math.min(lo, ax, bx);
+          hi = Math.max(hi, ax, bx);
+        } else {
+          const x = ax + ((y - ay) / (by - ay)) * (bx - ax);
+          lo = Math.min(lo, x);
+          hi = Math.max(hi, x);
+        }
+      }
+    }
+    for (let x = Math.max(0, Math.ceil(lo)); x <= Math.min(w - 1, Math.floor(hi)); x++) out[y * w + x] = 1;
+  }
+  return out;
+}

@@ -1,0 +1,149 @@
+/**
+ * g2NN matching of an image's descriptors against themselves (or against its mirror's, for
+ * flipped copies): for each keypoint, its k nearest descriptors by Hamming distance are sorted and
+ * neighbour t is kept while d_t < ratio * d_{t+1} (Amerini et al.'s generalised 2NN), so a region
+ * copied several times yields all its copies. Neighbours spatially closer than minDistance are the
+ * same structure (e.g. one corner at two pyramid levels) and are dropped before the ratio test.
+ */
+import type { Keypoints } from './keypoints';
+import type { ClassicalParams } from './params';
+
+/** Matched point pairs in working-image pixels; `flipped` marks pairs from the mirror matching. */
+export interface Matches {
+  count: number;
+  ax: Float32Array;
+  ay: Float32Array;
+  bx: Float32Array;
+  by: Float32Array;
+  distance: Float32Array;
+  flipped: Uint8Array;
+}
+
+interface Pair {
+  ax: number;
+  ay: number;
+  bx: number;
+  by: number;
+  distance: number;
+  flipped: boolean;
+}
+
+function popcount(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Sorted k-nearest lists: ids and distances, k slots per query, filled with -1 / Infinity. */
+class TopK {
+  readonly ids: Int32Array;
+  readonly dist: Float64Array;
+  constructor(n: number, readonly k: number) {
+    this.ids = new Int32Array(n * k).fill(-1);
+    this.dist = new Float64Array(n * k).fill(Infinity);
+  }
+  push(q: number, id: number, d: number): void {
+    const base = q * this.k;
+    let s = base + this.k - 1;
+    if (d >= this.dist[s]) return;
+    while (s > base && this.dist[s - 1] > d) {
+      this.dist[s] = this.dist[s - 1];
+      this.ids[s] = this.ids[s - 1];
+      s--;
+    }
+    this.dist[s] = d;
+    this.ids[s] = id;
+  }
+}
+
+/**
+ * k nearest of every query among the candidates, skipping spatially close ones. With `self`, the
+ * two sets are the same and each distance is computed once for both ends.
+ */
+function nearest(q: Keypoints, c: Keypoints, k: number, minDist2: number, self: boolean): TopK {
+  const top = new TopK(q.count, k);
+  const w = q.words;
+  const qd = q.desc;
+  const cd = c.desc;
+  for (let i = 0; i < q.count; i++) {
+    const qi = i * w;
+    const xi = q.x[i];
+    const yi = q.y[i];
+    for (let j = self ? i + 1 : 0; j < c.count; j++) {
+      const dx = c.x[j] - xi;
+      const dy = c.y[j] - yi;
+      if (dx * dx + dy * dy < minDist2) continue;
+      const cj = j * w;
+      let d = 0;
+      for (let t = 0; t < w; t++) d += popcount(qd[qi + t] ^ cd[cj + t]);
+      top.push(i, j, d);
+      if (self) top.push(j, i, d);
+    }
+  }
+  return top;
+}
+
+function pairKey(ax: number, ay: number, bx: number, by: number): string {
+  const a = `${Math.round(ax)},${Math.round(ay)}`;
+  const b = `${Math.round(bx)},${Math.round(by)}`;
+  return a < b ? `${a};${b}` : `${b};${a}`;
+}
+
+function g2nn(
+  q: Keypoints,
+  c: Keypoints,
+  top: TopK,
+  params: ClassicalParams,
+  flipped: boolean,
+  seen: Set<string>,
+  out: Pair[],
+): void {
+  const k = top.k;
+  const exact = params.exactHamming * q.bits;
+  const max = params.maxHamming * q.bits;
+  for (let i = 0; i < q.count; i++) {
+    const base = i * k;
+    for (let t = 0; t < k; t++) {
+      const j = top.ids[base + t];
+      const d = top.dist[base + t];
+      if (j < 0 || d > max) break;
+      const next = t + 1 < k ? top.dist[base + t + 1] : Infinity;
+      if (!(d <= exact || d < params.g2nnRatio * next)) break;
+      // Each unordered pair once: (p, q) and (q, p) describe the same copy (also across the mirror).
+      const key = pairKey(q.x[i], q.y[i], c.x[j], c.y[j]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ ax: q.x[i], ay: q.y[i], bx: c.x[j], by: c.y[j], distance: d, flipped });
+    }
+  }
+}
+
+/** Self-matches of `kp`, plus matches against the mirrored keypoints when given. */
+export function matchKeypoints(kp: Keypoints, mirrored: Keypoints | undefined, params: ClassicalParams): Matches {
+  const minDist2 = params.minDistance * params.minDistance;
+  const pairs: Pair[] = [];
+  const seen = new Set<string>();
+  if (kp.count > 1) g2nn(kp, kp, nearest(kp, kp, params.g2nnK, minDist2, true), params, false, seen, pairs);
+  if (mirrored && kp.count > 0 && mirrored.count > 0 && mirrored.words === kp.words) {
+    g2nn(kp, mirrored, nearest(kp, mirrored, params.g2nnK, minDist2, false), params, true, seen, pairs);
+  }
+  const n = pairs.length;
+  const m: Matches = {
+    count: n,
+    ax: new Float32Array(n),
+    ay: new Float32Array(n),
+    bx: new Float32Array(n),
+    by: new Float32Array(n),
+    distance: new Float32Array(n),
+    flipped: new Uint8Array(n),
+  };
+  pairs.forEach((p, i) => {
+    m.ax[i] = p.ax;
+    m.ay[i] = p.ay;
+    m.bx[i] = p.bx;
+    m.by[i] = p.by;
+    m.distance[i] = p.distance;
+    m.flipped[i] = p.flipped ? 1 : 0;
+  });
+  return m;
+}

@@ -1,0 +1,113 @@
+/**
+ * Parameters of the classical copy-move detector, with documented defaults. Lengths are in pixels
+ * of the working image (the input downscaled so its longer side is at most `maxSide`).
+ */
+import { ConfigError, didYouMean } from '../errors';
+
+export type KeypointDetector = 'orb' | 'akaze' | 'brisk';
+export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk'];
+
+export interface ClassicalParams {
+  /** Longer side of the working image; larger inputs are downscaled (masks come back at full size). */
+  maxSide: number;
+  /** CLAHE clip limit; lifts faint blot and micrograph texture so keypoints appear there too. */
+  claheClip: number;
+  /** CLAHE tiles per side. */
+  claheTiles: number;
+  /** Keypoint detector + binary descriptor from OpenCV.js. */
+  detector: KeypointDetector;
+  /** Keypoints kept per image (strongest first); matching cost grows with its square. */
+  maxKeypoints: number;
+  /** AKAZE detector response threshold. */
+  akazeThreshold: number;
+  /** Also match against the mirrored image, to find flipped copies. */
+  flips: boolean;
+  /** Neighbours examined per keypoint by g2NN. */
+  g2nnK: number;
+  /** g2NN ratio: neighbour t is kept while d_t < ratio * d_{t+1}. */
+  g2nnRatio: number;
+  /** Descriptor distances at or below this fraction of the bits are always kept (exact copies). */
+  exactHamming: number;
+  /** Descriptor distances above this fraction of the bits are never matches. */
+  maxHamming: number;
+  /** Matched keypoints closer than this are the same structure, not a copy. */
+  minDistance: number;
+  /** Two matches join a cluster when both their ends lie within this radius. */
+  clusterRadius: number;
+  /** RANSAC inlier minimum for a transform to count (the competition's winners used ~20). */
+  minInliers: number;
+  /** RANSAC reprojection threshold. */
+  ransacThreshold: number;
+  /** RANSAC iterations per fit. */
+  ransacIters: number;
+  /** Accepted range of the transform's singular values (scale of the copy). */
+  minScale: number;
+  maxScale: number;
+  /** Side of the window of the dense zero-mean normalised cross-correlation. */
+  znccWindow: number;
+  /** ZNCC above which a pixel counts as copied. */
+  znccThreshold: number;
+  /** Local grey-level variance below which ZNCC is undefined (flat area). */
+  minVariance: number;
+  /** Smallest region kept, as a fraction of the image area. */
+  minRegionFraction: number;
+  /** Drop regions that look like text labels (near-binary thin strokes). */
+  suppressText: boolean;
+  /** Return one instance per copy pair instead of source and copy separately. */
+  mergePairs: boolean;
+}
+
+export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
+  maxSide: 1024,
+  claheClip: 2,
+  claheTiles: 8,
+  detector: 'orb' as KeypointDetector,
+  maxKeypoints: 3000,
+  akazeThreshold: 0.0005,
+  flips: true,
+  g2nnK: 6,
+  g2nnRatio: 0.7,
+  exactHamming: 0.04,
+  maxHamming: 0.25,
+  minDistance: 16,
+  clusterRadius: 40,
+  minInliers: 20,
+  ransacThreshold: 3,
+  ransacIters: 2000,
+  minScale: 0.4,
+  maxScale: 2.5,
+  znccWindow: 7,
+  znccThreshold: 0.8,
+  minVariance: 4,
+  minRegionFraction: 0.0005,
+  suppressText: true,
+  mergePairs: false,
+});
+
+/** Fills in defaults and rejects unknown names and out-of-range values. */
+export function resolveParams(partial: Partial<ClassicalParams> = {}): ClassicalParams {
+  const known = Object.keys(DEFAULT_PARAMS);
+  for (const k of Object.keys(partial)) {
+    if (!known.includes(k)) throw new ConfigError(`unknown classical parameter '${k}'; ${didYouMean(k, known)}`);
+  }
+  const p: ClassicalParams = { ...DEFAULT_PARAMS, ...partial };
+  if (!KEYPOINT_DETECTORS.includes(p.detector)) {
+    throw new ConfigError(`unknown detector '${p.detector}'; ${didYouMean(p.detector, KEYPOINT_DETECTORS)}`);
+  }
+  const positive: Array<keyof ClassicalParams> = [
+    'maxSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
+    'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
+  ];
+  for (const k of positive) {
+    const v = p[k] as number;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new ConfigError(`classical parameter '${k}' must be a positive number, got ${String(v)}`);
+    }
+  }
+  if (p.minInliers < 3) throw new ConfigError(`minInliers must be at least 3 (an affine needs 3 points), got ${p.minInliers}`);
+  if (p.g2nnK < 2) throw new ConfigError(`g2nnK must be at least 2, got ${p.g2nnK}`);
+  if (p.minScale >= p.maxScale) throw new ConfigError(`minScale (${p.minScale}) must be below maxScale (${p.maxScale})`);
+  if (p.znccThreshold <= -1 || p.znccThreshold >= 1) throw new ConfigError(`znccThreshold must lie in (-1, 1), got ${p.znccThreshold}`);
+  if (p.znccWindow % 2 !== 1) throw new ConfigError(`znccWindow must be odd, got ${p.znccWindow}`);
+  return p;
+}

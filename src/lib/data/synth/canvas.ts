@@ -1,0 +1,294 @@
+import type { Image } from '../types';
+import type { Rng } from '../../util/random';
+import { glyph, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH } from './font';
+
+/** RGB colour, each component in [0, 1]. */
+export type Color = readonly [number, number, number];
+
+export const BLACK: Color = [0, 0, 0];
+export const WHITE: Color = [1, 1, 1];
+
+export function grey(v: number): Color {
+  return [v, v, v];
+}
+
+/**
+ * A float RGB drawing surface (HWC, values in [0, 1]) that the figure families paint on; it is
+ * quantised to uint8 once at the end, so blending and noise do not accumulate rounding.
+ */
+export class Canvas {
+  readonly data: Float32Array;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
+    this.data = new Float32Array(width * height * 3);
+  }
+
+  fill(c: Color): this {
+    const d = this.data;
+    for (let i = 0; i < d.length; i += 3) {
+      d[i] = c[0];
+      d[i + 1] = c[1];
+      d[i + 2] = c[2];
+    }
+    return this;
+  }
+
+  /** Blend `c` over pixel (x, y) with opacity `a`; out-of-bounds pixels are ignored. */
+  blend(x: number, y: number, c: Color, a: number): void {
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height || a <= 0) return;
+    const i = (y * this.width + x) * 3;
+    const d = this.data;
+    const b = 1 - a;
+    d[i] = d[i] * b + c[0] * a;
+    d[i + 1] = d[i + 1] * b + c[1] * a;
+    d[i + 2] = d[i + 2] * b + c[2] * a;
+  }
+
+  /** Add `c * a` to pixel (x, y) (light emission, as in fluorescence). */
+  add(x: number, y: number, c: Color, a: number): void {
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
+    const i = (y * this.width + x) * 3;
+    const d = this.data;
+    d[i] += c[0] * a;
+    d[i + 1] += c[1] * a;
+    d[i + 2] += c[2] * a;
+  }
+
+  /** Axis-aligned rectangle [x0, x1) x [y0, y1), clipped. */
+  rect(x0: number, y0: number, x1: number, y1: number, c: Color, a = 1): void {
+    const xa = Math.max(0, Math.round(x0));
+    const xb = Math.min(this.width, Math.round(x1));
+    const ya = Math.max(0, Math.round(y0));
+    const yb = Math.min(this.height, Math.round(y1));
+    for (let y = ya; y < yb; y++) for (let x = xa; x < xb; x++) this.blend(x, y, c, a);
+  }
+
+  /** Rectangle outline of integer `thickness`, drawn inside [x0, x1) x [y0, y1). */
+  strokeRect(x0: number, y0: number, x1: number, y1: number, c: Color, thickness = 1): void {
+    this.rect(x0, y0, x1, y0 + thickness, c);
+    this.rect(x0, y1 - thickness, x1, y1, c);
+    this.rect(x0, y0, x0 + thickness, y1, c);
+    this.rect(x1 - thickness, y0, x1, y1, c);
+  }
+
+  /** Anti-aliased line segment of width `thickness` (distance-to-segment coverage). */
+  line(x0: number, y0: number, x1: number, y1: number, c: Color, thickness = 1): void {
+    const r = thickness / 2;
+    const xa = Math.max(0, Math.floor(Math.min(x0, x1) - r - 1));
+    const xb = Math.min(this.width - 1, Math.ceil(Math.max(x0, x1) + r + 1));
+    const ya = Math.max(0, Math.floor(Math.min(y0, y1) - r - 1));
+    const yb = Math.min(this.height - 1, Math.ceil(Math.max(y0, y1) + r + 1));
+    const dx = x1 - x0;
+    const dy = y1 - y0;
+    const len2 = dx * dx + dy * dy || 1;
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa; x <= xb; x++) {
+        const px = x + 0.5;
+        const py = y + 0.5;
+        const t = Math.min(1, Math.max(0, ((px - x0) * dx + (py - y0) * dy) / len2));
+        const ex = px - (x0 + t * dx);
+        const ey = py - (y0 + t * dy);
+        const cover = r + 0.5 - Math.sqrt(ex * ex + ey * ey);
+        if (cover > 0) this.blend(x, y, c, Math.min(1, cover));
+      }
+    }
+  }
+
+  /** Filled anti-aliased disc. */
+  disc(cx: number, cy: number, radius: number, c: Color, a = 1): void {
+    const xa = Math.max(0, Math.floor(cx - radius - 1));
+    const xb = Math.min(this.width - 1, Math.ceil(cx + radius + 1));
+    const ya = Math.max(0, Math.floor(cy - radius - 1));
+    const yb = Math.min(this.height - 1, Math.ceil(cy + radius + 1));
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa; x <= xb; x++) {
+        const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+        const cover = Math.min(1, radius + 0.5 - d);
+        if (cover > 0) this.blend(x, y, c, a * cover);
+      }
+    }
+  }
+
+  /**
+   * Soft rotated ellipse: opacity falls from `a` at the centre as exp(-k d^2) (d = normalised
+   * radius), cut at d = 1.6. mode 'add' emits light, 'over' paints.
+   */
+  blob(cx: number, cy: number, rx: number, ry: number, angle: number, c: Color, a: number, sharpness = 2, mode: 'over' | 'add' = 'over'): void {
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    const ext = 1.6 * Math.max(rx, ry);
+    const xa = Math.max(0, Math.floor(cx - ext));
+    const xb = Math.min(this.width - 1, Math.ceil(cx + ext));
+    const ya = Math.max(0, Math.floor(cy - ext));
+    const yb = Math.min(this.height - 1, Math.ceil(cy + ext));
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa; x <= xb; x++) {
+        const dx = x + 0.5 - cx;
+        const dy = y + 0.5 - cy;
+        const u = (dx * cos + dy * sin) / rx;
+        const v = (-dx * sin + dy * cos) / ry;
+        const d2 = u * u + v * v;
+        if (d2 > 2.56) continue;
+        const w = a * Math.exp(-sharpness * d2);
+        if (mode === 'add') this.add(x, y, c, w);
+        else this.blend(x, y, c, w);
+      }
+    }
+  }
+
+  /** Text in the 5x7 bitmap font at integer `scale`; (x, y) is the top-left corner. */
+  text(s: string, x: number, y: number, scale: number, c: Color): void {
+    const k = Math.max(1, Math.round(scale));
+    let ox = Math.round(x);
+    const oy = Math.round(y);
+    for (const ch of s) {
+      const g = glyph(ch);
+      for (let gy = 0; gy < GLYPH_HEIGHT; gy++) {
+        for (let gx = 0; gx < GLYPH_WIDTH; gx++) {
+          if (g[gy * GLYPH_WIDTH + gx]) this.rect(ox + gx * k, oy + gy * k, ox + (gx + 1) * k, oy + (gy + 1) * k, c);
+        }
+      }
+      ox += GLYPH_ADVANCE * k;
+    }
+  }
+
+  /** Multiply every pixel by a per-pixel scalar field (shading, vignetting). */
+  multiply(field: Float32Array): void {
+    const d = this.data;
+    for (let p = 0, i = 0; p < field.length; p++, i += 3) {
+      d[i] *= field[p];
+      d[i + 1] *= field[p];
+      d[i + 2] *= field[p];
+    }
+  }
+
+  /** Gaussian noise; `mono` adds the same value to the three channels (grey images stay grey). */
+  noise(rng: Rng, sigma: number, mono = true): void {
+    const d = this.data;
+    if (mono) {
+      for (let i = 0; i < d.length; i += 3) {
+        const n = rng.normal(0, sigma);
+        d[i] += n;
+        d[i + 1] += n;
+        d[i + 2] += n;
+      }
+    } else {
+      for (let i = 0; i < d.length; i++) d[i] += rng.normal(0, sigma);
+    }
+  }
+
+  /** Approximately Gaussian blur: three separable box blurs of radius r (sigma ~ r). */
+  blur(r: number): void {
+    const radius = Math.round(r);
+    if (radius < 1) return;
+    boxBlurRgb(this.data, this.width, this.height, radius, 3);
+  }
+
+  /** Paste another canvas at (x, y), clipped. */
+  draw(src: Canvas, x: number, y: number): void {
+    for (let sy = 0; sy < src.height; sy++) {
+      const ty = y + sy;
+      if (ty < 0 || ty >= this.height) continue;
+      for (let sx = 0; sx < src.width; sx++) {
+        const tx = x + sx;
+        if (tx < 0 || tx >= this.width) continue;
+        const si = (sy * src.width + sx) * 3;
+        const ti = (ty * this.width + tx) * 3;
+        this.data[ti] = src.data[si];
+        this.data[ti + 1] = src.data[si + 1];
+        this.data[ti + 2] = src.data[si + 2];
+      }
+    }
+  }
+
+  /** Quantise to an RGB uint8 image (clamped, rounded). */
+  toImage(): Image {
+    const out = new Uint8Array(this.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = Math.round(this.data[i] * 255);
+      out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+    return { data: out, width: this.width, height: this.height, channels: 3 };
+  }
+}
+
+/**
+ * In-place box blur of an interleaved float image, `passes` times horizontally then vertically;
+ * borders are clamped. Running sums keep it O(pixels) whatever the radius.
+ */
+export function boxBlurRgb(data: Float32Array, width: number, height: number, radius: number, passes: number): void {
+  const n = Math.max(width, height);
+  const line = new Float32Array(n * 3);
+  const win = 2 * radius + 1;
+  const run = (len: number, get: (k: number) => number) => {
+    for (let p = 0; p < passes; p++) {
+      for (let k = 0; k < len; k++) {
+        const i = get(k);
+        line[k * 3] = data[i];
+        line[k * 3 + 1] = data[i + 1];
+        line[k * 3 + 2] = data[i + 2];
+      }
+      for (let c = 0; c < 3; c++) {
+        let acc = 0;
+        for (let k = -radius - 1; k < radius; k++) acc += line[Math.min(len - 1, Math.max(0, k)) * 3 + c];
+        for (let k = 0; k < len; k++) {
+          acc += line[Math.min(len - 1, k + radius) * 3 + c] - line[Math.max(0, k - radius - 1) * 3 + c];
+          data[get(k) + c] = acc / win;
+        }
+      }
+    }
+  };
+  for (let y = 0; y < height; y++) run(width, (k) => (y * width + k) * 3);
+  for (let x = 0; x < width; x++) run(height, (k) => (k * width + x) * 3);
+}
+
+/**
+ * Smooth value noise in [0, 1]: random values on a grid of `cell` pixels, smoothstep-interpolated.
+ * Summing octaves (see `fractalNoise`) gives cloudy textures (SEM surfaces, uneven backgrounds).
+ */
+export function valueNoise(rng: Rng, width: number, height: number, cell: number): Float32Array {
+  const c = Math.max(1, cell);
+  const gw = Math.ceil(width / c) + 2;
+  const gh = Math.ceil(height / c) + 2;
+  const grid = new Float32Array(gw * gh);
+  for (let i = 0; i < grid.length; i++) grid[i] = rng.next();
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const gy = y / c;
+    const y0 = Math.floor(gy);
+    let ty = gy - y0;
+    ty = ty * ty * (3 - 2 * ty);
+    for (let x = 0; x < width; x++) {
+      const gx = x / c;
+      const x0 = Math.floor(gx);
+      let tx = gx - x0;
+      tx = tx * tx * (3 - 2 * tx);
+      const a = grid[y0 * gw + x0];
+      const b = grid[y0 * gw + x0 + 1];
+      const d = grid[(y0 + 1) * gw + x0];
+      const e = grid[(y0 + 1) * gw + x0 + 1];
+      out[y * width + x] = (a + (b - a) * tx) * (1 - ty) + (d + (e - d) * tx) * ty;
+    }
+  }
+  return out;
+}
+
+/** Sum of value-noise octaves (cell halves, amplitude * `gain` each octave), normalised to [0, 1]. */
+export function fractalNoise(rng: Rng, width: number, height: number, cell: number, octaves: number, gain = 0.5): Float32Array {
+  const out = new Float32Array(width * height);
+  let amp = 1;
+  let total = 0;
+  let c = cell;
+  for (let o = 0; o < octaves && c >= 1; o++) {
+    const layer = valueNoise(rng, width, height, c);
+    for (let i = 0; i < out.length; i++) out[i] += amp * layer[i];
+    total += amp;
+    amp *= gain;
+    c /= 2;
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= total;
+  return out;
+}

@@ -1,0 +1,151 @@
+import { ConfigError } from '../errors';
+import type { Masks } from '../data/types';
+import type { InstancePrediction } from './types';
+
+/**
+ * From raw model output to the instances a submission holds, at the image's ORIGINAL size.
+ *
+ * Resize policy for any image size (no tiling): a model runs at its own fixed input size; its
+ * instance masks come back with nearest-neighbour resizing and its probability map with bilinear
+ * resizing (half-pixel centres, as tf.image.resize*(halfPixelCenters) and PIL do). Memory stays
+ * bounded by the model input plus one H*W byte mask per kept instance, so very large scans
+ * (e.g. 6000x4000) cost 24 MB per instance and never go through the model at full size.
+ */
+export interface PostprocessOptions {
+  /** Instances scoring below this are dropped. Default 0 (keep all). */
+  scoreThreshold?: number;
+  /** Instances with fewer pixels than this, at original size, are dropped. Default 10. */
+  minArea?: number;
+  /** Two instances whose IoU exceeds this are one region seen twice: merged (union, max score). Default 0.6. */
+  mergeIoU?: number;
+}
+
+export const POSTPROCESS_DEFAULTS: Required<PostprocessOptions> = { scoreThreshold: 0, minArea: 10, mergeIoU: 0.6 };
+
+export function resolvePostprocessOptions(opts: PostprocessOptions = {}): Required<PostprocessOptions> {
+  const o = { ...POSTPROCESS_DEFAULTS, ...opts };
+  if (!(o.scoreThreshold >= 0 && o.scoreThreshold <= 1)) throw new ConfigError(`scoreThreshold must be in [0, 1], got ${o.scoreThreshold}`);
+  if (!(o.minArea >= 0) || !Number.isFinite(o.minArea)) throw new ConfigError(`minArea must be a number >= 0, got ${o.minArea}`);
+  if (!(o.mergeIoU > 0 && o.mergeIoU <= 1)) throw new ConfigError(`mergeIoU must be in (0, 1], got ${o.mergeIoU}`);
+  return o;
+}
+
+/** Nearest-neighbour resize of (N,h,w) masks to (N,height,width). */
+export function resizeMasks(masks: Masks, height: number, width: number): Masks {
+  if (masks.height === height && masks.width === width) return masks;
+  const srcN = masks.height * masks.width;
+  const dstN = height * width;
+  const xs = nearestIndex(masks.width, width);
+  const ys = nearestIndex(masks.height, height);
+  const data = new Uint8Array(masks.count * dstN);
+  for (let i = 0; i < masks.count; i++) {
+    const src = i * srcN;
+    const dst = i * dstN;
+    for (let y = 0; y < height; y++) {
+      const row = src + ys[y] * masks.width;
+      for (let x = 0; x < width; x++) data[dst + y * width + x] = masks.data[row + xs[x]];
+    }
+  }
+  return { data, count: masks.count, height, width };
+}
+
+/** Bilinear resize of an (h,w) row-major map to (height,width), half-pixel centres. */
+export function resizeProbability(prob: Float32Array, h: number, w: number, height: number, width: number): Float32Array {
+  if (prob.length !== h * w) throw new ConfigError(`probability map has ${prob.length} values, expected ${h}x${w}`);
+  if (h === height && w === width) return prob;
+  const out = new Float32Array(height * width);
+  const ax = linearAxis(w, width);
+  const ay = linearAxis(h, height);
+  for (let y = 0; y < height; y++) {
+    const r0 = ay.lo[y] * w;
+    const r1 = ay.hi[y] * w;
+    const fy = ay.frac[y];
+    for (let x = 0; x < width; x++) {
+      const x0 = ax.lo[x];
+      const x1 = ax.hi[x];
+      const fx = ax.frac[x];
+      const top = prob[r0 + x0] * (1 - fx) + prob[r0 + x1] * fx;
+      const bottom = prob[r1 + x0] * (1 - fx) + prob[r1 + x1] * fx;
+      out[y * width + x] = top * (1 - fy) + bottom * fy;
+    }
+  }
+  return out;
+}
+
+/**
+ * Bring a prediction to (height,width) and clean it: resize, drop low-score and small instances,
+ * merge near-duplicates (highest score first; a later instance overlapping a kept one above
+ * mergeIoU is OR-ed into it). Instances come out sorted by score, highest first.
+ */
+export function postprocessPrediction(
+  pred: InstancePrediction,
+  probabilitySize: { height: number; width: number } | null,
+  height: number,
+  width: number,
+  opts: PostprocessOptions = {},
+): InstancePrediction {
+  const o = resolvePostprocessOptions(opts);
+  if (pred.scores.length !== pred.instances.count) {
+    throw new ConfigError(`prediction has ${pred.instances.count} instances but ${pred.scores.length} scores`);
+  }
+  const resized = resizeMasks(pred.instances, height, width);
+  const n = height * width;
+  const order = pred.scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
+  const kept: Array<{ mask: Uint8Array; area: number; score: number }> = [];
+  for (const [score, i] of order) {
+    if (score < o.scoreThreshold) continue;
+    const mask = resized.data.slice(i * n, (i + 1) * n).map((v) => (v !== 0 ? 1 : 0)); // a predictor may use 255 for on
+    const area = countOn(mask);
+    if (area < o.minArea) continue;
+    const twin = kept.find((k) => iou(k.mask, k.area, mask, area) > o.mergeIoU);
+    if (twin) {
+      for (let p = 0; p < n; p++) twin.mask[p] |= mask[p];
+      twin.area = countOn(twin.mask);
+    } else {
+      kept.push({ mask, area, score });
+    }
+  }
+  const data = new Uint8Array(kept.length * n);
+  kept.forEach((k, i) => data.set(k.mask, i * n));
+  const out: InstancePrediction = { instances: { data, count: kept.length, height, width }, scores: kept.map((k) => k.score) };
+  if (pred.probability) {
+    const src = probabilitySize ?? { height: pred.instances.height, width: pred.instances.width };
+    out.probability = resizeProbability(pred.probability, src.height, src.width, height, width);
+  }
+  return out;
+}
+
+function iou(a: Uint8Array, areaA: number, b: Uint8Array, areaB: number): number {
+  let inter = 0;
+  for (let p = 0; p < a.length; p++) inter += a[p] & b[p];
+  const union = areaA + areaB - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+function countOn(m: Uint8Array): number {
+  let c = 0;
+  for (let p = 0; p < m.length; p++) c += m[p] !== 0 ? 1 : 0;
+  return c;
+}
+
+/** For each destination index, the nearest source index (half-pixel centres). */
+function nearestIndex(src: number, dst: number): Int32Array {
+  const out = new Int32Array(dst);
+  const scale = src / dst;
+  for (let d = 0; d < dst; d++) out[d] = Math.min(src - 1, Math.floor((d + 0.5) * scale));
+  return out;
+}
+
+function linearAxis(src: number, dst: number): { lo: Int32Array; hi: Int32Array; frac: Float32Array } {
+  const lo = new Int32Array(dst);
+  const hi = new Int32Array(dst);
+  const frac = new Float32Array(dst);
+  const scale = src / dst;
+  for (let d = 0; d < dst; d++) {
+    const s = Math.min(src - 1, Math.max(0, (d + 0.5) * scale - 0.5));
+    lo[d] = Math.floor(s);
+    hi[d] = Math.min(src - 1, lo[d] + 1);
+    frac[d] = s - lo[d];
+  }
+  return { lo, hi, frac };
+}

@@ -1,0 +1,199 @@
+import { MetricError } from '../errors';
+import type { Masks } from '../data/types';
+import { imageOF1, meanScore } from './of1';
+import { addConfusion, confusion, imageOverlap, PixelScoreHistogram, precisionRecallF1, summarizeOverlap, unionMask, type Confusion, type ImageOverlap } from './pixel';
+import { rocAuc } from './roc';
+import { annotationUnionArea, AUTHENTIC, decodeAnnotation } from './rle';
+
+/** Ground truth of one image. `shape` is null when the source gives none (Kaggle solution rows of authentic images). */
+export interface TruthEntry {
+  caseId: string;
+  shape: [number, number] | null;
+  /** The (N,H,W) instance masks; N = 0 for authentic. Loaded on demand (masks of a big set do not fit in memory at once). */
+  masks(): Masks;
+  /** Where the truth came from, for error messages. */
+  source: string;
+}
+
+/** One image's scores. */
+export interface ImageEvaluation {
+  case_id: string;
+  of1: number;
+  dice: number;
+  iou: number;
+  forged: boolean;
+  n_true: number;
+  n_pred: number;
+}
+
+/** Everything `sifd evaluate` prints; snake_case so the JSON keys read the same everywhere. NaN where undefined. */
+export interface Evaluation {
+  /** Kaggle oF1: mean over images. */
+  of1: number;
+  /** Pixel precision/recall/F1 pooled over all pixels of all images (union of instances). */
+  pixel_precision: number;
+  pixel_recall: number;
+  pixel_f1: number;
+  dice_pos: number;
+  dice_all: number;
+  iou_pos: number;
+  iou_all: number;
+  /** Image-level detection: an image is called forged when it has at least one predicted instance. */
+  image_accuracy: number;
+  image_precision: number;
+  image_recall: number;
+  image_f1: number;
+  /** Present when probability maps were given: pixel ROC AUC and the F1 at the best threshold. */
+  pixel_auc?: number;
+  best_threshold?: number;
+  best_pixel_f1?: number;
+  /** Present when image scores were given. */
+  image_auc?: number;
+  n_images: number;
+  n_forged: number;
+  n_authentic: number;
+  n_pred_forged: number;
+  per_image: ImageEvaluation[];
+}
+
+/** A prediction for one image: instance masks (or a submission annotation) plus optional scores. */
+export interface PredictionInput {
+  /** Instances at the truth's size, or an RLE annotation string. */
+  instances: Masks | string;
+  /** Per-pixel probability (H*W) at the truth's size: enables pixel AUC and best-threshold F1. */
+  probability?: Float32Array;
+  /** Image-level forgery score (e.g. max instance score): enables image AUC. */
+  imageScore?: number;
+}
+
+/**
+ * Streams images in and produces one Evaluation, so notebooks and the trainer's validation can
+ * score predictions one image at a time, and `evaluateSubmission` scores a CSV the same way.
+ */
+export class EvaluationAccumulator {
+  private readonly perImage: ImageEvaluation[] = [];
+  private readonly overlaps: ImageOverlap[] = [];
+  private pixels: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  private readonly detection: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  private readonly histogram: PixelScoreHistogram;
+  private sawProbability = false;
+  private readonly imageScores: number[] = [];
+  private readonly imageLabels: number[] = [];
+
+  constructor(bins = 1000) {
+    this.histogram = new PixelScoreHistogram(bins);
+  }
+
+  add(truth: TruthEntry, pred: PredictionInput): ImageEvaluation {
+    const where = `${truth.source} (case_id ${truth.caseId})`;
+    const trueMasks = truth.masks();
+    const forged = trueMasks.count > 0;
+    let result: ImageEvaluation;
+    if (truth.shape === null) {
+      // No shape: only an authentic truth can lack one; the prediction can only be wrong by its area.
+      if (forged) throw new MetricError('forged truth without a shape', where);
+      const predAnnotation = typeof pred.instances === 'string' ? pred.instances : null;
+      const nPred = predAnnotation === null ? (pred.instances as Masks).count : predAnnotation.trim() === AUTHENTIC ? 0 : predAnnotation.split(';').length;
+      const area = predAnnotation === null ? sum(unionMask(pred.instances as Masks)) : annotationUnionArea(predAnnotation, where);
+      const c: Confusion = { tp: 0, fp: area, fn: 0, tn: 0 };
+      this.pixels = addConfusion(this.pixels, c);
+      const overlap = imageOverlap(c);
+      this.overlaps.push(overlap);
+      result = { case_id: truth.caseId, of1: nPred === 0 ? 1 : 0, dice: overlap.dice, iou: overlap.iou, forged, n_true: 0, n_pred: nPred };
+    } else {
+      const [h, w] = truth.shape;
+      const predMasks = typeof pred.instances === 'string' ? decodeAnnotation(pred.instances, h, w, where) : pred.instances;
+      if (predMasks.height !== h || predMasks.width !== w) {
+        throw new MetricError(`prediction is ${predMasks.height}x${predMasks.width}, truth is ${h}x${w}`, where);
+      }
+      const trueUnion = unionMask(trueMasks);
+      const c = confusion(unionMask(predMasks), trueUnion);
+      this.pixels = addConfusion(this.pixels, c);
+      const overlap = imageOverlap(c);
+      this.overlaps.push(overlap);
+      if (pred.probability) {
+        this.histogram.add(pred.probability, trueUnion);
+        this.sawProbability = true;
+      }
+      result = { case_id: truth.caseId, of1: imageOF1(predMasks, trueMasks), dice: overlap.dice, iou: overlap.iou, forged, n_true: trueMasks.count, n_pred: predMasks.count };
+    }
+    const calledForged = result.n_pred > 0;
+    if (calledForged && forged) this.detection.tp++;
+    else if (calledForged) this.detection.fp++;
+    else if (forged) this.detection.fn++;
+    else this.detection.tn++;
+    if (pred.imageScore !== undefined) {
+      this.imageScores.push(pred.imageScore);
+      this.imageLabels.push(forged ? 1 : 0);
+    }
+    this.perImage.push(result);
+    return result;
+  }
+
+  result(): Evaluation {
+    const n = this.perImage.length;
+    const pix = precisionRecallF1(this.pixels);
+    const det = precisionRecallF1(this.detection);
+    const nForged = this.perImage.filter((r) => r.forged).length;
+    const out: Evaluation = {
+      of1: meanScore(this.perImage.map((r) => r.of1)),
+      pixel_precision: pix.precision,
+      pixel_recall: pix.recall,
+      pixel_f1: pix.f1,
+      ...summarizeOverlap(this.overlaps),
+      image_accuracy: n ? (this.detection.tp + this.detection.tn) / n : NaN,
+      image_precision: det.precision,
+      image_recall: det.recall,
+      image_f1: det.f1,
+      n_images: n,
+      n_forged: nForged,
+      n_authentic: n - nForged,
+      n_pred_forged: this.perImage.filter((r) => r.n_pred > 0).length,
+      per_image: this.perImage.slice(),
+    };
+    if (this.sawProbability) {
+      const best = this.histogram.best();
+      out.pixel_auc = this.histogram.rocAuc();
+      out.best_threshold = best.threshold;
+      out.best_pixel_f1 = best.f1;
+    }
+    if (this.imageScores.length) out.image_auc = rocAuc(this.imageScores, this.imageLabels);
+    return out;
+  }
+}
+
+/**
+ * Score a submission (case_id -> annotation) against the truth. Every truth image must have a
+ * row (a missing one is an error naming the ids, as Kaggle refuses such a file); rows for images
+ * the truth does not know are an error too, since they usually mean the wrong folder.
+ */
+export function evaluateSubmission(truth: readonly TruthEntry[], submission: ReadonlyMap<string, string>, submissionFile = 'submission'): Evaluation {
+  const known = new Set(truth.map((t) => t.caseId));
+  const missing = truth.filter((t) => !submission.has(t.caseId)).map((t) => t.caseId);
+  const extra = [...submission.keys()].filter((id) => !known.has(id));
+  if (missing.length) throw new MetricError(`no row for ${missing.length} of ${truth.length} truth case_id(s): ${preview(missing)}`, submissionFile);
+  if (extra.length) throw new MetricError(`${extra.length} case_id(s) not in the truth: ${preview(extra)}`, submissionFile);
+  const acc = new EvaluationAccumulator();
+  for (const t of truth) acc.add(t, { instances: submission.get(t.caseId) as string });
+  return acc.result();
+}
+
+/** The evaluation without per-image rows, NaN as null: what `--json` prints. */
+export function evaluationSummary(e: Evaluation): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'per_image') continue;
+    out[k] = typeof v === 'number' && Number.isFinite(v) ? v : null;
+  }
+  return out;
+}
+
+function preview(ids: string[]): string {
+  return ids.length > 5 ? `${ids.slice(0, 5).join(', ')}, ...` : ids.join(', ');
+}
+
+function sum(a: Uint8Array): number {
+  let s = 0;
+  for (let k = 0; k < a.length; k++) s += a[k];
+  return s;
+}

@@ -1,0 +1,7 @@
+/**
+ * Importing this module registers every model family. Add one import line per model folder.
+ */
+import './unet-tiny';
+
+export { buildModel, getModelSpec, listModels, registerModel, resolveModelConfig } from './registry';
+export type { Batch, ForwardInput, ForwardOutput, Model, ModelConfig, ModelSpec } from './types';

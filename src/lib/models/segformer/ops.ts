@@ -1,0 +1,81 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ParamStore } from './params';
+
+/**
+ * Small layers built from raw tf ops, so gradients flow through tf.variableGrads and the
+ * project's WASM kernels (no tfjs-layers). Each `make*` registers its weights in a ParamStore
+ * under `prefix` and returns a pure function of tensors.
+ */
+
+/** Dense layer on the last axis: [..., cin] -> [..., cout]. */
+export function makeLinear(p: ParamStore, prefix: string, cin: number, cout: number, bias = true): (x: tf.Tensor) => tf.Tensor {
+  const w = p.truncNormal(`${prefix}/w`, [cin, cout], 0.02);
+  const b = bias ? p.zeros(`${prefix}/b`, [cout]) : null;
+  return (x) =>
+    tf.tidy(() => {
+      const lead = x.shape.slice(0, -1);
+      const y = tf.matMul(x.reshape([-1, cin]), w); // [M, cout]
+      return (b ? y.add(b) : y).reshape([...lead, cout]);
+    });
+}
+
+/** LayerNorm over the last axis. */
+export function makeLayerNorm(p: ParamStore, prefix: string, dim: number, eps = 1e-6): (x: tf.Tensor) => tf.Tensor {
+  const gamma = p.ones(`${prefix}/gamma`, [dim]);
+  const beta = p.zeros(`${prefix}/beta`, [dim]);
+  return (x) =>
+    tf.tidy(() => {
+      const mean = x.mean(-1, true);
+      const centered = x.sub(mean);
+      const variance = centered.square().mean(-1, true);
+      return centered.mul(variance.add(eps).rsqrt()).mul(gamma).add(beta);
+    });
+}
+
+/** Conv2d NHWC with bias and symmetric integer padding (PyTorch semantics: pad = k // 2 by default). */
+export function makeConv2d(
+  p: ParamStore,
+  prefix: string,
+  cin: number,
+  cout: number,
+  kernel: number,
+  stride: number,
+  pad: number | 'valid' = Math.floor(kernel / 2),
+): (x: tf.Tensor4D) => tf.Tensor4D {
+  const w = p.convKernel(`${prefix}/w`, [kernel, kernel, cin, cout], kernel * kernel * cout);
+  const b = p.zeros(`${prefix}/b`, [cout]);
+  return (x) => tf.tidy(() => tf.conv2d(x, w as tf.Tensor4D, stride, pad).add(b) as tf.Tensor4D);
+}
+
+/** 3x3 depthwise conv with bias, stride 1, same padding: [B,H,W,C] -> [B,H,W,C]. */
+export function makeDepthwise3x3(p: ParamStore, prefix: string, channels: number): (x: tf.Tensor4D) => tf.Tensor4D {
+  const w = p.convKernel(`${prefix}/w`, [3, 3, channels, 1], 9);
+  const b = p.zeros(`${prefix}/b`, [channels]);
+  return (x) => tf.tidy(() => tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, 1).add(b) as tf.Tensor4D);
+}
+
+/** GELU, tanh approximation (tfjs has no gelu op). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(inner.tanh().add(1)).mul(0.5);
+  });
+}
+
+/**
+ * Multi-head scaled dot-product attention.
+ * q: [B, N, C], k/v: [B, M, C] -> [B, N, C].
+ */
+export function multiHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, n, c] = q.shape;
+    const m = k.shape[1];
+    const d = c / heads;
+    const split = (t: tf.Tensor, len: number) => t.reshape([b, len, heads, d]).transpose([0, 2, 1, 3]); // [B,h,len,d]
+    const qh = split(q, n);
+    const kh = split(k, m);
+    const vh = split(v, m);
+    const attn = tf.softmax(tf.matMul(qh, kh, false, true).mul(1 / Math.sqrt(d))); // [B,h,N,M]
+    return tf.matMul(attn, vh).transpose([0, 2, 1, 3]).reshape([b, n, c]) as tf.Tensor3D; // [B,N,C]
+  });
+}
