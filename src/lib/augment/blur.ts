@@ -32,27 +32,34 @@ export function gaussianBlurPair(p: Pair, sigma: number): Pair {
   const k = gaussianKernel(sigma);
   const r = (k.length - 1) / 2;
   const max = maxValue(image);
+  const src = Float32Array.from(image.data);
+  // Rows: source column of tap t for output x is xs[x + t + r] (reflected at the borders).
+  const xs = new Int32Array(W + 2 * r);
+  for (let i = 0; i < xs.length; i++) xs[i] = reflect101(i - r, W) * C;
   const tmp = new Float32Array(W * H * C);
   for (let y = 0; y < H; y++) {
+    const row = y * W * C;
     for (let x = 0; x < W; x++) {
-      const o = (y * W + x) * C;
-      for (let t = -r; t <= r; t++) {
-        const s = (y * W + reflect101(x + t, W)) * C;
-        const wt = k[t + r];
-        for (let c = 0; c < C; c++) tmp[o + c] += wt * image.data[s + c];
+      const o = row + x * C;
+      for (let t = 0; t < k.length; t++) {
+        const s = row + xs[x + t];
+        const wt = k[t];
+        for (let c = 0; c < C; c++) tmp[o + c] += wt * src[s + c];
       }
     }
   }
+  // Columns: accumulate whole rows of tmp, one tap at a time.
   const out = allocLike(image.data, W * H * C);
+  const acc = new Float32Array(W * C);
   for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const o = (y * W + x) * C;
-      for (let c = 0; c < C; c++) {
-        let acc = 0;
-        for (let t = -r; t <= r; t++) acc += k[t + r] * tmp[(reflect101(y + t, H) * W + x) * C + c];
-        out[o + c] = Math.min(max, Math.max(0, Math.round(acc)));
-      }
+    acc.fill(0);
+    for (let t = 0; t < k.length; t++) {
+      const s = reflect101(y + t - r, H) * W * C;
+      const wt = k[t];
+      for (let i = 0; i < W * C; i++) acc[i] += wt * tmp[s + i];
     }
+    const o = y * W * C;
+    for (let i = 0; i < W * C; i++) out[o + i] = Math.min(max, Math.max(0, Math.round(acc[i])));
   }
   return { image: { ...image, data: out }, masks: p.masks };
 }

@@ -66,6 +66,7 @@ export function resizePair(p: Pair, outH: number, outW: number, interpolation: R
   const ax = axisWeights(W, outW, interpolation);
   const ay = axisWeights(H, outH, interpolation);
   // Rows first: [H, W, C] -> [H, outW, C] in float, then columns -> [outH, outW, C].
+  const src = Float32Array.from(image.data); // one monomorphic array for the hot loops
   const tmp = new Float32Array(H * outW * C);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < outW; x++) {
@@ -73,23 +74,22 @@ export function resizePair(p: Pair, outH: number, outW: number, interpolation: R
       for (let t = ax.start[x]; t < ax.start[x + 1]; t++) {
         const s = (y * W + ax.idx[t]) * C;
         const wt = ax.w[t];
-        for (let k = 0; k < C; k++) tmp[o + k] += wt * image.data[s + k];
+        for (let k = 0; k < C; k++) tmp[o + k] += wt * src[s + k];
       }
     }
   }
   const out = allocLike(image.data, outH * outW * C);
-  const acc = new Float32Array(C);
+  const rowLen = outW * C;
+  const acc = new Float32Array(rowLen);
   for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      acc.fill(0);
-      for (let t = ay.start[y]; t < ay.start[y + 1]; t++) {
-        const s = (ay.idx[t] * outW + x) * C;
-        const wt = ay.w[t];
-        for (let k = 0; k < C; k++) acc[k] += wt * tmp[s + k];
-      }
-      const o = (y * outW + x) * C;
-      for (let k = 0; k < C; k++) out[o + k] = Math.min(max, Math.max(0, Math.round(acc[k])));
+    acc.fill(0);
+    for (let t = ay.start[y]; t < ay.start[y + 1]; t++) {
+      const s = ay.idx[t] * rowLen;
+      const wt = ay.w[t];
+      for (let i = 0; i < rowLen; i++) acc[i] += wt * tmp[s + i];
     }
+    const o = y * rowLen;
+    for (let i = 0; i < rowLen; i++) out[o + i] = Math.min(max, Math.max(0, Math.round(acc[i])));
   }
   const plane = W * H;
   const outPlane = outW * outH;

@@ -4,9 +4,9 @@
  * RANSAC affine per cluster -> dense ZNCC verification -> text-label suppression -> instances.
  */
 import type { Image, Masks } from '../data/types';
-import { equalize } from './contrast';
+import { normalizeContrast } from './contrast';
 import { clusterMatches } from './cluster';
-import { downscale, toGray, type GrayImage } from './grayscale';
+import { toGray, toWorkingSize, type GrayImage } from './grayscale';
 import { detectKeypoints } from './keypoints';
 import { matchKeypoints } from './match';
 import { loadOpenCv, type OpenCv } from './opencv';
@@ -63,8 +63,8 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     timings[name] = t - t0;
     t0 = t;
   };
-  const { gray, scale } = downscale(cv, toGray(image), p.maxSide);
-  const eq = equalize(cv, gray, p.claheClip, p.claheTiles);
+  const { gray, scale } = toWorkingSize(cv, toGray(image), p.minSide, p.maxSide);
+  const eq = normalizeContrast(cv, gray, p.contrast, p.claheClip, p.claheTiles);
   lap('preprocess');
   const kp = detectKeypoints(cv, eq, p);
   const kpMirror = p.flips ? detectKeypoints(cv, eq, p, true) : undefined;

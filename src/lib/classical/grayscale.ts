@@ -35,17 +35,22 @@ export function toGray(image: Image): GrayImage {
   return { data: out, width, height };
 }
 
-/** Area-downscales so the longer side is at most maxSide; returns the factor working/original. */
-export function downscale(cv: OpenCv, gray: GrayImage, maxSide: number): { gray: GrayImage; scale: number } {
+/**
+ * Resizes so the longer side lies in [minSide, maxSide]: large inputs are area-downscaled (speed),
+ * small ones upscaled bilinearly so small copied regions still hold enough keypoints (ORB's
+ * descriptor patch is 31 px wide). Returns the factor working/original.
+ */
+export function toWorkingSize(cv: OpenCv, gray: GrayImage, minSide: number, maxSide: number): { gray: GrayImage; scale: number } {
   const longer = Math.max(gray.width, gray.height);
-  if (longer <= maxSide) return { gray, scale: 1 };
-  const scale = maxSide / longer;
+  const target = longer > maxSide ? maxSide : longer < minSide ? minSide : longer;
+  if (target === longer) return { gray, scale: 1 };
+  const scale = target / longer;
   const w = Math.max(1, Math.round(gray.width * scale));
   const h = Math.max(1, Math.round(gray.height * scale));
   const src = cv.matFromArray(gray.height, gray.width, cv.CV_8UC1, gray.data);
   const dst = new cv.Mat();
   try {
-    cv.resize(src, dst, new cv.Size(w, h), 0, 0, cv.INTER_AREA);
+    cv.resize(src, dst, new cv.Size(w, h), 0, 0, scale < 1 ? cv.INTER_AREA : cv.INTER_LINEAR);
     return { gray: { data: new Uint8Array(dst.data), width: w, height: h }, scale: w / gray.width };
   } finally {
     release(src, dst);

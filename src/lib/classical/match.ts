@@ -65,17 +65,28 @@ function nearest(q: Keypoints, c: Keypoints, k: number, minDist2: number, self: 
   const w = q.words;
   const qd = q.desc;
   const cd = c.desc;
+  const orb = w === 8;
   for (let i = 0; i < q.count; i++) {
     const qi = i * w;
     const xi = q.x[i];
     const yi = q.y[i];
+    // ORB's 256 bits, held in locals: this loop is most of the detector's time.
+    const q0 = qd[qi], q1 = qd[qi + 1], q2 = qd[qi + 2], q3 = qd[qi + 3];
+    const q4 = qd[qi + 4], q5 = qd[qi + 5], q6 = qd[qi + 6], q7 = qd[qi + 7];
     for (let j = self ? i + 1 : 0; j < c.count; j++) {
       const dx = c.x[j] - xi;
       const dy = c.y[j] - yi;
       if (dx * dx + dy * dy < minDist2) continue;
       const cj = j * w;
-      let d = 0;
-      for (let t = 0; t < w; t++) d += popcount(qd[qi + t] ^ cd[cj + t]);
+      let d: number;
+      if (orb) {
+        d =
+          popcount(q0 ^ cd[cj]) + popcount(q1 ^ cd[cj + 1]) + popcount(q2 ^ cd[cj + 2]) + popcount(q3 ^ cd[cj + 3]) +
+          popcount(q4 ^ cd[cj + 4]) + popcount(q5 ^ cd[cj + 5]) + popcount(q6 ^ cd[cj + 6]) + popcount(q7 ^ cd[cj + 7]);
+      } else {
+        d = 0;
+        for (let t = 0; t < w; t++) d += popcount(qd[qi + t] ^ cd[cj + t]);
+      }
       top.push(i, j, d);
       if (self) top.push(j, i, d);
     }

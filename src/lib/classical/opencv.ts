@@ -20,13 +20,14 @@ export function loadOpenCv(): Promise<OpenCv> {
       let cv: OpenCv;
       // The Emscripten build installs process-wide handlers that turn ANY unhandled rejection into
       // an abort printing megabytes of its source; they are removed again right after loading.
-      const events = ['uncaughtException', 'unhandledRejection'] as const;
-      const before = events.map((e) => new Set(process.listeners(e)));
+      const events = ['uncaughtException', 'unhandledRejection'];
+      const proc = process as unknown as NodeJS.EventEmitter;
+      const before = events.map((e) => new Set(proc.listeners(e)));
       try {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         cv = require('@techstark/opencv-js');
         events.forEach((e, k) => {
-          for (const l of process.listeners(e)) if (!before[k].has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+          for (const l of proc.listeners(e)) if (!before[k].has(l)) proc.removeListener(e, l as (...args: unknown[]) => void);
         });
       } catch (err) {
         reject(new BackendError(`cannot load @techstark/opencv-js: ${(err as Error).message}`));

@@ -3,6 +3,7 @@
  * of the working image (the input downscaled so its longer side is at most `maxSide`).
  */
 import { ConfigError, didYouMean } from '../errors';
+import { CONTRAST_MODES, type ContrastMode } from './contrast';
 
 export type KeypointDetector = 'orb' | 'akaze' | 'brisk';
 export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk'];
@@ -10,7 +11,11 @@ export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 
 export interface ClassicalParams {
   /** Longer side of the working image; larger inputs are downscaled (masks come back at full size). */
   maxSide: number;
-  /** CLAHE clip limit; lifts faint blot and micrograph texture so keypoints appear there too. */
+  /** Smaller inputs are upscaled to this longer side (more keypoints on small copied regions). */
+  minSide: number;
+  /** Contrast normalisation before keypoints (see contrast.ts): 'global' | 'clahe' | 'none'. */
+  contrast: ContrastMode;
+  /** CLAHE clip limit (contrast 'clahe'). */
   claheClip: number;
   /** CLAHE tiles per side. */
   claheTiles: number;
@@ -59,6 +64,8 @@ export interface ClassicalParams {
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   maxSide: 1024,
+  minSide: 512,
+  contrast: 'global' as ContrastMode,
   claheClip: 2,
   claheTiles: 8,
   detector: 'orb' as KeypointDetector,
@@ -94,8 +101,11 @@ export function resolveParams(partial: Partial<ClassicalParams> = {}): Classical
   if (!KEYPOINT_DETECTORS.includes(p.detector)) {
     throw new ConfigError(`unknown detector '${p.detector}'; ${didYouMean(p.detector, KEYPOINT_DETECTORS)}`);
   }
+  if (!CONTRAST_MODES.includes(p.contrast)) {
+    throw new ConfigError(`unknown contrast mode '${p.contrast}'; ${didYouMean(p.contrast, CONTRAST_MODES)}`);
+  }
   const positive: Array<keyof ClassicalParams> = [
-    'maxSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
+    'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
     'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
   ];
   for (const k of positive) {
@@ -104,6 +114,7 @@ export function resolveParams(partial: Partial<ClassicalParams> = {}): Classical
       throw new ConfigError(`classical parameter '${k}' must be a positive number, got ${String(v)}`);
     }
   }
+  if (p.minSide > p.maxSide) throw new ConfigError(`minSide (${p.minSide}) must not exceed maxSide (${p.maxSide})`);
   if (p.minInliers < 3) throw new ConfigError(`minInliers must be at least 3 (an affine needs 3 points), got ${p.minInliers}`);
   if (p.g2nnK < 2) throw new ConfigError(`g2nnK must be at least 2, got ${p.g2nnK}`);
   if (p.minScale >= p.maxScale) throw new ConfigError(`minScale (${p.minScale}) must be below maxScale (${p.maxScale})`);

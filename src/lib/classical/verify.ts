@@ -2,15 +2,19 @@
  * Dense verification of a copy transform: the zero-mean normalised cross-correlation (ZNCC) of a
  * window around every pixel x with the window around its image A(x) says whether x was copied.
  * Textured pixels that agree, in components touching the RANSAC inliers, grow into the source
- * mask; flat pixels (ZNCC undefined) count only inside the inliers' hull where grey levels agree.
- * The copy's mask is the source mask mapped by A.
+ * mask; flat pixels (ZNCC undefined) count only inside the hull of what was found, where grey
+ * levels agree. The copy's mask is the source mask mapped by A.
+ *
+ * Work is confined to a window around the inliers, widened while the mask reaches its edge, so
+ * the cost follows the size of the copy rather than of the image.
  */
 import type { GrayImage } from './grayscale';
 import { boxMean, close, components, convexHull, fillConvexPolygon, fillHoles } from './maskOps';
 import type { ClassicalParams } from './params';
-import { type Affine, type CopyTransform, applyAffine, invertAffine } from './ransac';
+import { type Affine, type CopyTransform, invertAffine } from './ransac';
 
 export interface VerifiedCopy {
+  /** Full-size (working image) 0/1 masks. */
   source: Uint8Array;
   target: Uint8Array;
   /** Mean ZNCC over the textured pixels of the source mask. */
@@ -21,28 +25,11 @@ export interface VerifiedCopy {
   targetArea: number;
 }
 
-/** I(A x) sampled bilinearly; `valid` marks x whose image lies inside the frame. */
-function warp(gray: GrayImage, a: Affine): { values: Float32Array; valid: Uint8Array } {
-  const { width: w, height: h, data } = gray;
-  const values = new Float32Array(w * h);
-  const valid = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    let sx = a[1] * y + a[2];
-    let sy = a[4] * y + a[5];
-    for (let x = 0; x < w; x++, sx += a[0], sy += a[3]) {
-      if (sx < 0 || sy < 0 || sx > w - 1 || sy > h - 1) continue;
-      const x0 = Math.min(w - 2, Math.floor(sx));
-      const y0 = Math.min(h - 2, Math.floor(sy));
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const i = y0 * w + x0;
-      const top = data[i] + fx * (data[i + 1] - data[i]);
-      const bottom = data[i + w] + fx * (data[i + w + 1] - data[i + w]);
-      values[y * w + x] = top + fy * (bottom - top);
-      valid[y * w + x] = 1;
-    }
-  }
-  return { values, valid };
+interface Roi {
+  x0: number;
+  y0: number;
+  w: number;
+  h: number;
 }
 
 /** Maps a mask by A (forward), sampling each output pixel from A^-1 (nearest neighbour). */
@@ -50,8 +37,9 @@ export function mapMask(m: Uint8Array, w: number, h: number, a: Affine): Uint8Ar
   const inv = invertAffine(a);
   const out = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const [sx, sy] = applyAffine(inv, x, y);
+    let sx = inv[1] * y + inv[2];
+    let sy = inv[4] * y + inv[5];
+    for (let x = 0; x < w; x++, sx += inv[0], sy += inv[3]) {
       const ix = Math.round(sx);
       const iy = Math.round(sy);
       if (ix >= 0 && iy >= 0 && ix < w && iy < h && m[iy * w + ix]) out[y * w + x] = 1;
@@ -61,20 +49,98 @@ export function mapMask(m: Uint8Array, w: number, h: number, a: Affine): Uint8Ar
 }
 
 export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalParams): VerifiedCopy {
-  const { width: w, height: h } = gray;
+  const { width: W, height: H } = gray;
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (let k = 0; k < t.src.length; k += 2) {
+    minX = Math.min(minX, t.src[k]);
+    maxX = Math.max(maxX, t.src[k]);
+    minY = Math.min(minY, t.src[k + 1]);
+    maxY = Math.max(maxY, t.src[k + 1]);
+  }
+  let margin = Math.max(32, maxX - minX, maxY - minY);
+  for (;;) {
+    const x0 = Math.max(0, Math.floor(minX - margin));
+    const y0 = Math.max(0, Math.floor(minY - margin));
+    const x1 = Math.min(W, Math.ceil(maxX + margin + 1));
+    const y1 = Math.min(H, Math.ceil(maxY + margin + 1));
+    const roi = { x0, y0, w: x1 - x0, h: y1 - y0 };
+    const whole = x0 === 0 && y0 === 0 && x1 === W && y1 === H;
+    const found = verifyInRoi(gray, t, params, roi);
+    if (whole || !touchesInnerEdge(found.source, roi, W, H)) {
+      const target = mapMask(found.source, W, H, t.affine);
+      let targetArea = 0;
+      for (let i = 0; i < target.length; i++) targetArea += target[i];
+      return { ...found, target, targetArea };
+    }
+    margin *= 2;
+  }
+}
+
+/** Whether the mask reaches an edge of the window that is not an edge of the image. */
+function touchesInnerEdge(m: Uint8Array, roi: Roi, W: number, H: number): boolean {
+  const { x0, y0, w, h } = roi;
+  const check = (x: number, y: number) => m[y * W + x] === 1;
+  for (let x = x0; x < x0 + w; x++) {
+    if (y0 > 0 && check(x, y0)) return true;
+    if (y0 + h < H && check(x, y0 + h - 1)) return true;
+  }
+  for (let y = y0; y < y0 + h; y++) {
+    if (x0 > 0 && check(x0, y)) return true;
+    if (x0 + w < W && check(x0 + w - 1, y)) return true;
+  }
+  return false;
+}
+
+function verifyInRoi(
+  gray: GrayImage,
+  t: CopyTransform,
+  params: ClassicalParams,
+  roi: Roi,
+): Omit<VerifiedCopy, 'target' | 'targetArea'> {
+  const { width: W, height: H, data } = gray;
+  const { x0, y0, w, h } = roi;
   const n = w * h;
   const a = t.affine;
-  const img = Float32Array.from(gray.data);
-  const { values: wv, valid } = warp(gray, a);
+  // img(x) and warped(x) = I(A x) over the window, bilinear; valid marks A x inside the frame.
+  const img = new Float32Array(n);
+  const wv = new Float32Array(n);
+  const valid = new Uint8Array(n);
+  for (let y = 0; y < h; y++) {
+    const gy = y + y0;
+    let sx = a[0] * x0 + a[1] * gy + a[2];
+    let sy = a[3] * x0 + a[4] * gy + a[5];
+    for (let x = 0; x < w; x++, sx += a[0], sy += a[3]) {
+      const i = y * w + x;
+      img[i] = data[gy * W + x + x0];
+      if (sx < 0 || sy < 0 || sx > W - 1 || sy > H - 1) continue;
+      const fx0 = Math.min(W - 2, Math.floor(sx));
+      const fy0 = Math.min(H - 2, Math.floor(sy));
+      const fx = sx - fx0;
+      const fy = sy - fy0;
+      const j = fy0 * W + fx0;
+      const top = data[j] + fx * (data[j + 1] - data[j]);
+      const bottom = data[j + W] + fx * (data[j + W + 1] - data[j + W]);
+      wv[i] = top + fy * (bottom - top);
+      valid[i] = 1;
+    }
+  }
   const r = (params.znccWindow - 1) / 2;
-  const sq = (v: Float32Array) => v.map((x) => x * x);
-  const prod = new Float32Array(n);
-  for (let i = 0; i < n; i++) prod[i] = img[i] * wv[i];
+  const ii = new Float32Array(n);
+  const ww = new Float32Array(n);
+  const iw = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    ii[i] = img[i] * img[i];
+    ww[i] = wv[i] * wv[i];
+    iw[i] = img[i] * wv[i];
+  }
   const mI = boxMean(img, w, h, r);
   const mW = boxMean(wv, w, h, r);
-  const mII = boxMean(sq(img), w, h, r);
-  const mWW = boxMean(sq(wv), w, h, r);
-  const mIW = boxMean(prod, w, h, r);
+  const mII = boxMean(ii, w, h, r);
+  const mWW = boxMean(ww, w, h, r);
+  const mIW = boxMean(iw, w, h, r);
   const minD2 = params.minDistance * params.minDistance;
 
   const agree = new Uint8Array(n); // textured and correlated
@@ -82,10 +148,13 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
   const flatAgree = new Uint8Array(n);
   const zncc = new Float32Array(n);
   for (let y = 0, i = 0; y < h; y++) {
+    const gy = y + y0;
     for (let x = 0; x < w; x++, i++) {
       if (!valid[i]) continue;
-      const [tx, ty] = applyAffine(a, x, y);
-      if ((tx - x) ** 2 + (ty - y) ** 2 < minD2) continue;
+      const gx = x + x0;
+      const dx = a[0] * gx + a[1] * gy + a[2] - gx;
+      const dy = a[3] * gx + a[4] * gy + a[5] - gy;
+      if (dx * dx + dy * dy < minD2) continue;
       const vI = mII[i] - mI[i] * mI[i];
       const vW = mWW[i] - mW[i] * mW[i];
       if (vI > params.minVariance && vW > params.minVariance) {
@@ -100,16 +169,15 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
   }
 
   // Components of agreeing pixels that contain an inlier keypoint.
-  const closed = close(agree, w, h, 2);
-  const { labels, count } = components(closed, w, h);
+  const { labels, count } = components(close(agree, w, h, 2), w, h);
   const keep = new Uint8Array(count + 1);
   for (let k = 0; k < t.src.length; k += 2) {
-    const x = Math.round(t.src[k]);
-    const y = Math.round(t.src[k + 1]);
+    const px = Math.round(t.src[k]) - x0;
+    const py = Math.round(t.src[k + 1]) - y0;
     for (let dy = -2; dy <= 2; dy++) {
       for (let dx = -2; dx <= 2; dx++) {
-        const xx = x + dx;
-        const yy = y + dy;
+        const xx = px + dx;
+        const yy = py + dy;
         if (xx >= 0 && yy >= 0 && xx < w && yy < h) keep[labels[yy * w + xx]] = 1;
       }
     }
@@ -119,35 +187,35 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
   for (let i = 0; i < n; i++) if (keep[labels[i]]) grown[i] = 1;
 
   // Flat but equal pixels inside the hull of what was found (copied background, smooth bands).
-  const hullPts: number[] = Array.from(t.src);
-  for (let y = 0; y < h; y += 4) for (let x = 0; x < w; x += 4) if (grown[y * w + x]) hullPts.push(x, y);
+  const hullPts: number[] = [];
+  for (let k = 0; k < t.src.length; k += 2) hullPts.push(t.src[k] - x0, t.src[k + 1] - y0);
+  for (let y = 0; y < h; y += 2) for (let x = 0; x < w; x += 2) if (grown[y * w + x]) hullPts.push(x, y);
   const hull = fillConvexPolygon(convexHull(hullPts), w, h);
   const source0 = new Uint8Array(n);
   for (let i = 0; i < n; i++) source0[i] = grown[i] || (hull[i] && (flatAgree[i] || agree[i])) ? 1 : 0;
-  const source = fillHoles(close(source0, w, h, 2), w, h);
+  const local = fillHoles(close(source0, w, h, 2), w, h);
 
+  const source = new Uint8Array(W * H);
   let texturedIn = 0;
   let agreeIn = 0;
   let zSum = 0;
   let area = 0;
-  for (let i = 0; i < n; i++) {
-    if (!source[i]) continue;
-    area++;
-    if (textured[i]) {
-      texturedIn++;
-      zSum += zncc[i];
-      if (agree[i]) agreeIn++;
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      if (!local[i]) continue;
+      source[(y + y0) * W + x + x0] = 1;
+      area++;
+      if (textured[i]) {
+        texturedIn++;
+        zSum += zncc[i];
+        if (agree[i]) agreeIn++;
+      }
     }
   }
-  const target = mapMask(source, w, h, a);
-  let targetArea = 0;
-  for (let i = 0; i < n; i++) targetArea += target[i];
   return {
     source,
-    target,
     meanZncc: texturedIn ? zSum / texturedIn : 0,
     support: texturedIn ? agreeIn / texturedIn : 0,
     sourceArea: area,
-    targetArea,
   };
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
 import type { Masks } from '../data/types';
+import { connectedComponents } from '../data/components';
 import type { InstancePrediction } from './types';
 
 /**
@@ -113,6 +114,37 @@ export function postprocessPrediction(
     out.probability = resizeProbability(pred.probability, src.height, src.width, height, width);
   }
   return out;
+}
+
+/**
+ * Instances from a per-pixel probability map (semantic segmentation models): pixels at or above
+ * `threshold`, split into 8-connected regions, each scored by its mean probability. Regions
+ * below `minArea` pixels are dropped. The map is returned as `probability`.
+ */
+export function probabilityToInstances(prob: Float32Array, height: number, width: number, opts: { threshold?: number; minArea?: number } = {}): InstancePrediction {
+  const threshold = opts.threshold ?? 0.5;
+  const minArea = opts.minArea ?? POSTPROCESS_DEFAULTS.minArea;
+  if (!(threshold > 0 && threshold <= 1)) throw new ConfigError(`threshold must be in (0, 1], got ${threshold}`);
+  if (prob.length !== height * width) throw new ConfigError(`probability map has ${prob.length} values, expected ${height}x${width}`);
+  const plane = new Uint8Array(prob.length);
+  for (let p = 0; p < prob.length; p++) plane[p] = prob[p] >= threshold ? 1 : 0;
+  const cc = connectedComponents(plane, height, width);
+  const sums = new Float64Array(cc.count + 1);
+  for (let p = 0; p < prob.length; p++) sums[cc.labels[p]] += prob[p];
+  const keep = cc.areas.map((a, i) => i).filter((i) => cc.areas[i] >= minArea);
+  const n = height * width;
+  const data = new Uint8Array(keep.length * n);
+  const slot = new Int32Array(cc.count + 1).fill(-1);
+  keep.forEach((i, k) => (slot[i + 1] = k));
+  for (let p = 0; p < n; p++) {
+    const k = slot[cc.labels[p]];
+    if (k >= 0) data[k * n + p] = 1;
+  }
+  return {
+    instances: { data, count: keep.length, height, width },
+    scores: keep.map((i) => sums[i + 1] / cc.areas[i]),
+    probability: prob,
+  };
 }
 
 function iou(a: Uint8Array, areaA: number, b: Uint8Array, areaB: number): number {

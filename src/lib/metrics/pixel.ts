@@ -29,16 +29,8 @@ export function addConfusion(a: Confusion, b: Confusion): Confusion {
   return { tp: a.tp + b.tp, fp: a.fp + b.fp, fn: a.fn + b.fn, tn: a.tn + b.tn };
 }
 
-/** Union of all instances: the (H*W) binary "forged here" mask. */
-export function unionMask(masks: Masks): Uint8Array {
-  const n = masks.height * masks.width;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < masks.count; i++) {
-    const off = i * n;
-    for (let k = 0; k < n; k++) if (masks.data[off + k] !== 0) out[k] = 1;
-  }
-  return out;
-}
+/** Union of all instances: the (H*W) binary "forged here" mask (data/components.ts owns it). */
+export { unionMask } from '../data/components';
 
 export interface PrecisionRecallF1 {
   precision: number;

@@ -75,9 +75,9 @@ abstract class SlottedOptimizer implements Optimizer {
       const g = grads.get(name);
       if (!g) continue;
       const old = this.slotsFor(name, variable.shape);
-      const next = tf.tidy(() => {
+      const next: Record<string, tf.Tensor> = tf.tidy(() => {
         const r = this.update(variable, g, Object.fromEntries(old));
-        return { p: r.p, ...r.slots };
+        return { ...r.slots, p: r.p };
       });
       variable.assign(next.p);
       next.p.dispose();
@@ -160,7 +160,7 @@ class AdamOptimizer extends SlottedOptimizer {
     return ['m', 'v'];
   }
 
-  protected update(p: tf.Tensor, g0: tf.Tensor, s: Record<string, tf.Tensor>) {
+  protected update(p: tf.Tensor, g0: tf.Tensor, s: Record<string, tf.Tensor>): { p: tf.Tensor; slots: Record<string, tf.Tensor> } {
     const { lr, wd, b1, b2, eps, t } = { lr: this.lr, wd: this.wd, b1: this.b1, b2: this.b2, eps: this.eps, t: this.t };
     let g = g0;
     let base = p;
@@ -195,7 +195,7 @@ class SgdOptimizer extends SlottedOptimizer {
     return this.mu > 0 ? ['momentum'] : [];
   }
 
-  protected update(p: tf.Tensor, g0: tf.Tensor, s: Record<string, tf.Tensor>) {
+  protected update(p: tf.Tensor, g0: tf.Tensor, s: Record<string, tf.Tensor>): { p: tf.Tensor; slots: Record<string, tf.Tensor> } {
     const g = this.wd !== 0 ? g0.add(p.mul(this.wd)) : g0;
     if (this.mu === 0) return { p: p.sub(g.mul(this.lr)), slots: {} };
     const buf = s.momentum.mul(this.mu).add(g);

@@ -105,7 +105,9 @@ export class Canvas {
     const yb = Math.min(this.height - 1, Math.ceil(cy + radius + 1));
     for (let y = ya; y <= yb; y++) {
       for (let x = xa; x <= xb; x++) {
-        const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+        const ex = x + 0.5 - cx;
+        const ey = y + 0.5 - cy;
+        const d = Math.sqrt(ex * ex + ey * ey);
         const cover = Math.min(1, radius + 0.5 - d);
         if (cover > 0) this.blend(x, y, c, a * cover);
       }
@@ -168,15 +170,15 @@ export class Canvas {
   /** Gaussian noise; `mono` adds the same value to the three channels (grey images stay grey). */
   noise(rng: Rng, sigma: number, mono = true): void {
     const d = this.data;
+    const n = fillNormal(rng, new Float32Array(mono ? d.length / 3 : d.length), sigma);
     if (mono) {
-      for (let i = 0; i < d.length; i += 3) {
-        const n = rng.normal(0, sigma);
-        d[i] += n;
-        d[i + 1] += n;
-        d[i + 2] += n;
+      for (let p = 0, i = 0; p < n.length; p++, i += 3) {
+        d[i] += n[p];
+        d[i + 1] += n[p];
+        d[i + 2] += n[p];
       }
     } else {
-      for (let i = 0; i < d.length; i++) d[i] += rng.normal(0, sigma);
+      for (let i = 0; i < d.length; i++) d[i] += n[i];
     }
   }
 
@@ -216,33 +218,45 @@ export class Canvas {
 }
 
 /**
- * In-place box blur of an interleaved float image, `passes` times horizontally then vertically;
- * borders are clamped. Running sums keep it O(pixels) whatever the radius.
+ * In-place box blur of an interleaved `channels`-channel float image, `passes` times along rows
+ * then along columns; borders are clamped. Running sums keep it O(pixels) whatever the radius.
  */
-export function boxBlurRgb(data: Float32Array, width: number, height: number, radius: number, passes: number): void {
-  const n = Math.max(width, height);
-  const line = new Float32Array(n * 3);
-  const win = 2 * radius + 1;
-  const run = (len: number, get: (k: number) => number) => {
-    for (let p = 0; p < passes; p++) {
-      for (let k = 0; k < len; k++) {
-        const i = get(k);
-        line[k * 3] = data[i];
-        line[k * 3 + 1] = data[i + 1];
-        line[k * 3 + 2] = data[i + 2];
-      }
-      for (let c = 0; c < 3; c++) {
+export function boxBlurRgb(data: Float32Array, width: number, height: number, radius: number, passes: number, channels = 3): void {
+  const line = new Float32Array(Math.max(width, height) + 2 * radius + 2);
+  const inv = 1 / (2 * radius + 1);
+  const blurLine = (start: number, stride: number, len: number) => {
+    for (let c = 0; c < channels; c++) {
+      for (let p = 0; p < passes; p++) {
+        // line[k + radius + 1] holds sample k, padded with the edge values on both sides.
+        const first = data[start + c];
+        const last = data[start + (len - 1) * stride + c];
+        for (let k = 0; k <= radius; k++) line[k] = first;
+        for (let k = 0; k < len; k++) line[k + radius + 1] = data[start + k * stride + c];
+        for (let k = len + radius + 1; k < len + 2 * radius + 2; k++) line[k] = last;
         let acc = 0;
-        for (let k = -radius - 1; k < radius; k++) acc += line[Math.min(len - 1, Math.max(0, k)) * 3 + c];
+        for (let k = 1; k <= 2 * radius + 1; k++) acc += line[k];
         for (let k = 0; k < len; k++) {
-          acc += line[Math.min(len - 1, k + radius) * 3 + c] - line[Math.max(0, k - radius - 1) * 3 + c];
-          data[get(k) + c] = acc / win;
+          data[start + k * stride + c] = acc * inv;
+          acc += line[k + 2 * radius + 2] - line[k + 1];
         }
       }
     }
   };
-  for (let y = 0; y < height; y++) run(width, (k) => (y * width + k) * 3);
-  for (let x = 0; x < width; x++) run(height, (k) => (k * width + x) * 3);
+  for (let y = 0; y < height; y++) blurLine(y * width * channels, channels, width);
+  for (let x = 0; x < width; x++) blurLine(x * channels, width * channels, height);
+}
+
+/** Standard normal samples into `out` (Box-Muller, both outputs of each pair used). */
+export function fillNormal(rng: Rng, out: Float32Array, sigma: number): Float32Array {
+  for (let i = 0; i < out.length; i += 2) {
+    let u = rng.next();
+    if (u === 0) u = 1e-12;
+    const r = sigma * Math.sqrt(-2 * Math.log(u));
+    const t = 2 * Math.PI * rng.next();
+    out[i] = r * Math.cos(t);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(t);
+  }
+  return out;
 }
 
 /**

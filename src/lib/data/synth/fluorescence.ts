@@ -34,7 +34,10 @@ export function drawCell(
   texture: Float32Array | null,
   mode: 'over' | 'add',
 ): void {
-  const maxR = Math.max(rx, ry) * 1.6;
+  const harmonics = wobble.amps.length;
+  const ca = wobble.phases.map((p, k) => wobble.amps[k] * Math.cos(p));
+  const sa = wobble.phases.map((p, k) => wobble.amps[k] * Math.sin(p));
+  const maxR = Math.max(rx, ry) * 1.1 * (1 + wobble.amps.reduce((s, a) => s + a, 0));
   const x0 = Math.max(0, Math.floor(cx - maxR));
   const x1 = Math.min(c.width - 1, Math.ceil(cx + maxR));
   const y0 = Math.max(0, Math.floor(cy - maxR));
@@ -47,11 +50,22 @@ export function drawCell(
       const dy = y + 0.5 - cy;
       const u = (dx * cos + dy * sin) / rx;
       const v = (-dx * sin + dy * cos) / ry;
-      const theta = Math.atan2(v, u);
+      const rho = Math.sqrt(u * u + v * v);
+      // cos/sin of k*theta by the angle-addition recurrence (no atan2/cos per pixel).
+      const c1 = rho > 0 ? u / rho : 1;
+      const s1 = rho > 0 ? v / rho : 0;
+      let ck = c1 * c1 - s1 * s1;
+      let sk = 2 * c1 * s1;
       let r = 1;
-      for (let k = 0; k < wobble.amps.length; k++) r += wobble.amps[k] * Math.cos((k + 2) * theta + wobble.phases[k]);
-      const d = Math.sqrt(u * u + v * v) / r;
-      if (d >= 1.1) continue;
+      for (let k = 0; k < harmonics; k++) {
+        // amp * cos(k theta + phase) = ck * amp cos(phase) - sk * amp sin(phase)
+        r += ck * ca[k] - sk * sa[k];
+        const cn = ck * c1 - sk * s1;
+        sk = sk * c1 + ck * s1;
+        ck = cn;
+      }
+      const d = rho / r;
+      if (d >= 1.1 || r <= 0) continue;
       const edge = d < 0.8 ? 1 : 1 - (d - 0.8) / 0.3;
       const tex = texture ? 0.55 + 0.45 * texture[y * c.width + x] : 1;
       const a = strength * edge * tex;

@@ -19,10 +19,10 @@ export function renderGel(rng: Rng, width: number, height: number): Canvas {
   const glow = grey(1);
   const ladderLanes = new Set<number>([0]);
   if (rng.bool(0.4)) ladderLanes.add(lanes - 1);
-  const ladder = Array.from({ length: rng.int(6, 12) }, (_, i, arr) => {
-    const t = (i + 0.5) / arr.length;
-    return wellY + wellH * 2 + (height - wellY - wellH * 3) * Math.pow(t, rng.uniform(0.7, 1.1));
-  });
+  const rungs = rng.int(6, 12);
+  const spread = rng.uniform(0.7, 1.1);
+  const ladder: number[] = [];
+  for (let i = 0; i < rungs; i++) ladder.push(wellY + wellH * 2 + (height - wellY - wellH * 3) * Math.pow((i + 0.5) / rungs, spread));
   for (let l = 0; l < lanes; l++) {
     const cx = margin + (l + 0.5) * laneW;
     c.rect(cx - laneW * 0.38, wellY, cx + laneW * 0.38, wellY + wellH, grey(0.3), 0.35);

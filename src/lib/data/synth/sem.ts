@@ -1,5 +1,5 @@
 import type { Rng } from '../../util/random';
-import { Canvas, fractalNoise, grey } from './canvas';
+import { Canvas, fillNormal, fractalNoise, grey } from './canvas';
 import { textSize } from './font';
 
 /**
@@ -35,20 +35,28 @@ export function renderSem(rng: Rng, width: number, height: number): Canvas {
     const y1 = Math.min(imgH - 1, Math.ceil(cy + r + 1));
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
-        const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy) / r;
-        if (d >= 1) continue;
-        const rim = Math.pow(d, 4);
-        const light = 0.12 * ((x - cx) - (y - cy)) / r;
-        c.blend(x, y, grey(level + 0.35 * rim + light), Math.min(1, (1 - d) * 4));
+        const ex = x + 0.5 - cx;
+        const ey = y + 0.5 - cy;
+        const d2 = (ex * ex + ey * ey) / (r * r);
+        if (d2 >= 1) continue;
+        const rim = d2 * d2;
+        const light = (0.12 * (ex - ey)) / r;
+        const a = Math.min(1, (1 - Math.sqrt(d2)) * 4);
+        const i = (y * width + x) * 3;
+        const v = c.data[i] * (1 - a) + (level + 0.35 * rim + light) * a;
+        c.data[i] = v;
+        c.data[i + 1] = v;
+        c.data[i + 2] = v;
       }
     }
   }
   c.blur(rng.uniform(0, 1.2));
+  const grain = fillNormal(rng, new Float32Array(width * height), 0.035);
   for (let y = 0; y < height; y++) {
     const line = rng.normal(0, 0.01);
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
-      const n = line + rng.normal(0, 0.035);
+      const n = line + grain[y * width + x];
       c.data[i] += n;
       c.data[i + 1] += n;
       c.data[i + 2] += n;

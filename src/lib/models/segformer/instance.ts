@@ -1,23 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Masks } from '../../data/types';
 
-/** What the query head returns: per-query mask logits and objectness logits. */
+/** Query outputs as every model returns them (ForwardOutput): probabilities, not logits. */
 export interface InstanceOutputs {
-  /** [B, Q, H, W] mask logits. */
+  /** [B, Q, H, W] per-query mask probabilities. */
   instances: tf.Tensor4D;
-  /** [B, Q] objectness logits. */
+  /** [B, Q] objectness (confidence) per query. */
   scores: tf.Tensor2D;
 }
 
 /**
  * Per-pixel forgery probability: the most confident query covering the pixel,
- * max_q sigmoid(objectness_q) * sigmoid(mask_q). [B,Q,H,W] -> [B,H,W].
+ * max_q score_q * mask_q. [B,Q,H,W] -> [B,H,W].
  */
 export function foregroundProbability(outputs: InstanceOutputs): tf.Tensor3D {
   return tf.tidy(() => {
     const [b, q] = outputs.scores.shape;
-    const obj = tf.sigmoid(outputs.scores).reshape([b, q, 1, 1]);
-    return tf.sigmoid(outputs.instances).mul(obj).max(1) as tf.Tensor3D;
+    return outputs.instances.mul(outputs.scores.reshape([b, q, 1, 1])).max(1) as tf.Tensor3D;
   });
 }
 
@@ -27,9 +26,9 @@ export function instanceToForeground(outputs: InstanceOutputs, threshold = 0.5):
 }
 
 export interface InstanceSelection {
-  /** Score threshold on sigmoid(objectness). */
+  /** Threshold on the query's score. */
   scoreThreshold: number;
-  /** Threshold on sigmoid(mask logit). */
+  /** Threshold on the mask probability. */
   maskThreshold: number;
   /** Masks smaller than this many pixels are dropped. */
   minArea: number;
@@ -48,8 +47,8 @@ export function selectInstances(
 ): { masks: Masks; scores: number[] } {
   const [, q, h, w] = outputs.instances.shape;
   const [scores, bits] = tf.tidy(() => {
-    const s = tf.sigmoid(outputs.scores.slice([index, 0], [1, q])).dataSync();
-    const m = tf.sigmoid(outputs.instances.slice([index, 0, 0, 0], [1, q, h, w])).greater(sel.maskThreshold).dataSync();
+    const s = outputs.scores.slice([index, 0], [1, q]).dataSync();
+    const m = outputs.instances.slice([index, 0, 0, 0], [1, q, h, w]).greater(sel.maskThreshold).dataSync();
     return [Float32Array.from(s), Uint8Array.from(m)];
   });
   const kept: Array<{ score: number; q: number }> = [];

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ModelError } from '../../errors';
 import { DEFAULT_SET_LOSS_WEIGHTS, hungarianSetLoss, type InstanceTargets, type SetLossWeights } from '../../losses/hungarian';
-import { Rng } from '../../util/random';
+import type { Rng } from '../../util/random';
 import { makeCorrelation } from './correlation';
 import { makeAllMlpDecoder } from './decoder';
 import { foregroundProbability } from './instance';
@@ -34,8 +34,6 @@ export interface SegformerConfig {
   queryHeads: number;
   lossWeights: SetLossWeights;
   inChannels: number;
-  /** Seed of the weight initialisation. */
-  seed: number;
 }
 
 export const SEGFORMER_DEFAULTS: SegformerConfig = {
@@ -52,7 +50,6 @@ export const SEGFORMER_DEFAULTS: SegformerConfig = {
   queryHeads: 4,
   lossWeights: DEFAULT_SET_LOSS_WEIGHTS,
   inChannels: 3,
-  seed: 0,
 };
 
 /** One training batch as the model needs it. */
@@ -90,11 +87,12 @@ export class SegformerModel {
   private readonly queryHead: ReturnType<typeof makeQueryDecoder> | null;
   private readonly fgHead: ((x: tf.Tensor) => tf.Tensor) | null;
 
-  constructor(config: Partial<SegformerConfig> = {}) {
+  /** Initial weights come from `rng` (same seed -> same weights). */
+  constructor(config: Partial<SegformerConfig>, rng: Rng) {
     const c = validateConfig({ ...SEGFORMER_DEFAULTS, ...config });
     this.config = c;
     const mit = mitConfig(c.variant);
-    this.params = new ParamStore(new Rng(c.seed));
+    this.params = new ParamStore(rng);
     this.encoder = makeMitEncoder(this.params, 'encoder', mit, c.inChannels);
     this.correlation = c.correlationStage
       ? makeCorrelation(this.params, 'correlation', {
@@ -130,13 +128,13 @@ export class SegformerModel {
     return this.params.list();
   }
 
-  /** images [B,H,W,C] (H, W multiples of 32) -> outputs at H x W. */
+  /** images [B,H,W,C] in [0,1] (H, W multiples of 32) -> outputs at H x W. */
   forward(images: tf.Tensor4D): SegformerOutputs {
     const [, h, w, ch] = images.shape;
     if (h % 32 !== 0 || w % 32 !== 0) throw new ModelError(`input ${h}x${w} must be a multiple of 32 in both sides`);
     if (ch !== this.config.inChannels) throw new ModelError(`input has ${ch} channels, model expects ${this.config.inChannels}`);
     const pixels = tf.tidy(() => {
-      const feats = this.encoder(images);
+      const feats = this.encoder(images.sub(0.5).div(0.25) as tf.Tensor4D);
       const corr = this.correlation ? this.correlation(feats[this.config.correlationStage - 1]) : undefined;
       return this.decoder(feats, corr); // [B,H/4,W/4,D]
     });
@@ -148,7 +146,7 @@ export class SegformerModel {
           return tf.image.resizeBilinear(nhwc, [h, w]).transpose([0, 3, 1, 2]) as tf.Tensor4D; // [B,Q,H,W]
         });
         q.maskLogits.dispose();
-        const masks = foregroundProbability({ instances, scores: q.objectness });
+        const masks = tf.tidy(() => foregroundProbability({ instances: tf.sigmoid(instances) as tf.Tensor4D, scores: tf.sigmoid(q.objectness) as tf.Tensor2D }));
         return { masks, instances, scores: q.objectness };
       }
       const logits = tf.tidy(() => {
@@ -162,22 +160,29 @@ export class SegformerModel {
   }
 
   /**
-   * Forward + loss, for use inside optimizer.minimize / tf.variableGrads.
-   * Every tensor but `loss` is disposed here.
+   * Forward + loss in one pass, for use inside tf.variableGrads. Outputs and loss belong to the caller.
    */
-  loss(batch: SegformerBatch): SegformerLoss {
-    const out = this.forward(batch.images);
+  forwardWithLoss(batch: SegformerBatch): { outputs: SegformerOutputs; loss: SegformerLoss } {
+    const outputs = this.forward(batch.images);
     try {
-      if (out.instances && out.scores) {
-        const r = hungarianSetLoss(out.instances, out.scores, batch.targets, this.config.lossWeights);
+      if (outputs.instances && outputs.scores) {
+        const r = hungarianSetLoss(outputs.instances, outputs.scores, batch.targets, this.config.lossWeights);
         const parts = { dice: r.dice.dataSync()[0], bce: r.bce.dataSync()[0], objectness: r.objectness.dataSync()[0] };
         tf.dispose([r.dice, r.bce, r.objectness]);
-        return { loss: r.loss, parts };
+        return { outputs, loss: { loss: r.loss, parts } };
       }
-      return foregroundLoss(out.logits!, batch.targets);
-    } finally {
-      disposeOutputs(out);
+      return { outputs, loss: foregroundLoss(outputs.logits!, batch.targets) };
+    } catch (e) {
+      disposeOutputs(outputs);
+      throw e;
     }
+  }
+
+  /** Loss alone (outputs disposed). */
+  loss(batch: SegformerBatch): SegformerLoss {
+    const { outputs, loss } = this.forwardWithLoss(batch);
+    disposeOutputs(outputs);
+    return loss;
   }
 
   dispose(): void {

@@ -31,10 +31,17 @@ export function createTinyUnet(inputChannels: number, channels: number, rng: Rng
     const std = Math.sqrt(2 / (k * k * cin));
     const w = new Float32Array(size);
     for (let i = 0; i < size; i++) w[i] = rng.normal(0, std);
-    params.set(`${name}/w`, tf.variable(tf.tensor4d(w, [k, k, cin, cout]), true));
-    params.set(`${name}/b`, tf.variable(tf.zeros([cout]), true));
+    params.set(`${name}/w`, variableFrom(tf.tensor4d(w, [k, k, cin, cout])));
+    params.set(`${name}/b`, variableFrom(tf.zeros([cout])));
   }
   return { params, channels };
+}
+
+/** A trainable Variable holding `init`'s values; `init` itself is disposed. */
+function variableFrom(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, true);
+  init.dispose();
+  return v;
 }
 
 function conv(p: Map<string, tf.Variable>, name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {

@@ -1,0 +1,50 @@
+import type { Command } from '../command';
+import { flag, optStr, str, UsageError } from '../command';
+import { readSubmission } from '../../lib/infer/submission';
+import { evaluateSubmission, evaluationSummary, type Evaluation } from '../../lib/metrics/evaluate';
+import { readSolutionCsv, truthFromDataset } from '../../lib/metrics/solution';
+
+/** Human-readable table of the summary: one metric a line. */
+export function formatEvaluation(e: Evaluation): string {
+  const s = evaluationSummary(e);
+  const fmt = (v: number | null, k: string) => (v === null ? 'n/a' : k.startsWith('n_') ? String(v) : v.toFixed(4));
+  const width = Math.max(...Object.keys(s).map((k) => k.length));
+  return Object.entries(s)
+    .map(([k, v]) => `${k.padEnd(width)}  ${fmt(v, k)}`)
+    .join('\n');
+}
+
+export const evaluate: Command = {
+  name: 'evaluate',
+  summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)',
+  usage: `usage: sifd evaluate (--data DIR | --solution S.csv) --pred submission.csv [--json]
+
+Scores a submission (case_id,annotation) with the Kaggle oF1 and pixel metrics.
+The truth is either a dataset folder (its masks; authentic images have none) or a solution CSV
+case_id,annotation,shape (shape = JSON [H, W]). Every truth image needs a row and the
+submission may not name images the truth lacks.
+
+options:
+  --data DIR          dataset root (Kaggle layout or data/sample); truth = its labelled images
+  --solution FILE     solution CSV case_id,annotation,shape instead of --data
+  --pred FILE         the submission CSV to score (required)
+  --json              print one JSON object (snake_case keys: of1, pixel_f1, dice_pos, dice_all,
+                      iou_pos, iou_all, image_f1, n_images, n_forged, ...) instead of a table
+Metrics undefined for the data (e.g. dice_pos with no forged image) print as n/a, or null in JSON.`,
+  options: {
+    data: { type: 'string' },
+    solution: { type: 'string' },
+    pred: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(args) {
+    const data = optStr(args, 'data');
+    const solution = optStr(args, 'solution');
+    if ((data === undefined) === (solution === undefined)) throw new UsageError('give exactly one of --data DIR or --solution S.csv');
+    const predFile = str(args, 'pred');
+    const truth = solution !== undefined ? readSolutionCsv(solution) : await truthFromDataset(data as string);
+    const result = evaluateSubmission(truth, readSubmission(predFile), predFile);
+    console.log(flag(args, 'json') ? JSON.stringify(evaluationSummary(result)) : formatEvaluation(result));
+    return 0;
+  },
+};

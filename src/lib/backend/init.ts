@@ -1,0 +1,157 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { BackendError } from '../errors';
+import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels';
+
+/** The backends sifd can run on, in the order `initBackend` tries them. */
+export const BACKEND_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+export interface SkippedBackend {
+  backend: string;
+  reason: string;
+}
+
+export interface BackendReport {
+  /** The active tfjs backend. */
+  backend: BackendName;
+  /** Which package provides it (e.g. '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-wasm'). */
+  provider: string;
+  /** Why the backend was chosen: the default order, `prefer`, or the SIFD_BACKEND env var. */
+  chosenBy: 'default order' | 'prefer option' | 'SIFD_BACKEND';
+  /** Every earlier choice that was skipped, with the reason. */
+  skipped: SkippedBackend[];
+  /** WASM only: whether the SIMD build runs, and the project's training kernels registered on it. */
+  wasmSimd?: boolean;
+  wasmKernels?: string[];
+  tfjsVersion: string;
+}
+
+let report: BackendReport | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+/** The report of the last `initBackend`, or undefined if it has not run yet. */
+export function backendReport(): BackendReport | undefined {
+  return report;
+}
+
+function isBackendName(name: string): name is BackendName {
+  return (BACKEND_ORDER as readonly string[]).includes(name);
+}
+
+function errorText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0];
+}
+
+/** Runs one tiny op on the active backend and checks its value, so a broken native install is caught here. */
+function smokeTest(): void {
+  const sum = tf.tidy(() => tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, 1, 'valid').sum().dataSync()[0]);
+  if (sum !== 9) throw new Error(`smoke op gave ${sum}, expected 9`);
+}
+
+async function tryTensorflow(skipped: SkippedBackend[]): Promise<string | undefined> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      require(pkg);
+    } catch (err) {
+      skipped.push({ backend: `tensorflow (${pkg})`, reason: `not installed: ${errorText(err)}` });
+      continue;
+    }
+    if (!tf.findBackendFactory('tensorflow')) {
+      // package.json aliases @tensorflow/tfjs-node to plain tfjs for danfojs, so require() alone proves nothing.
+      skipped.push({ backend: `tensorflow (${pkg})`, reason: "require()-able but it registers no 'tensorflow' backend (npm alias of @tensorflow/tfjs)" });
+      continue;
+    }
+    try {
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend returned false');
+      smokeTest();
+      return pkg;
+    } catch (err) {
+      skipped.push({ backend: `tensorflow (${pkg})`, reason: `smoke op failed: ${errorText(err)}` });
+    }
+  }
+  return undefined;
+}
+
+async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
+  try {
+    // Loaded lazily so importing the library never fails when the package is absent.
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    // In Node the .wasm binaries sit next to the package's main file; point tfjs there (no network).
+    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+    if (tf.getBackend() !== 'wasm') wasm.setWasmPaths(dir + path.sep);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend returned false');
+    registerWasmTrainingKernels();
+    smokeTest();
+    return true;
+  } catch (err) {
+    skipped.push({ backend: 'wasm', reason: errorText(err) });
+    return false;
+  }
+}
+
+async function tryCpu(skipped: SkippedBackend[]): Promise<boolean> {
+  try {
+    if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend returned false');
+    // The cpu backend prints an "install tfjs-node" banner on first use; the report already says why.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    smokeTest();
+    return true;
+  } catch (err) {
+    skipped.push({ backend: 'cpu', reason: errorText(err) });
+    return false;
+  }
+}
+
+async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['chosenBy']): Promise<BackendReport> {
+  const skipped: SkippedBackend[] = [];
+  const start = prefer ? BACKEND_ORDER.indexOf(prefer) : 0;
+  for (const name of BACKEND_ORDER.slice(0, start)) {
+    skipped.push({ backend: name, reason: chosenBy === 'SIFD_BACKEND' ? `SIFD_BACKEND=${prefer}` : `prefer: '${prefer}'` });
+  }
+  const base = { chosenBy, skipped, tfjsVersion: tf.version.tfjs };
+  for (const name of BACKEND_ORDER.slice(start)) {
+    if (name === 'tensorflow') {
+      const provider = await tryTensorflow(skipped);
+      if (provider) return { backend: 'tensorflow', provider, ...base };
+    } else if (name === 'wasm') {
+      if (await tryWasm(skipped)) {
+        const wasmSimd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+        return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', wasmSimd, wasmKernels: wasmTrainingKernelNames(), ...base };
+      }
+    } else if (await tryCpu(skipped)) {
+      return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', ...base };
+    }
+    if (chosenBy === 'SIFD_BACKEND') {
+      const why = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
+      throw new BackendError(`SIFD_BACKEND=${prefer} was requested but could not start (${why})`);
+    }
+  }
+  throw new BackendError(`no tfjs backend could start: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`);
+}
+
+/**
+ * Selects and initialises the tfjs backend: tensorflow (tfjs-node-gpu, then tfjs-node) -> wasm with the
+ * project's training kernels -> cpu. `prefer` starts the search at that backend; the env var SIFD_BACKEND
+ * forces one (and fails if it cannot start). Idempotent: later calls with the same choice return the same report.
+ */
+export function initBackend(opts: { prefer?: string } = {}): Promise<BackendReport> {
+  const env = process.env.SIFD_BACKEND?.trim();
+  const requested = env || opts.prefer;
+  const chosenBy: BackendReport['chosenBy'] = env ? 'SIFD_BACKEND' : opts.prefer ? 'prefer option' : 'default order';
+  if (requested !== undefined && !isBackendName(requested)) {
+    const source = env ? 'SIFD_BACKEND' : 'prefer';
+    return Promise.reject(new BackendError(`${source}='${requested}' is not a backend; choose one of ${BACKEND_ORDER.join(', ')}`));
+  }
+  // Calls run one after another, so concurrent callers never race two setBackend()s.
+  const next = queue.then(async () => {
+    if (report && (requested === undefined || report.backend === requested) && tf.getBackend() === report.backend) {
+      return report;
+    }
+    report = await choose(requested, chosenBy);
+    return report;
+  });
+  queue = next.catch(() => undefined);
+  return next;
+}

@@ -1,0 +1,270 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelError, TrainingError } from '../errors';
+import type { Batch, Model } from '../models/types';
+import { Rng } from '../util/random';
+import { findLatestCheckpoint, assignWeights, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
+import { clipByGlobalNorm } from './clip';
+import { validateTrainConfig, type TrainConfig } from './config';
+import { writeHistory, type EpochRecord } from './history';
+import { createOptimizer } from './optimizers';
+import { makeSchedule } from './schedules';
+
+/**
+ * Where batches come from. A function is called once per epoch with the epoch number (1-based)
+ * and an Rng forked from the trainer's (saved in checkpoints), so shuffling and augmentation
+ * are reproducible across a resume. The trainer disposes the tensors of every batch it takes.
+ */
+export type BatchSource =
+  | AsyncIterable<Batch>
+  | Iterable<Batch>
+  | ((ctx: { epoch: number; rng: Rng }) => AsyncIterable<Batch> | Iterable<Batch>);
+
+export interface BatchInfo {
+  epoch: number;
+  /** 1-based batch index within the epoch. */
+  batch: number;
+  step: number;
+  loss: number;
+  lr: number;
+  /** Gradient global norm before clipping (only when clipping is on). */
+  gradNorm?: number;
+}
+
+export interface TrainerCallbacks {
+  onTrainStart?(info: { startEpoch: number; epochs: number; resumedFrom?: string; batchesPerEpoch?: number }): void;
+  onEpochStart?(info: { epoch: number; epochs: number; lr: number }): void;
+  onBatchEnd?(info: BatchInfo): void;
+  onEpochEnd?(record: EpochRecord, history: readonly EpochRecord[]): void;
+  onCheckpoint?(dir: string): void;
+  onTrainEnd?(history: readonly EpochRecord[]): void;
+}
+
+export interface TrainOptions {
+  model: Model;
+  config: TrainConfig;
+  train: BatchSource;
+  val?: BatchSource;
+  /** Folder for epoch_<k>/ checkpoints and history.jsonl; omit to train without saving. */
+  runDir?: string;
+  /** Continue from the latest complete checkpoint of runDir (or from this loaded one). */
+  resume?: boolean | LoadedCheckpoint;
+  callbacks?: TrainerCallbacks[];
+  /** Only for progress displays (async sources cannot say how long they are). */
+  batchesPerEpoch?: number;
+  warn?: (msg: string) => void;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  /** Epochs finished (including those before a resume). */
+  epoch: number;
+  step: number;
+  lastCheckpoint?: string;
+  resumedFrom?: string;
+}
+
+/**
+ * Train `model` for config.epochs epochs: per batch forward -> loss -> gradients -> optional
+ * clipping -> optimizer update; a validation pass per epoch when `val` is given; a checkpoint
+ * per epoch. A NaN/Inf loss stops the run with a TrainingError before the bad update is
+ * applied, so the last checkpoint on disk stays the last good state.
+ */
+export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
+  const { model } = opts;
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const callbacks = opts.callbacks ?? [];
+  const emit = <K extends keyof TrainerCallbacks>(key: K, ...args: Parameters<NonNullable<TrainerCallbacks[K]>>) => {
+    for (const cb of callbacks) (cb[key] as ((...a: unknown[]) => void) | undefined)?.(...args);
+  };
+
+  let config = validateTrainConfig(opts.config);
+  const rng = new Rng(config.seed);
+  let history: EpochRecord[] = [];
+  let startEpoch = 0;
+  let step = 0;
+  let resumedFrom: string | undefined;
+  let lastCheckpoint: string | undefined;
+
+  const resumeFrom =
+    typeof opts.resume === 'object' ? opts.resume : opts.resume && opts.runDir ? findLatestCheckpoint(opts.runDir, warn) : undefined;
+  if (opts.resume === true && !opts.runDir) throw new TrainingError('resume needs a run folder');
+  const optimizer = createOptimizer(config.optimizer, config.lr);
+  try {
+    if (resumeFrom) {
+      checkResumable(model, resumeFrom);
+      // The run's own recipe wins; only the epoch count may be raised to train longer.
+      config = validateTrainConfig({ ...resumeFrom.meta.train, epochs: config.epochs });
+      assignWeights(model, resumeFrom.weights, resumeFrom.dir);
+      optimizer.setState(resumeFrom.optimizer);
+      rng.setState(resumeFrom.meta.rng);
+      history = resumeFrom.meta.history.slice();
+      startEpoch = resumeFrom.meta.epoch;
+      step = resumeFrom.meta.step;
+      resumedFrom = resumeFrom.dir;
+      lastCheckpoint = resumeFrom.dir;
+    } else if (opts.resume === true) {
+      warn(`warning: no complete checkpoint in ${opts.runDir}; starting from scratch`);
+    }
+
+    const schedule = makeSchedule(config.schedule, config.lr);
+    const names = [...model.params.keys()];
+    const variables = names.map((n) => model.params.get(n)!);
+    emit('onTrainStart', { startEpoch, epochs: config.epochs, resumedFrom, batchesPerEpoch: opts.batchesPerEpoch });
+
+    for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
+      const started = Date.now();
+      const epochLr = config.scheduleUnit === 'epoch' ? schedule(epoch - 1) : schedule(step);
+      emit('onEpochStart', { epoch, epochs: config.epochs, lr: epochLr });
+      const epochRng = rng.fork(epoch);
+      const valRng = rng.fork(`val-${epoch}`);
+      let lossSum = 0;
+      let batches = 0;
+      let lr = epochLr;
+      for await (const batch of iterate(opts.train, epoch, epochRng)) {
+        lr = config.scheduleUnit === 'epoch' ? epochLr : schedule(step);
+        optimizer.lr = lr;
+        let loss: number;
+        let gradNorm: number | undefined;
+        try {
+          ({ loss, gradNorm } = trainStep(model, names, variables, batch, optimizer, config.clipNorm));
+        } finally {
+          disposeBatch(batch);
+        }
+        if (!Number.isFinite(loss)) {
+          throw new TrainingError(
+            `loss is ${loss} at epoch ${epoch}, batch ${batches + 1} (step ${step + 1}); training stopped before applying ` +
+              `this update. Last good checkpoint: ${lastCheckpoint ?? 'none'}. Try a lower learning rate or gradient clipping.`,
+            opts.runDir,
+          );
+        }
+        step += 1;
+        batches += 1;
+        lossSum += loss;
+        emit('onBatchEnd', { epoch, batch: batches, step, loss, lr, gradNorm });
+      }
+      if (batches === 0) throw new TrainingError(`the training batch source gave no batches in epoch ${epoch}`);
+
+      const record: EpochRecord = { epoch, step, lr, trainLoss: lossSum / batches, seconds: 0 };
+      if (opts.val) {
+        const v = await validate(model, iterate(opts.val, epoch, valRng));
+        record.valLoss = v.loss;
+        record.metrics = { valDice: v.dice };
+      }
+      record.seconds = (Date.now() - started) / 1000;
+      history.push(record);
+
+      if (opts.runDir) {
+        lastCheckpoint = await saveCheckpoint(opts.runDir, {
+          model,
+          optimizer: optimizer.getState(),
+          train: config,
+          epoch,
+          step,
+          rng: rng.getState(),
+          history,
+        });
+        writeHistory(path.join(opts.runDir, 'history.jsonl'), history);
+        emit('onCheckpoint', lastCheckpoint);
+      }
+      emit('onEpochEnd', record, history);
+    }
+    emit('onTrainEnd', history);
+    return { history, epoch: Math.max(startEpoch, config.epochs), step, lastCheckpoint, resumedFrom };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** One optimizer step; returns the loss. When the loss is not finite nothing is updated. */
+function trainStep(
+  model: Model,
+  names: string[],
+  variables: tf.Variable[],
+  batch: Batch,
+  optimizer: ReturnType<typeof createOptimizer>,
+  clipNorm: number | null,
+): { loss: number; gradNorm?: number } {
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(batch, { training: true });
+    if (!out.loss) throw new ModelError(`model '${model.name}' returned no loss for a batch with targets`);
+    return out.loss;
+  }, variables);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  let named = new Map<string, tf.Tensor>();
+  names.forEach((n, i) => {
+    const g = grads[variables[i].name];
+    if (g) named.set(n, g);
+  });
+  let gradNorm: number | undefined;
+  try {
+    if (!Number.isFinite(loss)) return { loss };
+    if (clipNorm !== null) {
+      const clipped = clipByGlobalNorm(named, clipNorm);
+      for (const g of named.values()) g.dispose();
+      named = clipped.grads;
+      gradNorm = clipped.norm;
+    }
+    optimizer.apply(model.params, named);
+    return { loss, gradNorm };
+  } finally {
+    for (const g of named.values()) g.dispose();
+  }
+}
+
+/** Mean loss and mean per-sample Dice of the 0.5-thresholded prediction over a validation source. */
+async function validate(model: Model, source: AsyncIterable<Batch> | Iterable<Batch>): Promise<{ loss: number; dice: number }> {
+  let lossSum = 0;
+  let diceSum = 0;
+  let batches = 0;
+  let samples = 0;
+  for await (const batch of source) {
+    try {
+      const [loss, dice] = tf.tidy(() => {
+        const out = model.forward(batch, { training: false });
+        if (!out.masks) throw new ModelError(`model '${model.name}' returned no masks`);
+        const b = batch.images.shape[0];
+        const pred = out.masks.greater(0.5).toFloat().reshape([b, -1]); // [B,HW]
+        const truth = batch.masks.reshape([b, -1]);
+        const inter = pred.mul(truth).sum(1);
+        const denom = pred.sum(1).add(truth.sum(1));
+        // An empty prediction on an empty truth scores 1.
+        const d = tf.where(denom.equal(0), tf.onesLike(denom), inter.mul(2).div(denom.maximum(1e-12)));
+        return [out.loss ?? tf.scalar(NaN), d.sum()];
+      });
+      lossSum += loss.dataSync()[0];
+      diceSum += dice.dataSync()[0];
+      loss.dispose();
+      dice.dispose();
+      batches += 1;
+      samples += batch.images.shape[0];
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+  return { loss: batches ? lossSum / batches : NaN, dice: samples ? diceSum / samples : NaN };
+}
+
+function iterate(source: BatchSource, epoch: number, rng: Rng): AsyncIterable<Batch> | Iterable<Batch> {
+  return typeof source === 'function' ? source({ epoch, rng }) : source;
+}
+
+function disposeBatch(batch: Batch): void {
+  batch.images.dispose();
+  batch.masks.dispose();
+}
+
+function checkResumable(model: Model, ckpt: LoadedCheckpoint): void {
+  const file = path.join(ckpt.dir, 'checkpoint.json');
+  if (ckpt.meta.model.name !== model.name) {
+    throw new TrainingError(`checkpoint is of model '${ckpt.meta.model.name}', not '${model.name}'`, file);
+  }
+  if (JSON.stringify(ckpt.meta.model.config) !== JSON.stringify(model.config)) {
+    throw new TrainingError(
+      `checkpoint model config ${JSON.stringify(ckpt.meta.model.config)} differs from ${JSON.stringify(model.config)}; ` +
+        'build the model from the checkpoint config to resume',
+      file,
+    );
+  }
+}

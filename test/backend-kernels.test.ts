@@ -1,0 +1,150 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/lib/backend';
+import { Rng } from '../src/lib/util/random';
+
+/** Runs `f` on the named backend and returns its result as plain numbers (tensors disposed). */
+async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor): Promise<{ shape: number[]; values: Float32Array }> {
+  await tf.setBackend(backend);
+  const start = tf.memory().numTensors;
+  const t = tf.tidy(f);
+  const out = { shape: t.shape, values: t.dataSync() as Float32Array };
+  t.dispose();
+  assert.equal(tf.memory().numTensors, start, `${backend}: tensors leaked`);
+  return out;
+}
+
+/** Max |a - b| relative to max |b| (the cpu reference). */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 1e-12;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+function randn(rng: Rng, shape: number[]): () => tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.normal();
+  return () => tf.tensor(data, shape);
+}
+
+async function compare(label: string, f: () => tf.Tensor): Promise<void> {
+  const ref = await on('cpu', f);
+  const got = await on('wasm', f);
+  assert.deepEqual(got.shape, ref.shape, `${label}: shape`);
+  const err = relErr(got.values, ref.values);
+  assert.ok(err <= 1e-4, `${label}: rel err ${err}`);
+}
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+function randomPad(rng: Rng): Pad {
+  const r = rng.int(0, 3);
+  if (r === 0) return 'same';
+  if (r === 1) return 'valid';
+  return [[0, 0], [rng.int(0, 3), rng.int(0, 3)], [rng.int(0, 3), rng.int(0, 3)], [0, 0]];
+}
+
+before(async () => {
+  const report = await initBackend({ prefer: 'wasm' });
+  assert.equal(report.backend, 'wasm');
+});
+
+test('Conv2DBackpropFilter and Conv2DBackpropInput match cpu on random shapes, strides and paddings', async () => {
+  const rng = new Rng('conv2d-grads');
+  for (let trial = 0; trial < 12; trial++) {
+    const n = rng.int(1, 4);
+    const h = rng.int(5, 14);
+    const w = rng.int(5, 14);
+    const cin = rng.int(1, 7);
+    const cout = rng.int(1, 7);
+    const kh = rng.int(1, 5);
+    const kw = rng.int(1, 5);
+    const strides: [number, number] = [rng.int(1, 4), rng.int(1, 4)];
+    const pad = randomPad(rng);
+    const label = `n${n} ${h}x${w} ${cin}->${cout} k${kh}x${kw} s${strides} pad ${JSON.stringify(pad)}`;
+    const x = randn(rng, [n, h, w, cin]);
+    const filter = randn(rng, [kh, kw, cin, cout]);
+    const yShape = await on('cpu', () => tf.conv2d(x() as tf.Tensor4D, filter() as tf.Tensor4D, strides, pad)).then((r) => r.shape);
+    const dy = randn(rng, yShape);
+    await compare(`dW ${label}`, () =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides, pad, dataFormat: 'NHWC', filterShape: [kh, kw, cin, cout] }) as tf.Tensor);
+    await compare(`dx ${label}`, () =>
+      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dy(), filter: filter() }, { strides, pad, dataFormat: 'NHWC', inputShape: [n, h, w, cin] }) as tf.Tensor);
+  }
+});
+
+/** Sum of elementwise products, on whatever backend is active. */
+function dot(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.mul(a, b));
+}
+
+test('Depthwise backprop filter and input match cpu with multipliers, strides and paddings', async () => {
+  const rng = new Rng('depthwise-grads');
+  for (let trial = 0; trial < 12; trial++) {
+    const n = rng.int(1, 3);
+    const h = rng.int(6, 14);
+    const w = rng.int(6, 14);
+    const c = rng.int(1, 6);
+    const mult = rng.int(1, 4);
+    const k = rng.int(1, 4);
+    const strides: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const pad = randomPad(rng);
+    const label = `n${n} ${h}x${w} c${c} m${mult} k${k} s${strides} pad ${JSON.stringify(pad)}`;
+    const x = randn(rng, [n, h, w, c]);
+    const filter = randn(rng, [k, k, c, mult]);
+    const yShape = await on('cpu', () => tf.depthwiseConv2d(x() as tf.Tensor4D, filter() as tf.Tensor4D, strides, pad)).then((r) => r.shape);
+    const dy = randn(rng, yShape);
+    const attrs = { strides, dilations: [1, 1], pad };
+    await compare(`dW ${label}`, () =>
+      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x(), dy: dy() }, { ...attrs, filterShape: [k, k, c, mult] }) as tf.Tensor);
+    await compare(`dx ${label}`, () =>
+      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy(), filter: filter() }, { ...attrs, inputShape: [n, h, w, c] }) as tf.Tensor);
+  }
+});
+
+// tfjs's cpu backprop kernels ignore dilations, so dilated cases are checked against the forward op (which
+// supports them) by the adjoint identities <dW, V> = <dy, conv(x, V)> and <dx, U> = <dy, conv(U, W)>.
+test('Depthwise backprop filter and input with dilations satisfy the adjoint identities of the cpu forward op', async () => {
+  const rng = new Rng('depthwise-dilated');
+  for (let trial = 0; trial < 8; trial++) {
+    const n = rng.int(1, 2);
+    const h = rng.int(8, 14);
+    const w = rng.int(8, 14);
+    const c = rng.int(1, 4);
+    const mult = rng.int(1, 3);
+    const k = rng.int(2, 3);
+    const dilations: [number, number] = [rng.int(1, 3), rng.int(2, 3)];
+    const pad = randomPad(rng);
+    const label = `n${n} ${h}x${w} c${c} m${mult} k${k} d${dilations} pad ${JSON.stringify(pad)}`;
+    const x = randn(rng, [n, h, w, c]);
+    const filter = randn(rng, [k, k, c, mult]);
+    const conv = (a: tf.Tensor, f: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, pad, 'NHWC', dilations);
+    const yShape = await on('cpu', () => conv(x(), filter())).then((r) => r.shape);
+    const dy = randn(rng, yShape);
+    const probeW = randn(rng, [k, k, c, mult]);
+    const probeX = randn(rng, [n, h, w, c]);
+    const attrs = { strides: [1, 1], dilations, pad };
+    const dW = await on('wasm', () => dot(tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x(), dy: dy() }, { ...attrs, filterShape: [k, k, c, mult] }) as tf.Tensor, probeW()));
+    const refW = await on('cpu', () => dot(dy(), conv(x(), probeW())));
+    assert.ok(relErr(dW.values, refW.values) <= 1e-4, `dW ${label}: ${dW.values[0]} vs ${refW.values[0]}`);
+    const dx = await on('wasm', () => dot(tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy(), filter: filter() }, { ...attrs, inputShape: [n, h, w, c] }) as tf.Tensor, probeX()));
+    const refX = await on('cpu', () => dot(dy(), conv(probeX(), filter())));
+    assert.ok(relErr(dx.values, refX.values) <= 1e-4, `dx ${label}: ${dx.values[0]} vs ${refX.values[0]}`);
+  }
+});
+
+test('UnsortedSegmentSum matches cpu, drops out-of-range ids', async () => {
+  const rng = new Rng('segsum');
+  const x = randn(rng, [6, 4, 3]);
+  const ids1 = [2, 0, 2, -1, 5, 1];
+  await compare('rank-1 ids', () => tf.unsortedSegmentSum(x() as tf.Tensor3D, tf.tensor1d(ids1, 'int32'), 4));
+  // Hand-worked: rows 0 and 2 go to segment 2, row 3 (id -1) and row 4 (id 5 >= 4) are dropped.
+  const got = await on('wasm', () => tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8], [9, 9]]), tf.tensor1d([2, 0, 2, -1, 5], 'int32'), 3));
+  assert.deepEqual(Array.from(got.values), [3, 4, 0, 0, 6, 8]);
+});

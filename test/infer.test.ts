@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../src/lib/util/random';
+import type { Masks } from '../src/lib/data/types';
+import { ConfigError, MetricError } from '../src/lib/errors';
+import { postprocessPrediction, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
+import { caseIdOf, formatSubmission, readSubmission, writeSubmission } from '../src/lib/infer/submission';
+import { readSolutionCsv } from '../src/lib/metrics/solution';
+import { evaluateSubmission, evaluationSummary, EvaluationAccumulator, type TruthEntry } from '../src/lib/metrics/evaluate';
+import { decodeAnnotation, encodeAnnotation } from '../src/lib/metrics/rle';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-infer-'));
+
+function rowsMask(rows: string[]): Uint8Array {
+  return Uint8Array.from(rows.join('').split('').map((c) => (c === '#' ? 1 : 0)));
+}
+function stack(height: number, width: number, ...instances: Uint8Array[]): Masks {
+  const data = new Uint8Array(instances.length * height * width);
+  instances.forEach((m, i) => data.set(m, i * height * width));
+  return { data, count: instances.length, height, width };
+}
+
+test('resizeMasks: nearest neighbour up and down', () => {
+  const m = stack(2, 2, rowsMask(['#.', '.#']));
+  const up = resizeMasks(m, 4, 4);
+  assert.deepEqual(up.data, rowsMask(['##..', '##..', '..##', '..##']));
+  const down = resizeMasks(up, 2, 2);
+  assert.deepEqual(down.data, m.data);
+  assert.deepEqual(resizeMasks(stack(2, 3, rowsMask(['#..', '..#'])), 4, 6).data, rowsMask(['##....', '##....', '....##', '....##']));
+});
+
+test('resizeProbability matches tf.image.resizeBilinear(halfPixelCenters)', () => {
+  const rng = new Rng(3);
+  const start = tf.memory().numTensors;
+  for (const [h, w, H, W] of [[5, 7, 13, 9], [16, 16, 7, 5], [3, 4, 3, 4], [1, 6, 4, 11]]) {
+    const prob = Float32Array.from({ length: h * w }, () => rng.next());
+    const ours = resizeProbability(prob, h, w, H, W);
+    const theirs = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(prob, [1, h, w, 1]), [H, W], false, true).dataSync());
+    for (let k = 0; k < ours.length; k++) assert.ok(Math.abs(ours[k] - theirs[k]) < 1e-5, `${h}x${w}->${H}x${W} at ${k}: ${ours[k]} vs ${theirs[k]}`);
+  }
+  assert.equal(tf.memory().numTensors, start);
+});
+
+test('postprocess: resize to original size, drop low score and small, merge near-duplicates', () => {
+  // model output at 4x4; original image 8x8
+  const big = rowsMask(['##..', '##..', '....', '....']); // 16 px at 8x8
+  const bigTwin = rowsMask(['###.', '##..', '....', '....']); // IoU with big at 8x8: 16/20 = 0.8
+  const small = rowsMask(['....', '....', '....', '...#']); // 4 px at 8x8
+  const other = rowsMask(['....', '....', '##..', '##..']);
+  const weak = rowsMask(['....', '....', '..##', '..##']);
+  const pred = { instances: stack(4, 4, big, small, bigTwin, other, weak), scores: [0.7, 0.9, 0.95, 0.6, 0.1] };
+  const out = postprocessPrediction(pred, null, 8, 8, { minArea: 5, mergeIoU: 0.6, scoreThreshold: 0.2 });
+  assert.equal(out.instances.count, 2);
+  assert.deepEqual(out.scores, [0.95, 0.6]);
+  const merged = resizeMasks(stack(4, 4, bigTwin), 8, 8).data; // big is inside bigTwin, so the union is bigTwin
+  assert.deepEqual(out.instances.data.subarray(0, 64), merged);
+  assert.deepEqual(out.instances.data.subarray(64), resizeMasks(stack(4, 4, other), 8, 8).data);
+  assert.throws(() => postprocessPrediction(pred, null, 8, 8, { mergeIoU: 0 }), ConfigError);
+  assert.throws(() => postprocessPrediction({ instances: pred.instances, scores: [1] }, null, 8, 8), /5 instances but 1 scores/);
+});
+
+test('submission: written atomically, quoted, read back; case_id is the file stem', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'sub', 'submission.csv');
+  const masks = stack(3, 4, rowsMask(['#..#', '##.#', '.#..']));
+  const rows = [
+    { caseId: caseIdOf('/data/test_images/10017.png'), annotation: encodeAnnotation(masks) },
+    { caseId: caseIdOf('b.tif'), annotation: 'authentic' },
+  ];
+  writeSubmission(file, rows);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'case_id,annotation\n10017,"[1, 2, 5, 2, 10, 2]"\nb,authentic\n');
+  assert.deepEqual(fs.readdirSync(path.dirname(file)), ['submission.csv']);
+  const back = readSubmission(file);
+  assert.deepEqual([...back.entries()], [['10017', '[1, 2, 5, 2, 10, 2]'], ['b', 'authentic']]);
+  assert.throws(() => formatSubmission([rows[0], rows[0]]), /duplicate case_id '10017'/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('submission reader: clear errors naming file and line', () => {
+  const dir = tmp();
+  const cases: Array<[string, RegExp]> = [
+    ['id,annotation\n1,authentic\n', /missing column\(s\) case_id/],
+    ['case_id,annotation\n1,[1, 2]\n', /line 2: 3 fields.*quote annotations/],
+    ['case_id,annotation\n1,authentic\n1,authentic\n', /line 3.*duplicate case_id '1'/],
+    ['case_id,annotation\n1,"[5, 1, 2, 1]"\n', /line 2 \(case_id 1, instance 1\).*ascending/],
+    ['case_id,annotation\n1,\n', /line 2.*empty annotation/],
+    ['case_id,annotation\n1,"[1, 2\n', /unterminated/],
+  ];
+  cases.forEach(([text, why], i) => {
+    const file = path.join(dir, `bad${i}.csv`);
+    fs.writeFileSync(file, text);
+    assert.throws(() => readSubmission(file), (e: unknown) => e instanceof MetricError && why.test(e.message) && e.message.includes(file), text);
+  });
+  assert.throws(() => readSubmission(path.join(dir, 'absent.csv')), /cannot read submission/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('evaluate: Kaggle solution CSV example scores 0.8333...; missing rows refused', () => {
+  const dir = tmp();
+  const solution = path.join(dir, 'solution.csv');
+  fs.writeFileSync(
+    solution,
+    'case_id,annotation,shape\n0,"[101, 102];[300, 100]","[720, 960]"\n1,"[101, 102]","[720, 960]"\n2,"[101, 102]","[720, 960]"\n3,authentic,authentic\n4,authentic,"[10, 10]"\n',
+  );
+  const sub = path.join(dir, 'submission.csv');
+  fs.writeFileSync(sub, 'case_id,annotation\n0,"[101, 102]"\n1,"[101, 102]"\n2,"[101, 102]"\n3,authentic\n4,"[1, 5]"\n');
+  const e = evaluateSubmission(readSolutionCsv(solution), readSubmission(sub), sub);
+  // per image oF1: 0.5, 1, 1, 1 (authentic/authentic), 0 (mask on authentic)
+  assert.ok(Math.abs(e.of1 - 3.5 / 5) < 1e-12);
+  assert.deepEqual(e.per_image.map((r) => r.of1), [0.5, 1, 1, 1, 0]);
+  assert.equal(e.n_images, 5);
+  assert.equal(e.n_forged, 3);
+  assert.equal(e.n_pred_forged, 4);
+  // pixels: image 0 tp 102 fn 100; images 1,2 tp 102 each; image 4 fp 5
+  assert.ok(Math.abs(e.pixel_f1 - (2 * 306) / (2 * 306 + 5 + 100)) < 1e-12);
+  assert.ok(Math.abs(e.dice_pos - (204 / 304 + 1 + 1) / 3) < 1e-12);
+  assert.ok(Math.abs(e.dice_all - (204 / 304 + 1 + 1 + 1 + 0) / 5) < 1e-12);
+  assert.equal(e.image_accuracy, 4 / 5);
+  const json = evaluationSummary(e);
+  assert.equal(json.n_images, 5);
+  assert.equal('per_image' in json, false);
+  assert.equal(json.pixel_auc, undefined);
+  fs.writeFileSync(sub, 'case_id,annotation\n0,authentic\n');
+  assert.throws(() => evaluateSubmission(readSolutionCsv(solution), readSubmission(sub), sub), /no row for 4 of 5 truth case_id\(s\): 1, 2, 3, 4/);
+  fs.writeFileSync(solution, 'case_id,annotation,shape\n0,"[1, 2]",authentic\n');
+  assert.throws(() => readSolutionCsv(solution), /line 2.*shape must be a JSON \[H, W\]/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('evaluate in memory: probability maps give pixel AUC and best threshold, image scores give image AUC', () => {
+  const truthMasks = [stack(2, 2, rowsMask(['#.', '..'])), stack(2, 2)];
+  const truth: TruthEntry[] = truthMasks.map((m, i) => ({ caseId: String(i), shape: [2, 2], masks: () => m, source: 'memory' }));
+  const acc = new EvaluationAccumulator(10);
+  acc.add(truth[0], { instances: decodeAnnotation('[1, 1]', 2, 2), probability: Float32Array.from([0.9, 0.3, 0.2, 0.1]), imageScore: 0.9 });
+  acc.add(truth[1], { instances: stack(2, 2), probability: Float32Array.from([0.25, 0.1, 0.1, 0.0]), imageScore: 0.25 });
+  const e = acc.result();
+  assert.equal(e.of1, 1);
+  assert.equal(e.pixel_auc, 1);
+  assert.equal(e.best_pixel_f1, 1);
+  assert.equal(e.best_threshold, 0.4); // lowest grid threshold above the top negative (0.3); 0.3 itself would count it
+  assert.equal(e.image_auc, 1);
+  assert.ok(Number.isNaN(e.dice_pos) === false && e.dice_pos === 1);
+});

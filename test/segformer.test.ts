@@ -1,0 +1,234 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { makeMitEncoder, MIT_VARIANTS } from '../src/lib/models/segformer/mit';
+import { ParamStore } from '../src/lib/models/segformer/params';
+import { selfSimilarityTopK } from '../src/lib/models/segformer/correlation';
+import { instanceToForeground, selectInstances } from '../src/lib/models/segformer/instance';
+import { SegformerModel } from '../src/lib/models/segformer/model';
+import { hungarianSetLoss, matchQueries } from '../src/lib/losses/hungarian';
+import { buildModel } from '../src/lib/models/registry';
+import '../src/lib/models/segformer';
+import { createOptimizer } from '../src/lib/train/optimizers';
+import { Rng } from '../src/lib/util/random';
+import type { Masks } from '../src/lib/data/types';
+
+tf.setBackend('cpu');
+
+/**
+ * SegFormer paper (Xie et al. 2021, Table 1) encoder parameters. The 3.7M / 14.0M / 25.4M often
+ * quoted for mit_b0/b1/b2 are ImageNet classifiers: they add a 1000-class head (0.26M / 0.51M)
+ * and, in PVTv2, Mix-FFN ratios 8/8/4/4 instead of SegFormer's 4.
+ */
+const PUBLISHED_ENCODER = { b0: 3.4e6, b1: 13.1e6, b2: 24.2e6 };
+
+test('MiT encoder parameter counts are within 3% of the published SegFormer encoders', () => {
+  for (const [variant, published] of Object.entries(PUBLISHED_ENCODER)) {
+    const p = new ParamStore(new Rng(0));
+    makeMitEncoder(p, 'encoder', MIT_VARIANTS[variant]);
+    const n = p.count();
+    p.dispose();
+    assert.ok(Math.abs(n - published) / published < 0.03, `${variant}: ${n} vs ${published}`);
+  }
+});
+
+test('MiT encoder gives four pyramid levels at strides 4/8/16/32 and leaks nothing', () => {
+  const p = new ParamStore(new Rng(0));
+  const enc = makeMitEncoder(p, 'encoder', MIT_VARIANTS.b0);
+  const x = tf.zeros([1, 64, 96, 3]) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const feats = enc(x);
+  assert.deepEqual(feats.map((f) => f.shape), [[1, 16, 24, 32], [1, 8, 12, 64], [1, 4, 6, 160], [1, 2, 3, 256]]);
+  tf.dispose(feats);
+  assert.equal(tf.memory().numTensors, before);
+  x.dispose();
+  p.dispose();
+});
+
+test('same seed gives the same weights, another seed different ones', () => {
+  const a = new SegformerModel({ variant: 'tiny', decoderDim: 32 }, new Rng(3));
+  const b = new SegformerModel({ variant: 'tiny', decoderDim: 32 }, new Rng(3));
+  const c = new SegformerModel({ variant: 'tiny', decoderDim: 32 }, new Rng(4));
+  const name = 'encoder/stage1/patch_embed/proj/w';
+  const va = a.params.get(name).dataSync();
+  assert.deepEqual(va, b.params.get(name).dataSync());
+  assert.notDeepEqual(va, c.params.get(name).dataSync());
+  [a, b, c].forEach((m) => m.dispose());
+});
+
+test('correlation: a copied patch finds its twin (top-1 ~ 1), its own neighbourhood is excluded', () => {
+  // 8x8 map of random unit features; cell (6,6) is a copy of cell (1,1).
+  const rng = new Rng(5);
+  const h = 8, w = 8, c = 16;
+  const data = Float32Array.from({ length: h * w * c }, () => rng.normal());
+  for (let k = 0; k < c; k++) data[(6 * w + 6) * c + k] = data[(1 * w + 1) * c + k];
+  // cell (3,3) next to an identical neighbour (3,4): excluded, so its top-1 is low.
+  for (let k = 0; k < c; k++) data[(3 * w + 4) * c + k] = data[(3 * w + 3) * c + k];
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(() => selfSimilarityTopK(tf.tensor4d(data, [1, h, w, c]), 3, 1));
+  const v = out.arraySync()[0];
+  out.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(Math.abs(v[1][1][0] - 1) < 1e-4 && Math.abs(v[6][6][0] - 1) < 1e-4, `twins top-1: ${v[1][1][0]}, ${v[6][6][0]}`);
+  assert.ok(v[3][3][0] < 0.9, `neighbour must be excluded, got ${v[3][3][0]}`);
+  assert.ok(v[1][1][0] >= v[1][1][1] && v[1][1][1] >= v[1][1][2], 'sorted descending');
+});
+
+test('correlation top-k gradient matches finite differences', () => {
+  const rng = new Rng(9);
+  const shape: [number, number, number, number] = [1, 4, 4, 3];
+  const x0 = Float32Array.from({ length: 48 }, () => rng.normal());
+  const weights = tf.tensor4d(Float32Array.from({ length: 16 * 2 }, () => rng.normal()), [1, 4, 4, 2]);
+  const f = (x: tf.Tensor4D) => selfSimilarityTopK(x, 2, 0).mul(weights).sum() as tf.Scalar;
+  const grad = tf.tidy(() => tf.grad(f)(tf.tensor4d(x0, shape)).dataSync());
+  const eps = 1e-2;
+  for (const i of [0, 7, 20, 33, 47]) {
+    const plus = Float32Array.from(x0);
+    const minus = Float32Array.from(x0);
+    plus[i] += eps;
+    minus[i] -= eps;
+    const numeric = tf.tidy(() => (f(tf.tensor4d(plus, shape)).dataSync()[0] - f(tf.tensor4d(minus, shape)).dataSync()[0]) / (2 * eps));
+    assert.ok(Math.abs(numeric - grad[i]) < 2e-2 * Math.max(1, Math.abs(numeric)), `d/dx[${i}]: ${grad[i]} vs ${numeric}`);
+  }
+  weights.dispose();
+});
+
+test('matchQueries finds the minimum-cost assignment (hand-worked 3x2)', () => {
+  // rows = queries, cols = instances. Best: q2->m0 (0.1) + q0->m1 (0.2) = 0.3.
+  const pairs = matchQueries([
+    [0.9, 0.2],
+    [0.8, 0.7],
+    [0.1, 0.6],
+  ]);
+  assert.deepEqual(pairs.sort((a, b) => a[0] - b[0]), [[0, 1], [2, 0]]);
+  assert.deepEqual(matchQueries([[0.5], [0.4]]), [[1, 0]]);
+  assert.deepEqual(matchQueries([[], []]), []);
+  assert.throws(() => matchQueries([[0.1, 0.2]]), /2 instances but only 1 queries/);
+});
+
+test('hungarian set loss: matched query learns the mask, authentic images only objectness', () => {
+  // One image 2x2, 2 queries, 1 instance = top row. Query 1 predicts it (logit +-10), query 0 the opposite.
+  const logits = tf.tensor4d([[[[-10, -10], [10, 10]], [[10, 10], [-10, -10]]]]); // [1,2,2,2]
+  const obj = tf.tensor2d([[0, 0]]);
+  const target = tf.tensor4d([[[[1, 1], [0, 0]]]]); // [1,1,2,2]
+  const r = hungarianSetLoss(logits, obj, { masks: target, counts: [1] }, { dice: 1, bce: 1, objectness: 1, noObject: 1 });
+  assert.deepEqual(r.matches, [[[1, 0]]]);
+  assert.ok(r.dice.dataSync()[0] < 1e-3, 'dice of the exact mask ~ 0');
+  assert.ok(r.bce.dataSync()[0] < 1e-3);
+  assert.ok(Math.abs(r.objectness.dataSync()[0] - Math.log(2)) < 1e-5, 'objectness BCE at logit 0 is ln 2');
+  tf.dispose([r.loss, r.dice, r.bce, r.objectness]);
+  const none = hungarianSetLoss(logits, obj, { masks: tf.zeros([1, 0, 2, 2]) as tf.Tensor4D, counts: [0] });
+  assert.deepEqual(none.matches, [[]]);
+  assert.equal(none.dice.dataSync()[0], 0);
+  tf.dispose([none.loss, none.dice, none.bce, none.objectness, logits, obj, target]);
+  assert.throws(() => hungarianSetLoss(tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, tf.zeros([1, 2]) as tf.Tensor2D, { masks: tf.zeros([1, 1, 3, 3]) as tf.Tensor4D, counts: [1] }), /do not fit/);
+});
+
+test('instanceToForeground keeps confident queries only; selectInstances returns them sorted', () => {
+  const inst = tf.tensor4d([[[[0.9, 0.1]], [[0.8, 0.8]], [[0.2, 0.95]]]]); // [1,3,1,2]
+  const scores = tf.tensor2d([[0.9, 0.1, 0.6]]);
+  const fg = instanceToForeground({ instances: inst, scores }, 0.5);
+  // pixel 0: max(0.81, 0.08, 0.12) = 0.81; pixel 1: max(0.09, 0.08, 0.57) = 0.57
+  assert.deepEqual(Array.from(fg.dataSync()), [1, 1]);
+  fg.dispose();
+  const sel = selectInstances({ instances: inst, scores }, 0, { scoreThreshold: 0.5, maskThreshold: 0.5, minArea: 1 });
+  assert.equal(sel.masks.count, 2);
+  assert.deepEqual(Array.from(sel.masks.data), [1, 0, 0, 1]);
+  assert.deepEqual(sel.scores.map((s) => Math.round(s * 10) / 10), [0.9, 0.6]);
+  tf.dispose([inst, scores]);
+});
+
+test('registry builds segformer-cmfd and segformer-seg; bad config is refused', () => {
+  const rng = new Rng(0);
+  const cmfd = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32 }, rng);
+  const seg = buildModel('segformer-seg', { variant: 'tiny', decoderDim: 32 }, rng);
+  const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  const a = cmfd.forward({ images }, { training: false });
+  assert.deepEqual(a.masks!.shape, [1, 64, 64, 1]);
+  assert.deepEqual(a.instances!.shape, [1, 5, 64, 64]);
+  assert.deepEqual(a.scores!.shape, [1, 5]);
+  const masks = tf.zeros([1, 64, 64, 1]) as tf.Tensor4D;
+  const b = seg.forward({ images, masks }, { training: true });
+  assert.equal(b.loss!.rank, 0);
+  tf.dispose([a.masks!, a.instances!, a.scores!, b.masks!, b.loss!, masks]);
+  assert.equal(tf.memory().numTensors, before);
+  assert.throws(() => buildModel('segformer-cmfd', { variant: 'b9' }), /unknown MiT variant 'b9'.*b0/);
+  assert.throws(() => buildModel('segformer-cmfd', { queris: 3 }), /did you mean 'queries'/);
+  assert.throws(() => cmfd.forward({ images: tf.zeros([1, 48, 64, 3]) as tf.Tensor4D }, { training: false }), /multiple of 32/);
+  [cmfd, seg].forEach((m) => m.dispose());
+  images.dispose();
+});
+
+/** Two 64x64 copy-move images: smooth random texture, one patch copied; instances = source, copy. */
+function copyMoveBatch(rng: Rng, size: number, count: number): { images: Float32Array; instances: Masks[] } {
+  const images = new Float32Array(count * size * size * 3);
+  const instances: Masks[] = [];
+  for (let n = 0; n < count; n++) {
+    const img = images.subarray(n * size * size * 3, (n + 1) * size * size * 3);
+    const coarse = Array.from({ length: 64 * 3 }, () => rng.next());
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const cell = Math.floor((y / size) * 8) * 8 + Math.floor((x / size) * 8);
+        for (let c = 0; c < 3; c++) img[(y * size + x) * 3 + c] = 0.5 * coarse[cell * 3 + c] + 0.5 * rng.next();
+      }
+    }
+    const s = size / 4;
+    const sy = rng.int(0, size / 2 - s), sx = rng.int(0, size - s);
+    const ty = rng.int(size / 2, size - s), tx = rng.int(0, size - s);
+    const data = new Uint8Array(2 * size * size);
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        for (let c = 0; c < 3; c++) img[((ty + y) * size + tx + x) * 3 + c] = img[((sy + y) * size + sx + x) * 3 + c];
+        data[(sy + y) * size + sx + x] = 1;
+        data[size * size + (ty + y) * size + tx + x] = 1;
+      }
+    }
+    instances.push({ data, count: 2, height: size, width: size });
+  }
+  return { images, instances };
+}
+
+test('overfit: segformer-cmfd reaches foreground Dice >= 0.9 on one batch of 2 forged images, no leak across steps', () => {
+  const size = 64;
+  const batch = copyMoveBatch(new Rng(1), size, 2);
+  const images = tf.tensor4d(batch.images, [2, size, size, 3]);
+  const union = tf.tensor4d(
+    Float32Array.from({ length: 2 * size * size }, (_, i) => {
+      const n = Math.floor(i / (size * size));
+      const p = i % (size * size);
+      return batch.instances[n].data[p] | batch.instances[n].data[size * size + p];
+    }),
+    [2, size, size, 1],
+  );
+  const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 64 }, new Rng(0));
+  const opt = createOptimizer({ kind: 'adamw', weightDecay: 0.01 }, 1e-3);
+  const vars = [...model.params.values()];
+  const dice = () =>
+    tf.tidy(() => {
+      const out = model.forward({ images }, { training: false });
+      const fg = out.masks!.greater(0.5).toFloat();
+      const inter = fg.mul(union).sum().dataSync()[0];
+      return (2 * inter) / (fg.sum().dataSync()[0] + union.sum().dataSync()[0]);
+    });
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => model.forward({ images, instances: batch.instances }, { training: true }).loss!, vars);
+    const byName = new Map<string, tf.Tensor>([...model.params].map(([name, v]) => [name, grads[v.name]]));
+    opt.apply(model.params, byName);
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  step(); // creates the optimizer's slots
+  const counts: number[] = [];
+  let best = 0;
+  let steps = 1;
+  for (; steps < 60 && best < 0.9; steps++) {
+    step();
+    counts.push(tf.memory().numTensors);
+    if (steps % 5 === 0) best = Math.max(best, dice());
+  }
+  assert.ok(best >= 0.9, `Dice ${best.toFixed(3)} after ${steps} steps`);
+  assert.equal(new Set(counts).size, 1, `tensor count changed across steps: ${[...new Set(counts)]}`);
+  opt.dispose();
+  model.dispose();
+  tf.dispose([images, union]);
+});
