@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/lib/util/random';
 import type { Masks } from '../src/lib/data/types';
 import { ConfigError, MetricError } from '../src/lib/errors';
-import { postprocessPrediction, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
+import { postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
 import { caseIdOf, formatSubmission, readSubmission, writeSubmission } from '../src/lib/infer/submission';
 import { readSolutionCsv } from '../src/lib/metrics/solution';
 import { evaluateSubmission, evaluationSummary, EvaluationAccumulator, type TruthEntry } from '../src/lib/metrics/evaluate';
@@ -144,4 +144,15 @@ test('evaluate in memory: probability maps give pixel AUC and best threshold, im
   assert.equal(e.best_threshold, 0.4); // lowest grid threshold above the top negative (0.3); 0.3 itself would count it
   assert.equal(e.image_auc, 1);
   assert.ok(Number.isNaN(e.dice_pos) === false && e.dice_pos === 1);
+});
+
+test('probabilityToInstances: thresholded 8-connected regions scored by mean probability', () => {
+  // 3x5 map: a diagonal pair (one 8-connected region) on the left, a single strong pixel on the right
+  const prob = Float32Array.from([0.9, 0.1, 0.0, 0.0, 0.0, 0.0, 0.7, 0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.2, 0.0]);
+  const out = probabilityToInstances(prob, 3, 5, { threshold: 0.5, minArea: 1 });
+  assert.equal(out.instances.count, 2);
+  assert.deepEqual(out.instances.data.subarray(0, 15), rowsMask(['#....', '.#...', '.....']));
+  assert.deepEqual(out.instances.data.subarray(15), rowsMask(['.....', '....#', '.....']));
+  assert.ok(Math.abs(out.scores[0] - 0.8) < 1e-6 && Math.abs(out.scores[1] - 0.8) < 1e-6);
+  assert.equal(probabilityToInstances(prob, 3, 5, { threshold: 0.5, minArea: 2 }).instances.count, 1);
 });

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stratifiedSplit } from '../src/lib/data/split';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { readFamilies, stratifiedSplit } from '../src/lib/data/split';
 import type { Label, Sample } from '../src/lib/data/types';
 
 function samples(n: number, label: Label, prefix: string): Sample[] {
@@ -30,4 +33,17 @@ test('families from the manifest refine the strata; tiny strata still reach both
   assert.deepEqual(s.strata['authentic/gel'], [1, 0]);
   assert.throws(() => stratifiedSplit(all, { valFraction: 1 }), /valFraction/);
   assert.throws(() => stratifiedSplit([...all, all[0]], { valFraction: 0.2 }), /appears twice/);
+});
+
+test('families come from a synthetic manifest; no manifest means no families; a broken one is an error', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-split-'));
+  try {
+    assert.equal(readFamilies(dir), undefined);
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ images: [{ id: '7', family: 'gel' }, { id: '9', family: 'sem' }] }));
+    assert.deepEqual([...readFamilies(dir)!], [['7', 'gel'], ['9', 'sem']]);
+    fs.writeFileSync(path.join(dir, 'manifest.json'), '{ not json');
+    assert.throws(() => readFamilies(dir), (e: Error) => e.message.includes('manifest.json') && /cannot parse/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,8 +1,11 @@
 import type { Command } from '../command';
 import { flag, optStr, str, UsageError } from '../command';
 import { readSubmission } from '../../lib/infer/submission';
-import { evaluateSubmission, evaluationSummary, type Evaluation } from '../../lib/metrics/evaluate';
+import { evaluateSubmission, evaluationSummary, truthForSubmission, type Evaluation } from '../../lib/metrics/evaluate';
+import type { Split } from '../../lib/data/types';
 import { readSolutionCsv, truthFromDataset } from '../../lib/metrics/solution';
+
+const SPLITS: readonly Split[] = ['train', 'supplemental', 'test'];
 
 /** Human-readable table of the summary: one metric a line. */
 export function formatEvaluation(e: Evaluation): string {
@@ -17,7 +20,7 @@ export function formatEvaluation(e: Evaluation): string {
 export const evaluate: Command = {
   name: 'evaluate',
   summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)',
-  usage: `usage: sifd evaluate (--data DIR | --solution S.csv) --pred submission.csv [--json]
+  usage: `usage: sifd evaluate (--data DIR [--split S] | --solution S.csv) --pred submission.csv [--json]
 
 Scores a submission (case_id,annotation) with the Kaggle oF1 and pixel metrics.
 The truth is either a dataset folder (its masks; authentic images have none) or a solution CSV
@@ -26,6 +29,8 @@ submission may not name images the truth lacks.
 
 options:
   --data DIR          dataset root (Kaggle layout or data/sample); truth = its labelled images
+  --split S           with --data: score only this split (train, supplemental, test); default:
+                      the splits the submission's case_ids fall in
   --solution FILE     solution CSV case_id,annotation,shape instead of --data
   --pred FILE         the submission CSV to score (required)
   --json              print one JSON object (snake_case keys: of1, pixel_f1, dice_pos, dice_all,
@@ -33,6 +38,7 @@ options:
 Metrics undefined for the data (e.g. dice_pos with no forged image) print as n/a, or null in JSON.`,
   options: {
     data: { type: 'string' },
+    split: { type: 'string' },
     solution: { type: 'string' },
     pred: { type: 'string' },
     json: { type: 'boolean' },
@@ -42,8 +48,15 @@ Metrics undefined for the data (e.g. dice_pos with no forged image) print as n/a
     const solution = optStr(args, 'solution');
     if ((data === undefined) === (solution === undefined)) throw new UsageError('give exactly one of --data DIR or --solution S.csv');
     const predFile = str(args, 'pred');
-    const truth = solution !== undefined ? readSolutionCsv(solution) : await truthFromDataset(data as string);
-    const result = evaluateSubmission(truth, readSubmission(predFile), predFile);
+    const split = optStr(args, 'split');
+    if (split !== undefined && !SPLITS.includes(split as Split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got '${split}'`);
+    if (split !== undefined && data === undefined) throw new UsageError('--split goes with --data');
+    const submission = readSubmission(predFile);
+    const truth =
+      solution !== undefined
+        ? readSolutionCsv(solution)
+        : truthForSubmission(await truthFromDataset(data as string, split ? [split as Split] : undefined), submission);
+    const result = evaluateSubmission(truth, submission, predFile);
     console.log(flag(args, 'json') ? JSON.stringify(evaluationSummary(result)) : formatEvaluation(result));
     return 0;
   },

@@ -11,3 +11,4 @@ export * from './compose';
 export * from './registry';
 export * from './presets';
 export * from './pipeline';
+export * from './preview';

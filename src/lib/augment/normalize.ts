@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
-import { checkPair, maxValue, type FloatPair, type Pair, type Transform } from './transform';
+import type { Image } from '../data/types';
+import { checkPair, maxValue, type FloatImage, type FloatPair, type Pair, type Transform } from './transform';
 
 /** ImageNet statistics of RGB in [0, 1] (torchvision / timm). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -57,4 +58,30 @@ export function normalize(opts: { mode?: NormalizeMode } = {}): Transform<Pair, 
     throw new ConfigError(`normalize mode must be one of ${NORMALIZE_MODES.join(', ')}, got '${String(mode)}'`);
   }
   return { name: 'normalize', kind: 'normalize', apply: (p: Pair) => normalizePair(p, mode) };
+}
+
+/**
+ * Back to uint8 RGB for display: exact inverse for 'imagenet' and 'unit'; 'per-image' statistics
+ * are gone, so its values are stretched to the image's own min..max.
+ */
+export function denormalize(image: FloatImage, mode: NormalizeMode): Image {
+  const C = image.channels;
+  const out = new Uint8Array(image.data.length);
+  if (mode === 'per-image') {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of image.data) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const span = hi > lo ? hi - lo : 1;
+    for (let i = 0; i < out.length; i++) out[i] = Math.round((255 * (image.data[i] - lo)) / span);
+  } else {
+    for (let i = 0; i < out.length; i++) {
+      const c = i % C;
+      const v = mode === 'imagenet' ? image.data[i] * IMAGENET_STD[c] + IMAGENET_MEAN[c] : image.data[i];
+      out[i] = Math.min(255, Math.max(0, Math.round(v * 255)));
+    }
+  }
+  return { data: out, width: image.width, height: image.height, channels: C };
 }

@@ -76,7 +76,9 @@ function createDetector(cv: OpenCv, params: ClassicalParams): OpenCv {
     case 'orb': {
       // nfeatures, scaleFactor, nlevels, edgeThreshold. The 9-argument constructor (FAST threshold)
       // is unusable in this build: its ScoreType enum is unbound.
-      return new cv.ORB(params.maxKeypoints, 1.2, 8, 31);
+      const d = new cv.ORB(params.maxKeypoints, 1.2, params.orbLevels, params.orbPatchSize);
+      d.setPatchSize(params.orbPatchSize);
+      return d;
     }
     case 'akaze': {
       const d = new cv.AKAZE();

@@ -23,6 +23,10 @@ export interface ClassicalParams {
   detector: KeypointDetector;
   /** Keypoints kept per image (strongest first); matching cost grows with its square. */
   maxKeypoints: number;
+  /** ORB descriptor patch side: small patches stay inside small or irregular copied regions. */
+  orbPatchSize: number;
+  /** ORB pyramid levels (scale factor 1.2 each). */
+  orbLevels: number;
   /** AKAZE detector response threshold. */
   akazeThreshold: number;
   /** Also match against the mirrored image, to find flipped copies. */
@@ -70,6 +74,8 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   claheTiles: 8,
   detector: 'orb' as KeypointDetector,
   maxKeypoints: 3000,
+  orbPatchSize: 31,
+  orbLevels: 8,
   akazeThreshold: 0.0005,
   flips: true,
   g2nnK: 6,
@@ -105,7 +111,7 @@ export function resolveParams(partial: Partial<ClassicalParams> = {}): Classical
     throw new ConfigError(`unknown contrast mode '${p.contrast}'; ${didYouMean(p.contrast, CONTRAST_MODES)}`);
   }
   const positive: Array<keyof ClassicalParams> = [
-    'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
+    'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
     'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
   ];
   for (const k of positive) {

@@ -19,13 +19,15 @@ export interface ImageInfo {
   height: number;
   /** Channels stored in the file (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; palette images report 3 or 4). */
   channels: number;
-  /** Bits per sample: 8 or 16 (palette images: the palette's 8). */
+  /** Bits per sample: 8 or 16 (palette and 1/2/4-bit images report 8, as libvips does). */
   bitDepth: number;
   /** 'png', 'jpeg', 'tiff', 'webp', ... */
   format: string;
   palette: boolean;
   /** EXIF orientation tag, 1 (none) to 8. */
   orientation: number;
+  /** Size of the file in bytes. */
+  bytes: number;
 }
 
 const BIT_DEPTHS: Record<string, number> = { uchar: 8, char: 8, ushort: 16, short: 16, uint: 32, int: 32, float: 32, double: 64 };
@@ -37,8 +39,28 @@ function decodeError(err: unknown, file: string): DatasetError {
   return new DatasetError(`cannot decode image: ${msg}`, file);
 }
 
-/** Header-only image facts (sharp reads the header, not the pixels). */
+/**
+ * Header-only image facts. PNG headers are parsed here from the first bytes of the file (the
+ * common case, and much cheaper than a libvips call); every other format, and a PNG with an EXIF
+ * chunk or an unusual header, goes through sharp's metadata, which also reads only the header.
+ */
 export async function imageInfo(file: string): Promise<ImageInfo> {
+  let head: Buffer;
+  let bytes: number;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      bytes = fs.fstatSync(fd).size;
+      head = Buffer.alloc(Math.min(bytes, 4096));
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw decodeError(err, file);
+  }
+  const png = pngHeaderInfo(head);
+  if (png) return { ...png, bytes };
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     meta = await sharp(file).metadata();
@@ -56,7 +78,38 @@ export async function imageInfo(file: string): Promise<ImageInfo> {
     format: meta.format,
     palette: meta.isPalette ?? false,
     orientation,
+    bytes,
   };
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** PNG colour type -> channels as libvips reports them (palette: 3, or 4 with a tRNS chunk). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 };
+
+/**
+ * Width, height, channels and depth from a PNG's IHDR, walking the chunks before the first IDAT
+ * (tRNS adds alpha). Returns null whenever sharp should decide: not a PNG, an eXIf chunk
+ * (orientation), a header that does not fit in `head`, or anything unexpected.
+ */
+export function pngHeaderInfo(head: Buffer): Omit<ImageInfo, 'bytes'> | null {
+  if (head.length < 33 || !head.subarray(0, 8).equals(PNG_SIGNATURE)) return null;
+  if (head.toString('latin1', 12, 16) !== 'IHDR' || head.readUInt32BE(8) !== 13) return null;
+  const width = head.readUInt32BE(16);
+  const height = head.readUInt32BE(20);
+  const depth = head[24];
+  const colourType = head[25];
+  let channels = PNG_CHANNELS[colourType];
+  if (channels === undefined || width === 0 || height === 0) return null;
+  let at = 33;
+  for (;;) {
+    if (at + 8 > head.length) return null;
+    const type = head.toString('latin1', at + 4, at + 8);
+    if (type === 'IDAT') break;
+    if (type === 'eXIf' || type === 'IEND') return null;
+    if (type === 'tRNS' && (colourType === 0 || colourType === 2 || colourType === 3)) channels += 1;
+    at += 12 + head.readUInt32BE(at);
+  }
+  return { width, height, channels, bitDepth: depth === 16 ? 16 : 8, format: 'png', palette: colourType === 3, orientation: 1 };
 }
 
 export interface ReadImageOptions {
@@ -69,14 +122,17 @@ export interface ReadImageOptions {
  * dropped, palettes are expanded; 16-bit files become 8-bit unless `keep16bit` is set.
  */
 export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<Image> {
+  if (!fs.existsSync(file)) throw new DatasetError('image file not found', file);
   try {
-    let pipeline = sharp(file, { failOn: 'error' }).rotate().removeAlpha();
     let wide = false;
     if (opts.keep16bit) {
       const meta = await sharp(file).metadata();
       wide = BIT_DEPTHS[meta.depth ?? 'uchar'] === 16;
     }
-    pipeline = pipeline.toColourspace(wide ? 'rgb16' : 'srgb');
+    const pipeline = sharp(file, { failOn: 'error' })
+      .rotate()
+      .removeAlpha()
+      .toColourspace(wide ? 'rgb16' : 'srgb');
     const { data, info } = await pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     const pixels = wide
@@ -106,13 +162,4 @@ export async function encodePng(image: Image): Promise<Buffer> {
 /** Write an image as PNG, atomically (temp file + rename). */
 export async function writePng(file: string, image: Image): Promise<void> {
   writeFileAtomic(file, await encodePng(image));
-}
-
-/** File size in bytes (for EDA), or a DatasetError naming the file. */
-export function fileBytes(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch (err) {
-    throw new DatasetError(`cannot stat: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, file);
-  }
 }

@@ -3,6 +3,7 @@ import { buildPipeline, type Pipeline } from '../augment/pipeline';
 import type { PipelineSpec } from '../augment/presets';
 import { SifdError } from '../errors';
 import { Rng } from '../util/random';
+import { instanceStats, unionMask } from './components';
 import { readImage } from './image-io';
 import { readMasks } from './npy';
 import type { Image, Label, Masks, Problem } from './types';
@@ -72,35 +73,19 @@ async function loadItem(item: WorkItem): Promise<{ image: Image; masks: Masks }>
   return { image, masks };
 }
 
-function boxesOf(masks: Masks): InstanceBuffers {
-  const { height: H, width: W } = masks;
-  const plane = H * W;
-  const keep: number[] = [];
-  const boxes: number[] = [];
-  for (let m = 0; m < masks.count; m++) {
-    let x1 = W;
-    let y1 = H;
-    let x2 = -1;
-    let y2 = -1;
-    for (let y = 0; y < H; y++) {
-      const row = m * plane + y * W;
-      for (let x = 0; x < W; x++) {
-        if (masks.data[row + x]) {
-          if (x < x1) x1 = x;
-          if (x > x2) x2 = x;
-          if (y < y1) y1 = y;
-          y2 = y;
-        }
-      }
-    }
-    if (x2 >= 0) {
-      keep.push(m);
-      boxes.push(x1, y1, x2 + 1, y2 + 1);
-    }
-  }
-  const out = new Uint8Array(keep.length * plane);
-  keep.forEach((m, j) => out.set(masks.data.subarray(m * plane, (m + 1) * plane), j * plane));
-  return { masks: out, count: keep.length, boxes: Float32Array.from(boxes) };
+/** Instances that kept pixels after augmentation, with their boxes (components.ts convention). */
+function instancesOf(masks: Masks): InstanceBuffers {
+  const plane = masks.height * masks.width;
+  const kept = instanceStats(masks)
+    .map((s, m) => ({ m, box: s.box }))
+    .filter((s) => s.box !== null);
+  const out = new Uint8Array(kept.length * plane);
+  const boxes = new Float32Array(kept.length * 4);
+  kept.forEach(({ m, box }, j) => {
+    out.set(masks.data.subarray(m * plane, (m + 1) * plane), j * plane);
+    boxes.set([box!.x1, box!.y1, box!.x2, box!.y2], j * 4);
+  });
+  return { masks: out, count: kept.length, boxes };
 }
 
 function problemOf(err: unknown, item: WorkItem, kind: string): Problem {
@@ -136,9 +121,7 @@ export async function processBatch(config: BatchConfig, pipeline: Pipeline, job:
   const foreground = new Float32Array(done.length * plane);
   done.forEach((d, b) => {
     images.set(d.image, b * plane * 3);
-    for (let m = 0; m < d.masks.count; m++) {
-      for (let i = 0; i < plane; i++) if (d.masks.data[m * plane + i]) foreground[b * plane + i] = 1;
-    }
+    foreground.set(unionMask(d.masks), b * plane);
   });
   return {
     jobId: job.jobId,
@@ -147,7 +130,7 @@ export async function processBatch(config: BatchConfig, pipeline: Pipeline, job:
     indices: done.map((d) => d.item.index),
     images,
     foreground,
-    instances: config.instances ? done.map((d) => boxesOf(d.masks)) : undefined,
+    instances: config.instances ? done.map((d) => instancesOf(d.masks)) : undefined,
     problems,
   };
 }

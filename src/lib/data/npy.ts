@@ -150,6 +150,17 @@ export interface MaskSizeHint {
 
 export type MaskLayout = 'HW' | 'NHW' | 'HWN';
 
+/** A mask whose shape does not map to the image: wrong rank, ambiguous 3-D, or a size mismatch. */
+export class MaskShapeError extends DatasetError {
+  constructor(
+    readonly kind: 'rank' | 'ambiguous' | 'mismatch',
+    reason: string,
+    file?: string,
+  ) {
+    super(reason, file);
+  }
+}
+
 /**
  * Decide how a mask shape maps to (N,H,W). (H,W) is one instance. A 3-D mask has at most
  * MAX_MASK_INSTANCES channels, first (Kaggle) or last; when both readings fit and no image size
@@ -163,7 +174,7 @@ export function maskLayout(shape: readonly number[], hint: MaskSizeHint = {}, fi
     return { layout: 'HW', count: 1, height: shape[0], width: shape[1] };
   }
   if (shape.length !== 3) {
-    throw new DatasetError(`mask must be 2-D (H,W) or 3-D (N,H,W)/(H,W,N), got shape ${shapeText}`, file);
+    throw new MaskShapeError('rank', `mask must be 2-D (H,W) or 3-D (N,H,W)/(H,W,N), got shape ${shapeText}`, file);
   }
   const [a, b, c] = shape;
   const first = a <= MAX_MASK_INSTANCES && fits(b, c);
@@ -172,20 +183,22 @@ export function maskLayout(shape: readonly number[], hint: MaskSizeHint = {}, fi
   if (last && !first) return { layout: 'HWN', count: c, height: a, width: b };
   if (first && last) {
     if (a === c && b === a) return { layout: 'NHW', count: a, height: b, width: c };
-    throw new DatasetError(
+    throw new MaskShapeError(
+      'ambiguous',
       `ambiguous 3-D mask shape ${shapeText}: both (N,H,W) and (H,W,N) fit${hint.height === undefined ? '; pass the image size to decide' : ''}`,
       file,
     );
   }
   if (a > MAX_MASK_INSTANCES && c > MAX_MASK_INSTANCES) {
-    throw new DatasetError(`ambiguous 3-D mask shape ${shapeText}: neither the first nor the last axis has <= ${MAX_MASK_INSTANCES} channels`, file);
+    throw new MaskShapeError('ambiguous', `ambiguous 3-D mask shape ${shapeText}: neither the first nor the last axis has <= ${MAX_MASK_INSTANCES} channels`, file);
   }
   const [h, w] = a <= MAX_MASK_INSTANCES ? [b, c] : [a, b];
   throw mismatch(shapeText, h, w, hint, file);
 }
 
-function mismatch(shapeText: string, h: number, w: number, hint: MaskSizeHint, file?: string): DatasetError {
-  return new DatasetError(
+function mismatch(shapeText: string, h: number, w: number, hint: MaskSizeHint, file?: string): MaskShapeError {
+  return new MaskShapeError(
+    'mismatch',
     `mask shape ${shapeText} is ${h}x${w} (HxW) but the image is ${hint.height ?? '?'}x${hint.width ?? '?'}`,
     file,
   );

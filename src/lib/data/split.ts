@@ -1,4 +1,6 @@
-import { ConfigError } from '../errors';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError, DatasetError } from '../errors';
 import { Rng } from '../util/random';
 import type { Sample } from './types';
 
@@ -54,4 +56,25 @@ export function stratifiedSplit(samples: readonly Sample[], opts: SplitOptions):
     strata[key] = [group.length - nVal, nVal];
   }
   return { train, val, strata };
+}
+
+/**
+ * Sample id -> figure family from a synthetic dataset's manifest.json, or undefined when the
+ * folder has no manifest (Kaggle data carries no family).
+ */
+export function readFamilies(datasetRoot: string): Map<string, string> | undefined {
+  const file = path.join(datasetRoot, 'manifest.json');
+  if (!fs.existsSync(file)) return undefined;
+  let manifest: { images?: { id?: unknown; family?: unknown }[] };
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new DatasetError(`cannot parse manifest: ${(err as Error).message}`, file);
+  }
+  if (!Array.isArray(manifest.images)) throw new DatasetError("manifest has no 'images' list", file);
+  const out = new Map<string, string>();
+  for (const e of manifest.images) {
+    if (typeof e.id === 'string' && typeof e.family === 'string') out.set(e.id, e.family);
+  }
+  return out;
 }

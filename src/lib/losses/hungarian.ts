@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { TrainingError } from '../errors';
+import { matmul } from '../models/segformer/matmul';
 
 // linear-sum-assignment is ESM-only and ships no types node10 resolution can see; Node >= 20.19 requires it.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -77,11 +78,11 @@ function costMatrices(maskLogits: tf.Tensor4D, objectness: tf.Tensor2D, targets:
     const x = maskLogits.reshape([b, q, h * wd]); // [B,Q,P]
     const t = targets.masks.reshape([b, m, h * wd]); // [B,M,P]
     const p = tf.sigmoid(x);
-    const inter = tf.matMul(p, t, false, true); // [B,Q,M]
+    const inter = matmul(p, t, false, true); // [B,Q,M]
     const dice = tf.scalar(1).sub(inter.mul(2).add(1).div(p.sum(2).expandDims(2).add(t.sum(2).expandDims(1)).add(1)));
     // mean BCE(x, t) over pixels = (sum softplus(x) - sum x*t) / P
     const softplus = tf.relu(x).add(tf.log1p(tf.exp(tf.abs(x).neg()))).sum(2).expandDims(2); // [B,Q,1]
-    const bce = softplus.sub(tf.matMul(x, t, false, true)).div(h * wd); // [B,Q,M]
+    const bce = softplus.sub(matmul(x, t, false, true)).div(h * wd); // [B,Q,M]
     const obj = tf.sigmoid(objectness).expandDims(2); // [B,Q,1]
     return dice.mul(w.dice).add(bce.mul(w.bce)).sub(obj.mul(w.objectness)).arraySync() as number[][][];
   });
@@ -125,7 +126,7 @@ export function hungarianSetLoss(
     // Matched predictions through a one-hot selection matmul (differentiable without Gather's gradient).
     const select = new Float32Array(k * b * q);
     pairs.forEach(({ img, qi }, row) => (select[row * b * q + img * q + qi] = 1));
-    const pred = tf.matMul(tf.tensor2d(select, [k, b * q]), maskLogits.reshape([b * q, h * wd])); // [K,P]
+    const pred = matmul(tf.tensor2d(select, [k, b * q]), maskLogits.reshape([b * q, h * wd])); // [K,P]
     const tIdx = tf.tensor1d(pairs.map(({ img, mi }) => img * m + mi), 'int32');
     const target = tf.gather(targets.masks.reshape([b * m, h * wd]), tIdx) as tf.Tensor2D; // [K,P]
     const dice = diceRows(tf.sigmoid(pred) as tf.Tensor2D, target).mean() as tf.Scalar;

@@ -13,6 +13,8 @@ export interface TruthEntry {
   masks(): Masks;
   /** Where the truth came from, for error messages. */
   source: string;
+  /** Dataset split, when the truth comes from a dataset folder. */
+  split?: string;
 }
 
 /** One image's scores. */
@@ -176,6 +178,17 @@ export function evaluateSubmission(truth: readonly TruthEntry[], submission: Rea
   const acc = new EvaluationAccumulator();
   for (const t of truth) acc.add(t, { instances: submission.get(t.caseId) as string });
   return acc.result();
+}
+
+/**
+ * Keep the truth of the dataset splits the submission covers: predicting `test_images` and scoring
+ * against the whole dataset should not fail for the train images. Missing rows inside a covered
+ * split still fail in evaluateSubmission. Truth without splits is returned unchanged.
+ */
+export function truthForSubmission(truth: readonly TruthEntry[], submission: ReadonlyMap<string, string>): TruthEntry[] {
+  const covered = new Set(truth.filter((t) => submission.has(t.caseId)).map((t) => t.split));
+  if (covered.size === 0) return truth.slice();
+  return truth.filter((t) => covered.has(t.split));
 }
 
 /** The evaluation without per-image rows, NaN as null: what `--json` prints. */

@@ -1,6 +1,9 @@
 import * as fs from 'fs';
 import { MetricError } from '../errors';
-import type { Masks } from '../data/types';
+import type { Masks, Split } from '../data/types';
+import { scan } from '../data/scan';
+import { imageInfo } from '../data/image-io';
+import { readMasks } from '../data/npy';
 import type { TruthEntry } from './evaluate';
 import { parseCsv, requireColumns } from './csv';
 import { AUTHENTIC, decodeAnnotation, splitAnnotation, parseRuns } from './rle';
@@ -48,4 +51,37 @@ function parseShape(text: string, authentic: boolean, where: string): [number, n
     throw new MetricError(`shape must be a JSON [H, W] of positive integers, got '${text}'`, where);
   }
   return [v[0] as number, v[1] as number];
+}
+
+/**
+ * Truth from a dataset folder (Kaggle layout or the synthetic sample): every labelled image,
+ * forged ones with their .npy masks, authentic ones empty at their header size. `splits` limits
+ * it (e.g. ['test']); unlabelled images without masks are not truth and are skipped. Scan
+ * problems (a corrupt file, a mask without its image) go to `warn`: such files are not truth, and
+ * a submission row for one fails later as a case_id the truth lacks.
+ */
+export async function truthFromDataset(
+  root: string,
+  splits?: readonly Split[],
+  warn: (msg: string) => void = (m) => console.warn(m),
+): Promise<TruthEntry[]> {
+  const { samples, problems, details } = await scan(root);
+  for (const p of problems) warn(`warning: ${p.file}: ${p.kind}: ${p.reason}`);
+  const out: TruthEntry[] = [];
+  const seen = new Map<string, string>();
+  for (const s of samples) {
+    if (splits && !splits.includes(s.split)) continue;
+    if (s.label === 'unknown' && !s.maskPath) continue;
+    const previous = seen.get(s.id);
+    if (previous) throw new MetricError(`case_id '${s.id}' names two images: ${previous} and ${s.imagePath}`, root);
+    seen.set(s.id, s.imagePath);
+    const info = details.get(s.imagePath)?.image ?? (await imageInfo(s.imagePath));
+    const shape: [number, number] = [info.height, info.width];
+    const maskPath = s.maskPath;
+    const masks = (): Masks =>
+      maskPath ? readMasks(maskPath, { height: info.height, width: info.width }) : { data: new Uint8Array(0), count: 0, height: info.height, width: info.width };
+    out.push({ caseId: s.id, shape, masks, source: maskPath ?? s.imagePath, split: s.split });
+  }
+  if (out.length === 0) throw new MetricError(`no labelled images${splits ? ` in split(s) ${splits.join(', ')}` : ''}`, root);
+  return out;
 }

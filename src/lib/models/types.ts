@@ -2,25 +2,36 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Masks } from '../data/types';
 import type { Rng } from '../util/random';
 
+/** One sample's instances at batch size (the loader's `InstanceTensors`). */
+export interface BatchInstances {
+  /** [N,H,W] float32 0/1. */
+  masks: tf.Tensor3D;
+  /** [N,4] float32 [x1,y1,x2,y2] in pixels, x2/y2 exclusive. */
+  boxes?: tf.Tensor2D;
+}
+
 /**
- * One training/validation batch, NHWC float32. Whoever consumes a batch disposes its tensors
- * (the trainer does, after the step).
+ * One training/validation batch, NHWC float32 (src/lib/data/loader.ts yields these). Whoever
+ * consumes a batch disposes its tensors: the trainer calls `dispose()` when present, else
+ * disposes images, masks and instances itself.
  */
 export interface Batch {
-  /** [B,H,W,3] float32 in [0,1]. */
+  /** [B,H,W,3] float32, normalized as the loader's pipeline does. */
   images: tf.Tensor4D;
   /** [B,H,W,1] float32 0/1: the forged foreground = union of the sample's instance masks. */
   masks: tf.Tensor4D;
-  /** Per-sample instance masks at batch size H x W (models with set losses use them). */
-  instances?: Masks[];
+  /** Per-sample instance masks, as tensors (the loader) or plain Masks; the trainer hands models Masks. */
+  instances?: Array<BatchInstances | Masks>;
   /** Sample ids, for logging. */
   ids?: string[];
+  dispose?(): void;
 }
 
 /** What `forward` sees: a batch, or images alone at inference. */
 export interface ForwardInput {
   images: tf.Tensor4D;
   masks?: tf.Tensor4D;
+  /** Per-sample instance masks (N,H,W) at input size; set-loss models match predictions to them. */
   instances?: Masks[];
 }
 
@@ -62,4 +73,6 @@ export interface ModelSpec {
   build(config: ModelConfig, rng: Rng): Model;
   defaults: ModelConfig;
   description: string;
+  /** The loss needs per-sample instance masks (set losses); the training loader then yields them. */
+  needsInstances?: boolean;
 }

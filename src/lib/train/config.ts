@@ -17,6 +17,8 @@ export interface TrainConfig {
   /** Clip gradients to this global L2 norm; null = no clipping. */
   clipNorm: number | null;
   seed: number;
+  /** Augmentation preset of the loader (src/lib/augment/presets.ts); the predictor reuses its normalization. */
+  augment: string;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -29,6 +31,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   scheduleUnit: 'epoch',
   clipNorm: null,
   seed: 0,
+  augment: 'none',
 };
 
 /** Reject configs the trainer cannot run, naming the field. */
@@ -45,6 +48,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (!SCHEDULE_KINDS.includes(c.schedule?.kind)) throw new ConfigError(`train config 'schedule.kind' must be one of ${SCHEDULE_KINDS.join(', ')}`);
   if (c.scheduleUnit !== 'epoch' && c.scheduleUnit !== 'step') throw new ConfigError(`train config 'scheduleUnit' must be 'epoch' or 'step'`);
   if (c.clipNorm !== null && !(c.clipNorm > 0)) throw new ConfigError(`train config 'clipNorm' must be > 0 or null, got ${c.clipNorm}`);
+  if (typeof c.augment !== 'string' || c.augment.length === 0) throw new ConfigError(`train config 'augment' must be a preset name`);
   if (!Number.isInteger(c.seed)) throw new ConfigError(`train config 'seed' must be an integer, got ${c.seed}`);
   return c;
 }

@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError, TrainingError } from '../errors';
-import type { Batch, Model } from '../models/types';
+import type { Masks } from '../data/types';
+import type { Batch, BatchInstances, ForwardInput, Model } from '../models/types';
 import { Rng } from '../util/random';
 import { findLatestCheckpoint, assignWeights, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { clipByGlobalNorm } from './clip';
@@ -185,8 +186,9 @@ function trainStep(
   optimizer: ReturnType<typeof createOptimizer>,
   clipNorm: number | null,
 ): { loss: number; gradNorm?: number } {
+  const input = toForwardInput(batch);
   const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(batch, { training: true });
+    const out = model.forward(input, { training: true });
     if (!out.loss) throw new ModelError(`model '${model.name}' returned no loss for a batch with targets`);
     return out.loss;
   }, variables);
@@ -222,7 +224,7 @@ async function validate(model: Model, source: AsyncIterable<Batch> | Iterable<Ba
   for await (const batch of source) {
     try {
       const [loss, dice] = tf.tidy(() => {
-        const out = model.forward(batch, { training: false });
+        const out = model.forward(toForwardInput(batch), { training: false });
         if (!out.masks) throw new ModelError(`model '${model.name}' returned no masks`);
         const b = batch.images.shape[0];
         const pred = out.masks.greater(0.5).toFloat().reshape([b, -1]); // [B,HW]
@@ -251,8 +253,33 @@ function iterate(source: BatchSource, epoch: number, rng: Rng): AsyncIterable<Ba
 }
 
 function disposeBatch(batch: Batch): void {
+  if (batch.dispose) {
+    batch.dispose();
+    return;
+  }
   batch.images.dispose();
   batch.masks.dispose();
+  for (const inst of batch.instances ?? []) {
+    if (!isMasks(inst)) {
+      inst.masks.dispose();
+      inst.boxes?.dispose();
+    }
+  }
+}
+
+function isMasks(x: BatchInstances | Masks): x is Masks {
+  return (x as Masks).data instanceof Uint8Array;
+}
+
+/** What the model sees: tensor instances (from the loader) become plain (N,H,W) uint8 Masks. */
+function toForwardInput(batch: Batch): ForwardInput {
+  if (!batch.instances) return { images: batch.images, masks: batch.masks };
+  const instances = batch.instances.map((inst): Masks => {
+    if (isMasks(inst)) return inst;
+    const [count, height, width] = inst.masks.shape;
+    return { data: Uint8Array.from(inst.masks.dataSync(), (v) => (v >= 0.5 ? 1 : 0)), count, height, width };
+  });
+  return { images: batch.images, masks: batch.masks, instances };
 }
 
 function checkResumable(model: Model, ckpt: LoadedCheckpoint): void {

@@ -94,7 +94,7 @@ export function renderWesternBlot(rng: Rng, width: number, height: number): Canv
         drawBand(strip, cx, cy + rng.normal(0, bandH * 0.1), laneW * rng.uniform(0.33, 0.44), bandH * rng.uniform(0.8, 1.3), level * 0.95, smile, smear, ink);
       }
     }
-    strip.blur(rng.uniform(0, 1.4));
+    strip.blur(rng.uniform(0, 1.4), true);
     strip.noise(rng, rng.uniform(0.005, 0.025));
     c.draw(strip, leftPad, top);
     if (labels) {

@@ -182,11 +182,26 @@ export class Canvas {
     }
   }
 
-  /** Approximately Gaussian blur: three separable box blurs of radius r (sigma ~ r). */
-  blur(r: number): void {
+  /**
+   * Approximately Gaussian blur: three separable box blurs of radius r (sigma ~ r). `mono`
+   * (grey images, all channels equal) blurs one channel and copies it: three times cheaper.
+   */
+  blur(r: number, mono = false): void {
     const radius = Math.round(r);
     if (radius < 1) return;
-    boxBlurRgb(this.data, this.width, this.height, radius, 3);
+    if (!mono) {
+      boxBlurRgb(this.data, this.width, this.height, radius, 3);
+      return;
+    }
+    const d = this.data;
+    const g = new Float32Array(this.width * this.height);
+    for (let p = 0; p < g.length; p++) g[p] = d[p * 3];
+    boxBlurRgb(g, this.width, this.height, radius, 3, 1);
+    for (let p = 0; p < g.length; p++) {
+      d[p * 3] = g[p];
+      d[p * 3 + 1] = g[p];
+      d[p * 3 + 2] = g[p];
+    }
   }
 
   /** Paste another canvas at (x, y), clipped. */
@@ -206,55 +221,99 @@ export class Canvas {
     }
   }
 
-  /** Quantise to an RGB uint8 image (clamped, rounded). */
+  /** Quantise to an RGB uint8 image (clamped, rounded to nearest). */
   toImage(): Image {
-    const out = new Uint8Array(this.data.length);
-    for (let i = 0; i < out.length; i++) {
-      const v = Math.round(this.data[i] * 255);
-      out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-    return { data: out, width: this.width, height: this.height, channels: 3 };
+    // Uint8ClampedArray clamps to [0, 255] and rounds (half to even) on assignment.
+    const out = new Uint8ClampedArray(this.data.length);
+    const d = this.data;
+    for (let i = 0; i < out.length; i++) out[i] = d[i] * 255;
+    return { data: new Uint8Array(out.buffer), width: this.width, height: this.height, channels: 3 };
   }
 }
 
 /**
  * In-place box blur of an interleaved `channels`-channel float image, `passes` times along rows
- * then along columns; borders are clamped. Running sums keep it O(pixels) whatever the radius.
+ * then along columns; borders are clamped. Running sums keep it O(pixels) whatever the radius,
+ * and the column pass walks rows in memory order (one accumulator per column).
  */
 export function boxBlurRgb(data: Float32Array, width: number, height: number, radius: number, passes: number, channels = 3): void {
-  const line = new Float32Array(Math.max(width, height) + 2 * radius + 2);
   const inv = 1 / (2 * radius + 1);
-  const blurLine = (start: number, stride: number, len: number) => {
-    for (let c = 0; c < channels; c++) {
-      for (let p = 0; p < passes; p++) {
-        // line[k + radius + 1] holds sample k, padded with the edge values on both sides.
-        const first = data[start + c];
-        const last = data[start + (len - 1) * stride + c];
-        for (let k = 0; k <= radius; k++) line[k] = first;
-        for (let k = 0; k < len; k++) line[k + radius + 1] = data[start + k * stride + c];
-        for (let k = len + radius + 1; k < len + 2 * radius + 2; k++) line[k] = last;
+  const stride = width * channels;
+  // The row is copied with radius + 1 edge pixels repeated on each side, so no clamping per tap.
+  const pad = radius + 1;
+  const row = new Float32Array((width + 2 * pad) * channels);
+  for (let p = 0; p < passes; p++) {
+    for (let y = 0; y < height; y++) {
+      const base = y * stride;
+      row.set(data.subarray(base, base + stride), pad * channels);
+      for (let k = 0; k < pad; k++) {
+        for (let c = 0; c < channels; c++) {
+          row[k * channels + c] = data[base + c];
+          row[(pad + width + k) * channels + c] = data[base + stride - channels + c];
+        }
+      }
+      for (let c = 0; c < channels; c++) {
         let acc = 0;
-        for (let k = 1; k <= 2 * radius + 1; k++) acc += line[k];
-        for (let k = 0; k < len; k++) {
-          data[start + k * stride + c] = acc * inv;
-          acc += line[k + 2 * radius + 2] - line[k + 1];
+        for (let k = 1; k <= 2 * radius + 1; k++) acc += row[k * channels + c];
+        const lead = (2 * radius + 2) * channels;
+        for (let x = 0, i = c; x < width; x++, i += channels) {
+          data[base + i] = acc * inv;
+          acc += row[i + lead] - row[i + channels];
         }
       }
     }
-  };
-  for (let y = 0; y < height; y++) blurLine(y * width * channels, channels, width);
-  for (let x = 0; x < width; x++) blurLine(x * channels, width * channels, height);
+  }
+  const acc = new Float32Array(stride);
+  for (let p = 0; p < passes; p++) {
+    const src = data.slice();
+    acc.fill(0);
+    for (let k = -radius - 1; k < radius; k++) {
+      const o = Math.min(height - 1, Math.max(0, k)) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += src[o + i];
+    }
+    for (let y = 0; y < height; y++) {
+      const add = Math.min(height - 1, y + radius) * stride;
+      const sub = Math.max(0, y - radius - 1) * stride;
+      const out = y * stride;
+      for (let i = 0; i < stride; i++) {
+        acc[i] += src[add + i] - src[sub + i];
+        data[out + i] = acc[i] * inv;
+      }
+    }
+  }
 }
 
-/** Standard normal samples into `out` (Box-Muller, both outputs of each pair used). */
+/**
+ * Standard normal quantiles at (i + 0.5) / 65536 (Acklam's rational approximation of the inverse
+ * CDF): one table lookup per sample is several times cheaper than Box-Muller, and 16-bit
+ * resolution is far finer than the uint8 images the noise ends up in.
+ */
+let normalTable: Float32Array | null = null;
+
+function inverseNormalCdf(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) => (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/** Normal(0, sigma) samples into `out`, one Rng draw per two samples (16 bits each). */
 export function fillNormal(rng: Rng, out: Float32Array, sigma: number): Float32Array {
+  if (!normalTable) {
+    normalTable = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) normalTable[i] = inverseNormalCdf((i + 0.5) / 65536);
+  }
+  const table = normalTable;
   for (let i = 0; i < out.length; i += 2) {
-    let u = rng.next();
-    if (u === 0) u = 1e-12;
-    const r = sigma * Math.sqrt(-2 * Math.log(u));
-    const t = 2 * Math.PI * rng.next();
-    out[i] = r * Math.cos(t);
-    if (i + 1 < out.length) out[i + 1] = r * Math.sin(t);
+    const u = rng.nextUint32();
+    out[i] = sigma * table[u & 0xffff];
+    if (i + 1 < out.length) out[i + 1] = sigma * table[u >>> 16];
   }
   return out;
 }
@@ -269,22 +328,31 @@ export function valueNoise(rng: Rng, width: number, height: number, cell: number
   const gh = Math.ceil(height / c) + 2;
   const grid = new Float32Array(gw * gh);
   for (let i = 0; i < grid.length; i++) grid[i] = rng.next();
+  // Column positions and weights depend on x only: compute them once.
+  const xi = new Int32Array(width);
+  const xt = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const gx = x / c;
+    const x0 = Math.floor(gx);
+    const t = gx - x0;
+    xi[x] = x0;
+    xt[x] = t * t * (3 - 2 * t);
+  }
   const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     const gy = y / c;
     const y0 = Math.floor(gy);
     let ty = gy - y0;
     ty = ty * ty * (3 - 2 * ty);
+    const r0 = y0 * gw;
+    const r1 = r0 + gw;
+    const o = y * width;
     for (let x = 0; x < width; x++) {
-      const gx = x / c;
-      const x0 = Math.floor(gx);
-      let tx = gx - x0;
-      tx = tx * tx * (3 - 2 * tx);
-      const a = grid[y0 * gw + x0];
-      const b = grid[y0 * gw + x0 + 1];
-      const d = grid[(y0 + 1) * gw + x0];
-      const e = grid[(y0 + 1) * gw + x0 + 1];
-      out[y * width + x] = (a + (b - a) * tx) * (1 - ty) + (d + (e - d) * tx) * ty;
+      const i = xi[x];
+      const tx = xt[x];
+      const top = grid[r0 + i] + (grid[r0 + i + 1] - grid[r0 + i]) * tx;
+      const bottom = grid[r1 + i] + (grid[r1 + i + 1] - grid[r1 + i]) * tx;
+      out[o + x] = top + (bottom - top) * ty;
     }
   }
   return out;

@@ -35,15 +35,19 @@ export function renderChart(rng: Rng, width: number, height: number): Canvas {
   const c = new Canvas(width, height).fill(WHITE);
   const scale = Math.max(1, Math.round(Math.min(width, height) / 200));
   const ink = grey(0.05);
-  const left = textSize('0000', scale).width + 8 * scale;
-  const bottom = textSize('0', scale).height * 2 + 12 * scale;
+  // Too small for readable numbers (e.g. a thumbnail panel): axes and data only.
+  const labels = width >= 90 && height >= 80;
+  const write = (s: string, x: number, y: number, k: number, col: Color) => {
+    if (labels) c.text(s, x, y, k, col);
+  };
+  const left = labels ? textSize('0000', scale).width + 8 * scale : Math.round(width * 0.08) + 2;
+  const bottom = labels ? textSize('0', scale).height * 2 + 12 * scale : Math.round(height * 0.08) + 2;
   const top = Math.round(height * 0.06) + 2;
   const right = Math.round(width * 0.04) + 2;
   const x0 = left;
   const x1 = width - right;
   const y0 = height - bottom;
   const y1 = top;
-  if (x1 - x0 < 16 || y0 - y1 < 16) return c;
   const yMax = rng.pick([1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]) * rng.uniform(0.8, 1.5);
   const yTicks = niceTicks(0, yMax, rng.int(3, 6));
   const top_ = yTicks[yTicks.length - 1] || 1;
@@ -58,17 +62,23 @@ export function renderChart(rng: Rng, width: number, height: number): Canvas {
     c.line(x0 - 3 * scale, y, x0, y, ink, thick);
     const label = formatTick(t);
     const sz = textSize(label, scale);
-    c.text(label, x0 - 5 * scale - sz.width, y - sz.height / 2, scale, ink);
+    write(label, x0 - 5 * scale - sz.width, y - sz.height / 2, scale, ink);
   }
   const series = rng.int(1, 4);
   const colors = rng.shuffle(PALETTE.slice()).slice(0, series);
   if (rng.bool(0.5)) {
     const points = rng.int(4, 12);
     const px = (i: number) => x0 + ((i + 0.5) / points) * (x1 - x0);
-    for (let i = 0; i < points; i += Math.max(1, Math.ceil(points / 6))) {
-      const label = String(i * rng.pick([1, 2, 5]));
+    const step = rng.pick([1, 2, 5, 10]);
+    let freeFrom = -Infinity;
+    for (let i = 0; i < points; i++) {
       c.line(px(i), y0, px(i), y0 + 3 * scale, ink, thick);
-      c.text(label, px(i) - textSize(label, scale).width / 2, y0 + 5 * scale, scale, ink);
+      const label = String(i * step);
+      const lx = px(i) - textSize(label, scale).width / 2;
+      // Skip a label that would touch the previous one, as plotting programs do.
+      if (lx < freeFrom) continue;
+      write(label, lx, y0 + 5 * scale, scale, ink);
+      freeFrom = lx + textSize(label, scale).width + 3 * scale;
     }
     for (const color of colors) {
       let v = rng.uniform(0.05, 0.5) * top_;
@@ -99,7 +109,7 @@ export function renderChart(rng: Rng, width: number, height: number): Canvas {
     for (let g = 0; g < groups; g++) {
       const label = String.fromCharCode(65 + g);
       const gx = x0 + g * groupW + groupW * 0.125;
-      c.text(label, gx + (barW * series) / 2 - textSize(label, scale).width / 2, y0 + 5 * scale, scale, ink);
+      write(label, gx + (barW * series) / 2 - textSize(label, scale).width / 2, y0 + 5 * scale, scale, ink);
       for (let s = 0; s < series; s++) {
         const v = rng.uniform(0.15, 0.85) * top_;
         const bx = gx + s * barW;
@@ -109,13 +119,13 @@ export function renderChart(rng: Rng, width: number, height: number): Canvas {
         const mx = bx + barW / 2;
         c.line(mx, py(v), mx, py(v + err), ink, thick);
         c.line(mx - barW / 5, py(v + err), mx + barW / 5, py(v + err), ink, thick);
-        if (rng.bool(0.2) && py(v + err) - 10 * scale > y1) c.text('*', mx - 2.5 * scale, py(v + err) - 9 * scale, scale, ink);
+        if (rng.bool(0.2) && py(v + err) - 10 * scale > y1) write('*', mx - 2.5 * scale, py(v + err) - 9 * scale, scale, ink);
       }
     }
   }
   const title = rng.pick(X_TITLES);
   const tw = textSize(title, scale).width;
-  if (tw < x1 - x0) c.text(title, (x0 + x1) / 2 - tw / 2, y0 + 7 * scale + textSize('0', scale).height, scale, ink);
+  if (tw < x1 - x0) write(title, (x0 + x1) / 2 - tw / 2, y0 + 7 * scale + textSize('0', scale).height, scale, ink);
   c.noise(rng, 0.004);
   return c;
 }

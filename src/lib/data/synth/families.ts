@@ -40,7 +40,7 @@ export function renderFamily(rng: Rng, family: Family, width: number, height: nu
   return render(rng, width, height);
 }
 
-/** Draw a family name according to `FAMILY_WEIGHTS` (or uniformly among `allowed`). */
+/** Draw a family name among `allowed` with probability proportional to `FAMILY_WEIGHTS`. */
 export function pickFamily(rng: Rng, allowed: readonly Family[] = FAMILIES): Family {
   const total = allowed.reduce((s, f) => s + FAMILY_WEIGHTS[f], 0);
   let u = rng.uniform(0, total);

@@ -20,6 +20,11 @@ interface Patch extends Footprint {
 export interface ForgeOptions {
   /** Number of duplicated regions; default 1-3 at random (1 most often). */
   regions?: number;
+  /**
+   * Probability that a copy keeps the source's row or column (centre-aligned), as when a blot
+   * band is duplicated into a neighbouring lane; default 0.15.
+   */
+  align?: number;
 }
 
 export interface ForgeResult {
@@ -48,7 +53,7 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
   let shrink = 1;
   for (let attempt = 0; forgeries.length < wanted && attempt < wanted * 12; attempt++) {
     if (attempt >= 6 && forgeries.length === 0) shrink *= 0.8;
-    const made = forgeOne(rng, clean, out, occupied, instances, shrink);
+    const made = forgeOne(rng, clean, out, occupied, instances, shrink, opts.align ?? 0.15);
     if (made) forgeries.push(made);
   }
   const n = width * height;
@@ -66,7 +71,7 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
 }
 
 /** One source region and its 1-2 copies; null when nothing fits (the caller retries). */
-function forgeOne(rng: Rng, clean: Image, out: Uint8Array, occupied: Box[], instances: Footprint[], shrink: number): ForgeryRecord | null {
+function forgeOne(rng: Rng, clean: Image, out: Uint8Array, occupied: Box[], instances: Footprint[], shrink: number, align: number): ForgeryRecord | null {
   const { width, height } = clean;
   const shape = rng.pick(SHAPES);
   const content: ForgeryRecord['content'] = rng.bool(0.65) ? 'textured' : 'flat';
@@ -100,8 +105,12 @@ function forgeOne(rng: Rng, clean: Image, out: Uint8Array, occupied: Box[], inst
     const warped = warp(clean, source, transform);
     if (!warped || warped.w >= width || warped.h >= height) continue;
     let placed = false;
+    const aligned = rng.bool(align) ? rng.pick(['row', 'column'] as const) : null;
+    const clampTo = (v: number, hi: number) => Math.min(hi, Math.max(0, Math.round(v)));
     for (let t = 0; t < 40 && !placed; t++) {
       const box = { x: rng.int(0, width - warped.w), y: rng.int(0, height - warped.h), w: warped.w, h: warped.h };
+      if (aligned === 'row' && t < 30) box.y = clampTo(source.y + (source.h - warped.h) / 2, height - warped.h);
+      if (aligned === 'column' && t < 30) box.x = clampTo(source.x + (source.w - warped.w) / 2, width - warped.w);
       if (collides(box, occupied) || collides(box, planned)) continue;
       warped.x = box.x;
       warped.y = box.y;

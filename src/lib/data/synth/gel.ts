@@ -38,7 +38,7 @@ export function renderGel(rng: Rng, width: number, height: number): Canvas {
       drawBand(c, cx, y, laneW * 0.36, bandH * rng.uniform(0.8, 1.6), rng.uniform(0.2, 0.95), rng.uniform(-0.3, 0.5), 0, glow, 'add');
     }
   }
-  c.blur(rng.uniform(0.5, 1.6));
+  c.blur(rng.uniform(0.5, 1.6), true);
   c.noise(rng, rng.uniform(0.005, 0.03));
   if (rng.bool(1 / 3)) {
     const d = c.data;

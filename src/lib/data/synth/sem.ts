@@ -50,7 +50,7 @@ export function renderSem(rng: Rng, width: number, height: number): Canvas {
       }
     }
   }
-  c.blur(rng.uniform(0, 1.2));
+  c.blur(rng.uniform(0, 1.2), true);
   const grain = fillNormal(rng, new Float32Array(width * height), 0.035);
   for (let y = 0; y < height; y++) {
     const line = rng.normal(0, 0.01);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matmul } from './matmul';
 import { ModelError } from '../../errors';
 import { makeLinear } from './ops';
 import type { ParamStore } from './params';
@@ -83,7 +84,7 @@ export function selfSimilarityTopK(features: tf.Tensor4D, topK: number, excludeR
   return tf.tidy(() => {
     const flat = features.reshape([b, n, c]);
     const unit = flat.div(flat.square().sum(-1, true).add(1e-6).sqrt()); // [B,N,C], L2-normalised
-    const sim = tf.matMul(unit, unit, false, true); // [B,N,N] cosine
+    const sim = matmul(unit, unit, false, true); // [B,N,N] cosine
     const masked = sim.add(tf.tensor2d(neighbourhoodPenalty(h, w, excludeRadius), [n, n])) as tf.Tensor3D;
     return topkValues(masked, topK).reshape([b, h, w, topK]) as tf.Tensor4D;
   });

@@ -128,13 +128,13 @@ export class SegformerModel {
     return this.params.list();
   }
 
-  /** images [B,H,W,C] in [0,1] (H, W multiples of 32) -> outputs at H x W. */
+  /** images [B,H,W,C] normalised as the loader does (H, W multiples of 32) -> outputs at H x W. */
   forward(images: tf.Tensor4D): SegformerOutputs {
     const [, h, w, ch] = images.shape;
     if (h % 32 !== 0 || w % 32 !== 0) throw new ModelError(`input ${h}x${w} must be a multiple of 32 in both sides`);
     if (ch !== this.config.inChannels) throw new ModelError(`input has ${ch} channels, model expects ${this.config.inChannels}`);
     const pixels = tf.tidy(() => {
-      const feats = this.encoder(images.sub(0.5).div(0.25) as tf.Tensor4D);
+      const feats = this.encoder(images);
       const corr = this.correlation ? this.correlation(feats[this.config.correlationStage - 1]) : undefined;
       return this.decoder(feats, corr); // [B,H/4,W/4,D]
     });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matmul } from './matmul';
 import type { ParamStore } from './params';
 
 /**
@@ -14,7 +15,7 @@ export function makeLinear(p: ParamStore, prefix: string, cin: number, cout: num
   return (x) =>
     tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
-      const y = tf.matMul(x.reshape([-1, cin]), w); // [M, cout]
+      const y = matmul(x.reshape([-1, cin]), w); // [M, cout]
       return (b ? y.add(b) : y).reshape([...lead, cout]);
     });
 }
@@ -57,7 +58,7 @@ export function makeDepthwise3x3(p: ParamStore, prefix: string, channels: number
 /** GELU, tanh approximation (tfjs has no gelu op). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
     return x.mul(inner.tanh().add(1)).mul(0.5);
   });
 }
@@ -75,7 +76,7 @@ export function multiHeadAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3
     const qh = split(q, n);
     const kh = split(k, m);
     const vh = split(v, m);
-    const attn = tf.softmax(tf.matMul(qh, kh, false, true).mul(1 / Math.sqrt(d))); // [B,h,N,M]
-    return tf.matMul(attn, vh).transpose([0, 2, 1, 3]).reshape([b, n, c]) as tf.Tensor3D; // [B,N,C]
+    const attn = tf.softmax(matmul(qh, kh, false, true).mul(1 / Math.sqrt(d))); // [B,h,N,M]
+    return matmul(attn, vh).transpose([0, 2, 1, 3]).reshape([b, n, c]) as tf.Tensor3D; // [B,N,C]
   });
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matmul } from './matmul';
 import { makeLayerNorm, makeLinear, multiHeadAttention } from './ops';
 import type { ParamStore } from './params';
 
@@ -91,7 +92,7 @@ export function makeQueryDecoder(p: ParamStore, prefix: string, cfg: QueryDecode
       let q = queryFeat.expandDims(0).tile([b, 1, 1]) as tf.Tensor3D;
       for (const layer of layers) q = layer(q, qPos, memory, memoryPos);
       const emb = maskEmbed2(tf.relu(maskEmbed1(q))); // [B,Q,D]
-      const masks = tf.matMul(emb, memory, false, true).reshape([b, cfg.queries, h, w]) as tf.Tensor4D; // [B,Q,h,w]
+      const masks = matmul(emb, memory, false, true).reshape([b, cfg.queries, h, w]) as tf.Tensor4D; // [B,Q,h,w]
       return [masks, objectness(q).reshape([b, cfg.queries]) as tf.Tensor2D] as const;
     });
     return { maskLogits, objectness: obj };

@@ -1,0 +1,96 @@
+import type { Command } from '../command';
+import { num, optStr, str, UsageError } from '../command';
+import { scan } from '../../lib/data/scan';
+import { readImage } from '../../lib/data/image-io';
+import { createClassicalPredictor } from '../../lib/classical/predictor';
+import type { ClassicalParams } from '../../lib/classical/params';
+import { loadPredictorFromRun } from '../../lib/train/predictor';
+import { predictImages, type ImageSource } from '../../lib/infer/predict';
+import { POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
+import { writeSubmission } from '../../lib/infer/submission';
+import type { Predictor } from '../../lib/infer/types';
+import { DatasetError } from '../../lib/errors';
+
+/** `--param key=value` pairs for the classical detector: numbers and true/false are parsed, the rest stay strings. */
+export function parseParams(pairs: readonly string[]): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param expects KEY=VALUE, got '${pair}'`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+export const predict: Command = {
+  name: 'predict',
+  summary: 'predict forged regions for a folder of images and write submission.csv',
+  usage: `usage: sifd predict (--run runs/R | --classical [--param K=V]...) --images DIR --out submission.csv
+                    [--min-area N] [--merge-iou X] [--score-threshold X]
+
+Runs a trained model (the latest complete checkpoint of a run folder) or the classical keypoint
+detector on every image under DIR (a dataset root, one of its image folders, or a flat folder of
+images) and writes case_id,annotation (case_id = file stem; Kaggle RLE or 'authentic') atomically.
+Predictions come back at each image's original size; see src/lib/infer/postprocess.ts for the
+resize policy.
+
+options:
+  --run DIR             a training run folder (runs/<name>) written by 'sifd train'
+  --classical           the classical copy-move detector instead of a model
+  --param K=V           a classical detector parameter (repeatable), e.g. --param detector=akaze
+  --images DIR          the images to predict (required)
+  --out FILE            the submission CSV to write (required)
+  --min-area N          drop instances smaller than N pixels at original size (default ${POSTPROCESS_DEFAULTS.minArea})
+  --merge-iou X         merge instances overlapping with IoU above X (default ${POSTPROCESS_DEFAULTS.mergeIoU})
+  --score-threshold X   drop instances scoring below X (default ${POSTPROCESS_DEFAULTS.scoreThreshold})`,
+  options: {
+    run: { type: 'string' },
+    classical: { type: 'boolean' },
+    param: { type: 'string', multiple: true },
+    images: { type: 'string' },
+    out: { type: 'string' },
+    'min-area': { type: 'string' },
+    'merge-iou': { type: 'string' },
+    'score-threshold': { type: 'string' },
+  },
+  async run(args) {
+    const runDir = optStr(args, 'run');
+    const classical = args.values.classical === true;
+    if ((runDir === undefined) === !classical) throw new UsageError('give exactly one of --run DIR or --classical');
+    const params = (args.values.param as string[] | undefined) ?? [];
+    if (params.length && !classical) throw new UsageError('--param goes with --classical');
+    const imagesDir = str(args, 'images');
+    const outFile = str(args, 'out');
+    const postprocess = {
+      minArea: num(args, 'min-area', POSTPROCESS_DEFAULTS.minArea),
+      mergeIoU: num(args, 'merge-iou', POSTPROCESS_DEFAULTS.mergeIoU),
+      scoreThreshold: num(args, 'score-threshold', POSTPROCESS_DEFAULTS.scoreThreshold),
+    };
+
+    // the predictor first: a bad run folder or parameter fails before a long scan
+    const predictor: Predictor = classical ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>) : await loadPredictorFromRun(runDir as string);
+    const started = Date.now();
+    try {
+      const { samples, problems } = await scan(imagesDir);
+      for (const p of problems) console.warn(`warning: ${p.file}: ${p.kind}: ${p.reason}`);
+      if (samples.length === 0) throw new DatasetError('no images found', imagesDir);
+      const sources: ImageSource[] = samples.map((s) => ({ caseId: s.id, file: s.imagePath, load: () => readImage(s.imagePath) }));
+      const rows = await predictImages(predictor, sources, {
+        postprocess,
+        onImage: (done, total) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rpredict ${done}/${total}`);
+        },
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      writeSubmission(outFile, rows);
+      const forged = rows.filter((r) => r.annotation !== 'authentic').length;
+      const seconds = (Date.now() - started) / 1000;
+      console.log(`${predictor.name}: ${rows.length} images (${forged} with forged regions) in ${seconds.toFixed(1)} s -> ${outFile}`);
+    } finally {
+      predictor.dispose();
+    }
+    return 0;
+  },
+};

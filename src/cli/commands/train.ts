@@ -1,0 +1,139 @@
+import * as path from 'path';
+import type { Command } from '../command';
+import { flag, num, optStr, str, UsageError } from '../command';
+import { initBackend } from '../../lib/backend';
+import { listModels } from '../../lib/models';
+import type { ModelConfig } from '../../lib/models/types';
+import { progressCallbacks } from '../../lib/train/callbacks';
+import type { TrainConfig } from '../../lib/train/config';
+import { trainOnDataset } from '../../lib/train/dataset_run';
+import { TRAIN_PRESETS } from '../../lib/train/presets';
+
+function presetList(): string {
+  return Object.entries(TRAIN_PRESETS)
+    .map(([name, p]) => `                      ${name}: ${p.description}`)
+    .join('\n');
+}
+
+function modelList(): string {
+  return listModels()
+    .map((m) => `                      ${m.name}: ${m.description}`)
+    .join('\n');
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train a registered model on a dataset folder, checkpointing every epoch',
+  get usage() {
+    return `usage: sifd train --model M [--data DIR] [--out runs/R] [--epochs E] [--resume] [--preset P]
+                  [--batch B] [--size S] [--lr LR] [--clip N] [--seed N] [--augment A]
+                  [--val-fraction F] [--limit N] [--workers N] [--backend B] [--model-config JSON]
+
+Scans DIR, splits its labelled images into train/validation (stratified, seeded), and trains.
+Every epoch writes runs/R/epoch_<k>/ (weights, optimizer state, RNG state, history, config)
+atomically, and runs/R/history.jsonl. A NaN/Inf loss stops the run with an error; the last
+checkpoint stays valid. --resume continues from the latest complete checkpoint with the run's
+own recipe (only --epochs may raise the total); without it an existing run is never overwritten.
+
+options:
+  --model M           registered model (default unet-tiny):
+${modelList()}
+  --data DIR          dataset root, Kaggle layout (default: SIFD_DATA, else data/sample)
+  --out DIR           run folder (default runs/<model>)
+  --epochs E          total epochs (preset default)
+  --resume            continue the run in --out
+  --preset P          training recipe to start from (default: AdamW 1e-3, constant lr, 10 epochs):
+${presetList()}
+  --batch B           batch size
+  --size S            square training size in pixels (multiples of 4 for unet-tiny)
+  --lr LR             base learning rate
+  --clip N            clip gradients to global L2 norm N
+  --seed N            seed of weights, split, shuffling and augmentation (default 0)
+  --augment A         loader augmentation preset: seed-a, seed-b, none (default none)
+  --val-fraction F    fraction held out for validation (default 0.2; 0 = none)
+  --limit N           at most N images per split and label (quick runs)
+  --workers N         loader decoding threads (default 0)
+  --backend B         tfjs backend: tensorflow, wasm or cpu (default: best available)
+  --model-config JSON model options as a JSON object, e.g. '{"diceWeight": 0.5}'`;
+  },
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string' },
+    resume: { type: 'boolean' },
+    preset: { type: 'string' },
+    batch: { type: 'string' },
+    size: { type: 'string' },
+    lr: { type: 'string' },
+    clip: { type: 'string' },
+    seed: { type: 'string' },
+    augment: { type: 'string' },
+    'val-fraction': { type: 'string' },
+    limit: { type: 'string' },
+    workers: { type: 'string' },
+    backend: { type: 'string' },
+    'model-config': { type: 'string' },
+  },
+  async run(args) {
+    const model = str(args, 'model', 'unet-tiny');
+    const overrides: Partial<TrainConfig> = {};
+    const intOpt = (name: string): number | undefined => {
+      if (args.values[name] === undefined) return undefined;
+      const v = num(args, name);
+      if (!Number.isInteger(v)) throw new UsageError(`--${name} must be an integer, got ${v}`);
+      return v;
+    };
+    const set = <K extends keyof TrainConfig>(key: K, v: TrainConfig[K] | undefined) => {
+      if (v !== undefined) overrides[key] = v;
+    };
+    set('epochs', intOpt('epochs'));
+    set('batchSize', intOpt('batch'));
+    set('size', intOpt('size'));
+    set('seed', intOpt('seed'));
+    set('lr', args.values.lr === undefined ? undefined : num(args, 'lr'));
+    set('clipNorm', args.values.clip === undefined ? undefined : num(args, 'clip'));
+    set('augment', optStr(args, 'augment'));
+    let modelConfig: ModelConfig | undefined;
+    const rawConfig = optStr(args, 'model-config');
+    if (rawConfig !== undefined) {
+      try {
+        modelConfig = JSON.parse(rawConfig) as ModelConfig;
+      } catch (err) {
+        throw new UsageError(`--model-config is not JSON: ${(err as Error).message}`);
+      }
+      if (typeof modelConfig !== 'object' || modelConfig === null || Array.isArray(modelConfig)) throw new UsageError('--model-config must be a JSON object');
+    }
+    const backend = await initBackend({ prefer: optStr(args, 'backend') });
+    const out = optStr(args, 'out') ?? path.join('runs', model);
+    console.error(`sifd train: model ${model}, backend ${backend.backend}, run folder ${out}`);
+    const result = await trainOnDataset({
+      model,
+      modelConfig,
+      data: optStr(args, 'data'),
+      out,
+      resume: flag(args, 'resume'),
+      preset: optStr(args, 'preset'),
+      overrides,
+      valFraction: args.values['val-fraction'] === undefined ? undefined : num(args, 'val-fraction'),
+      workers: intOpt('workers'),
+      limitPerGroup: intOpt('limit'),
+      callbacks: [progressCallbacks({ label: model })],
+      onProblem: (p) => console.error(`warning: skipped ${p.file}: ${p.reason}`),
+    });
+    const last = result.history[result.history.length - 1];
+    console.log(
+      JSON.stringify({
+        run: result.runDir,
+        epochs: result.epoch,
+        steps: result.step,
+        train_samples: result.trainSamples,
+        val_samples: result.valSamples,
+        train_loss: last?.trainLoss ?? null,
+        val_loss: last?.valLoss ?? null,
+        checkpoint: result.lastCheckpoint ?? null,
+        resumed_from: result.resumedFrom ?? null,
+      }),
+    );
+  },
+};

@@ -1,0 +1,91 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { createLoader, type Loader } from '../data/loader';
+import { scan } from '../data/scan';
+import { stratifiedSplit } from '../data/split';
+import type { Problem } from '../data/types';
+import { ConfigError, DatasetError } from '../errors';
+import { buildModel, getModelSpec } from '../models';
+import type { ModelConfig } from '../models/types';
+import { Rng } from '../util/random';
+import { findLatestCheckpoint } from './checkpoint';
+import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
+import { trainPreset } from './presets';
+import { trainModel, type TrainerCallbacks, type TrainResult } from './trainer';
+
+export interface DatasetRunOptions {
+  /** Registry name; with `resume` and an existing checkpoint, the checkpoint's model is used (and must match). */
+  model: string;
+  modelConfig?: ModelConfig;
+  /** Dataset root (Kaggle layout or data/sample). */
+  data?: string;
+  /** Run folder (runs/<name>). */
+  out: string;
+  resume?: boolean;
+  /** Start from a preset (presets.ts), then apply `overrides`. */
+  preset?: string;
+  overrides?: Partial<TrainConfig>;
+  /** Fraction of the labelled samples held out for validation (stratified); 0 = none. Default 0.2. */
+  valFraction?: number;
+  /** Loader worker threads (default 0: decode in this thread). */
+  workers?: number;
+  /** At most this many samples per (split, label), for quick runs. */
+  limitPerGroup?: number;
+  callbacks?: TrainerCallbacks[];
+  warn?: (msg: string) => void;
+  /** Each sample the scan or the loader skipped. */
+  onProblem?: (p: Problem) => void;
+}
+
+/**
+ * The `sifd train` pipeline: scan -> stratified train/val split -> seeded loaders -> trainer,
+ * checkpointing into `out`. Refuses to overwrite the checkpoints of an earlier run unless asked
+ * to resume it.
+ */
+export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResult & { runDir: string; trainSamples: number; valSamples: number }> {
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const runDir = path.resolve(opts.out);
+  const existing = fs.existsSync(runDir) && fs.readdirSync(runDir).some((n) => /^epoch_\d+$/.test(n));
+  if (existing && !opts.resume) {
+    throw new ConfigError('this run folder already holds checkpoints; pass --resume to continue it or choose another --out', runDir);
+  }
+  const ckpt = opts.resume ? findLatestCheckpoint(runDir, warn) : undefined;
+  if (opts.resume && !ckpt) warn(`warning: no complete checkpoint in ${runDir}; starting from scratch`);
+  if (ckpt && ckpt.meta.model.name !== opts.model) {
+    throw new ConfigError(`the run was trained with model '${ckpt.meta.model.name}', not '${opts.model}'`, runDir);
+  }
+  const base = opts.preset ? trainPreset(opts.preset) : { ...DEFAULT_TRAIN_CONFIG };
+  const config = validateTrainConfig(ckpt ? { ...ckpt.meta.train, ...(opts.overrides?.epochs ? { epochs: opts.overrides.epochs } : {}) } : { ...base, ...opts.overrides });
+  const spec = getModelSpec(opts.model);
+
+  const scanned = await scan(opts.data, { verify: 'header', limitPerGroup: opts.limitPerGroup });
+  for (const p of scanned.problems) opts.onProblem?.(p);
+  const labelled = scanned.samples.filter((s) => s.split !== 'test' && s.label !== 'unknown');
+  if (labelled.length === 0) throw new DatasetError('no labelled training images (train_images/ or supplemental_images/ with authentic/ and forged/)', scanned.root);
+  const valFraction = opts.valFraction ?? 0.2;
+  const split = labelled.length >= 2 && valFraction > 0 ? stratifiedSplit(labelled, { valFraction, seed: config.seed }) : { train: labelled, val: [] };
+  if (split.train.length === 0) throw new DatasetError('the validation split took every sample; lower the validation fraction', scanned.root);
+
+  const common = { batchSize: config.batchSize, size: config.size, seed: config.seed, workers: opts.workers ?? 0, instances: spec.needsInstances ?? false, onProblem: opts.onProblem };
+  const loaders: Loader[] = [createLoader({ ...common, samples: split.train, augment: config.augment })];
+  if (split.val.length) loaders.push(createLoader({ ...common, samples: split.val, augment: 'none', shuffle: false }));
+  const [trainLoader, valLoader] = loaders;
+  const model = buildModel(opts.model, ckpt ? ckpt.meta.model.config : opts.modelConfig ?? {}, new Rng(config.seed));
+  try {
+    const result = await trainModel({
+      model,
+      config,
+      train: ({ epoch }) => trainLoader.epoch(epoch),
+      val: valLoader ? ({ epoch }) => valLoader.epoch(epoch) : undefined,
+      runDir,
+      resume: ckpt ?? false,
+      callbacks: opts.callbacks,
+      batchesPerEpoch: trainLoader.batchesPerEpoch,
+      warn,
+    });
+    return { ...result, runDir, trainSamples: split.train.length, valSamples: split.val.length };
+  } finally {
+    model.dispose();
+    for (const l of loaders) await l.close();
+  }
+}

@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs';
+import { buildPipeline } from '../augment/pipeline';
+import { presetSpec } from '../augment/presets';
+import type { Image, Masks } from '../data/types';
+import { ModelError, TrainingError } from '../errors';
+import { probabilityToInstances, resizeProbability } from '../infer/postprocess';
+import type { InstancePrediction, Predictor } from '../infer/types';
+import { buildModel } from '../models';
+import { Rng } from '../util/random';
+import { assignWeights, findLatestCheckpoint } from './checkpoint';
+
+export interface RunPredictorOptions {
+  /** Probability at or above which a pixel is forged (default 0.5). */
+  threshold?: number;
+  /** Connected regions smaller than this many pixels (at original size) are dropped (default 10). */
+  minArea?: number;
+  warn?: (msg: string) => void;
+}
+
+/**
+ * A Predictor from the latest complete checkpoint of a training run. Each image is brought to 3
+ * channels, resized to the run's training size and normalized as the loader did in training;
+ * the model's probability map (or per-query instance maps) is resized back bilinearly to the
+ * image's original H x W, then thresholded. A foreground-only model's mask is split into
+ * 8-connected regions, one instance each, scored by mean probability.
+ */
+export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
+  const ckpt = findLatestCheckpoint(runDir, opts.warn);
+  if (!ckpt) throw new TrainingError('no complete checkpoint (epoch_<k>/) in this run folder', runDir);
+  const { meta } = ckpt;
+  const model = buildModel(meta.model.name, meta.model.config, new Rng(0));
+  try {
+    assignWeights(model, ckpt.weights, ckpt.dir);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const size = meta.train.size;
+  const normalize = presetSpec(meta.train.augment ?? 'none', size).normalize;
+  const pipeline = buildPipeline({ name: 'predict', steps: [], normalize }, size);
+  const threshold = opts.threshold ?? 0.5;
+  const minArea = opts.minArea ?? 10;
+  const rng = new Rng(0);
+  let disposed = false;
+
+  return {
+    name: `${meta.model.name} (${ckpt.dir})`,
+    async predict(image: Image): Promise<InstancePrediction> {
+      if (disposed) throw new ModelError('predictor used after dispose()');
+      const { height, width } = image;
+      const rgb = toRgb(image);
+      const empty: Masks = { data: new Uint8Array(0), count: 0, height, width };
+      const input = await pipeline.run({ image: rgb, masks: empty }, rng);
+      const out = tf.tidy(() => {
+        const x = tf.tensor4d(input.image.data, [1, size, size, 3]);
+        const o = model.forward({ images: x }, { training: false });
+        return { masks: o.masks, instances: o.instances, scores: o.scores };
+      });
+      try {
+        if (out.instances && out.scores) return instancesFromQueries(out.instances, out.scores, size, height, width, threshold, minArea);
+        if (!out.masks) throw new ModelError(`model '${meta.model.name}' returned neither masks nor instances`);
+        const prob = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
+        return probabilityToInstances(prob, height, width, { threshold, minArea });
+      } finally {
+        out.masks?.dispose();
+        out.instances?.dispose();
+        out.scores?.dispose();
+      }
+    },
+    dispose() {
+      if (!disposed) model.dispose();
+      disposed = true;
+    },
+  };
+}
+
+/** Per-query probability maps [1,Q,S,S] + scores [1,Q] -> instances at the original size. */
+function instancesFromQueries(
+  maps: tf.Tensor4D,
+  scores: tf.Tensor2D,
+  size: number,
+  height: number,
+  width: number,
+  threshold: number,
+  minArea: number,
+): InstancePrediction {
+  const q = maps.shape[1];
+  const all = maps.dataSync();
+  const s = scores.dataSync();
+  const n = height * width;
+  const kept: Uint8Array[] = [];
+  const keptScores: number[] = [];
+  for (let i = 0; i < q; i++) {
+    const prob = resizeProbability(all.slice(i * size * size, (i + 1) * size * size) as Float32Array, size, size, height, width);
+    const mask = new Uint8Array(n);
+    let area = 0;
+    for (let p = 0; p < n; p++) if (prob[p] >= threshold) (mask[p] = 1), area++;
+    if (area >= minArea) {
+      kept.push(mask);
+      keptScores.push(s[i]);
+    }
+  }
+  const data = new Uint8Array(kept.length * n);
+  kept.forEach((m, i) => data.set(m, i * n));
+  return { instances: { data, count: kept.length, height, width }, scores: keptScores };
+}
+
+/** Gray -> RGB by repetition, RGBA -> RGB by dropping alpha (training images are RGB). */
+function toRgb(image: Image): Image {
+  const c = image.channels;
+  if (c === 3) return image;
+  if (c !== 1 && c !== 2 && c !== 4) throw new ModelError(`cannot predict on an image with ${c} channels`);
+  const n = image.width * image.height;
+  const data = image.data instanceof Uint16Array ? new Uint16Array(n * 3) : new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    for (let k = 0; k < 3; k++) data[p * 3 + k] = c <= 2 ? image.data[p * c] : image.data[p * c + k];
+  }
+  return { data, width: image.width, height: image.height, channels: 3 };
+}
