@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { Rng } from '../src/lib/util/random';
 import { ConfigError } from '../src/lib/errors';
 import {
-  brightnessContrast, brightnessContrastPair, buildPipeline, buildStep, compose, cropPair, gamma, gammaPair,
+  brightnessContrast, brightnessContrastPair, denormalize, buildPipeline, buildStep, compose, cropPair, gamma, gammaPair,
   gaussianBlur, gaussianBlurPair, gaussianNoise, hflip, IMAGENET_MEAN, IMAGENET_STD, jpeg, jpegPair, normalizePair,
   oneOf, PRESET_NAMES, randomResizedCrop, resize, resizePair, rot90, rotate, rotate90By, rotateBy, vflip,
   type Pair, type Transform,
@@ -272,6 +272,9 @@ test('normalize is the one step to Float32: imagenet, per-image and unit by hand
   const per = normalizePair(p, 'per-image');
   // channel 0 is [1, 0] -> mean 0.5, std 0.5 -> [1, -1]
   assert.ok(Math.abs(per.image.data[0] - 1) < 1e-4 && Math.abs(per.image.data[3] + 1) < 1e-4);
+  // denormalize is the exact inverse for display
+  assert.deepEqual(denormalize(n.image, 'imagenet').data, p.image.data);
+  assert.deepEqual(denormalize(u.image, 'unit').data, p.image.data);
   const grey: Pair = { image: { data: new Uint8Array(2), width: 2, height: 1, channels: 1 }, masks: p.masks };
   assert.throws(() => normalizePair(grey, 'imagenet'), /3 channels/);
 });
@@ -301,6 +304,11 @@ test('bad specs fail with the reason and a suggestion', () => {
   assert.throws(() => buildStep({ op: 'hflp' }), /unknown transform 'hflp': did you mean 'hflip'/);
   assert.throws(() => buildStep({ op: 'rotate', degrees: [10, -10] }), /rotate.degrees/);
   assert.throws(() => buildStep({ op: 'hflip', p: 2 }), /probability/);
+  assert.throws(() => buildStep({ op: 'rotate', border: 'wrap' }), /rotate.border/);
+  assert.throws(() => buildStep({ op: 'rotate', interpolation: 'cubic' }), /rotate.interpolation/);
+  assert.throws(() => buildStep({ op: 'rot90', ks: [] }), /rot90.ks/);
+  assert.throws(() => buildStep({ op: 'resize', size: 0 }), /size must be positive/);
+  assert.throws(() => buildStep({ op: 'jpeg', quality: [0, 50] }), /jpeg.quality/);
   assert.throws(() => buildPipeline('seed-c', 64), /did you mean 'seed-a' or 'seed-b'/);
   const bad: Pair = { image: { data: new Uint8Array(12), width: 2, height: 2, channels: 3 }, masks: { data: new Uint8Array(6), count: 1, height: 2, width: 3 } };
   assert.throws(() => hflip().apply(bad, new Rng(0)), /masks are 2x3 but the image is 2x2/);

@@ -148,3 +148,19 @@ test('UnsortedSegmentSum matches cpu, drops out-of-range ids', async () => {
   const got = await on('wasm', () => tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8], [9, 9]]), tf.tensor1d([2, 0, 2, -1, 5], 'int32'), 3));
   assert.deepEqual(Array.from(got.values), [3, 4, 0, 0, 6, 8]);
 });
+
+test('MaxPoolGrad matches cpu (tfjs-wasm 4.22 native kernel misroutes some windows) on random pools', async () => {
+  const rng = new Rng('maxpool-grad');
+  for (let trial = 0; trial < 10; trial++) {
+    const n = rng.int(1, 3);
+    const h = rng.int(4, 11);
+    const w = rng.int(4, 11);
+    const c = rng.int(1, 5);
+    const f: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const s: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const pad = rng.bool() ? 'same' : 'valid';
+    const x = randn(rng, [n, h, w, c]);
+    await compare(`maxPool grad n${n} ${h}x${w}x${c} f${f} s${s} ${pad}`, () =>
+      tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, f, s, pad).mul(tf.range(1, 1 + tf.maxPool(t as tf.Tensor4D, f, s, pad).size).reshape(tf.maxPool(t as tf.Tensor4D, f, s, pad).shape)).sum())(x()));
+  }
+});

@@ -22,6 +22,7 @@ function pattern(count = N): Uint8Array {
 const GOOD: Array<[string, number]> = [
   ['u8_nhw.npy', 2],
   ['bool_hw.npy', 1],
+  ['int8_nhw.npy', 2],
   ['int16_nhw.npy', 2],
   ['int64_nhw.npy', 2],
   ['float32_hwn.npy', 2],
@@ -130,6 +131,22 @@ test('numpy.load reads a written mask back exactly (skipped without a Python tha
     let weighted = 0;
     data.forEach((v, i) => { sum += v; weighted += v * (i % 1000003); });
     assert.equal(out.stdout.trim(), `uint8 (${count}, ${h}, ${w}) ${sum} ${weighted}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a header longer than the first read (v1, padded to 2 KiB) still parses', () => {
+  const src = fs.readFileSync(path.join(DIR, 'u8_nhw.npy'));
+  const dict = src.toString('latin1', 10, 10 + src.readUInt16LE(8)).trimEnd();
+  const header = dict + ' '.repeat(2048 - 10 - dict.length - 1) + '\n';
+  const bytes = Buffer.concat([src.subarray(0, 8), Buffer.from([header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1'), src.subarray(128)]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-npy-long-'));
+  try {
+    const file = path.join(dir, 'long.npy');
+    fs.writeFileSync(file, bytes);
+    assert.equal(readNpyHeader(file).dataOffset, 2048);
+    assert.deepEqual(Array.from(readMasks(file, { height: H, width: W }).data), Array.from(pattern()));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -67,6 +67,12 @@ before(async () => {
   fs.writeFileSync(path.join(tm, 'readme.md'), 'hello');
   fs.writeFileSync(path.join(ti, 'forged', '.DS_Store'), 'hidden files are ignored');
   fs.mkdirSync(path.join(root, 'supplemental_images'), { recursive: true });
+  await sharp(path.join(ti, 'forged', 'f1.png')).webp({ lossless: true }).toFile(path.join(ti, 'forged', 'f1.webp'));
+  writeNpyMasks(path.join(tm, 'a2.npy'), rects([[0, 0, 2, 2]], 48, 64));
+  fs.mkdirSync(path.join(ti, 'misc'));
+  await png(path.join(ti, 'misc', 'm.png'));
+  await png(path.join(ti, 'forged', 'f4.png'));
+  writeNpyMasks(path.join(tm, 'f4.npy'), rects([[0, 0, 2, 2], [0, 0, 0, 0]]));
   // Test split: unlabelled (no test_masks/).
   await png(path.join(root, 'test_images', 't1.png'), 50, 20);
   await png(path.join(root, 'test_images', 't2.png'), 50, 20);
@@ -79,7 +85,7 @@ test('the corrupt corpus: every problem kind names its file, every good sample c
   assert.equal(r.layout, 'kaggle');
   assert.deepEqual(
     r.samples.map((s) => `${s.split}/${s.label}/${s.id}${s.maskPath ? '+mask' : ''}`),
-    ['train/authentic/a1', 'train/authentic/a2', 'train/forged/f1+mask', 'train/forged/f2+mask', 'train/forged/f3+mask', 'test/unknown/t1', 'test/unknown/t2'],
+    ['train/authentic/a1', 'train/authentic/a2', 'train/forged/f1+mask', 'train/forged/f2+mask', 'train/forged/f3+mask', 'train/forged/f4+mask', 'test/unknown/t1', 'test/unknown/t2'],
   );
   const ti = path.join(root, 'train_images');
   const tm = path.join(root, 'train_masks');
@@ -96,6 +102,10 @@ test('the corrupt corpus: every problem kind names its file, every good sample c
     ['not-an-image', path.join(ti, 'forged', 'notes.txt'), /not an image file/],
     ['not-a-mask', path.join(tm, 'readme.md'), /not an \.npy file/],
     ['empty-folder', path.join(root, 'supplemental_images'), /no images/],
+    ['duplicate-id', path.join(ti, 'forged', 'f1.webp'), /id 'f1' is also .*f1\.png/],
+    ['mask-on-authentic', path.join(tm, 'a2.npy'), /mask for an authentic image .*the image is kept as authentic/],
+    ['unexpected-folder', path.join(ti, 'misc'), /unknown folder in train_images\//],
+    ['empty-instance', path.join(tm, 'f4.npy'), /instance\(s\) 1 of 2 have no forged pixel \(the sample is kept\)/],
   ];
   for (const [kind, file, reason] of expected) {
     const p = r.problems.find((q) => q.kind === kind && q.file === file);
@@ -116,8 +126,8 @@ test('EDA rows: sizes, instances, areas (overlapping instances counted once in t
   assert.equal(f2.bytes, fs.statSync(path.join(root, 'train_images', 'forged', 'f2.png')).size);
   const a2 = rows.find((x) => x.id === 'a2')!;
   assert.deepEqual([a2.width, a2.height, a2.n_instances, a2.forged_area_fraction, a2.instance_areas], [64, 48, 0, 0, []]);
-  assert.deepEqual(labelCounts(rows).map((c) => [c.split, c.label, c.images]), [['train', 'authentic', 2], ['train', 'forged', 3], ['test', 'unknown', 2]]);
-  assert.deepEqual(topImageSizes(rows, 2).map((s) => [s.width, s.height, s.images]), [[40, 30, 4], [50, 20, 2]]);
+  assert.deepEqual(labelCounts(rows).map((c) => [c.split, c.label, c.images]), [['train', 'authentic', 2], ['train', 'forged', 4], ['test', 'unknown', 2]]);
+  assert.deepEqual(topImageSizes(rows, 2).map((s) => [s.width, s.height, s.images]), [[40, 30, 5], [50, 20, 2]]);
   assert.equal(problemCounts(r.problems).find((p) => p.kind === 'empty-mask')?.count, 2);
   // Header level: no mask data read, so no areas.
   const header = edaRows(await scan(root, { verify: 'header' }));
@@ -191,22 +201,49 @@ test('sifd eda writes snake_case JSON rows and problems, and a self-contained HT
     const html = path.join(out, 'report.html');
     const res = spawnSync(process.execPath, [path.join(repoRoot(), 'bin', 'sifd.js'), 'eda', '--data', root, '--json', json, '--out', html], { encoding: 'utf8' });
     assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stdout, /7 images, 12 problems/);
+    assert.match(res.stdout, /8 images, 16 problems/);
     const parsed = JSON.parse(fs.readFileSync(json, 'utf8')) as { rows: Array<Record<string, unknown>>; problems: Array<Record<string, unknown>> };
-    assert.equal(parsed.rows.length, 7);
+    assert.equal(parsed.rows.length, 8);
     assert.deepEqual(Object.keys(parsed.rows[0]), ['id', 'split', 'label', 'width', 'height', 'channels', 'bit_depth', 'format', 'bytes', 'n_instances', 'forged_area_fraction', 'instance_areas']);
-    assert.equal(parsed.problems.length, 12);
+    assert.equal(parsed.problems.length, 16);
     assert.ok(parsed.problems.every((p) => typeof p.file === 'string' && typeof p.kind === 'string' && typeof p.reason === 'string'));
     const page = fs.readFileSync(html, 'utf8');
     assert.ok(!/<script[^>]+src=/i.test(page), 'no external scripts');
     assert.ok(!/<link[^>]+href="?https?:/i.test(page), 'no external stylesheets');
     assert.ok(page.includes(fs.readFileSync(require.resolve('plotly.js-dist-min/plotly.min.js'), 'utf8').slice(0, 200)), 'plotly.js inlined');
     assert.match(page, /Plotly\.newPlot\('plot3'/);
-    assert.equal((page.match(/<figure><img src="data:image\/png;base64,/g) ?? []).length, 3, 'one overlay per good forged sample');
+    assert.equal((page.match(/<figure><img src="data:image\/png;base64,/g) ?? []).length, 4, 'one overlay per good forged sample');
     const bad = spawnSync(process.execPath, [path.join(repoRoot(), 'bin', 'sifd.js'), 'eda', '--data', root, '--verify', 'deep'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr + bad.stdout, /--verify must be one of header, masks, full/);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('areas of odd-sized, numpy-written masks (instances not 4-byte aligned) and a float (H,W,N) mask', async () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-odd-'));
+  try {
+    await png(path.join(d, 'train_images', 'forged', 'u8.png'), 7, 5);
+    await png(path.join(d, 'train_images', 'forged', 'f4.png'), 7, 5);
+    fs.mkdirSync(path.join(d, 'train_masks'));
+    fs.copyFileSync(path.join(NPY, 'u8_nhw.npy'), path.join(d, 'train_masks', 'u8.npy'));
+    fs.copyFileSync(path.join(NPY, 'float32_hwn.npy'), path.join(d, 'train_masks', 'f4.npy'));
+    const r = await scan(d);
+    assert.deepEqual(r.problems, []);
+    // The fixtures' pattern: (x + 2y + 3n) % 4 == 0 on a 5x7 plane, instances n = 0, 1.
+    const expected = [0, 1].map((n) => {
+      let a = 0;
+      for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) if ((x + 2 * y + 3 * n) % 4 === 0) a++;
+      return a;
+    });
+    let union = 0;
+    for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) if ((x + 2 * y) % 4 === 0 || (x + 2 * y + 3) % 4 === 0) union++;
+    for (const row of edaRows(r)) {
+      assert.deepEqual(row.instance_areas, expected, row.id);
+      assert.equal(row.forged_area_fraction, union / 35, row.id);
+    }
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
   }
 });

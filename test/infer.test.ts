@@ -5,7 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../src/lib/util/random';
-import type { Masks } from '../src/lib/data/types';
+import type { Image, Masks } from '../src/lib/data/types';
+import type { Predictor } from '../src/lib/infer/types';
+import { predictImages, type ImageSource } from '../src/lib/infer/predict';
 import { ConfigError, MetricError } from '../src/lib/errors';
 import { postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
 import { caseIdOf, formatSubmission, readSubmission, writeSubmission } from '../src/lib/infer/submission';
@@ -155,4 +157,37 @@ test('probabilityToInstances: thresholded 8-connected regions scored by mean pro
   assert.deepEqual(out.instances.data.subarray(15), rowsMask(['.....', '....#', '.....']));
   assert.ok(Math.abs(out.scores[0] - 0.8) < 1e-6 && Math.abs(out.scores[1] - 0.8) < 1e-6);
   assert.equal(probabilityToInstances(prob, 3, 5, { threshold: 0.5, minArea: 2 }).instances.count, 1);
+});
+
+test('predictImages: half-size model masks come back at original size as RLE rows; failures name the file', async () => {
+  // A real (if simple) predictor: bright pixels of a 2x-downsampled grey image are "forged".
+  const brightPredictor: Predictor = {
+    name: 'bright',
+    async predict(image: Image) {
+      const h = image.height / 2;
+      const w = image.width / 2;
+      if (!Number.isInteger(h) || !Number.isInteger(w)) throw new Error('odd size');
+      const data = new Uint8Array(h * w);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = image.data[(2 * y * image.width + 2 * x) * image.channels] > 200 ? 1 : 0;
+      const count = data.some((v) => v) ? 1 : 0;
+      return { instances: { data: count ? data : new Uint8Array(0), count, height: h, width: w }, scores: count ? [0.9] : [] };
+    },
+    dispose() {},
+  };
+  const img = (bright: number[]): Image => {
+    const data = new Uint8Array(4 * 4);
+    for (const p of bright) data[p] = 255;
+    return { data, width: 4, height: 4, channels: 1 };
+  };
+  const sources: ImageSource[] = [
+    { caseId: 'a', file: 'a.png', load: async () => img([0]) }, // top-left 2x2 block after upsampling
+    { caseId: 'b', file: 'b.png', load: async () => img([]) },
+  ];
+  const rows = await predictImages(brightPredictor, sources, { postprocess: { minArea: 1 } });
+  assert.deepEqual(rows, [
+    { caseId: 'a', annotation: '[1, 2, 5, 2]' },
+    { caseId: 'b', annotation: 'authentic' },
+  ]);
+  const odd: ImageSource = { caseId: 'c', file: 'odd/c.png', load: async () => ({ data: new Uint8Array(9), width: 3, height: 3, channels: 1 }) };
+  await assert.rejects(predictImages(brightPredictor, [odd]), /odd\/c\.png: bright failed on this image: odd size/);
 });

@@ -1,10 +1,11 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { makeMitEncoder, MIT_VARIANTS } from '../src/lib/models/segformer/mit';
 import { ParamStore } from '../src/lib/models/segformer/params';
+import { matmul } from '../src/lib/models/segformer/matmul';
 import { selfSimilarityTopK } from '../src/lib/models/segformer/correlation';
-import { instanceToForeground, selectInstances } from '../src/lib/models/segformer/instance';
+import { instanceProbabilities, instanceToForeground, selectInstances } from '../src/lib/models/segformer/instance';
 import { SegformerModel } from '../src/lib/models/segformer/model';
 import { hungarianSetLoss, matchQueries } from '../src/lib/losses/hungarian';
 import { buildModel } from '../src/lib/models';
@@ -12,7 +13,17 @@ import { createOptimizer } from '../src/lib/train/optimizers';
 import { Rng } from '../src/lib/util/random';
 import type { Masks } from '../src/lib/data/types';
 
-tf.setBackend('cpu');
+import { initBackend } from '../src/lib/backend';
+import { trainModel } from '../src/lib/train/trainer';
+import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+// wasm with the project's training kernels when available (fast), else cpu; the values are the same.
+before(async () => {
+  await initBackend({ prefer: process.env.SIFD_BACKEND ? undefined : 'wasm' });
+});
 
 /**
  * SegFormer paper (Xie et al. 2021, Table 1) encoder parameters. The 3.7M / 14.0M / 25.4M often
@@ -42,6 +53,36 @@ test('MiT encoder gives four pyramid levels at strides 4/8/16/32 and leaks nothi
   assert.equal(tf.memory().numTensors, before);
   x.dispose();
   p.dispose();
+});
+
+test('matmul (wasm fast path) equals tf.matMul in value and gradient, batched and transposed', () => {
+  const rng = new Rng(11);
+  const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[5, 3], [3, 4], false, false],
+    [[3, 5], [3, 4], true, false],
+    [[2, 3, 5, 6], [2, 3, 4, 6], false, true],
+    [[2, 6, 5], [2, 6, 4], true, false],
+  ];
+  const before = tf.memory().numTensors;
+  for (const [sa, sb, ta, tb] of cases) {
+    const a = rand(sa);
+    const b = rand(sb);
+    const w = tf.tidy(() => rand(tf.matMul(a, b, ta, tb).shape));
+    const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) => matmul(x, y, ta, tb).mul(w).sum());
+    const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb).mul(w).sum());
+    const [ga, gb] = ours([a, b]);
+    const [ra, rb] = ref([a, b]);
+    const value = matmul(a, b, ta, tb);
+    const expected = tf.matMul(a, b, ta, tb);
+    for (const [x, y, what] of [[value, expected, 'value'], [ga, ra, 'dA'], [gb, rb, 'dB']] as const) {
+      assert.deepEqual(x.shape, y.shape, `${what} shape for ${sa} x ${sb}`);
+      const d = tf.tidy(() => x.sub(y).abs().max().dataSync()[0]);
+      assert.ok(d < 1e-4, `${what} differs by ${d} for ${sa} x ${sb} (${ta}, ${tb})`);
+    }
+    tf.dispose([a, b, w, ga, gb, ra, rb, value, expected]);
+  }
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test('same seed gives the same weights, another seed different ones', () => {
@@ -126,7 +167,8 @@ test('matchQueries finds the minimum-cost assignment (hand-worked 3x2)', () => {
   assert.deepEqual(pairs.sort((a, b) => a[0] - b[0]), [[0, 1], [2, 0]]);
   assert.deepEqual(matchQueries([[0.5], [0.4]]), [[1, 0]]);
   assert.deepEqual(matchQueries([[], []]), []);
-  assert.throws(() => matchQueries([[0.1, 0.2]]), /2 instances but only 1 queries/);
+  // more instances than queries: each query takes its cheapest feasible instance
+  assert.deepEqual(matchQueries([[0.1, 0.2, 0.05], [0.3, 0.01, 0.4]]), [[0, 2], [1, 1]]);
 });
 
 test('hungarian set loss: matched query learns the mask, authentic images only objectness', () => {
@@ -147,18 +189,22 @@ test('hungarian set loss: matched query learns the mask, authentic images only o
   assert.throws(() => hungarianSetLoss(tf.zeros([1, 2, 2, 2]) as tf.Tensor4D, tf.zeros([1, 2]) as tf.Tensor2D, { masks: tf.zeros([1, 1, 3, 3]) as tf.Tensor4D, counts: [1] }), /do not fit/);
 });
 
-test('instanceToForeground keeps confident queries only; selectInstances returns them sorted', () => {
-  const inst = tf.tensor4d([[[[0.9, 0.1]], [[0.8, 0.8]], [[0.2, 0.95]]]]); // [1,3,1,2]
-  const scores = tf.tensor2d([[0.9, 0.1, 0.6]]);
-  const fg = instanceToForeground({ instances: inst, scores }, 0.5);
-  // pixel 0: max(0.81, 0.08, 0.12) = 0.81; pixel 1: max(0.09, 0.08, 0.57) = 0.57
-  assert.deepEqual(Array.from(fg.dataSync()), [1, 1]);
+test('instance probabilities: objectness darkens a query; foreground is the max; selection sorted by score', () => {
+  const maskLogits = tf.tensor4d([[[[5, -5]], [[5, 5]], [[-5, 5]]]]); // [1,3,1,2]
+  const objLogits = tf.tensor2d([[5, -5, 0]]);
+  const out = instanceProbabilities(maskLogits, objLogits);
+  const s5 = 1 / (1 + Math.exp(-5));
+  const expected = [s5 * s5, (1 - s5) * s5, s5 * (1 - s5), s5 * (1 - s5), 0.5 * (1 - s5), 0.5 * s5];
+  out.instances.dataSync().forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `instance prob ${i}: ${v}`));
+  const fg = instanceToForeground(out, 0.5);
+  // pixel 0: query 0 (0.987); pixel 1: best is query 2 at 0.497 < 0.5 -> background
+  assert.deepEqual(Array.from(fg.dataSync()), [1, 0]);
   fg.dispose();
-  const sel = selectInstances({ instances: inst, scores }, 0, { scoreThreshold: 0.5, maskThreshold: 0.5, minArea: 1 });
+  const sel = selectInstances(out, 0, { scoreThreshold: 0.4, maskThreshold: 0.3, minArea: 1 });
   assert.equal(sel.masks.count, 2);
   assert.deepEqual(Array.from(sel.masks.data), [1, 0, 0, 1]);
-  assert.deepEqual(sel.scores.map((s) => Math.round(s * 10) / 10), [0.9, 0.6]);
-  tf.dispose([inst, scores]);
+  assert.deepEqual(sel.scores.map((s) => Math.round(s * 100) / 100), [0.99, 0.5]);
+  tf.dispose([maskLogits, objLogits, out.instances, out.scores]);
 });
 
 test('registry builds segformer-cmfd and segformer-seg; bad config is refused', () => {
@@ -183,7 +229,7 @@ test('registry builds segformer-cmfd and segformer-seg; bad config is refused', 
   images.dispose();
 });
 
-/** Two 64x64 copy-move images: smooth random texture, one patch copied; instances = source, copy. */
+/** Copy-move images (normalised like the loader: roughly zero mean, unit spread): smooth random texture, one patch copied; instances = source, copy. */
 function copyMoveBatch(rng: Rng, size: number, count: number): { images: Float32Array; instances: Masks[] } {
   const images = new Float32Array(count * size * size * 3);
   const instances: Masks[] = [];
@@ -193,7 +239,7 @@ function copyMoveBatch(rng: Rng, size: number, count: number): { images: Float32
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const cell = Math.floor((y / size) * 8) * 8 + Math.floor((x / size) * 8);
-        for (let c = 0; c < 3; c++) img[(y * size + x) * 3 + c] = 0.5 * coarse[cell * 3 + c] + 0.5 * rng.next();
+        for (let c = 0; c < 3; c++) img[(y * size + x) * 3 + c] = (0.5 * coarse[cell * 3 + c] + 0.5 * rng.next() - 0.5) / 0.25;
       }
     }
     const s = size / 4;
@@ -254,4 +300,39 @@ test('overfit: segformer-cmfd reaches foreground Dice >= 0.9 on one batch of 2 f
   opt.dispose();
   model.dispose();
   tf.dispose([images, union]);
+});
+
+test('checkpoints resume through the trainer: 1 epoch + resume 1 epoch = 2 epochs straight', async () => {
+  const size = 64;
+  const data = copyMoveBatch(new Rng(7), size, 4);
+  const batches = () =>
+    [0, 1].map((k) => ({
+      images: tf.tensor4d(data.images.subarray(k * 2 * size * size * 3, (k + 1) * 2 * size * size * 3), [2, size, size, 3]),
+      masks: tf.zeros([2, size, size, 1]) as tf.Tensor4D,
+      instances: data.instances.slice(k * 2, k * 2 + 2),
+    }));
+  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 2, size, lr: 1e-3, augment: 'none' };
+  const modelConfig = { variant: 'tiny', decoderDim: 32, queries: 3 };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-segformer-resume-'));
+  try {
+    const straight = buildModel('segformer-cmfd', modelConfig, new Rng(0));
+    await trainModel({ model: straight, config, train: () => batches(), runDir: path.join(tmp, 'a') });
+    const first = buildModel('segformer-cmfd', modelConfig, new Rng(0));
+    await trainModel({ model: first, config: { ...config, epochs: 1 }, train: () => batches(), runDir: path.join(tmp, 'b') });
+    first.dispose();
+    const resumed = buildModel('segformer-cmfd', modelConfig, new Rng(0));
+    const before = tf.memory().numTensors;
+    const r = await trainModel({ model: resumed, config, train: () => batches(), runDir: path.join(tmp, 'b'), resume: true });
+    assert.equal(tf.memory().numTensors, before, 'resumed training leaks no tensors');
+    assert.ok(r.resumedFrom, 'resumed from the epoch-1 checkpoint');
+    for (const [name, v] of straight.params) {
+      const a = v.dataSync();
+      const b = resumed.params.get(name)!.dataSync();
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `${name}[${i}]: ${a[i]} vs ${b[i]}`);
+    }
+    straight.dispose();
+    resumed.dispose();
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -106,3 +106,16 @@ test('every family renders in range at small and odd sizes, and differs from a b
     }
   }
 });
+
+test('Canvas.resized: identity at the same size, hand-worked bilinear values when upscaling', () => {
+  const src = new Canvas(2, 1);
+  src.data.set([0, 0, 0, 1, 0.5, 0.25]);
+  const up = src.resized(4, 1);
+  const red = [0, 3, 6, 9].map((i) => up.data[i]);
+  assert.deepEqual(red, [0, 0.25, 0.75, 1]);
+  assert.ok(Math.abs(up.data[4] - 0.125) < 1e-7, 'green of pixel 1');
+  const rng = new Rng(4);
+  const c = new Canvas(5, 3);
+  for (let i = 0; i < c.data.length; i++) c.data[i] = rng.next();
+  assert.deepEqual(c.resized(5, 3).data, c.data);
+});

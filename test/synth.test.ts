@@ -103,59 +103,86 @@ function checkExactCopies(img: Image, masks: Masks, forgeries: Manifest['images'
   return checked;
 }
 
+interface Seen {
+  transforms: Set<string>;
+  contents: Set<string>;
+  shapes: Set<string>;
+  kinds: Set<string>;
+  photometric: number;
+  exact: number;
+}
+
+function newSeen(): Seen {
+  return { transforms: new Set(), contents: new Set(), shapes: new Set(), kinds: new Set(), photometric: 0, exact: 0 };
+}
+
+/**
+ * The invariants of a forged image: instance count and numbering, disjoint 0/1 instances whose
+ * bounding boxes are the recorded boxes, every changed pixel inside a copy mask, sources
+ * untouched, and exact copies re-derived from the image.
+ */
+function checkForged(g: ReturnType<typeof generateImage>, where: string, seen: Seen): void {
+  const { image, masks, record, pristine } = g;
+  const n = image.width * image.height;
+  assert.equal(record.label, 'forged');
+  assert.ok(record.forgeries.length >= 1 && record.forgeries.length <= 3, where);
+  assert.equal(masks.count, record.instances);
+  assert.equal(masks.count, record.forgeries.reduce((s, f) => s + 1 + f.copies.length, 0));
+  assert.equal(masks.data.length, masks.count * n);
+  const owner = new Int16Array(n).fill(-1);
+  for (let k = 0; k < masks.count; k++) {
+    for (let p = 0; p < n; p++) {
+      if (masks.data[k * n + p] > 1) assert.fail(`${where}: mask value ${masks.data[k * n + p]}`);
+      if (!masks.data[k * n + p]) continue;
+      assert.equal(owner[p], -1, `${where}: instances ${owner[p]} and ${k} overlap`);
+      owner[p] = k;
+    }
+  }
+  const copyInstances = new Set<number>();
+  for (const f of record.forgeries) {
+    assert.deepEqual(maskBox(masks, f.sourceInstance), f.source, `${where}: source box`);
+    seen.contents.add(f.content);
+    seen.shapes.add(f.shape);
+    seen.kinds.add(f.kind);
+    for (const c of f.copies) {
+      assert.deepEqual(maskBox(masks, c.instance), c.box, `${where}: copy box`);
+      copyInstances.add(c.instance);
+      seen.transforms.add(c.transform.type);
+      seen.photometric += c.photometric.length;
+    }
+  }
+  // Pixels changed by the forgery all lie inside a copy mask (nothing pasted outside the footprint).
+  for (let p = 0; p < n; p++) {
+    const changed =
+      image.data[p * 3] !== pristine.data[p * 3] || image.data[p * 3 + 1] !== pristine.data[p * 3 + 1] || image.data[p * 3 + 2] !== pristine.data[p * 3 + 2];
+    if (changed) assert.ok(copyInstances.has(owner[p]), `${where}: pixel ${p} changed outside every copy mask`);
+    if (owner[p] >= 0 && !copyInstances.has(owner[p])) assert.ok(!changed, `${where}: source pixel ${p} was modified`);
+  }
+  seen.exact += checkExactCopies(image, masks, record.forgeries, where);
+}
+
 test('generateImage: forged masks cover exactly the pasted pixels, boxes match, instances are disjoint', () => {
   const rng = new Rng('synth-test-masks');
-  let exact = 0;
-  const seen = { transforms: new Set<string>(), contents: new Set<string>(), shapes: new Set<string>(), photometric: 0 };
+  const seen = newSeen();
   for (let i = 0; i < 42; i++) {
     const family = FAMILIES[i % FAMILIES.length];
-    const g = generateImage(rng, { family, forged: true, sizes: { min: 96, max: 256 } });
-    const { image, masks, record, pristine } = g;
-    const where = `image ${i} (${family})`;
-    const n = image.width * image.height;
-    assert.equal(record.label, 'forged');
-    assert.ok(record.forgeries.length >= 1 && record.forgeries.length <= 3, where);
-    assert.equal(masks.count, record.instances);
-    assert.equal(masks.count, record.forgeries.reduce((s, f) => s + 1 + f.copies.length, 0));
-    assert.equal(masks.data.length, masks.count * n);
-    // Instances never overlap, and each instance's bounding box is the recorded box.
-    const owner = new Int16Array(n).fill(-1);
-    for (let k = 0; k < masks.count; k++) {
-      for (let p = 0; p < n; p++) {
-        if (masks.data[k * n + p] > 1) assert.fail(`${where}: mask value ${masks.data[k * n + p]}`);
-        if (!masks.data[k * n + p]) continue;
-        assert.equal(owner[p], -1, `${where}: instances ${owner[p]} and ${k} overlap`);
-        owner[p] = k;
-      }
-    }
-    const copyInstances = new Set<number>();
-    for (const f of record.forgeries) {
-      assert.deepEqual(maskBox(masks, f.sourceInstance), f.source, `${where}: source box`);
-      seen.contents.add(f.content);
-      seen.shapes.add(f.shape);
-      for (const c of f.copies) {
-        assert.deepEqual(maskBox(masks, c.instance), c.box, `${where}: copy box`);
-        copyInstances.add(c.instance);
-        seen.transforms.add(c.transform.type);
-        seen.photometric += c.photometric.length;
-      }
-    }
-    // Pixels changed by the forgery all lie inside a copy mask (nothing pasted outside the footprint).
-    for (let p = 0; p < n; p++) {
-      const changed =
-        image.data[p * 3] !== pristine.data[p * 3] || image.data[p * 3 + 1] !== pristine.data[p * 3 + 1] || image.data[p * 3 + 2] !== pristine.data[p * 3 + 2];
-      if (changed) assert.ok(copyInstances.has(owner[p]), `${where}: pixel ${p} changed outside every copy mask`);
-      if (owner[p] >= 0 && !copyInstances.has(owner[p])) {
-        assert.ok(!changed, `${where}: source pixel ${p} was modified`);
-      }
-    }
-    exact += checkExactCopies(image, masks, record.forgeries, where);
+    checkForged(generateImage(rng, { family, forged: true, sizes: { min: 96, max: 256 } }), `image ${i} (${family})`, seen);
   }
-  assert.ok(exact >= 10, `only ${exact} exact copies were checked`);
+  assert.ok(seen.exact >= 10, `only ${seen.exact} exact copies were checked`);
   assert.deepEqual([...seen.transforms].sort(), ['flip', 'rotation', 'scale', 'translation']);
   assert.deepEqual([...seen.contents].sort(), ['flat', 'textured']);
   assert.deepEqual([...seen.shapes].sort(), ['blob', 'ellipse', 'rect']);
   assert.ok(seen.photometric > 0);
+});
+
+test('generateImage: compound figures sometimes reuse a panel crop in another panel, with exact masks', () => {
+  const seen = newSeen();
+  for (let i = 0; i < 40 && !seen.kinds.has('panel'); i++) {
+    const g = generateImage(new Rng(`panel-${i}`), { family: 'compound', forged: true, width: 240, height: 200 });
+    checkForged(g, `compound ${i}`, seen);
+  }
+  assert.ok(seen.kinds.has('panel'), 'no panel reuse in 40 compound figures');
+  assert.ok(seen.exact >= 1);
 });
 
 test('generateImage: authentic images have no masks; same rng state -> same pixels; bad options are refused', () => {

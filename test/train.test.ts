@@ -233,3 +233,47 @@ import { Rng } from ${JSON.stringify(path.join(root, 'src/lib/util/random'))};
   assert.equal(result.history.length, 2);
   resumedModel.dispose();
 });
+
+test('any Model works: loader-style tensor instances reach forward as Masks and are disposed; an Inf loss stops the run', async () => {
+  const init = tf.scalar(0);
+  const w = tf.variable(init);
+  init.dispose();
+  const seen: string[] = [];
+  let calls = 0;
+  const model: Model = {
+    name: 'probe',
+    config: {},
+    params: new Map([['w', w]]),
+    forward(input) {
+      calls += 1;
+      seen.push((input.instances ?? []).map((m) => `${m.count}x${m.height}x${m.width}:${m.data instanceof Uint8Array}:${m.data.reduce((a, b) => a + b, 0)}`).join(','));
+      return tf.tidy(() => {
+        const pred = input.images.mean(3, true).mul(w) as tf.Tensor4D; // [B,H,W,1]
+        const loss = pred.sub(input.masks!).square().mean().mul(calls === 4 ? Infinity : 1) as tf.Scalar;
+        return { loss, masks: pred };
+      });
+    },
+    dispose() {
+      w.dispose();
+    },
+  };
+  const source: BatchSource = () =>
+    [1, 2].map(() => {
+      const instances = [{ masks: tf.tensor3d([1, 0, 0, 1, 0, 0, 0, 0], [2, 2, 2]), boxes: tf.tensor2d([0, 0, 1, 1, 1, 1, 2, 2], [2, 4]) }];
+      return { images: tf.ones([1, 2, 2, 3]) as tf.Tensor4D, masks: tf.tensor4d([1, 0, 0, 1], [1, 2, 2, 1]), instances };
+    });
+  const start = tf.memory().numTensors;
+  const result = await trainModel({ model, config: { ...CONFIG, epochs: 1, optimizer: { kind: 'sgd' }, schedule: { kind: 'constant' }, lr: 0.1, clipNorm: null }, train: source });
+  assert.deepEqual(seen, ['2x2x2:true:2', '2x2x2:true:2']);
+  // loss(w) = mean((w - t)^2) over t = [1,0,0,1], grad = 2w - 1. SGD lr 0.1 from w = 0:
+  // step 1 loss 0.5, w -> 0.1; step 2 loss (0.81 + 0.01 + 0.01 + 0.81) / 4 = 0.41, w -> 0.18.
+  assert.ok(Math.abs(w.dataSync()[0] - 0.18) < 1e-6);
+  assert.ok(Math.abs(result.history[0].trainLoss - (0.5 + 0.41) / 2) < 1e-6);
+  assert.equal(tf.memory().numTensors, start, 'batch instance tensors leaked');
+  await assert.rejects(
+    trainModel({ model, config: { ...CONFIG, epochs: 1, clipNorm: null }, train: source }),
+    (e: Error) => e instanceof TrainingError && /loss is Infinity at epoch 1, batch 2 \(step 2\)/.test(e.message) && /Last good checkpoint: none/.test(e.message),
+  );
+  assert.equal(tf.memory().numTensors, start, 'tensors leaked on the Inf path');
+  model.dispose();
+});

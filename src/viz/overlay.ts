@@ -59,13 +59,14 @@ export async function overlayMasks(image: Image, masks: Masks, opts: OverlayOpti
       }
     }
   }
-  // Composite first (at full size, so outlines stay exact), then resize the flattened result.
+  // Composite at full size (outlines stay exact), then drop the alpha the composite adds, then resize.
   const composed = await sharp(to8bitRgb(image), { raw: { width: W, height: H, channels: 3 } })
     .composite([{ input: layer, raw: { width: W, height: H, channels: 4 } }])
-    .png()
-    .toBuffer();
-  if (!opts.maxSize || Math.max(W, H) <= opts.maxSize) return composed;
-  return sharp(composed).resize(opts.maxSize, opts.maxSize, { fit: 'inside' }).png().toBuffer();
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  let out = sharp(composed.data, { raw: { width: W, height: H, channels: composed.info.channels as 3 | 4 } }).removeAlpha();
+  if (opts.maxSize && Math.max(W, H) > opts.maxSize) out = out.resize(opts.maxSize, opts.maxSize, { fit: 'inside' });
+  return out.png().toBuffer();
 }
 
 export interface GridItem {

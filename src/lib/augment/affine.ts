@@ -113,6 +113,9 @@ export function rotate(opts: RotateOptions = {}): Transform {
   if (!['constant', 'reflect', 'replicate'].includes(border)) {
     throw new ConfigError(`rotate.border must be 'constant', 'reflect' or 'replicate', got '${border}'`);
   }
+  if (opts.interpolation !== undefined && opts.interpolation !== 'nearest' && opts.interpolation !== 'bilinear') {
+    throw new ConfigError(`rotate.interpolation must be 'nearest' or 'bilinear', got '${String(opts.interpolation)}'`);
+  }
   return {
     name: 'rotate',
     kind: 'geometric',

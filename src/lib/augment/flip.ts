@@ -1,4 +1,5 @@
 import type { Rng } from '../util/random';
+import { ConfigError } from '../errors';
 import type { Masks } from '../data/types';
 import { allocLike, checkPair, type Pair, type Transform } from './transform';
 
@@ -71,6 +72,9 @@ export function rotate90By(p: Pair, k: number): Pair {
 /** Rotate by a random multiple of 90 degrees (k uniform in the allowed set, default 0..3). */
 export function rot90(opts: { ks?: readonly number[] } = {}): Transform {
   const ks = opts.ks ?? [0, 1, 2, 3];
+  if (ks.length === 0 || ks.some((k) => !Number.isInteger(k))) {
+    throw new ConfigError(`rot90.ks must be a non-empty list of integers, got ${JSON.stringify(ks)}`);
+  }
   return {
     name: 'rot90',
     kind: 'geometric',

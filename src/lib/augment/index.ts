@@ -11,4 +11,3 @@ export * from './compose';
 export * from './registry';
 export * from './presets';
 export * from './pipeline';
-export * from './preview';

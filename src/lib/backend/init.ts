@@ -91,11 +91,22 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
   }
 }
 
+/**
+ * The cpu backend prints an "install tfjs-node" banner on its first write, also when it only serves as a
+ * reference or fallback next to wasm; `sifd info` says why tfjs-node is absent, so mark it as used.
+ */
+function silenceCpuBanner(): void {
+  try {
+    const cpu = tf.engine().findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+  } catch {
+    // No cpu backend registered: nothing to silence.
+  }
+}
+
 async function tryCpu(skipped: SkippedBackend[]): Promise<boolean> {
   try {
     if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend returned false');
-    // The cpu backend prints an "install tfjs-node" banner on first use; the report already says why.
-    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
     smokeTest();
     return true;
   } catch (err) {
@@ -111,6 +122,7 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
     skipped.push({ backend: name, reason: chosenBy === 'SIFD_BACKEND' ? `SIFD_BACKEND=${prefer}` : `prefer: '${prefer}'` });
   }
   const base = { chosenBy, skipped, tfjsVersion: tf.version.tfjs };
+  silenceCpuBanner();
   for (const name of BACKEND_ORDER.slice(start)) {
     if (name === 'tensorflow') {
       const provider = await tryTensorflow(skipped);

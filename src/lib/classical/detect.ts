@@ -23,6 +23,7 @@ export interface CopyCandidate {
   flipped: boolean;
   meanZncc: number;
   support: number;
+  detail: number;
   accepted: boolean;
   reason?: string;
 }
@@ -44,8 +45,6 @@ export interface CopyMoveDetection {
   debug: DetectionDebug;
 }
 
-/** Fraction of the textured source pixels that must correlate for a copy to be accepted. */
-const MIN_SUPPORT = 0.5;
 /** Instances overlapping more than this (IoU) are the same region found twice and get merged. */
 const DUPLICATE_IOU = 0.5;
 
@@ -84,7 +83,8 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   for (const t of transforms) {
     const v = verifyCopy(gray, t, p);
     let reason: string | undefined;
-    if (v.support < MIN_SUPPORT) reason = `ZNCC support ${v.support.toFixed(2)} < ${MIN_SUPPORT}`;
+    if (v.support < p.minSupport) reason = `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`;
+    else if (v.detail < p.minDetail) reason = `detail correlation ${v.detail.toFixed(2)} < ${p.minDetail}`;
     else if (Math.min(v.sourceArea, v.targetArea) < minArea) reason = `region of ${Math.min(v.sourceArea, v.targetArea)} px too small`;
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) reason = 'text label';
     candidates.push({
@@ -94,6 +94,7 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
       flipped: t.flipped,
       meanZncc: v.meanZncc,
       support: v.support,
+      detail: v.detail,
       accepted: !reason,
       reason,
     });

@@ -45,6 +45,8 @@ export interface ClassicalParams {
   clusterRadius: number;
   /** RANSAC inlier minimum for a transform to count (the competition's winners used ~20). */
   minInliers: number;
+  /** Copy geometry fitted by RANSAC: 'similarity' (rotation, uniform scale, mirror) or 'affine'. */
+  model: 'similarity' | 'affine';
   /** RANSAC reprojection threshold. */
   ransacThreshold: number;
   /** RANSAC iterations per fit. */
@@ -58,6 +60,13 @@ export interface ClassicalParams {
   znccThreshold: number;
   /** Local grey-level variance below which ZNCC is undefined (flat area). */
   minVariance: number;
+  /** Share of the textured source pixels whose ZNCC must pass for a copy to be accepted. */
+  minSupport: number;
+  /**
+   * Minimum correlation of fine detail between source and copy (see verify.ts): separates real
+   * copies, which carry their grain along, from look-alike structure such as blot bands.
+   */
+  minDetail: number;
   /** Smallest region kept, as a fraction of the image area. */
   minRegionFraction: number;
   /** Drop regions that look like text labels (near-binary thin strokes). */
@@ -85,6 +94,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   minDistance: 16,
   clusterRadius: 40,
   minInliers: 20,
+  model: 'similarity' as 'similarity' | 'affine',
   ransacThreshold: 3,
   ransacIters: 2000,
   minScale: 0.4,
@@ -92,6 +102,8 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   znccWindow: 7,
   znccThreshold: 0.8,
   minVariance: 4,
+  minSupport: 0.5,
+  minDetail: 0.3,
   minRegionFraction: 0.0005,
   suppressText: true,
   mergePairs: false,
@@ -109,6 +121,9 @@ export function resolveParams(partial: Partial<ClassicalParams> = {}): Classical
   }
   if (!CONTRAST_MODES.includes(p.contrast)) {
     throw new ConfigError(`unknown contrast mode '${p.contrast}'; ${didYouMean(p.contrast, CONTRAST_MODES)}`);
+  }
+  if (p.model !== 'similarity' && p.model !== 'affine') {
+    throw new ConfigError(`unknown model '${String(p.model)}'; ${didYouMean(String(p.model), ['similarity', 'affine'])}`);
   }
   const positive: Array<keyof ClassicalParams> = [
     'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',

@@ -1,13 +1,15 @@
 /**
- * Affine fit per match cluster with RANSAC (OpenCV's estimateAffine2D), run sequentially: the
+ * Geometric fit per match cluster with RANSAC, run sequentially: the
  * inliers of a fit are taken out and the rest fitted again, so one cluster may yield several
  * copies. A fit counts only with at least minInliers inliers and a plausible geometry (scale in
- * range, copy displaced by more than minDistance).
+ * range, copy displaced by more than minDistance). The model is a similarity (our own RANSAC,
+ * see similarity.ts; OpenCV.js lacks estimateAffinePartial2D) or a full affine (estimateAffine2D).
  */
 import type { MatchCluster } from './cluster';
 import type { Matches } from './match';
 import { type OpenCv, release } from './opencv';
 import type { ClassicalParams } from './params';
+import { ransacSimilarity } from './similarity';
 
 /** Row-major 2x3 affine [a, b, tx, c, d, ty]: (x, y) -> (a x + b y + tx, c x + d y + ty). */
 export type Affine = [number, number, number, number, number, number];
@@ -73,7 +75,10 @@ export function fitTransforms(
       dst.push(s ? matches.ax[m] : matches.bx[m], s ? matches.ay[m] : matches.by[m]);
     });
     while (src.length / 2 >= params.minInliers) {
-      const fit = fitOnce(cv, src, dst, params);
+      const fit =
+        params.model === 'similarity'
+          ? ransacSimilarity(src, dst, params.ransacThreshold, params.ransacIters, params.minDistance / 2)
+          : fitAffine(cv, src, dst, params);
       if (!fit) break;
       const { affine, mask } = fit;
       const inSrc: number[] = [];
@@ -109,7 +114,7 @@ export function fitTransforms(
   return { transforms, rejected };
 }
 
-function fitOnce(cv: OpenCv, src: number[], dst: number[], params: ClassicalParams): { affine: Affine; mask: Uint8Array } | undefined {
+function fitAffine(cv: OpenCv, src: number[], dst: number[], params: ClassicalParams): { affine: Affine; mask: Uint8Array } | undefined {
   const n = src.length / 2;
   const a = cv.matFromArray(n, 1, cv.CV_32FC2, src);
   const b = cv.matFromArray(n, 1, cv.CV_32FC2, dst);

@@ -21,6 +21,12 @@ export interface VerifiedCopy {
   meanZncc: number;
   /** Fraction of the textured pixels in the source mask whose ZNCC passes the threshold. */
   support: number;
+  /**
+   * Correlation of the fine detail (image minus its 5x5 mean) between source and copy over the
+   * source mask: a copy carries its source's noise and grain along, while independently drawn
+   * look-alike structure (blot bands, lanes) only shares the smooth shape.
+   */
+  detail: number;
   sourceArea: number;
   targetArea: number;
 }
@@ -195,6 +201,11 @@ function verifyInRoi(
   for (let i = 0; i < n; i++) source0[i] = grown[i] || (hull[i] && (flatAgree[i] || agree[i])) ? 1 : 0;
   const local = fillHoles(close(source0, w, h, 2), w, h);
 
+  const fineI = boxMean(img, w, h, 2);
+  const fineW = boxMean(wv, w, h, 2);
+  let sIW = 0;
+  let sII = 0;
+  let sWW = 0;
   const source = new Uint8Array(W * H);
   let texturedIn = 0;
   let agreeIn = 0;
@@ -205,6 +216,13 @@ function verifyInRoi(
       if (!local[i]) continue;
       source[(y + y0) * W + x + x0] = 1;
       area++;
+      if (valid[i]) {
+        const di = img[i] - fineI[i];
+        const dw = wv[i] - fineW[i];
+        sIW += di * dw;
+        sII += di * di;
+        sWW += dw * dw;
+      }
       if (textured[i]) {
         texturedIn++;
         zSum += zncc[i];
@@ -216,6 +234,7 @@ function verifyInRoi(
     source,
     meanZncc: texturedIn ? zSum / texturedIn : 0,
     support: texturedIn ? agreeIn / texturedIn : 0,
+    detail: sII > 0 && sWW > 0 ? sIW / Math.sqrt(sII * sWW) : 0,
     sourceArea: area,
   };
 }

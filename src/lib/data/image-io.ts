@@ -51,7 +51,8 @@ export async function imageInfo(file: string): Promise<ImageInfo> {
     const fd = fs.openSync(file, 'r');
     try {
       bytes = fs.fstatSync(fd).size;
-      head = Buffer.alloc(Math.min(bytes, 4096));
+      // IHDR and the small chunks before the first IDAT nearly always fit; otherwise sharp decides.
+      head = Buffer.allocUnsafe(Math.min(bytes, 1024));
       fs.readSync(fd, head, 0, head.length, 0);
     } finally {
       fs.closeSync(fd);

@@ -1,12 +1,13 @@
 import { isMainThread, parentPort, workerData } from 'worker_threads';
 import { buildPipeline, type Pipeline } from '../augment/pipeline';
 import type { PipelineSpec } from '../augment/presets';
+import type { Pair } from '../augment/transform';
 import { SifdError } from '../errors';
 import { Rng } from '../util/random';
 import { instanceStats, unionMask } from './components';
 import { readImage } from './image-io';
 import { readMasks } from './npy';
-import type { Image, Label, Masks, Problem } from './types';
+import type { Label, Masks, Problem } from './types';
 
 /**
  * The decode + augment + batch-assembly half of the loader. It runs inside worker threads (this
@@ -64,7 +65,7 @@ export function sampleRng(seed: number, epoch: number, index: number): Rng {
   return new Rng(`sifd-loader:${seed}:${epoch}:${index}`);
 }
 
-async function loadItem(item: WorkItem): Promise<{ image: Image; masks: Masks }> {
+async function loadItem(item: WorkItem): Promise<Pair> {
   // readImage always gives 3-channel RGB; readMasks checks the mask against the image size
   const image = await readImage(item.imagePath);
   const masks: Masks = item.maskPath
@@ -99,10 +100,21 @@ export async function processBatch(config: BatchConfig, pipeline: Pipeline, job:
   const plane = H * W;
   const done: { item: WorkItem; image: Float32Array; masks: Masks }[] = [];
   const problems: Problem[] = [];
-  for (const item of job.items) {
-    let pair: { image: Image; masks: Masks };
+  // Decode one sample ahead: sharp decodes on libuv's threads while this thread augments.
+  const loads: Promise<Pair>[] = [];
+  const startLoad = (i: number) => {
+    if (i < job.items.length && !loads[i]) {
+      loads[i] = loadItem(job.items[i]);
+      loads[i].catch(() => undefined); // awaited (and reported) in order below
+    }
+  };
+  for (let i = 0; i < job.items.length; i++) {
+    const item = job.items[i];
+    startLoad(i);
+    startLoad(i + 1);
+    let pair: Pair;
     try {
-      pair = await loadItem(item);
+      pair = await loads[i];
     } catch (err) {
       // any decode failure (corrupt file, sharp error, bad .npy) is about this sample only
       problems.push(problemOf(err, item, 'load'));

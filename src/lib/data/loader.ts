@@ -39,7 +39,10 @@ export interface InstanceTensors {
   boxes: tf.Tensor2D;
 }
 
-/** One batch. The consumer owns its tensors: call `dispose()` when done. */
+/**
+ * One batch. The consumer owns its tensors: call `dispose()` when done. B is batchSize except for
+ * the last batch of an epoch and for a batch that lost samples which failed to load.
+ */
 export interface Batch {
   /** [B, H, W, 3] float32, normalized by the pipeline. */
   images: tf.Tensor4D;
@@ -111,6 +114,7 @@ export class Loader {
     this.config = { spec: this.pipeline.spec, size: this.size, seed: this.seed, instances: opts.instances ?? false };
   }
 
+  /** Batches an epoch yields when every sample loads (a batch whose samples all fail is skipped). */
   get batchesPerEpoch(): number {
     const n = this.samples.length / this.batchSize;
     return this.opts.dropLast ? Math.floor(n) : Math.ceil(n);

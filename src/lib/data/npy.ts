@@ -114,13 +114,13 @@ export function readNpyHeader(file: string): NpyHeader & { fileBytes: number } {
   }
   try {
     const fileBytes = fs.fstatSync(fd).size;
-    let buf = Buffer.alloc(Math.min(fileBytes, 4096));
+    let buf = Buffer.allocUnsafe(Math.min(fileBytes, 1024));
     fs.readSync(fd, buf, 0, buf.length, 0);
-    // A version 2/3 header may be longer than the first read.
-    if (buf.length >= 12 && buf[6] >= 2) {
-      const need = 12 + buf.readUInt32LE(8);
+    // numpy pads headers to 64 bytes (usually 128 in all); a long shape or a v2/3 header may need more.
+    if (buf.length >= 12) {
+      const need = buf[6] >= 2 ? 12 + buf.readUInt32LE(8) : 10 + buf.readUInt16LE(8);
       if (need > buf.length && need <= fileBytes) {
-        buf = Buffer.alloc(need);
+        buf = Buffer.allocUnsafe(need);
         fs.readSync(fd, buf, 0, need, 0);
       }
     }
@@ -212,6 +212,18 @@ export function decodeNpyMasks(bytes: Uint8Array, hint: MaskSizeHint = {}, file?
   const header = parseNpyHeader(bytes, file);
   checkDataSize(header, bytes.length, file);
   const { layout, count, height, width } = maskLayout(header.shape, hint, file);
+  const total = count * height * width;
+  if (header.dtype === 'u1' || header.dtype === 'b1' || header.dtype === 'i1') {
+    // One byte per value: no parse needed (and npyjs would build a boolean[] for b1).
+    // A fresh copy starts 4-byte aligned, so it can be checked a word at a time.
+    const flat = bytes.slice(header.dataOffset, header.dataOffset + header.dataBytes);
+    if (header.dtype === 'i1') {
+      for (let i = 0; i < total; i++) flat[i] = flat[i] > 0 && flat[i] < 128 ? 1 : 0;
+    } else if (!isBinary(flat)) {
+      for (let i = 0; i < total; i++) flat[i] = flat[i] === 0 ? 0 : 1;
+    }
+    return { data: toNhw(flat, header.shape, header.fortranOrder, layout), count, height, width };
+  }
   // npyjs wants an ArrayBuffer of its own, little-endian: copy, and swap bytes in the copy if needed.
   const copy = new Uint8Array(header.dataOffset + header.dataBytes);
   copy.set(bytes.subarray(0, copy.length));
@@ -228,7 +240,6 @@ export function decodeNpyMasks(bytes: Uint8Array, hint: MaskSizeHint = {}, file?
   } catch (err) {
     throw new DatasetError(`cannot parse .npy: ${(err as Error).message}`, file);
   }
-  const total = count * height * width;
   const flat = new Uint8Array(total);
   if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
     for (let i = 0; i < total; i++) flat[i] = values[i] > BigInt(0) ? 1 : 0;
@@ -237,6 +248,14 @@ export function decodeNpyMasks(bytes: Uint8Array, hint: MaskSizeHint = {}, file?
     for (let i = 0; i < total; i++) flat[i] = Number(nums[i]) > 0 ? 1 : 0;
   }
   return { data: toNhw(flat, header.shape, header.fortranOrder, layout), count, height, width };
+}
+
+/** True when every byte is 0 or 1 (the usual uint8 mask), checked four bytes at a time. */
+function isBinary(u8: Uint8Array): boolean {
+  const words = u8.byteOffset % 4 === 0 ? new Uint32Array(u8.buffer, u8.byteOffset, u8.length >> 2) : new Uint32Array(0);
+  for (let i = 0; i < words.length; i++) if (words[i] & 0xfefefefe) return false;
+  for (let i = words.length * 4; i < u8.length; i++) if (u8[i] > 1) return false;
+  return true;
 }
 
 /** Reorder 0/1 values stored in `shape` (C or Fortran order) into C-order (N,H,W). */

@@ -41,12 +41,14 @@ export interface SetLoss {
   matches: Array<Array<[number, number]>>;
 }
 
-/** Row -> column assignment of minimum total cost; cost is Q x M with Q >= M. */
+/**
+ * Query -> instance assignment of minimum total cost; cost is Q x M. With more instances than
+ * queries (an image with many copies) every query gets one instance and the rest go unmatched.
+ */
 export function matchQueries(cost: number[][]): Array<[number, number]> {
   const q = cost.length;
   const m = q ? cost[0].length : 0;
   if (m === 0) return [];
-  if (q < m) throw new TrainingError(`${m} instances but only ${q} queries; raise the number of queries`);
   const { rowAssignments } = linearSumAssignment(cost, { maximaze: false });
   const pairs: Array<[number, number]> = [];
   rowAssignments.forEach((col, row) => {

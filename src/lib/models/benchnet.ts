@@ -52,9 +52,12 @@ export function createBenchNet(seed: number | string = 0): BenchNet {
   for (const l of LAYERS) {
     const shape = [l.k, l.k, l.cin, l.cout]; // conv: [k, k, Cin, Cout]; depthwise: [k, k, C, multiplier]
     const w = glorot(rng, shape, l.k * l.k * l.cin, l.k * l.k * l.cout);
-    params.set(`${l.name}/w`, tf.variable(tf.tensor(w, shape), true));
     const biasSize = l.depthwise ? l.cin * l.cout : l.cout;
-    params.set(`${l.name}/b`, tf.variable(tf.zeros([biasSize]), true));
+    // tidy frees the initial values; the Variables hold their own copies and survive it.
+    tf.tidy(() => {
+      params.set(`${l.name}/w`, tf.variable(tf.tensor(w, shape), true));
+      params.set(`${l.name}/b`, tf.variable(tf.zeros([biasSize]), true));
+    });
   }
   const p = (name: string) => params.get(name)!;
   const conv = (x: tf.Tensor4D, name: string, relu = true): tf.Tensor4D => {

@@ -35,5 +35,5 @@ export const TRAIN_PRESETS: Record<string, { description: string; config: TrainC
 export function trainPreset(name: string): TrainConfig {
   const p = TRAIN_PRESETS[name];
   if (!p) throw new ConfigError(`unknown training preset '${name}'; ${didYouMean(name, Object.keys(TRAIN_PRESETS))}`);
-  return structuredClone(p.config);
+  return JSON.parse(JSON.stringify(p.config)) as TrainConfig;
 }

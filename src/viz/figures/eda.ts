@@ -47,8 +47,8 @@ export function sizeScatter(rows: readonly EdaRow[]): PlotlyFigure {
     })),
     layout: {
       title: { text: 'Image sizes' },
-      xaxis: { title: { text: 'width (px)' } },
-      yaxis: { title: { text: 'height (px)' }, scaleanchor: 'x' },
+      xaxis: { title: { text: 'width (px)' }, rangemode: 'tozero' },
+      yaxis: { title: { text: 'height (px)' }, rangemode: 'tozero' },
       height: 420,
     },
   };

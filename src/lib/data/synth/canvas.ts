@@ -5,7 +5,6 @@ import { glyph, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH } from './font';
 /** RGB colour, each component in [0, 1]. */
 export type Color = readonly [number, number, number];
 
-export const BLACK: Color = [0, 0, 0];
 export const WHITE: Color = [1, 1, 1];
 
 export function grey(v: number): Color {
@@ -157,16 +156,6 @@ export class Canvas {
     }
   }
 
-  /** Multiply every pixel by a per-pixel scalar field (shading, vignetting). */
-  multiply(field: Float32Array): void {
-    const d = this.data;
-    for (let p = 0, i = 0; p < field.length; p++, i += 3) {
-      d[i] *= field[p];
-      d[i + 1] *= field[p];
-      d[i + 2] *= field[p];
-    }
-  }
-
   /** Gaussian noise; `mono` adds the same value to the three channels (grey images stay grey). */
   noise(rng: Rng, sigma: number, mono = true): void {
     const d = this.data;
@@ -219,6 +208,43 @@ export class Canvas {
         this.data[ti + 2] = src.data[si + 2];
       }
     }
+  }
+
+  /** Bilinear resample to width x height (pixel centres aligned, edges clamped). */
+  resized(width: number, height: number): Canvas {
+    const out = new Canvas(width, height);
+    const sx = this.width / width;
+    const sy = this.height / height;
+    const x0s = new Int32Array(width);
+    const x1s = new Int32Array(width);
+    const fxs = new Float32Array(width);
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(this.width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      x0s[x] = Math.floor(fx);
+      x1s[x] = Math.min(this.width - 1, x0s[x] + 1);
+      fxs[x] = fx - x0s[x];
+    }
+    const d = this.data;
+    for (let y = 0; y < height; y++) {
+      const fy = Math.min(this.height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+      const y0 = Math.floor(fy);
+      const y1 = Math.min(this.height - 1, y0 + 1);
+      const ty = fy - y0;
+      for (let x = 0; x < width; x++) {
+        const a = (y0 * this.width + x0s[x]) * 3;
+        const b = (y0 * this.width + x1s[x]) * 3;
+        const c = (y1 * this.width + x0s[x]) * 3;
+        const e = (y1 * this.width + x1s[x]) * 3;
+        const tx = fxs[x];
+        const o = (y * width + x) * 3;
+        for (let k = 0; k < 3; k++) {
+          const top = d[a + k] + (d[b + k] - d[a + k]) * tx;
+          const bottom = d[c + k] + (d[e + k] - d[c + k]) * tx;
+          out.data[o + k] = top + (bottom - top) * ty;
+        }
+      }
+    }
+    return out;
   }
 
   /** Quantise to an RGB uint8 image (clamped, rounded to nearest). */

@@ -1,7 +1,7 @@
 import type { Rng } from '../../util/random';
 import { Canvas, grey, WHITE } from './canvas';
 import { textSize } from './font';
-import type { Family } from './manifest';
+import type { Box, Family } from './manifest';
 
 export type PanelRenderer = (rng: Rng, family: Family, width: number, height: number) => Canvas;
 
@@ -20,8 +20,9 @@ const PANEL_FAMILIES: Family[] = ['western_blot', 'gel', 'fluorescence', 'sem', 
  * Multi-panel figure: a grid of panels (often several of one family, as in a figure comparing
  * conditions) separated by white gutters, with optional black borders and bold letter labels.
  */
-export function renderCompound(rng: Rng, width: number, height: number, renderPanel: PanelRenderer): Canvas {
+export function renderCompound(rng: Rng, width: number, height: number, renderPanel: PanelRenderer): { canvas: Canvas; panels: Box[] } {
   const c = new Canvas(width, height).fill(WHITE);
+  const panels: Box[] = [];
   let [rows, cols] = rng.pick(LAYOUTS);
   while (rows > 1 && height / rows < 48) rows--;
   while (cols > 1 && width / cols < 48) cols--;
@@ -34,7 +35,7 @@ export function renderCompound(rng: Rng, width: number, height: number, renderPa
   const cellH = (height - gutter * (rows + 1)) / rows;
   const panelW = Math.floor(cellW);
   const panelH = Math.floor(cellH - topPad);
-  if (panelW < 8 || panelH < 8) return c;
+  if (panelW < 8 || panelH < 8) return { canvas: c, panels };
   const sameFamily = rng.bool(0.6) ? rng.pick(PANEL_FAMILIES) : null;
   const border = rng.bool(0.5);
   const lower = rng.bool(0.3);
@@ -46,6 +47,7 @@ export function renderCompound(rng: Rng, width: number, height: number, renderPa
       const family = sameFamily ?? rng.pick(PANEL_FAMILIES);
       const panel = renderPanel(rng.fork(index), family, panelW, panelH);
       c.draw(panel, x, y + topPad);
+      panels.push({ x, y: y + topPad, w: panelW, h: panelH });
       if (border) c.strokeRect(x, y + topPad, x + panelW, y + topPad + panelH, grey(0), Math.max(1, Math.round(scale / 2)));
       const letter = String.fromCharCode((lower ? 97 : 65) + index);
       const lw = textSize(letter, scale).width;
@@ -59,5 +61,5 @@ export function renderCompound(rng: Rng, width: number, height: number, renderPa
       index++;
     }
   }
-  return c;
+  return { canvas: c, panels };
 }

@@ -8,7 +8,7 @@ import { renderSem } from './sem';
 import { renderHistology } from './histology';
 import { renderChart } from './chart';
 import { renderCompound } from './compound';
-import { FAMILIES, type Family } from './manifest';
+import { FAMILIES, type Box, type Family } from './manifest';
 
 export type FamilyRenderer = (rng: Rng, width: number, height: number) => Canvas;
 
@@ -19,8 +19,13 @@ const RENDERERS: Record<Family, FamilyRenderer> = {
   sem: renderSem,
   histology: renderHistology,
   chart: renderChart,
-  compound: (rng, w, h) => renderCompound(rng, w, h, (r, family, pw, ph) => RENDERERS[family](r, pw, ph)),
+  compound: (rng, w, h) => renderCompoundFigure(rng, w, h).canvas,
 };
+
+/** A compound figure and its panel boxes (for forgeries that reuse one panel in another). */
+export function renderCompoundFigure(rng: Rng, width: number, height: number): { canvas: Canvas; panels: Box[] } {
+  return renderCompound(rng, width, height, (r, family, pw, ph) => RENDERERS[family](r, pw, ph));
+}
 
 /** Relative frequency of each family in a generated dataset (microscopy and blots dominate real data). */
 export const FAMILY_WEIGHTS: Record<Family, number> = {

@@ -56,6 +56,11 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
     const made = forgeOne(rng, clean, out, occupied, instances, shrink, opts.align ?? 0.15);
     if (made) forgeries.push(made);
   }
+  return result(out, width, height, instances, forgeries);
+}
+
+/** Stack the instance footprints into an (N,H,W) mask. */
+function result(out: Uint8Array, width: number, height: number, instances: Footprint[], forgeries: ForgeryRecord[]): ForgeResult {
   const n = width * height;
   const data = new Uint8Array(instances.length * n);
   instances.forEach((f, k) => {
@@ -68,6 +73,42 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
     masks: { data, count: instances.length, height, width },
     forgeries,
   };
+}
+
+/**
+ * Panel reuse, the classic compound-figure duplication: a large crop of one panel pasted into
+ * another panel of the same size (as is, or mirrored), standing in for a different condition.
+ * Null when the figure has fewer than two panels of equal size.
+ */
+export function duplicatePanel(rng: Rng, clean: Image, panels: readonly Box[]): ForgeResult | null {
+  const { width, height } = clean;
+  const from = rng.int(0, panels.length - 1);
+  const same = panels.filter((p, i) => i !== from && p.w === panels[from].w && p.h === panels[from].h);
+  if (same.length === 0) return null;
+  const a = panels[from];
+  const b = rng.pick(same);
+  const w = Math.max(4, Math.round(a.w * rng.uniform(0.5, 1)));
+  const h = Math.max(4, Math.round(a.h * rng.uniform(0.5, 1)));
+  const src: Footprint = { x: a.x + rng.int(0, a.w - w), y: a.y + rng.int(0, a.h - h), w, h, mask: new Uint8Array(w * h).fill(1) };
+  const transform: CopyTransform = rng.bool(0.8) ? { type: 'translation', params: { dx: 0, dy: 0 } } : { type: 'flip', params: { axis: 'h', dx: 0, dy: 0 } };
+  const copy = warp(clean, src, transform);
+  if (!copy) return null;
+  copy.x = b.x + rng.int(0, b.w - w);
+  copy.y = b.y + rng.int(0, b.h - h);
+  transform.params.dx = copy.x - src.x;
+  transform.params.dy = copy.y - src.y;
+  const photometric = applyPhotometric(rng, copy);
+  const out = new Uint8Array(clean.data);
+  paste(out, width, copy);
+  const record: ForgeryRecord = {
+    kind: 'panel',
+    shape: 'rect',
+    content: 'textured',
+    source: { x: src.x, y: src.y, w, h },
+    sourceInstance: 0,
+    copies: [{ box: { x: copy.x, y: copy.y, w: copy.w, h: copy.h }, instance: 1, transform, photometric }],
+  };
+  return result(out, width, height, [src, copy], [record]);
 }
 
 /** One source region and its 1-2 copies; null when nothing fits (the caller retries). */
@@ -104,20 +145,31 @@ function forgeOne(rng: Rng, clean: Image, out: Uint8Array, occupied: Box[], inst
     const transform = pickTransform(rng);
     const warped = warp(clean, source, transform);
     if (!warped || warped.w >= width || warped.h >= height) continue;
-    let placed = false;
     const aligned = rng.bool(align) ? rng.pick(['row', 'column'] as const) : null;
+    // Most forgers put the copy where it blends in: among a few free spots, take the one whose
+    // brightness is closest to the source's; otherwise the first free spot.
+    const blendIn = rng.bool(0.7);
     const clampTo = (v: number, hi: number) => Math.min(hi, Math.max(0, Math.round(v)));
-    for (let t = 0; t < 40 && !placed; t++) {
+    const sourceLevel = meanLuminance(clean, source);
+    let chosen: Box | null = null;
+    let chosenScore = Infinity;
+    let candidates = 0;
+    for (let t = 0; t < 40 && candidates < (blendIn ? 8 : 1); t++) {
       const box = { x: rng.int(0, width - warped.w), y: rng.int(0, height - warped.h), w: warped.w, h: warped.h };
       if (aligned === 'row' && t < 30) box.y = clampTo(source.y + (source.h - warped.h) / 2, height - warped.h);
       if (aligned === 'column' && t < 30) box.x = clampTo(source.x + (source.w - warped.w) / 2, width - warped.w);
       if (collides(box, occupied) || collides(box, planned)) continue;
-      warped.x = box.x;
-      warped.y = box.y;
-      planned.push(box);
-      placed = true;
+      candidates++;
+      const score = Math.abs(meanLuminance(clean, box) - sourceLevel);
+      if (score < chosenScore) {
+        chosen = box;
+        chosenScore = score;
+      }
     }
-    if (!placed) continue;
+    if (!chosen) continue;
+    warped.x = chosen.x;
+    warped.y = chosen.y;
+    planned.push(chosen);
     if (transform.type === 'translation' || transform.type === 'flip') {
       transform.params.dx = warped.x - source.x;
       transform.params.dy = warped.y - source.y;
@@ -134,7 +186,7 @@ function forgeOne(rng: Rng, clean: Image, out: Uint8Array, occupied: Box[], inst
     instances.push(patch);
     return { box: { x: patch.x, y: patch.y, w: patch.w, h: patch.h }, instance: instances.length - 1, transform, photometric };
   });
-  return { shape, content, source: { x: source.x, y: source.y, w: source.w, h: source.h }, sourceInstance, copies: records };
+  return { kind: 'region', shape, content, source: { x: source.x, y: source.y, w: source.w, h: source.h }, sourceInstance, copies: records };
 }
 
 /** Footprint of the given shape filling a w x h box. */
@@ -185,6 +237,22 @@ function tighten(f: Footprint): Footprint | null {
 function collides(b: Box, others: Box[]): boolean {
   const gap = 2;
   return others.some((o) => b.x < o.x + o.w + gap && o.x < b.x + b.w + gap && b.y < o.y + o.h + gap && o.y < b.y + b.h + gap);
+}
+
+/** Mean luminance over a box (sampled on a grid of at most 8x8). */
+function meanLuminance(img: Image, b: Box): number {
+  const sx = Math.max(1, Math.floor(b.w / 8));
+  const sy = Math.max(1, Math.floor(b.h / 8));
+  let s = 0;
+  let n = 0;
+  for (let y = b.y; y < b.y + b.h; y += sy) {
+    for (let x = b.x; x < b.x + b.w; x += sx) {
+      const i = (y * img.width + x) * 3;
+      s += 0.299 * img.data[i] + 0.587 * img.data[i + 1] + 0.114 * img.data[i + 2];
+      n++;
+    }
+  }
+  return s / n;
 }
 
 /** Luminance standard deviation over a box (sampled on a grid of at most 16x16). */
@@ -284,18 +352,18 @@ function warp(img: Image, src: Footprint, t: CopyTransform): Patch | null {
 function applyPhotometric(rng: Rng, p: Patch): Photometric[] {
   const ops: Photometric[] = [];
   if (!rng.bool(0.35)) return ops;
-  const kinds = rng.shuffle(['brightness', 'blur', 'noise'] as const).slice(0, rng.int(1, 2));
+  const kinds = rng.shuffle<Photometric['type']>(['brightness', 'blur', 'noise']).slice(0, rng.int(1, 2));
   for (const type of kinds) {
     if (type === 'brightness') {
-      const delta = Math.round(rng.uniform(8, 40)) * (rng.bool() ? 1 : -1);
+      const delta = Math.round(rng.uniform(4, 20)) * (rng.bool() ? 1 : -1);
       for (let i = 0; i < p.values.length; i++) p.values[i] += delta;
       ops.push({ type, params: { delta } });
     } else if (type === 'blur') {
-      const radius = rng.int(1, 2);
+      const radius = rng.bool(0.75) ? 1 : 2;
       blurWithin(p, radius);
       ops.push({ type, params: { radius } });
     } else {
-      const sigma = Math.round(rng.uniform(2, 8) * 10) / 10;
+      const sigma = Math.round(rng.uniform(2, 6) * 10) / 10;
       for (let i = 0; i < p.values.length; i++) p.values[i] += rng.normal(0, sigma);
       ops.push({ type, params: { sigma } });
     }

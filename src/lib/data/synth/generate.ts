@@ -1,9 +1,10 @@
 import type { Rng } from '../../util/random';
 import { ConfigError, didYouMean } from '../../errors';
 import type { Image, Masks } from '../types';
-import { pickFamily, renderFamily } from './families';
-import { forge } from './forgery';
-import { FAMILIES, type Family, type ImageRecord } from './manifest';
+import type { Canvas } from './canvas';
+import { pickFamily, renderCompoundFigure, renderFamily } from './families';
+import { duplicatePanel, forge } from './forgery';
+import { FAMILIES, type Box, type Family, type ImageRecord } from './manifest';
 
 export interface SizeRange {
   /** Smallest side in pixels (>= 32). */
@@ -93,7 +94,18 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
     throw new ConfigError(`regions must be 1, 2 or 3, got ${opts.regions}`);
   }
   const forged = opts.forged ?? rng.bool(0.5);
-  const pristine = renderFamily(rng, family, width, height).toImage();
+  let panels: Box[] = [];
+  let canvas: Canvas;
+  if (family === 'compound') {
+    ({ canvas, panels } = renderCompoundFigure(rng, width, height));
+  } else if (rng.bool(0.25) && Math.min(width, height) >= 64) {
+    // Figures in papers are often resampled: draw smaller and upscale for the softer look.
+    const s = rng.uniform(0.5, 0.85);
+    canvas = renderFamily(rng, family, Math.max(32, Math.round(width * s)), Math.max(32, Math.round(height * s))).resized(width, height);
+  } else {
+    canvas = renderFamily(rng, family, width, height);
+  }
+  const pristine = canvas.toImage();
   if (!forged) {
     return {
       image: pristine,
@@ -104,7 +116,8 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   }
   // Blots and gels are forged along their lanes and rows more often than other figures.
   const align = family === 'western_blot' || family === 'gel' ? 0.6 : 0.15;
-  const result = forge(rng, pristine, { regions: opts.regions, align });
+  const reusePanel = family === 'compound' && opts.regions === undefined && rng.bool(0.35);
+  const result = (reusePanel ? duplicatePanel(rng, pristine, panels) : null) ?? forge(rng, pristine, { regions: opts.regions, align });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
   return {
     image: result.image,

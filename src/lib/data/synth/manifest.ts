@@ -26,7 +26,7 @@ export interface CopyTransform {
 /** Appearance change applied to the pasted pixels after the geometric transform. */
 export interface Photometric {
   type: 'brightness' | 'blur' | 'noise';
-  /** brightness {delta} (uint8 levels); blur {radius} (box, within the footprint); noise {sigma} (uint8 levels). */
+  /** brightness {delta} (uint8 levels, 4-20); blur {radius} (box, within the footprint); noise {sigma} (uint8 levels). */
   params: Record<string, number>;
 }
 
@@ -40,6 +40,8 @@ export interface CopyRecord {
 }
 
 export interface ForgeryRecord {
+  /** 'region': a region copied elsewhere; 'panel': a crop of one panel reused in another panel. */
+  kind: 'region' | 'panel';
   /** Footprint shape of the source region. */
   shape: 'rect' | 'ellipse' | 'blob';
   /** Whether the source was picked on detailed content or on flat background. */

@@ -4,6 +4,7 @@ import { ModelError } from '../../errors';
 import type { InstanceTargets } from '../../losses/hungarian';
 import { registerModel } from '../registry';
 import type { ForwardInput, ForwardOutput, Model, ModelConfig } from '../types';
+import { instanceProbabilities } from './instance';
 import { disposeOutputs, SegformerModel, SEGFORMER_DEFAULTS, type SegformerConfig, type SegformerOutputs } from './model';
 
 /**
@@ -36,10 +37,7 @@ export function instanceTargets(input: ForwardInput): InstanceTargets {
 
 function toForwardOutput(out: SegformerOutputs): ForwardOutput {
   const result: ForwardOutput = { masks: out.masks.expandDims(3) as tf.Tensor4D };
-  if (out.instances && out.scores) {
-    result.instances = tf.sigmoid(out.instances) as tf.Tensor4D;
-    result.scores = tf.sigmoid(out.scores) as tf.Tensor2D;
-  }
+  if (out.instances && out.scores) Object.assign(result, instanceProbabilities(out.instances, out.scores));
   return result;
 }
 
@@ -97,5 +95,8 @@ registerModel('segformer-seg', {
 
 export { SegformerModel, SEGFORMER_DEFAULTS } from './model';
 export type { SegformerConfig, SegformerOutputs } from './model';
-export { instanceToForeground, foregroundProbability, selectInstances } from './instance';
+export { instanceToForeground, foregroundProbability, instanceProbabilities, selectInstances } from './instance';
 export { MIT_VARIANTS } from './mit';
+export { parameterTable } from './summary';
+export { validatePredictor } from './validation';
+export type { ValidationResult, ValidationRow } from './validation';

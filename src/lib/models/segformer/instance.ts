@@ -1,27 +1,36 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Masks } from '../../data/types';
 
-/** Query outputs as every model returns them (ForwardOutput): probabilities, not logits. */
+/**
+ * Query outputs as every model returns them (ForwardOutput). `instances` is the joint
+ * probability "pixel is forged and belongs to query q" = sigmoid(mask_q) * sigmoid(objectness_q),
+ * so a query that found nothing has a dark map and any consumer thresholding the maps at 0.5
+ * (the generic run predictor) drops it without knowing about objectness.
+ */
 export interface InstanceOutputs {
-  /** [B, Q, H, W] per-query mask probabilities. */
+  /** [B, Q, H, W] per-query instance probabilities. */
   instances: tf.Tensor4D;
   /** [B, Q] objectness (confidence) per query. */
   scores: tf.Tensor2D;
 }
 
-/**
- * Per-pixel forgery probability: the most confident query covering the pixel,
- * max_q score_q * mask_q. [B,Q,H,W] -> [B,H,W].
- */
-export function foregroundProbability(outputs: InstanceOutputs): tf.Tensor3D {
+/** Mask and objectness logits -> InstanceOutputs (probabilities). [B,Q,H,W], [B,Q]. */
+export function instanceProbabilities(maskLogits: tf.Tensor4D, objectnessLogits: tf.Tensor2D): InstanceOutputs {
   return tf.tidy(() => {
-    const [b, q] = outputs.scores.shape;
-    return outputs.instances.mul(outputs.scores.reshape([b, q, 1, 1])).max(1) as tf.Tensor3D;
+    const [b, q] = objectnessLogits.shape;
+    const scores = tf.sigmoid(objectnessLogits) as tf.Tensor2D;
+    const instances = tf.sigmoid(maskLogits).mul(scores.reshape([b, q, 1, 1])) as tf.Tensor4D;
+    return { instances, scores };
   });
 }
 
+/** Per-pixel forgery probability: the most confident query covering the pixel. [B,Q,H,W] -> [B,H,W]. */
+export function foregroundProbability(outputs: Pick<InstanceOutputs, 'instances'>): tf.Tensor3D {
+  return tf.tidy(() => outputs.instances.max(1) as tf.Tensor3D);
+}
+
 /** Merges the instances into one foreground mask: 1 where foregroundProbability > threshold. [B,H,W] float 0/1. */
-export function instanceToForeground(outputs: InstanceOutputs, threshold = 0.5): tf.Tensor3D {
+export function instanceToForeground(outputs: Pick<InstanceOutputs, 'instances'>, threshold = 0.5): tf.Tensor3D {
   return tf.tidy(() => foregroundProbability(outputs).greater(threshold).toFloat() as tf.Tensor3D);
 }
 

@@ -4,7 +4,7 @@ import { DEFAULT_SET_LOSS_WEIGHTS, hungarianSetLoss, type InstanceTargets, type 
 import type { Rng } from '../../util/random';
 import { makeCorrelation } from './correlation';
 import { makeAllMlpDecoder } from './decoder';
-import { foregroundProbability } from './instance';
+import { foregroundProbability, instanceProbabilities } from './instance';
 import { makeMitEncoder, mitConfig, MIT_VARIANTS } from './mit';
 import { makeLinear } from './ops';
 import { ParamStore, type ParamInfo } from './params';
@@ -146,7 +146,7 @@ export class SegformerModel {
           return tf.image.resizeBilinear(nhwc, [h, w]).transpose([0, 3, 1, 2]) as tf.Tensor4D; // [B,Q,H,W]
         });
         q.maskLogits.dispose();
-        const masks = tf.tidy(() => foregroundProbability({ instances: tf.sigmoid(instances) as tf.Tensor4D, scores: tf.sigmoid(q.objectness) as tf.Tensor2D }));
+        const masks = tf.tidy(() => foregroundProbability(instanceProbabilities(instances, q.objectness)));
         return { masks, instances, scores: q.objectness };
       }
       const logits = tf.tidy(() => {

@@ -84,7 +84,7 @@ export function makeQueryDecoder(p: ParamStore, prefix: string, cfg: QueryDecode
   const objectness = makeLinear(p, `${prefix}/objectness`, cfg.dim, 1);
   /** pixels [B,h,w,D] -> per-query masks [B,Q,h,w] and objectness [B,Q]. */
   return (pixels: tf.Tensor4D): QueryOutputs => {
-    const [maskLogits, obj] = tf.tidy(() => {
+    const [maskLogits, obj] = tf.tidy((): tf.Tensor[] => {
       const [b, h, w, d] = pixels.shape;
       const memory = pixels.reshape([b, h * w, d]) as tf.Tensor3D; // [B,N,D]
       const memoryPos = tf.tensor3d(sinePositions(h, w, d), [1, h * w, d]);
@@ -93,8 +93,8 @@ export function makeQueryDecoder(p: ParamStore, prefix: string, cfg: QueryDecode
       for (const layer of layers) q = layer(q, qPos, memory, memoryPos);
       const emb = maskEmbed2(tf.relu(maskEmbed1(q))); // [B,Q,D]
       const masks = matmul(emb, memory, false, true).reshape([b, cfg.queries, h, w]) as tf.Tensor4D; // [B,Q,h,w]
-      return [masks, objectness(q).reshape([b, cfg.queries]) as tf.Tensor2D] as const;
+      return [masks, objectness(q).reshape([b, cfg.queries])];
     });
-    return { maskLogits, objectness: obj };
+    return { maskLogits: maskLogits as tf.Tensor4D, objectness: obj as tf.Tensor2D };
   };
 }

@@ -34,11 +34,7 @@ registerModel('unet-tiny', {
   defaults: { ...UNET_TINY_DEFAULTS },
   build(config, rng): Model {
     const cfg = validate(config);
-    let net!: BenchNet;
-    // tidy frees the initial-value tensors the Variables were made from.
-    tf.tidy(() => {
-      net = createBenchNet(rng.nextUint32());
-    });
+    const net: BenchNet = createBenchNet(rng.nextUint32());
     let disposed = false;
     return {
       name: 'unet-tiny',

@@ -1,0 +1,135 @@
+/**
+ * RANSAC for similarity transforms (rotation + uniform scale + translation, optionally with a
+ * mirror), the geometry of real copy-moves. Two point pairs fix a similarity, so minimal samples
+ * are small and, unlike a 6-parameter affine, near-collinear keypoints cannot produce degenerate
+ * shears. Each sample is tried both as a proper and as a mirrored similarity. In complex numbers:
+ * proper q = a p + t, mirrored q = a conj(p) + t.
+ */
+import { Rng } from '../util/random';
+import type { Affine } from './ransac';
+
+export interface SimilarityFit {
+  affine: Affine;
+  /** 1 for inliers, per point pair. */
+  mask: Uint8Array;
+  inliers: number;
+}
+
+/** Affine of q = a p + t (mirrored: a conj(p) + t), a = ar + i ai. */
+function toAffine(ar: number, ai: number, tx: number, ty: number, mirrored: boolean): Affine {
+  return mirrored ? [ar, ai, tx, ai, -ar, ty] : [ar, -ai, tx, ai, ar, ty];
+}
+
+/** Least-squares similarity of the given pairs (src/dst as [x0, y0, x1, y1, ...]). */
+function leastSquares(src: ArrayLike<number>, dst: ArrayLike<number>, idx: number[], mirrored: boolean): Affine {
+  let px = 0;
+  let py = 0;
+  let qx = 0;
+  let qy = 0;
+  for (const i of idx) {
+    px += src[2 * i];
+    py += mirrored ? -src[2 * i + 1] : src[2 * i + 1];
+    qx += dst[2 * i];
+    qy += dst[2 * i + 1];
+  }
+  const n = idx.length;
+  px /= n;
+  py /= n;
+  qx /= n;
+  qy /= n;
+  // a = sum(q_c * conj(p_c)) / sum |p_c|^2
+  let nr = 0;
+  let ni = 0;
+  let den = 0;
+  for (const i of idx) {
+    const ux = src[2 * i] - px;
+    const uy = (mirrored ? -src[2 * i + 1] : src[2 * i + 1]) - py;
+    const vx = dst[2 * i] - qx;
+    const vy = dst[2 * i + 1] - qy;
+    nr += vx * ux + vy * uy;
+    ni += vy * ux - vx * uy;
+    den += ux * ux + uy * uy;
+  }
+  const ar = den > 0 ? nr / den : 1;
+  const ai = den > 0 ? ni / den : 0;
+  // t = q_mean - a * p_mean (p already conjugated when mirrored)
+  const tx = qx - (ar * px - ai * py);
+  const ty = qy - (ai * px + ar * py);
+  return toAffine(ar, ai, tx, ty, mirrored);
+}
+
+function inlierMask(a: Affine, src: ArrayLike<number>, dst: ArrayLike<number>, thr2: number): { mask: Uint8Array; count: number } {
+  const n = src.length / 2;
+  const mask = new Uint8Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const x = src[2 * i];
+    const y = src[2 * i + 1];
+    const ex = a[0] * x + a[1] * y + a[2] - dst[2 * i];
+    const ey = a[3] * x + a[4] * y + a[5] - dst[2 * i + 1];
+    if (ex * ex + ey * ey <= thr2) {
+      mask[i] = 1;
+      count++;
+    }
+  }
+  return { mask, count };
+}
+
+/**
+ * Best similarity by RANSAC, then refitted on its inliers. `minSpan` rejects minimal samples whose
+ * two points are too close to define rotation and scale. Deterministic: the sampler is seeded.
+ */
+export function ransacSimilarity(
+  src: ArrayLike<number>,
+  dst: ArrayLike<number>,
+  threshold: number,
+  iterations: number,
+  minSpan = 4,
+  seed = 0x5eed,
+): SimilarityFit | undefined {
+  const n = src.length / 2;
+  if (n < 2) return undefined;
+  const rng = new Rng(seed);
+  const thr2 = threshold * threshold;
+  let best: { affine: Affine; count: number; mirrored: boolean } | undefined;
+  const iters = Math.min(iterations, (n * (n - 1)) / 2 + 10);
+  for (let it = 0; it < iters; it++) {
+    const i = rng.int(0, n - 1);
+    const j = rng.int(0, n - 1);
+    if (i === j) continue;
+    const dpx = src[2 * j] - src[2 * i];
+    const dpy = src[2 * j + 1] - src[2 * i + 1];
+    const den = dpx * dpx + dpy * dpy;
+    if (den < minSpan * minSpan) continue;
+    const dqx = dst[2 * j] - dst[2 * i];
+    const dqy = dst[2 * j + 1] - dst[2 * i + 1];
+    for (const mirrored of [false, true]) {
+      // a = dq / dp (proper) or dq / conj(dp) (mirrored)
+      const py = mirrored ? -dpy : dpy;
+      const ar = (dqx * dpx + dqy * py) / den;
+      const ai = (dqy * dpx - dqx * py) / den;
+      const sx = src[2 * i];
+      const sy = mirrored ? -src[2 * i + 1] : src[2 * i + 1];
+      const tx = dst[2 * i] - (ar * sx - ai * sy);
+      const ty = dst[2 * i + 1] - (ai * sx + ar * sy);
+      const affine = toAffine(ar, ai, tx, ty, mirrored);
+      const { count } = inlierMask(affine, src, dst, thr2);
+      if (!best || count > best.count) best = { affine, count, mirrored };
+    }
+  }
+  if (!best || best.count < 2) return undefined;
+  // Two refinement rounds: refit on inliers, recount.
+  let { affine } = best;
+  let { mask, count } = inlierMask(affine, src, dst, thr2);
+  for (let round = 0; round < 2; round++) {
+    const idx: number[] = [];
+    for (let k = 0; k < n; k++) if (mask[k]) idx.push(k);
+    const refit = leastSquares(src, dst, idx, best.mirrored);
+    const next = inlierMask(refit, src, dst, thr2);
+    if (next.count < count) break;
+    affine = refit;
+    mask = next.mask;
+    count = next.count;
+  }
+  return { affine, mask, inliers: count };
+}

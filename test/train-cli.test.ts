@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { main } from '../src/cli/main';
+import { initBackend } from '../src/lib/backend';
+import { generateDataset } from '../src/lib/data/synth';
+import { loadPredictorFromRun } from '../src/lib/train/predictor';
+import { readHistory } from '../src/lib/train/history';
+import { progressCallbacks } from '../src/lib/train/callbacks';
+import { trainModel } from '../src/lib/train/trainer';
+import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
+import { buildModel } from '../src/lib/models';
+import { trainingCurvesFigure } from '../src/viz/figures/training';
+import { Rng } from '../src/lib/util/random';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-train-cli-'));
+const data = path.join(root, 'data');
+const run = path.join(root, 'runs', 'tiny');
+const common = ['--data', data, '--out', run, '--size', '32', '--batch', '4', '--backend', 'wasm', '--seed', '1'];
+
+/** main() with console output captured (the CLI prints progress and a JSON summary). */
+async function sifd(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  const write = process.stderr.write.bind(process.stderr);
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  (process.stderr as { write: unknown }).write = (s: string) => (err.push(String(s)), true);
+  try {
+    return { code: await main(argv), out: out.join('\n'), err: err.join('') };
+  } finally {
+    console.log = log;
+    console.error = error;
+    (process.stderr as { write: unknown }).write = write;
+  }
+}
+
+test.before(async () => {
+  await initBackend({ prefer: 'wasm' });
+  await generateDataset({ out: data, n: 12, seed: 3, sizes: { min: 48, max: 96 }, testFraction: 0.2 });
+});
+
+test('sifd train writes checkpoints and history, refuses to overwrite a run, and resumes it', async () => {
+  const first = await sifd('train', ...common, '--epochs', '1');
+  assert.equal(first.code, 0, first.err);
+  const summary = JSON.parse(first.out.trim().split('\n').pop()!);
+  assert.equal(summary.epochs, 1);
+  assert.ok(Number.isFinite(summary.train_loss) && summary.train_samples > 0);
+  assert.match(first.err, /epoch 1\/1 train_loss=\d/);
+  const weights = path.join(run, 'epoch_1', 'weights.bin');
+  const before = fs.readFileSync(weights);
+
+  const again = await sifd('train', ...common, '--epochs', '2');
+  assert.equal(again.code, 1);
+  assert.match(again.err, /already holds checkpoints; pass --resume/);
+  assert.deepEqual(fs.readFileSync(weights), before, 'a refused run must not touch the old checkpoint');
+
+  const resumed = await sifd('train', ...common, '--epochs', '2', '--resume');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(JSON.parse(resumed.out.trim().split('\n').pop()!).resumed_from, path.join(run, 'epoch_1'));
+  assert.equal(readHistory(path.join(run, 'history.jsonl')).length, 2);
+});
+
+test('sifd train rejects bad options with a clear message', async () => {
+  const badLr = await sifd('train', '--data', data, '--lr', 'fast');
+  assert.equal(badLr.code, 2);
+  assert.match(badLr.err, /--lr must be a number, got 'fast'/);
+  const badModel = await sifd('train', '--data', data, '--model', 'unet-tiyn', '--out', path.join(root, 'runs', 'x'), '--backend', 'wasm');
+  assert.equal(badModel.code, 1);
+  assert.match(badModel.err, /unknown model 'unet-tiyn'; did you mean 'unet-tiny'/);
+  const badPreset = await sifd('train', '--data', data, '--preset', 'adamw-cosin', '--out', path.join(root, 'runs', 'y'), '--backend', 'wasm');
+  assert.match(badPreset.err, /did you mean 'adamw-cosine'/);
+});
+
+test('loadPredictorFromRun predicts instances at the original size of any image', async () => {
+  const predictor = await loadPredictorFromRun(run);
+  const start = tf.memory().numTensors;
+  const rng = new Rng(4);
+  const rgb = { data: Uint8Array.from({ length: 50 * 70 * 3 }, () => rng.int(0, 255)), width: 70, height: 50, channels: 3 };
+  const gray = { data: Uint8Array.from({ length: 33 * 41 }, () => rng.int(0, 255)), width: 41, height: 33, channels: 1 };
+  for (const image of [rgb, gray]) {
+    const p = await predictor.predict(image);
+    assert.deepEqual([p.instances.height, p.instances.width], [image.height, image.width]);
+    assert.equal(p.instances.data.length, p.instances.count * image.height * image.width);
+    assert.equal(p.scores.length, p.instances.count);
+    assert.equal(p.probability?.length, image.height * image.width);
+    assert.ok(p.probability!.every((v) => v >= 0 && v <= 1));
+  }
+  assert.equal(tf.memory().numTensors, start, 'predict leaked tensors');
+  predictor.dispose();
+  await assert.rejects(predictor.predict(rgb), /after dispose/);
+  await assert.rejects(loadPredictorFromRun(path.join(root, 'runs', 'none')), /no complete checkpoint/);
+});
+
+test('progress callbacks log one line per epoch; the training figure has loss and metric traces', async () => {
+  const lines: string[] = [];
+  const cb = progressCallbacks({ livePlot: false, log: (l) => lines.push(l) });
+  const model = buildModel('unet-tiny', {}, new Rng(2));
+  const source = ({ rng }: { rng: Rng }) =>
+    [0, 1].map(() => ({
+      images: tf.tensor4d(Float32Array.from({ length: 2 * 8 * 8 * 3 }, () => rng.next()), [2, 8, 8, 3]),
+      masks: tf.tensor4d(Float32Array.from({ length: 2 * 8 * 8 }, (_, i) => (i % 8 < 4 ? 1 : 0)), [2, 8, 8, 1]),
+    }));
+  const result = await trainModel({ model, config: { ...DEFAULT_TRAIN_CONFIG, epochs: 2, size: 8 }, train: source, val: source, callbacks: [cb] });
+  model.dispose();
+  assert.equal(lines.length, 2);
+  assert.match(lines[1], /^epoch 2\/2 train_loss=\d+\.\d{4} val_loss=\d+\.\d{4} valDice=\d\.\d{3} lr=1\.0e-3 \(/);
+  assert.equal(cb.steps.length, 4);
+  const fig = trainingCurvesFigure(result.history, cb.steps);
+  const names = fig.data.map((t) => (t as { name: string }).name);
+  assert.deepEqual(names, ['train loss (step)', 'train loss', 'val loss', 'valDice']);
+  assert.deepEqual((fig.data[1] as { x: number[] }).x, [2, 4]);
+});
