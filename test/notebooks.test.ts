@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describeFailure, listNotebooks, notebooksDir, runNotebook } from '../src/lib/notebooks/runner';
-import { generateDataset } from '../src/lib/data/synth';
+import { generateDataset } from '../src/lib/data/synth/index';
 import { repoPath } from '../src/lib/util/paths';
 
 const outDir = repoPath('out', 'notebooks-test');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../src/lib/util/random';
 import { boxBlurRgb, Canvas, fillNormal, fractalNoise, valueNoise } from '../src/lib/data/synth/canvas';
 import { glyph, textSize } from '../src/lib/data/synth/font';
-import { FAMILIES, renderFamily } from '../src/lib/data/synth';
+import { FAMILIES, renderFamily } from '../src/lib/data/synth/index';
 
 /** Clamped-border box filter of radius r along rows then columns, written the slow obvious way. */
 function naiveBoxBlur(src: Float32Array, w: number, h: number, r: number, ch: number): Float32Array {

@@ -6,7 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import { Rng } from '../src/lib/util/random';
-import { FAMILIES, generateDataset, generateImage, SYNTH_MARKER, type Box, type Manifest } from '../src/lib/data/synth';
+import { FAMILIES, generateDataset, generateImage, SYNTH_MARKER, type Box, type Manifest } from '../src/lib/data/synth/index';
 import type { Image, Masks } from '../src/lib/data/types';
 
 const SMALL = { min: 64, max: 192 };

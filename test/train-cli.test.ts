@@ -6,7 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { main } from '../src/cli/main';
 import { initBackend } from '../src/lib/backend';
-import { generateDataset } from '../src/lib/data/synth';
+import { generateDataset } from '../src/lib/data/synth/index';
 import { loadPredictorFromRun } from '../src/lib/train/predictor';
 import { readHistory } from '../src/lib/train/history';
 import { progressCallbacks } from '../src/lib/train/callbacks';
@@ -27,15 +27,18 @@ async function sifd(...argv: string[]): Promise<{ code: number; out: string; err
   const err: string[] = [];
   const log = console.log;
   const error = console.error;
+  const warn = console.warn;
   const write = process.stderr.write.bind(process.stderr);
   console.log = (...a: unknown[]) => void out.push(a.join(' '));
   console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  console.warn = console.error;
   (process.stderr as { write: unknown }).write = (s: string) => (err.push(String(s)), true);
   try {
     return { code: await main(argv), out: out.join('\n'), err: err.join('') };
   } finally {
     console.log = log;
     console.error = error;
+    console.warn = warn;
     (process.stderr as { write: unknown }).write = write;
   }
 }
@@ -44,6 +47,8 @@ test.before(async () => {
   await initBackend({ prefer: 'wasm' });
   await generateDataset({ out: data, n: 12, seed: 3, sizes: { min: 48, max: 96 }, testFraction: 0.2 });
 });
+
+test.after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 test('sifd train writes checkpoints and history, refuses to overwrite a run, and resumes it', async () => {
   const first = await sifd('train', ...common, '--epochs', '1');
@@ -63,6 +68,7 @@ test('sifd train writes checkpoints and history, refuses to overwrite a run, and
   const resumed = await sifd('train', ...common, '--epochs', '2', '--resume');
   assert.equal(resumed.code, 0, resumed.err);
   assert.equal(JSON.parse(resumed.out.trim().split('\n').pop()!).resumed_from, path.join(run, 'epoch_1'));
+  assert.match(resumed.err, /resuming keeps the run's own recipe; ignoring batchSize, size, seed/);
   assert.equal(readHistory(path.join(run, 'history.jsonl')).length, 2);
 });
 

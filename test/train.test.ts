@@ -58,8 +58,10 @@ function squares(batches = 3, poison?: { epoch: number; batch: number }): BatchS
   };
 }
 
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-train-'));
+
 function tmpRun(name: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `sifd-train-${name}-`));
+  return fs.mkdtempSync(path.join(tmpRoot, `${name}-`));
 }
 
 function newModel(seed = 3): Model {
@@ -74,6 +76,8 @@ function weightsOf(model: Model): number[][] {
 test.before(async () => {
   await initBackend({ prefer: 'wasm' });
 });
+
+test.after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 test('registry lists unet-tiny and rejects unknown names and options with suggestions', () => {
   assert.ok(listModels().some((m) => m.name === 'unet-tiny' && m.description.length > 0));

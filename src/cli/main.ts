@@ -1,4 +1,4 @@
-import { commands } from './commands';
+import { commands } from './commands/index';
 import { parseCommandArgs, UsageError, type Command } from './command';
 import { SifdError, didYouMean } from '../lib/errors';
 

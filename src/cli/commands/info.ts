@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from '../command';
 import { flag, optStr } from '../command';
-import { initBackend } from '../../lib/backend';
+import { initBackend } from '../../lib/backend/index';
 
 /** sharp's package.json is not in its "exports", so read its version from the loaded module. */
 function sharpVersion(): string {

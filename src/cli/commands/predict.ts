@@ -10,6 +10,7 @@ import { POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
 import { writeSubmission } from '../../lib/infer/submission';
 import type { Predictor } from '../../lib/infer/types';
 import { DatasetError } from '../../lib/errors';
+import { initBackend } from '../../lib/backend/index';
 
 /** `--param key=value` pairs for the classical detector: numbers and true/false are parsed, the rest stay strings. */
 export function parseParams(pairs: readonly string[]): Record<string, number | boolean | string> {
@@ -70,6 +71,8 @@ options:
     };
 
     // the predictor first: a bad run folder or parameter fails before a long scan
+    // a learned model runs on the fastest backend available (tfjs-node(-gpu), wasm, then cpu)
+    if (!classical) await initBackend();
     const predictor: Predictor = classical ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>) : await loadPredictorFromRun(runDir as string);
     const started = Date.now();
     try {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import type { Command } from '../command';
 import { flag, num } from '../command';
-import { generateDataset } from '../../lib/data/synth';
+import { generateDataset } from '../../lib/data/synth/index';
 import { writeIndex } from '../../lib/notebooks/runner';
 import { repoPath } from '../../lib/util/paths';
 import { runNotebooks } from './notebooks';

@@ -1,5 +1,5 @@
 import { num, optStr, str, UsageError, type Command } from '../command';
-import { generateDataset, DEFAULT_SIZES, FAMILIES, type Family } from '../../lib/data/synth';
+import { generateDataset, DEFAULT_SIZES, FAMILIES, type Family } from '../../lib/data/synth/index';
 import { didYouMean } from '../../lib/errors';
 
 export const synth: Command = {

@@ -1,8 +1,8 @@
 import * as path from 'path';
 import type { Command } from '../command';
 import { flag, num, optStr, str, UsageError } from '../command';
-import { initBackend } from '../../lib/backend';
-import { listModels } from '../../lib/models';
+import { initBackend } from '../../lib/backend/index';
+import { listModels } from '../../lib/models/index';
 import type { ModelConfig } from '../../lib/models/types';
 import { progressCallbacks } from '../../lib/train/callbacks';
 import type { TrainConfig } from '../../lib/train/config';

@@ -5,7 +5,7 @@ import { scan } from '../data/scan';
 import { stratifiedSplit } from '../data/split';
 import type { Problem } from '../data/types';
 import { ConfigError, DatasetError } from '../errors';
-import { buildModel, getModelSpec } from '../models';
+import { buildModel, getModelSpec } from '../models/index';
 import type { ModelConfig } from '../models/types';
 import { Rng } from '../util/random';
 import { findLatestCheckpoint } from './checkpoint';
@@ -53,6 +53,10 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   if (opts.resume && !ckpt) warn(`warning: no complete checkpoint in ${runDir}; starting from scratch`);
   if (ckpt && ckpt.meta.model.name !== opts.model) {
     throw new ConfigError(`the run was trained with model '${ckpt.meta.model.name}', not '${opts.model}'`, runDir);
+  }
+  const ignored = Object.keys(opts.overrides ?? {}).filter((k) => k !== 'epochs');
+  if (ckpt && (ignored.length || opts.preset)) {
+    warn(`warning: resuming keeps the run's own recipe; ignoring ${[...ignored, ...(opts.preset ? ['preset'] : [])].join(', ')}`);
   }
   const base = opts.preset ? trainPreset(opts.preset) : { ...DEFAULT_TRAIN_CONFIG };
   const config = validateTrainConfig(ckpt ? { ...ckpt.meta.train, ...(opts.overrides?.epochs ? { epochs: opts.overrides.epochs } : {}) } : { ...base, ...opts.overrides });

@@ -5,7 +5,7 @@ import type { Image, Masks } from '../data/types';
 import { ModelError, TrainingError } from '../errors';
 import { probabilityToInstances, resizeProbability } from '../infer/postprocess';
 import type { InstancePrediction, Predictor } from '../infer/types';
-import { buildModel } from '../models';
+import { buildModel } from '../models/index';
 import { Rng } from '../util/random';
 import { assignWeights, findLatestCheckpoint } from './checkpoint';
 

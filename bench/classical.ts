@@ -1,0 +1,75 @@
+import { parseArgs } from 'util';
+import * as os from 'os';
+import { performance } from 'perf_hooks';
+import { generateImage } from '../src/lib/data/synth/generate';
+import { FAMILIES } from '../src/lib/data/synth/manifest';
+import { detectWith } from '../src/lib/classical/detect';
+import { loadOpenCv } from '../src/lib/classical/opencv';
+import { resolveParams } from '../src/lib/classical/params';
+import { Rng } from '../src/lib/util/random';
+
+/**
+ * Classical detector speed: ms per square image at each size (default 512 and 1024), over forged
+ * synthetic figures of every family, with the median time of each stage. Wall time on a shared
+ * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
+ * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false]
+ */
+export async function run(argv: string[]): Promise<object> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' } },
+    strict: true,
+  });
+  const n = Number(values.images ?? 4);
+  const sizes = (values.sizes ?? '512,1024').split(',').map(Number);
+  if (!Number.isInteger(n) || n < 1 || sizes.some((s) => !Number.isInteger(s) || s < 32)) {
+    throw new Error(`--images must be a positive integer and --sizes integers >= 32, got ${values.images} / ${values.sizes}`);
+  }
+  const params = resolveParams(values.flips === undefined ? {} : { flips: values.flips === 'true' });
+  const cv = await loadOpenCv();
+  const rng = new Rng('bench-classical');
+  const results: Record<string, object> = {};
+  for (const side of sizes) {
+    const images = Array.from({ length: n }, (_, k) =>
+      generateImage(rng.fork(), { family: FAMILIES[k % FAMILIES.length], forged: true, width: side, height: side }).image,
+    );
+    detectWith(cv, images[0], params); // warm-up: JIT and WASM heap growth
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    const stages: Record<string, number[]> = {};
+    for (const image of images) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const r = detectWith(cv, image, params);
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      for (const [k, v] of Object.entries(r.debug.timings)) (stages[k] ??= []).push(v);
+    }
+    results[String(side)] = {
+      images: n,
+      msPerImage: round(mean(wall)),
+      msPerImageMedian: round(median(wall)),
+      cpuMsPerImage: round(mean(cpu)),
+      stageMsMedian: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])),
+    };
+  }
+  return { bench: 'classical', params: { detector: params.detector, maxKeypoints: params.maxKeypoints, flips: params.flips }, loadAverage: os.loadavg().map(round), sizes: results };
+}
+
+const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (v: number) => Math.round(v * 10) / 10;
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,12 @@
+/**
+ * Classical copy-move detector: keypoints + g2NN self-matching + clustering + RANSAC +
+ * dense ZNCC verification, behind the same Predictor interface as the learned models.
+ */
+export { detectCopyMove, detectWith } from './detect';
+export type { CopyMoveDetection, CopyCandidate, DetectionDebug } from './detect';
+export { createClassicalPredictor } from './predictor';
+export { DEFAULT_PARAMS, KEYPOINT_DETECTORS, resolveParams } from './params';
+export type { ClassicalParams, KeypointDetector } from './params';
+export { evaluateOnSynth } from './evaluate';
+export type { SynthEvalOptions, SynthEvaluation, SynthImageResult, GroupRow, TransformRow, CopyResult } from './evaluate';
+export { loadOpenCv } from './opencv';

@@ -1,0 +1,211 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import type { Image, Masks } from '../src/lib/data/types';
+import { maskChannel } from '../src/lib/data/types';
+import { glyph } from '../src/lib/data/synth/font';
+import { ConfigError } from '../src/lib/errors';
+import { Rng } from '../src/lib/util/random';
+import { createClassicalPredictor, detectCopyMove, resolveParams } from '../src/lib/classical';
+import { ransacSimilarity } from '../src/lib/classical/similarity';
+import { components, convexHull, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
+import { isTextLike } from '../src/lib/classical/textLabels';
+
+/** Blobby grey texture with pixel noise: something like a micrograph. */
+function texture(w: number, h: number, rng: Rng): Float32Array {
+  const f = new Float32Array(w * h).fill(128);
+  for (let k = 0; k < (w * h) / 500; k++) {
+    const cx = rng.uniform(0, w);
+    const cy = rng.uniform(0, h);
+    const r = rng.uniform(3, 20);
+    const v = rng.uniform(-60, 60);
+    for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(h, cy + r); y++) {
+      for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(w, cx + r); x++) {
+        const d = ((x - cx) ** 2 + (y - cy) ** 2) / (r * r);
+        if (d < 1) f[y * w + x] += v * (1 - d);
+      }
+    }
+  }
+  for (let i = 0; i < f.length; i++) f[i] += rng.normal(0, 4);
+  return f;
+}
+
+function toRgb(f: Float32Array, w: number, h: number): Image {
+  const data = new Uint8Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = Math.max(0, Math.min(255, Math.round(f[i])));
+  return { data, width: w, height: h, channels: 3 };
+}
+
+/** Round trip through a real PNG file encoded and decoded by sharp. */
+async function viaPng(img: Image): Promise<Image> {
+  const png = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data), width: info.width, height: info.height, channels: info.channels };
+}
+
+function rectMask(w: number, h: number, x0: number, y0: number, rw: number, rh: number): Uint8Array {
+  const m = new Uint8Array(w * h);
+  for (let y = y0; y < y0 + rh; y++) for (let x = x0; x < x0 + rw; x++) m[y * w + x] = 1;
+  return m;
+}
+
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let i = 0;
+  let u = 0;
+  for (let k = 0; k < a.length; k++) {
+    i += a[k] & b[k];
+    u += a[k] | b[k];
+  }
+  return u ? i / u : 0;
+}
+
+function bestIou(masks: Masks, truth: Uint8Array): number {
+  let best = 0;
+  for (let k = 0; k < masks.count; k++) best = Math.max(best, iou(maskChannel(masks, k), truth));
+  return best;
+}
+
+test('an exact translated copy is found as two regions overlapping the truth (IoU > 0.5)', async () => {
+  const w = 384;
+  const h = 320;
+  const f = texture(w, h, new Rng('classical-translate'));
+  const [sx, sy, dx, dy, s] = [40, 50, 210, 120, 90];
+  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) f[(sy + dy + y) * w + sx + dx + x] = f[(sy + y) * w + sx + x];
+  const image = await viaPng(toRgb(f, w, h));
+  const r = await detectCopyMove(image);
+  assert.ok(r.instances.count >= 2, `expected source and copy, got ${r.instances.count} instance(s)`);
+  assert.equal(r.instances.width, w);
+  assert.equal(r.instances.height, h);
+  assert.equal(r.scores.length, r.instances.count);
+  const src = bestIou(r.instances, rectMask(w, h, sx, sy, s, s));
+  const dst = bestIou(r.instances, rectMask(w, h, sx + dx, sy + dy, s, s));
+  assert.ok(src > 0.5, `source IoU ${src.toFixed(3)}`);
+  assert.ok(dst > 0.5, `copy IoU ${dst.toFixed(3)}`);
+  const accepted = r.debug.candidates.filter((c) => c.accepted);
+  console.log(JSON.stringify(accepted));
+  assert.ok(accepted.some((c) => Math.abs(Math.abs(c.affine[2]) - dx) < 3 && Math.abs(Math.abs(c.affine[5]) - dy) < 3), 'the fitted shift is the copy shift');
+
+  const merged = await detectCopyMove(image, { mergePairs: true });
+  assert.equal(merged.instances.count, r.instances.count / 2, 'mergePairs gives one instance per pair');
+});
+
+test('regular blot lanes drawn independently with noise are not flagged', async () => {
+  const w = 480;
+  const h = 260;
+  const rng = new Rng('classical-lanes');
+  const f = new Float32Array(w * h).fill(225);
+  const lanes = 10;
+  const rows = [50, 110, 170, 215];
+  for (let l = 0; l < lanes; l++) {
+    const cx = 30 + l * 45;
+    for (const cy of rows) {
+      // Same band recipe in every lane, each drawn on its own with its own jitter.
+      const halfW = 16 + rng.uniform(-1.5, 1.5);
+      const halfH = 5 + rng.uniform(-0.8, 0.8);
+      const strength = rng.uniform(90, 160);
+      for (let y = cy - 20; y < cy + 20; y++) {
+        for (let x = Math.floor(cx - halfW * 1.4); x < cx + halfW * 1.4; x++) {
+          const u = (x - cx) / halfW;
+          const v = (y - cy) / halfH;
+          f[y * w + x] -= (strength / (1 + u ** 8)) * Math.exp(-2 * v * v);
+        }
+      }
+    }
+  }
+  for (let i = 0; i < f.length; i++) f[i] += rng.normal(0, 5);
+  const image = await viaPng(toRgb(f, w, h));
+  const r = await detectCopyMove(image);
+  assert.equal(r.instances.count, 0, `flagged ${r.instances.count} region(s): ${JSON.stringify(r.debug.candidates.filter((c) => c.accepted))}`);
+  assert.ok(r.debug.matches.ax.length > 0, 'the look-alike bands do produce descriptor matches (so verification is what rejects them)');
+});
+
+test('the predictor returns masks at the original size when the image is downscaled', async () => {
+  const w = 1400;
+  const h = 700;
+  const f = texture(w, h, new Rng('classical-large'));
+  for (let y = 0; y < 200; y++) for (let x = 0; x < 200; x++) f[(y + 400) * w + x + 1000] = f[(y + 100) * w + x + 150];
+  const predictor = createClassicalPredictor();
+  const pred = await predictor.predict(toRgb(f, w, h));
+  predictor.dispose();
+  assert.equal(pred.instances.width, w);
+  assert.equal(pred.instances.height, h);
+  assert.ok(pred.instances.count >= 2);
+  assert.ok(bestIou(pred.instances, rectMask(w, h, 1000, 400, 200, 200)) > 0.5);
+  await assert.rejects(predictor.predict(toRgb(f, w, h)), /after dispose/);
+});
+
+test('parameters: unknown names and bad values are rejected with the reason', () => {
+  assert.throws(() => resolveParams({ minInlier: 5 } as never), (e: unknown) => e instanceof ConfigError && /did you mean 'minInliers'/.test(e.message));
+  assert.throws(() => resolveParams({ detector: 'sift' as never }), /unknown detector 'sift'/);
+  assert.throws(() => resolveParams({ minInliers: 2 }), /at least 3/);
+  assert.throws(() => resolveParams({ znccWindow: 6 }), /odd/);
+  assert.equal(resolveParams({ minInliers: 9 }).minInliers, 9);
+});
+
+test('similarity RANSAC recovers a rotation+scale and a mirrored copy despite outliers', () => {
+  const rng = new Rng('classical-ransac');
+  for (const mirrored of [false, true]) {
+    const theta = (30 * Math.PI) / 180;
+    const s = 1.2;
+    const [c, sn] = [s * Math.cos(theta), s * Math.sin(theta)];
+    // proper: [c -sn tx; sn c ty]; mirrored: [c sn tx; sn -c ty]
+    const a = mirrored ? [c, sn, 40, sn, -c, -15] : [c, -sn, 40, sn, c, -15];
+    const src: number[] = [];
+    const dst: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const x = rng.uniform(0, 200);
+      const y = rng.uniform(0, 200);
+      src.push(x, y);
+      dst.push(a[0] * x + a[1] * y + a[2], a[3] * x + a[4] * y + a[5]);
+    }
+    for (let i = 0; i < 15; i++) {
+      src.push(rng.uniform(0, 200), rng.uniform(0, 200));
+      dst.push(rng.uniform(0, 200), rng.uniform(0, 200));
+    }
+    const fit = ransacSimilarity(src, dst, 1, 500);
+    assert.ok(fit);
+    assert.ok(fit.inliers >= 30 && fit.inliers <= 31, `inliers ${fit.inliers}`);
+    for (let k = 0; k < 6; k++) assert.ok(Math.abs(fit.affine[k] - a[k]) < 1e-6, `mirrored=${mirrored} coefficient ${k}: ${fit.affine[k]} vs ${a[k]}`);
+    assert.equal(fit.mask.slice(0, 30).reduce((p, v) => p + v, 0), 30);
+  }
+});
+
+test('mask operations: holes, components, hull', () => {
+  // 5x5 ring with a hole in the middle, plus a lone pixel in the corner.
+  const ring = Uint8Array.from([
+    1, 0, 0, 0, 0,
+    0, 1, 1, 1, 0,
+    0, 1, 0, 1, 0,
+    0, 1, 1, 1, 0,
+    0, 0, 0, 0, 0,
+  ]);
+  const filled = fillHoles(ring, 5, 5);
+  assert.equal(filled[12], 1);
+  assert.equal(filled[24], 0);
+  // 8-connectivity joins the corner pixel to the ring diagonally.
+  assert.equal(components(ring, 5, 5).count, 1);
+  const hull = convexHull([0, 0, 4, 0, 4, 4, 0, 4, 2, 2, 1, 3]);
+  assert.equal(hull.length, 4);
+  const poly = fillConvexPolygon(hull, 5, 5);
+  assert.equal(poly.reduce((p, v) => p + v, 0), 25);
+});
+
+test('text labels look like text; a blot band does not', () => {
+  // A 400x200 figure; the matched region is an 80x40 box, 4% of it (labels are small).
+  const w = 400;
+  const h = 200;
+  const box = new Uint8Array(w * h);
+  for (let y = 0; y < 40; y++) for (let x = 0; x < 80; x++) box[y * w + x] = 1;
+  const text = new Uint8Array(w * h).fill(250);
+  'AB7'.split('').forEach((ch, k) => {
+    const g = glyph(ch);
+    for (let y = 0; y < 7 * 3; y++) for (let x = 0; x < 5 * 3; x++) if (g[Math.floor(y / 3) * 5 + Math.floor(x / 3)]) text[(y + 8) * w + 6 + k * 20 + x] = 10;
+  });
+  assert.equal(isTextLike({ data: text, width: w, height: h }, box), true);
+  const band = new Uint8Array(w * h).fill(230);
+  for (let y = 0; y < 40; y++) for (let x = 0; x < 80; x++) band[y * w + x] = Math.round(230 - (150 * Math.exp(-(((y - 20) / 6) ** 2))) / (1 + ((x - 40) / 30) ** 8));
+  assert.equal(isTextLike({ data: band, width: w, height: h }, box), false);
+  // The same letters filling most of the figure are not a label.
+  const big = new Uint8Array(w * h).fill(1);
+  assert.equal(isTextLike({ data: text, width: w, height: h }, big), false);
+});
