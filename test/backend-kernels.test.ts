@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { Rng } from '../src/lib/util/random';
+import { setColBlockFloats } from '../src/lib/backend/kernels/conv2d-backprop-filter';
 
 /** Runs `f` on the named backend and returns its result as plain numbers (tensors disposed). */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor): Promise<{ shape: number[]; values: Float32Array }> {
@@ -162,5 +163,18 @@ test('MaxPoolGrad matches cpu (tfjs-wasm 4.22 native kernel misroutes some windo
     const x = randn(rng, [n, h, w, c]);
     await compare(`maxPool grad n${n} ${h}x${w}x${c} f${f} s${s} ${pad}`, () =>
       tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, f, s, pad).mul(tf.range(1, 1 + tf.maxPool(t as tf.Tensor4D, f, s, pad).size).reshape(tf.maxPool(t as tf.Tensor4D, f, s, pad).shape)).sum())(x()));
+  }
+});
+
+test('Conv2DBackpropFilter split into per-image blocks (large inputs) still matches cpu', async () => {
+  const rng = new Rng('conv2d-blocks');
+  const x = randn(rng, [3, 9, 7, 4]);
+  const dy = randn(rng, [3, 5, 4, 6]);
+  const prev = setColBlockFloats(1); // forces one image per GEMM block
+  try {
+    await compare('dW blocked', () =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
+  } finally {
+    setColBlockFloats(prev);
   }
 });

@@ -82,7 +82,6 @@ test('an exact translated copy is found as two regions overlapping the truth (Io
   assert.ok(src > 0.5, `source IoU ${src.toFixed(3)}`);
   assert.ok(dst > 0.5, `copy IoU ${dst.toFixed(3)}`);
   const accepted = r.debug.candidates.filter((c) => c.accepted);
-  console.log(JSON.stringify(accepted));
   assert.ok(accepted.some((c) => Math.abs(Math.abs(c.affine[2]) - dx) < 3 && Math.abs(Math.abs(c.affine[5]) - dy) < 3), 'the fitted shift is the copy shift');
 
   const merged = await detectCopyMove(image, { mergePairs: true });
@@ -191,9 +190,9 @@ test('mask operations: holes, components, hull', () => {
 });
 
 test('text labels look like text; a blot band does not', () => {
-  // A 400x200 figure; the matched region is an 80x40 box, 4% of it (labels are small).
-  const w = 400;
-  const h = 200;
+  // A 600x300 figure; the matched region is an 80x40 box, 1.8% of it (labels are small).
+  const w = 600;
+  const h = 300;
   const box = new Uint8Array(w * h);
   for (let y = 0; y < 40; y++) for (let x = 0; x < 80; x++) box[y * w + x] = 1;
   const text = new Uint8Array(w * h).fill(250);

@@ -1,7 +1,8 @@
 /**
  * The classical copy-move detector, stage by stage:
- * grey -> downscale -> CLAHE -> keypoints (+ mirrored) -> g2NN self-matching -> clusters ->
- * RANSAC affine per cluster -> dense ZNCC verification -> text-label suppression -> instances.
+ * grey -> working size -> contrast normalisation -> keypoints (+ mirrored) -> g2NN self-matching
+ * -> clusters -> RANSAC similarity per cluster -> dense ZNCC verification -> text-label
+ * suppression -> instances at the original size.
  */
 import type { Image, Masks } from '../data/types';
 import { normalizeContrast } from './contrast';

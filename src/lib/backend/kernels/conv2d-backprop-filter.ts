@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { assertChannelsLast, composeKernel, kernelInput, tapSlice, type WasmBackendLike } from './compose';
+import { assertChannelsLast, composeKernel, kernelInput, type WasmBackendLike } from './compose';
 
-/**
- * Floats of im2col built per GEMM. Small blocks keep col and the packed GEMM operand in cache: one big
- * [P, K] block ran 3-10x slower per FLOP here than row blocks of this size (measured with bench/train-step).
- */
-export let COL_BLOCK_FLOATS = 1 << 20;
+/** Largest transposed im2col built at once (floats); the batch is split into blocks to stay under it. */
+export let COL_BLOCK_FLOATS = 1 << 24;
 
 /** Tunes the im2col block size (benchmarks only); returns the previous value. */
 export function setColBlockFloats(floats: number): number {
@@ -15,41 +12,84 @@ export function setColBlockFloats(floats: number): number {
 }
 
 /**
- * dW of a 2-D convolution as im2col + GEMM over blocks of output rows of one image:
- * col [Pb, kh*kw*Cin] is the concat of the kh*kw tap slices of the rows' input band (Pb = rows*Wo), and
- * dW^T [Cout, K] += dy_b^T [Cout, Pb] @ col. dy^T is materialised because the wasm BatchMatMul is fast
- * (XNNPACK) only without transpose flags and without a batch dimension.
+ * dW of a 2-D convolution as a transposed im2col + one GEMM per batch block:
+ * x is moved to [Cin, N, Hp, Wp] once, so each tap slice reshapes to [Cin, P] rows and their concat is
+ * colT [kh*kw*Cin, P] (P = n*Ho*Wo); then dW [K, Cout] = colT @ dy [P, Cout], which is already HWIO order.
+ * This orientation keeps the packed GEMM operand small (dy) and needs no transpose flag: the wasm BatchMatMul
+ * is fast (XNNPACK) only without transpose flags and batch dims, and per-call overhead punishes small blocks.
  */
-export function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+export function conv2dFilterGrad(
+  x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo, backend?: WasmBackendLike,
+): tf.Tensor4D {
   const { batchSize, filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout, outHeight: ho, outWidth: wo } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
   const k = kh * kw * cin;
-  const xp = tf.pad(x, [[0, 0], [padInfo.top, padInfo.bottom], [padInfo.left, padInfo.right], [0, 0]]);
-  const wp = xp.shape[2];
-  const rows = Math.max(1, Math.min(ho, Math.floor(COL_BLOCK_FLOATS / (wo * k))));
+  // [Cin, N, Hp, Wp]: channels first so a tap slice is Cin contiguous rows over positions.
+  const xT = tf.tidy(() =>
+    tf.pad(x, [[0, 0], [padInfo.top, padInfo.bottom], [padInfo.left, padInfo.right], [0, 0]]).transpose([3, 0, 1, 2]) as tf.Tensor4D);
+  const block = Math.max(1, Math.floor(COL_BLOCK_FLOATS / (ho * wo * k)));
   let acc: tf.Tensor2D | undefined;
-  for (let n = 0; n < batchSize; n++) {
-    for (let y0 = 0; y0 < ho; y0 += rows) {
-      const nr = Math.min(rows, ho - y0);
-      const part = tf.tidy(() => {
-        // Input band feeding output rows [y0, y0 + nr): [1, (nr-1)*sh + (kh-1)*dh + 1, Wp, Cin]
-        const bandH = (nr - 1) * sh + (kh - 1) * dh + 1;
-        const band = xp.slice([n, y0 * sh, 0, 0], [1, bandH, wp, cin]);
-        const taps: tf.Tensor4D[] = [];
-        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tapSlice(band, i, j, nr, wo, sh, sw, dh, dw));
-        const col = (taps.length === 1 ? taps[0] : tf.concat(taps, 3)).reshape([nr * wo, k]); // [Pb, K]
-        const dyT = dy.slice([n, y0, 0, 0], [1, nr, wo, cout]).reshape([nr * wo, cout]).transpose(); // [Cout, Pb]
-        const partial = tf.matMul(dyT, col) as tf.Tensor2D; // [Cout, K]
+  for (let b0 = 0; b0 < batchSize; b0 += block) {
+    const nb = Math.min(block, batchSize - b0);
+    const part = tf.tidy(() => {
+      const xb = nb === batchSize ? xT : xT.slice([0, b0, 0, 0], [cin, nb, -1, -1]);
+      if (backend && sh === 1 && sw === 1) {
+        const colT = stride1ColT(backend, xb, kh, kw, dh, dw, ho, wo); // [K, P]
+        const dyb = (nb === batchSize ? dy : dy.slice([b0, 0, 0, 0], [nb, -1, -1, -1])).reshape([nb * ho * wo, cout]);
+        const partial = tf.matMul(colT, dyb) as tf.Tensor2D; // [K, Cout]
         return acc ? (acc.add(partial) as tf.Tensor2D) : partial;
-      });
-      acc?.dispose();
-      acc = part;
+      }
+      const rows: tf.Tensor2D[] = [];
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const top = i * dh;
+          const left = j * dw;
+          const tap = sh === 1 && sw === 1
+            ? xb.slice([0, 0, top, left], [cin, nb, ho, wo])
+            : tf.stridedSlice(xb, [0, 0, top, left], [cin, nb, top + (ho - 1) * sh + 1, left + (wo - 1) * sw + 1], [1, 1, sh, sw]);
+          rows.push(tap.reshape([cin, nb * ho * wo])); // [Cin, P]
+        }
+      }
+      const colT = rows.length === 1 ? rows[0] : tf.concat(rows, 0); // [K, P]
+      const dyb = (nb === batchSize ? dy : dy.slice([b0, 0, 0, 0], [nb, -1, -1, -1])).reshape([nb * ho * wo, cout]); // [P, Cout]
+      const partial = tf.matMul(colT, dyb) as tf.Tensor2D; // [K, Cout]
+      return acc ? (acc.add(partial) as tf.Tensor2D) : partial;
+    });
+    acc?.dispose();
+    acc = part;
+  }
+  const dW = acc!.reshape([kh, kw, cin, cout]) as tf.Tensor4D;
+  acc!.dispose();
+  xT.dispose();
+  return dW;
+}
+
+/**
+ * Stride-1 transposed im2col written straight into a wasm tensor with row memcpys (the wasm Slice kernel
+ * copies element by element and was the largest cost after the GEMM):
+ * colT[(i*kw + j)*Cin + c, (n, y, x)] = xT[c, n, y + i*dh, x + j*dw], for xT [Cin, N, Hp, Wp] already padded.
+ */
+function stride1ColT(backend: WasmBackendLike, xT: tf.Tensor4D, kh: number, kw: number, dh: number, dw: number, ho: number, wo: number): tf.Tensor2D {
+  const [cin, nb, hp, wp] = xT.shape;
+  const p = nb * ho * wo;
+  const outInfo = backend.makeOutput([kh * kw * cin, p], 'float32');
+  const out = backend.typedArrayFromHeap(outInfo) as Float32Array;
+  const src = backend.typedArrayFromHeap(xT) as Float32Array; // after makeOutput: allocation may move the heap
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      for (let c = 0; c < cin; c++) {
+        let dst = ((i * kw + j) * cin + c) * p;
+        for (let n = 0; n < nb; n++) {
+          for (let y = 0; y < ho; y++) {
+            const from = ((c * nb + n) * hp + y + i * dh) * wp + j * dw;
+            out.set(src.subarray(from, from + wo), dst);
+            dst += wo;
+          }
+        }
+      }
     }
   }
-  const dW = tf.tidy(() => acc!.transpose().reshape([kh, kw, cin, cout]) as tf.Tensor4D);
-  acc!.dispose();
-  xp.dispose();
-  return dW;
+  return tf.engine().makeTensorFromTensorInfo(outInfo) as tf.Tensor2D;
 }
 
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
@@ -62,7 +102,7 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
     assertChannelsLast(tf.Conv2DBackpropFilter, dataFormat);
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    return composeKernel(backend as unknown as WasmBackendLike, [x, dy], (xt, dyt) =>
-      conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info));
+    const wasm = backend as unknown as WasmBackendLike;
+    return composeKernel(wasm, [x, dy], (xt, dyt) => conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info, wasm));
   },
 };
