@@ -6,10 +6,12 @@ import { maskChannel } from '../src/lib/data/types';
 import { glyph } from '../src/lib/data/synth/font';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
-import { createClassicalPredictor, detectCopyMove, resolveParams } from '../src/lib/classical';
+import { createClassicalPredictor, detectCopyMove, resolveParams } from '../src/lib/classical/index';
 import { ransacSimilarity } from '../src/lib/classical/similarity';
 import { components, convexHull, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
 import { isTextLike } from '../src/lib/classical/textLabels';
+import type { CopyMoveDetection } from '../src/lib/classical/detect';
+import { masksFigure, matchesFigure } from '../src/viz/figures/matches';
 
 /** Blobby grey texture with pixel noise: something like a micrograph. */
 function texture(w: number, h: number, rng: Rng): Float32Array {
@@ -207,4 +209,35 @@ test('text labels look like text; a blot band does not', () => {
   // The same letters filling most of the figure are not a label.
   const big = new Uint8Array(w * h).fill(1);
   assert.equal(isTextLike({ data: text, width: w, height: h }, big), false);
+});
+
+test('figures: a clustered match is drawn in its cluster colour; masks panel sits beside the truth', async () => {
+  const w = 64;
+  const h = 32;
+  const image: Image = { data: new Uint8Array(w * h * 3).fill(128), width: w, height: h, channels: 3 };
+  const f32 = (...v: number[]) => Float32Array.from(v);
+  const detection: CopyMoveDetection = {
+    instances: { data: new Uint8Array(0), count: 0, height: h, width: w },
+    scores: [],
+    debug: {
+      scale: 1,
+      keypoints: { x: f32(10, 50), y: f32(10, 10), mirroredCount: 0 },
+      matches: { ax: f32(10), ay: f32(10), bx: f32(50), by: f32(10), flipped: new Uint8Array(1), cluster: Int32Array.from([0]) },
+      clusters: [{ size: 1 }],
+      candidates: [],
+      rejectedFits: [],
+      timings: {},
+    },
+  };
+  const png = await matchesFigure(image, detection, { keypoints: false });
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height], [w, h]);
+  const at = (x: number, y: number): number[] => Array.from(new Uint8Array(data.subarray((y * w + x) * info.channels, (y * w + x) * info.channels + 3)));
+  const mid = at(30, 10);
+  assert.ok(mid[0] > 200 && mid[1] < 60, `line pixel ${mid}`);
+  assert.deepEqual(at(30, 25), [128 * 0.6 + 255 * 0.4 * 0.5, 128 * 0.6 + 255 * 0.4 * 0.5, 128 * 0.6 + 255 * 0.4 * 0.5].map(Math.round));
+
+  const masks: Masks = { data: rectMask(w, h, 4, 4, 10, 10), count: 1, height: h, width: w };
+  const side = await sharp(await masksFigure(image, masks, masks)).metadata();
+  assert.deepEqual([side.width, side.height], [2 * w + 8, h]);
 });

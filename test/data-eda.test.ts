@@ -54,7 +54,7 @@ test('overlayMasks blends each instance in its colour and outlines it; sampleGri
   const png = await overlayMasks(image, { data, count: 2, height: H, width: W }, { alpha: 0.5 });
   const { data: px, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([info.width, info.height, info.channels], [W, H, 3]);
-  const at = (x: number, y: number) => Array.from(px.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
+  const at = (x: number, y: number): number[] => Array.from(px.subarray((y * W + x) * 3, (y * W + x) * 3 + 3));
   const [r0, g0, b0] = INSTANCE_COLOURS[0];
   assert.deepEqual(at(0, 0), [100, 100, 100], 'outside: unchanged');
   assert.deepEqual(at(1, 1), [r0, g0, b0], 'outline: opaque instance colour');

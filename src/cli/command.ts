@@ -4,7 +4,6 @@ import { SifdError } from '../lib/errors';
 /** One `sifd` sub-command. Each lives in src/cli/commands/<name>.ts and is listed in commands/index.ts. */
 export interface Command {
   name: string;
-  summary: string;
   /** Full --help text (usage line, options with defaults). */
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;

@@ -1,5 +1,6 @@
 import { commands } from './commands/index';
-import { parseCommandArgs, UsageError, type Command } from './command';
+import { parseCommandArgs, UsageError } from './command';
+import type { CommandEntry } from './commands/index';
 import { SifdError, didYouMean } from '../lib/errors';
 
 function topUsage(): string {
@@ -16,12 +17,13 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   // "sifd notebooks run" style: a command may be two words.
-  const cmd: Command | undefined =
+  const entry: CommandEntry | undefined =
     commands.find((c) => c.name === `${name} ${rest[0]}`) ?? commands.find((c) => c.name === name);
-  if (!cmd) {
+  if (!entry) {
     console.error(`sifd: unknown command '${name}'; ${didYouMean(name, commands.map((c) => c.name))}`);
     return 2;
   }
+  const cmd = entry.load();
   const args = cmd.name.includes(' ') ? rest.slice(1) : rest;
   try {
     const parsed = parseCommandArgs(cmd, args);

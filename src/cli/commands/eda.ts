@@ -11,7 +11,6 @@ const LEVELS: VerifyLevel[] = ['header', 'masks', 'full'];
 
 export const eda: Command = {
   name: 'eda',
-  summary: 'scan a dataset folder: one row per image, every problem; JSON and an offline HTML report',
   usage: `usage: sifd eda [--data DIR] [--json FILE] [--out report.html] [--verify masks] [--limit N] [--samples 8]
 
   --data DIR       dataset root (Kaggle layout or a flat folder of images); default $SIFD_DATA, else data/sample

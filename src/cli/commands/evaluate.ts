@@ -19,7 +19,6 @@ export function formatEvaluation(e: Evaluation): string {
 
 export const evaluate: Command = {
   name: 'evaluate',
-  summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)',
   usage: `usage: sifd evaluate (--data DIR [--split S] | --solution S.csv) --pred submission.csv [--json]
 
 Scores a submission (case_id,annotation) with the Kaggle oF1 and pixel metrics.

@@ -1,23 +1,21 @@
 import type { Command } from '../command';
-import { notebooksRun } from './notebooks';
-import { start } from './start';
-import { lab } from './lab';
-import { synth } from './synth';
-import { info } from './info';
-import { eda } from './eda';
-import { predict } from './predict';
-import { evaluate } from './evaluate';
-import { train } from './train';
 
-/** Every `sifd` sub-command, in the order `sifd --help` lists them. Add one line per command. */
-export const commands: Command[] = [
-  start,
-  notebooksRun,
-  lab,
-  synth,
-  info,
-  eda,
-  train,
-  predict,
-  evaluate,
+/** A sub-command as `sifd --help` lists it; its module (and its heavy imports) loads only when it runs. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Command;
+}
+
+/** Every `sifd` sub-command, in the order `sifd --help` lists them. Add one entry per command. */
+export const commands: CommandEntry[] = [
+  { name: 'start', summary: 'the main job (npm start): make data/sample once, execute every notebook, print the index page', load: () => (require('./start') as typeof import('./start')).start },
+  { name: 'notebooks run', summary: 'execute notebooks through Jupyter (tslab) into out/notebooks/', load: () => (require('./notebooks') as typeof import('./notebooks')).notebooksRun },
+  { name: 'lab', summary: 'JupyterLab from the project venv, rooted at notebooks/, TypeScript (tslab) kernel by default', load: () => (require('./lab') as typeof import('./lab')).lab },
+  { name: 'info', summary: 'versions (node, tfjs, sharp), the active tfjs backend and why earlier backends were skipped', load: () => (require('./info') as typeof import('./info')).info },
+  { name: 'synth', summary: 'generate a synthetic scientific copy-move dataset in the Kaggle layout', load: () => (require('./synth') as typeof import('./synth')).synth },
+  { name: 'eda', summary: 'scan a dataset folder: one row per image, every problem; JSON and an offline HTML report', load: () => (require('./eda') as typeof import('./eda')).eda },
+  { name: 'train', summary: 'train a registered model on a dataset folder, checkpointing every epoch', load: () => (require('./train') as typeof import('./train')).train },
+  { name: 'predict', summary: 'predict forged regions for a folder of images and write submission.csv', load: () => (require('./predict') as typeof import('./predict')).predict },
+  { name: 'evaluate', summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)', load: () => (require('./evaluate') as typeof import('./evaluate')).evaluate },
 ];

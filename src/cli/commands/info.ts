@@ -15,7 +15,6 @@ function sharpVersion(): string {
 
 export const info: Command = {
   name: 'info',
-  summary: 'versions (node, tfjs, sharp), the active tfjs backend and why earlier backends were skipped',
   usage: `usage: sifd info [--backend tensorflow|wasm|cpu] [--json]
 
 Initialises the tfjs backend the way every sifd command and notebook does (tensorflow -> wasm -> cpu;

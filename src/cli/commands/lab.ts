@@ -4,7 +4,6 @@ import { jupyterEnv, notebooksDir, venvPython } from '../../lib/notebooks/runner
 
 export const lab: Command = {
   name: 'lab',
-  summary: 'JupyterLab from the project venv, rooted at notebooks/, TypeScript (tslab) kernel by default',
   usage: `usage: sifd lab [-- extra jupyter lab arguments]
 
 Starts JupyterLab from environment/.venv with notebooks/ as its root and the project's tslab kernel

@@ -33,7 +33,6 @@ export async function runNotebooks(
 
 export const notebooksRun: Command = {
   name: 'notebooks run',
-  summary: 'execute notebooks through Jupyter (tslab) into out/notebooks/',
   usage: `usage: sifd notebooks run [name...] [--quick] [--env KEY=VALUE]... [--cell-timeout S] [--keep-going] [--out DIR]
 
 Executes notebooks/<name>.ipynb (all of them, in order, when no name is given) with the tslab

@@ -27,7 +27,6 @@ export function parseParams(pairs: readonly string[]): Record<string, number | b
 
 export const predict: Command = {
   name: 'predict',
-  summary: 'predict forged regions for a folder of images and write submission.csv',
   usage: `usage: sifd predict (--run runs/R | --classical [--param K=V]...) --images DIR --out submission.csv
                     [--min-area N] [--merge-iou X] [--score-threshold X]
 

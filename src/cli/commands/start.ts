@@ -11,7 +11,6 @@ export const SAMPLE = { n: 300, seed: 20261123 };
 
 export const start: Command = {
   name: 'start',
-  summary: 'the main job (npm start): make data/sample once, execute every notebook, print the index page',
   usage: `usage: sifd start [--quick] [--sample-n N]
 
 Generates the synthetic sample dataset in data/sample (${SAMPLE.n} images, seed ${SAMPLE.seed}) if it is

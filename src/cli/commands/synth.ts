@@ -4,7 +4,6 @@ import { didYouMean } from '../../lib/errors';
 
 export const synth: Command = {
   name: 'synth',
-  summary: 'generate a synthetic scientific copy-move dataset in the Kaggle layout',
   usage: `usage: sifd synth --out DIR --n N --seed S [--forged-ratio R] [--test-fraction F]
                   [--min-size PX] [--max-size PX] [--families a,b,...]
 

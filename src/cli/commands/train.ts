@@ -23,7 +23,6 @@ function modelList(): string {
 
 export const train: Command = {
   name: 'train',
-  summary: 'train a registered model on a dataset folder, checkpointing every epoch',
   get usage() {
     return `usage: sifd train --model M [--data DIR] [--out runs/R] [--epochs E] [--resume] [--preset P]
                   [--batch B] [--size S] [--lr LR] [--clip N] [--seed N] [--augment A]

@@ -1,2 +1,2 @@
 export { initBackend, backendReport, BACKEND_ORDER, type BackendName, type BackendReport, type SkippedBackend } from './init';
-export { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels';
+export { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';

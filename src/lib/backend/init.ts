@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
-import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels';
+import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
 
 /** The backends sifd can run on, in the order `initBackend` tries them. */
 export const BACKEND_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -156,12 +156,14 @@ export function initBackend(opts: { prefer?: string } = {}): Promise<BackendRepo
     const source = env ? 'SIFD_BACKEND' : 'prefer';
     return Promise.reject(new BackendError(`${source}='${requested}' is not a backend; choose one of ${BACKEND_ORDER.join(', ')}`));
   }
+  // An explicit type: tslab's compiler (TS 5.0, non-strict) does not carry the narrowing into the closure.
+  const wanted: BackendName | undefined = requested as BackendName | undefined;
   // Calls run one after another, so concurrent callers never race two setBackend()s.
   const next = queue.then(async () => {
-    if (report && (requested === undefined || report.backend === requested) && tf.getBackend() === report.backend) {
+    if (report && (wanted === undefined || report.backend === wanted) && tf.getBackend() === report.backend) {
       return report;
     }
-    report = await choose(requested, chosenBy);
+    report = await choose(wanted, chosenBy);
     return report;
   });
   queue = next.catch(() => undefined);

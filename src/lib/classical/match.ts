@@ -60,7 +60,7 @@ class TopK {
  * k nearest of every query among the candidates, skipping spatially close ones. With `self`, the
  * two sets are the same and each distance is computed once for both ends.
  */
-function nearest(q: Keypoints, c: Keypoints, k: number, minDist2: number, self: boolean): TopK {
+function nearest(q: Keypoints, c: Keypoints, k: number, minDist2: number, self: boolean, cap: number): TopK {
   const top = new TopK(q.count, k);
   const w = q.words;
   const qd = q.desc;
@@ -82,11 +82,15 @@ function nearest(q: Keypoints, c: Keypoints, k: number, minDist2: number, self: 
       if (orb) {
         d =
           popcount(q0 ^ cd[cj]) + popcount(q1 ^ cd[cj + 1]) + popcount(q2 ^ cd[cj + 2]) + popcount(q3 ^ cd[cj + 3]) +
-          popcount(q4 ^ cd[cj + 4]) + popcount(q5 ^ cd[cj + 5]) + popcount(q6 ^ cd[cj + 6]) + popcount(q7 ^ cd[cj + 7]);
+          popcount(q4 ^ cd[cj + 4]) + popcount(q5 ^ cd[cj + 5]);
+        // Most random pairs are already past the cap after 192 of 256 bits.
+        if (d > cap) continue;
+        d += popcount(q6 ^ cd[cj + 6]) + popcount(q7 ^ cd[cj + 7]);
       } else {
         d = 0;
         for (let t = 0; t < w; t++) d += popcount(qd[qi + t] ^ cd[cj + t]);
       }
+      if (d > cap) continue;
       top.push(i, j, d);
       if (self) top.push(j, i, d);
     }
@@ -132,11 +136,14 @@ function g2nn(
 /** Self-matches of `kp`, plus matches against the mirrored keypoints when given. */
 export function matchKeypoints(kp: Keypoints, mirrored: Keypoints | undefined, params: ClassicalParams): Matches {
   const minDist2 = params.minDistance * params.minDistance;
+  // Distances above this can neither match (> maxHamming) nor fail the ratio test of a match
+  // (d_t <= maxHamming < ratio * d_{t+1}): such neighbours are as good as absent.
+  const cap = (params.maxHamming * kp.bits) / params.g2nnRatio;
   const pairs: Pair[] = [];
   const seen = new Set<string>();
-  if (kp.count > 1) g2nn(kp, kp, nearest(kp, kp, params.g2nnK, minDist2, true), params, false, seen, pairs);
+  if (kp.count > 1) g2nn(kp, kp, nearest(kp, kp, params.g2nnK, minDist2, true, cap), params, false, seen, pairs);
   if (mirrored && kp.count > 0 && mirrored.count > 0 && mirrored.words === kp.words) {
-    g2nn(kp, mirrored, nearest(kp, mirrored, params.g2nnK, minDist2, false), params, true, seen, pairs);
+    g2nn(kp, mirrored, nearest(kp, mirrored, params.g2nnK, minDist2, false, cap), params, true, seen, pairs);
   }
   const n = pairs.length;
   const m: Matches = {

@@ -32,25 +32,9 @@ export function conv2dFilterGrad(
   for (let b0 = 0; b0 < batchSize; b0 += block) {
     const nb = Math.min(block, batchSize - b0);
     const part = tf.tidy(() => {
-      const xb = nb === batchSize ? xT : xT.slice([0, b0, 0, 0], [cin, nb, -1, -1]);
-      if (backend && sh === 1 && sw === 1) {
-        const colT = stride1ColT(backend, xb, kh, kw, dh, dw, ho, wo); // [K, P]
-        const dyb = (nb === batchSize ? dy : dy.slice([b0, 0, 0, 0], [nb, -1, -1, -1])).reshape([nb * ho * wo, cout]);
-        const partial = tf.matMul(colT, dyb) as tf.Tensor2D; // [K, Cout]
-        return acc ? (acc.add(partial) as tf.Tensor2D) : partial;
-      }
-      const rows: tf.Tensor2D[] = [];
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const top = i * dh;
-          const left = j * dw;
-          const tap = sh === 1 && sw === 1
-            ? xb.slice([0, 0, top, left], [cin, nb, ho, wo])
-            : tf.stridedSlice(xb, [0, 0, top, left], [cin, nb, top + (ho - 1) * sh + 1, left + (wo - 1) * sw + 1], [1, 1, sh, sw]);
-          rows.push(tap.reshape([cin, nb * ho * wo])); // [Cin, P]
-        }
-      }
-      const colT = rows.length === 1 ? rows[0] : tf.concat(rows, 0); // [K, P]
+      const colT = backend && sh === 1 && sw === 1
+        ? stride1ColT(backend, xT, b0, nb, kh, kw, dh, dw, ho, wo)
+        : sliceColT(xT, b0, nb, info); // [K, P]
       const dyb = (nb === batchSize ? dy : dy.slice([b0, 0, 0, 0], [nb, -1, -1, -1])).reshape([nb * ho * wo, cout]); // [P, Cout]
       const partial = tf.matMul(colT, dyb) as tf.Tensor2D; // [K, Cout]
       return acc ? (acc.add(partial) as tf.Tensor2D) : partial;
@@ -64,13 +48,34 @@ export function conv2dFilterGrad(
   return dW;
 }
 
+/** Transposed im2col from tap slices (any stride/dilation): [kh*kw*Cin, nb*Ho*Wo] for images [n0, n0 + nb). */
+function sliceColT(xT: tf.Tensor4D, n0: number, nb: number, info: tf.backend_util.Conv2DInfo): tf.Tensor2D {
+  const { filterHeight: kh, filterWidth: kw, inChannels: cin, outHeight: ho, outWidth: wo } = info;
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const xb = nb === xT.shape[1] ? xT : xT.slice([0, n0, 0, 0], [cin, nb, -1, -1]);
+  const rows: tf.Tensor2D[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const top = i * dh;
+      const left = j * dw;
+      const tap = sh === 1 && sw === 1
+        ? xb.slice([0, 0, top, left], [cin, nb, ho, wo])
+        : tf.stridedSlice(xb, [0, 0, top, left], [cin, nb, top + (ho - 1) * sh + 1, left + (wo - 1) * sw + 1], [1, 1, sh, sw]);
+      rows.push(tap.reshape([cin, nb * ho * wo])); // [Cin, P]
+    }
+  }
+  return rows.length === 1 ? rows[0] : (tf.concat(rows, 0) as tf.Tensor2D);
+}
+
 /**
  * Stride-1 transposed im2col written straight into a wasm tensor with row memcpys (the wasm Slice kernel
  * copies element by element and was the largest cost after the GEMM):
- * colT[(i*kw + j)*Cin + c, (n, y, x)] = xT[c, n, y + i*dh, x + j*dw], for xT [Cin, N, Hp, Wp] already padded.
+ * colT[(i*kw + j)*Cin + c, (n, y, x)] = xT[c, n0 + n, y + i*dh, x + j*dw], for xT [Cin, N, Hp, Wp] already padded.
  */
-function stride1ColT(backend: WasmBackendLike, xT: tf.Tensor4D, kh: number, kw: number, dh: number, dw: number, ho: number, wo: number): tf.Tensor2D {
-  const [cin, nb, hp, wp] = xT.shape;
+function stride1ColT(
+  backend: WasmBackendLike, xT: tf.Tensor4D, n0: number, nb: number, kh: number, kw: number, dh: number, dw: number, ho: number, wo: number,
+): tf.Tensor2D {
+  const [cin, nAll, hp, wp] = xT.shape;
   const p = nb * ho * wo;
   const outInfo = backend.makeOutput([kh * kw * cin, p], 'float32');
   const out = backend.typedArrayFromHeap(outInfo) as Float32Array;
@@ -81,7 +86,7 @@ function stride1ColT(backend: WasmBackendLike, xT: tf.Tensor4D, kh: number, kw: 
         let dst = ((i * kw + j) * cin + c) * p;
         for (let n = 0; n < nb; n++) {
           for (let y = 0; y < ho; y++) {
-            const from = ((c * nb + n) * hp + y + i * dh) * wp + j * dw;
+            const from = ((c * nAll + n0 + n) * hp + y + i * dh) * wp + j * dw;
             out.set(src.subarray(from, from + wo), dst);
             dst += wo;
           }

@@ -19,6 +19,8 @@ export interface ValidationRow {
   val_iou_all: number;
   oF1: number;
   image_f1: number;
+  /** Pixel ROC AUC of the probability map (NaN when the predictor gives none). */
+  pixel_auc: number;
 }
 
 export interface ValidationResult {
@@ -42,6 +44,7 @@ function toRow(name: string, e: Evaluation): ValidationRow {
     val_iou_all: e.iou_all,
     oF1: e.of1,
     image_f1: e.image_f1,
+    pixel_auc: e.pixel_auc ?? NaN,
   };
 }
 
@@ -61,7 +64,7 @@ export async function validatePredictor(
     const truthMasks = sample.maskPath ? readMasks(sample.maskPath, { height, width }) : emptyMasks(height, width);
     const truth: TruthEntry = { caseId: sample.id, shape: [height, width], masks: () => truthMasks, source: sample.maskPath ?? sample.imagePath };
     const prediction = postprocessPrediction(await predictor.predict(image), null, height, width, opts.postprocess);
-    acc.add(truth, { instances: prediction.instances, imageScore: Math.max(0, ...prediction.scores) });
+    acc.add(truth, { instances: prediction.instances, probability: prediction.probability, imageScore: Math.max(0, ...prediction.scores) });
     base.add(truth, { instances: emptyMasks(height, width), imageScore: 0 });
     if (kept.length < (opts.keep ?? 0)) kept.push({ sample, truth: truthMasks, prediction });
     opts.onImage?.(++done, samples.length);
