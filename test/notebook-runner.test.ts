@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { repoPath } from '../src/lib/util/paths';
+import { describeFailure } from '../src/lib/notebooks/runner';
 
 function notebook(cells: string[]): object {
   return {
@@ -48,4 +49,19 @@ test('sifd notebooks run rejects an unknown notebook name with the available one
   const res = spawnSync(process.execPath, [repoPath('bin', 'sifd.js'), 'notebooks', 'run', 'no_such_notebook'], { encoding: 'utf8' });
   assert.equal(res.status, 1);
   assert.match(res.stderr, /no notebook named 'no_such_notebook'; available: 00_environment/);
+});
+
+test('a failure caused by a folder import or ../src import carries a hint', () => {
+  const failed = (stderr: string) =>
+    describeFailure({
+      name: 'nb',
+      ok: false,
+      seconds: 1,
+      ipynb: 'x.ipynb',
+      html: 'x.html',
+      failure: { kind: 'CellExecutionError', cellIndex: 0, firstLine: 'import ...', stderr, stdoutTail: '' },
+    });
+  assert.match(failed("Error: Cannot find module './src/lib/backend'"), /'\.\/src\/lib\/backend' is a folder .* import '\.\/src\/lib\/backend\/index'/);
+  assert.match(failed("Error: Cannot find module '../src/viz/display'"), /runs at the repository root/);
+  assert.doesNotMatch(failed("Error: Cannot find module './src/lib/nope'"), /hint/);
 });

@@ -148,14 +148,28 @@ export function runNotebook(file: string, opts: RunOptions = {}): Promise<Notebo
 export function describeFailure(r: NotebookResult): string {
   if (!r.failure) return `${r.name}: ok`;
   const f = r.failure;
-  // The project kernel runs at the repository root (environment/tslab-kernel); '../src' is a common slip.
-  const hint = /Cannot find module '\.\.\/src\//.test(f.stderr)
-    ? "\nhint: the sifd kernel runs at the repository root; import './src/...' instead of '../src/...'"
-    : '';
+  const hint = importHint(f.stderr);
   return (
     `notebook ${r.name} failed (${f.kind}) at cell ${f.cellIndex}: ${f.firstLine}\n` +
     `${f.stderr}${hint}\n(executed notebook: ${r.ipynb})`
   );
+}
+
+/**
+ * Two slips tslab reports only as "Cannot find module": '../src/...' (the project kernel runs at the
+ * repository root) and importing a folder (tslab does not resolve a folder to its index.ts).
+ */
+function importHint(stderr: string): string {
+  const m = /Cannot find module '([^']+)'/.exec(stderr);
+  if (!m) return '';
+  const spec = m[1];
+  if (spec.startsWith('../src/')) {
+    return "\nhint: the sifd kernel runs at the repository root; import './src/...' instead of '../src/...'";
+  }
+  if (spec.startsWith('./') && fs.existsSync(repoPath(spec)) && fs.statSync(repoPath(spec)).isDirectory()) {
+    return `\nhint: '${spec}' is a folder and tslab does not resolve folders; import '${spec}/index'`;
+  }
+  return '';
 }
 
 /** An index page linking every executed notebook's HTML. */
