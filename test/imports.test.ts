@@ -16,7 +16,7 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-const IMPORT = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
+const IMPORT = /(?:from\s+|import\s+|import\s*\(\s*|require\s*\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
 
 test('no relative import under src/ names a folder (tslab cannot load those)', () => {
   const bad: string[] = [];

@@ -5,7 +5,8 @@
  */
 import { escapeHtml } from './html';
 
-export type Records = Array<Record<string, unknown>>;
+/** Rows as plain objects; interfaces without an index signature are fine. */
+export type Records = ReadonlyArray<object>;
 
 /** Structural view of a danfojs DataFrame (no import: danfojs is heavy and optional here). */
 export interface DataFrameLike {
@@ -53,7 +54,8 @@ function normalise(input: TableInput, opts: TableOptions): Normalised {
   } else {
     const keys: string[] = [];
     const seen = new Set<string>();
-    for (const r of input) {
+    const records = input as ReadonlyArray<Record<string, unknown>>;
+    for (const r of records) {
       for (const k of Object.keys(r)) {
         if (!seen.has(k)) {
           seen.add(k);
@@ -62,7 +64,7 @@ function normalise(input: TableInput, opts: TableOptions): Normalised {
       }
     }
     columns = keys;
-    rows = input.map((r) => keys.map((k) => r[k]));
+    rows = records.map((r) => keys.map((k) => r[k]));
   }
   const dtypes = columns.map((_, c) => inferDtype(rows.map((r) => r[c])));
   return { columns, rows, dtypes };
