@@ -8,7 +8,8 @@ import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
 import { createClassicalPredictor, detectCopyMove, resolveParams } from '../src/lib/classical/index';
 import { ransacSimilarity } from '../src/lib/classical/similarity';
-import { components, convexHull, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
+import { convexHull, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
+import { connectedComponents } from '../src/lib/data/components';
 import { isTextLike } from '../src/lib/classical/textLabels';
 import type { CopyMoveDetection } from '../src/lib/classical/detect';
 import { masksFigure, matchesFigure } from '../src/viz/figures/matches';
@@ -184,7 +185,7 @@ test('mask operations: holes, components, hull', () => {
   assert.equal(filled[12], 1);
   assert.equal(filled[24], 0);
   // 8-connectivity joins the corner pixel to the ring diagonally.
-  assert.equal(components(ring, 5, 5).count, 1);
+  assert.equal(connectedComponents(ring, 5, 5).count, 1);
   const hull = convexHull([0, 0, 4, 0, 4, 4, 0, 4, 2, 2, 1, 3]);
   assert.equal(hull.length, 4);
   const poly = fillConvexPolygon(hull, 5, 5);

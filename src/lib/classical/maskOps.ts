@@ -69,39 +69,6 @@ export const dilate = (m: Uint8Array, w: number, h: number, r: number) => morph(
 export const erode = (m: Uint8Array, w: number, h: number, r: number) => morph(m, w, h, r, false);
 export const close = (m: Uint8Array, w: number, h: number, r: number) => erode(dilate(m, w, h, r), w, h, r);
 
-/** 8-connected component labels (0 = background, 1..count). */
-export function components(m: Uint8Array, w: number, h: number): { labels: Int32Array; count: number } {
-  const labels = new Int32Array(w * h);
-  const stack = new Int32Array(w * h);
-  let count = 0;
-  for (let i = 0; i < w * h; i++) {
-    if (!m[i] || labels[i]) continue;
-    count++;
-    let top = 0;
-    stack[top++] = i;
-    labels[i] = count;
-    while (top > 0) {
-      const p = stack[--top];
-      const px = p % w;
-      const py = (p - px) / w;
-      for (let dy = -1; dy <= 1; dy++) {
-        const y = py + dy;
-        if (y < 0 || y >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const x = px + dx;
-          if (x < 0 || x >= w) continue;
-          const q = y * w + x;
-          if (m[q] && !labels[q]) {
-            labels[q] = count;
-            stack[top++] = q;
-          }
-        }
-      }
-    }
-  }
-  return { labels, count };
-}
-
 /** Sets every background pixel not 4-connected to the border (holes) to 1. */
 export function fillHoles(m: Uint8Array, w: number, h: number): Uint8Array {
   const outside = new Uint8Array(w * h);

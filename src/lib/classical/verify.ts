@@ -9,7 +9,8 @@
  * the cost follows the size of the copy rather than of the image.
  */
 import type { GrayImage } from './grayscale';
-import { boxMean, close, components, convexHull, fillConvexPolygon, fillHoles } from './maskOps';
+import { connectedComponents } from '../data/components';
+import { boxMean, close, convexHull, fillConvexPolygon, fillHoles } from './maskOps';
 import type { ClassicalParams } from './params';
 import { type Affine, type CopyTransform, invertAffine } from './ransac';
 
@@ -175,7 +176,7 @@ function verifyInRoi(
   }
 
   // Components of agreeing pixels that contain an inlier keypoint.
-  const { labels, count } = components(close(agree, w, h, 2), w, h);
+  const { labels, count } = connectedComponents(close(agree, w, h, 2), h, w);
   const keep = new Uint8Array(count + 1);
   for (let k = 0; k < t.src.length; k += 2) {
     const px = Math.round(t.src[k]) - x0;
