@@ -40,8 +40,9 @@ test('figures carry the rows: histograms, scatter per label, instance counts, ar
   const inst = instancesPerImage(ROWS).data[0] as { x: number[]; y: number[] };
   assert.deepEqual([inst.x, inst.y], [[0, 1, 2], [1, 1, 1]]);
   const area = forgedAreaDistribution(ROWS).data as Array<{ x: number[] }>;
-  assert.deepEqual(area[0].x, [0.025, 0.01]);
-  assert.deepEqual(area[1].x, [400 / 20000, 100 / 20000, 50 / 5000]);
+  // binned as log10(fraction), shown with percent tick labels
+  assert.deepEqual(area[0].x, [0.025, 0.01].map(Math.log10));
+  assert.deepEqual(area[1].x, [400 / 20000, 100 / 20000, 50 / 5000].map(Math.log10));
 });
 
 test('overlayMasks blends each instance in its colour and outlines it; sampleGrid lays out cells', async () => {

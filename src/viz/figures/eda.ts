@@ -75,15 +75,18 @@ export function instancesPerImage(rows: readonly EdaRow[]): PlotlyFigure {
 export function forgedAreaDistribution(rows: readonly EdaRow[]): PlotlyFigure {
   const forged = rows.filter((r) => r.label === 'forged' && r.forged_area_fraction !== null);
   const perInstance = forged.flatMap((r) => (r.instance_areas ?? []).map((a) => a / (r.width * r.height)));
+  // Plotly bins histograms in data space, so a log axis shows no bars: bin log10(fraction) instead.
+  const log10 = (xs: number[]) => xs.filter((x) => x > 0).map((x) => Math.log10(x));
+  const ticks = [-5, -4, -3, -2, -1, 0];
   return {
     data: [
-      { type: 'histogram', x: forged.map((r) => r.forged_area_fraction), name: 'per image (union)', opacity: 0.75, nbinsx: 40, marker: { color: LABEL_COLOURS.forged } },
-      { type: 'histogram', x: perInstance, name: 'per instance', opacity: 0.6, nbinsx: 40, marker: { color: '#72b7b2' } },
+      { type: 'histogram', x: log10(forged.map((r) => r.forged_area_fraction as number)), name: 'per image (union)', opacity: 0.75, nbinsx: 40, marker: { color: LABEL_COLOURS.forged } },
+      { type: 'histogram', x: log10(perInstance), name: 'per instance', opacity: 0.6, nbinsx: 40, marker: { color: '#72b7b2' } },
     ],
     layout: {
       title: { text: 'Forged area as a fraction of the image' },
       barmode: 'overlay',
-      xaxis: { title: { text: 'fraction of image pixels' }, type: 'log' },
+      xaxis: { title: { text: 'fraction of image pixels (log scale)' }, tickvals: ticks, ticktext: ticks.map((t) => `${+(100 * 10 ** t).toPrecision(1)}%`) },
       yaxis: { title: { text: 'count' } },
       height: 380,
     },
