@@ -11,6 +11,9 @@
 import * as fs from 'fs';
 import { escapeHtml } from './html';
 import { renderTable, tableText, type TableInput, type TableOptions } from './table';
+import { serialiseKernelSends } from './kernel-sends';
+
+serialiseKernelSends();
 
 export { escapeHtml };
 

@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
+import { withoutNewProcessHandlers } from '../util/process-handlers';
 
 /** The backends sifd can run on, in the order `initBackend` tries them. */
 export const BACKEND_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -81,7 +82,9 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
     // In Node the .wasm binaries sit next to the package's main file; point tfjs there (no network).
     const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
     if (tf.getBackend() !== 'wasm') wasm.setWasmPaths(dir + path.sep);
-    if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend returned false');
+    // The emscripten module's crash-on-any-rejection handlers would kill a notebook kernel.
+    const ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
+    if (!ok) throw new Error('tf.setBackend returned false');
     registerWasmTrainingKernels();
     smokeTest();
     return true;

@@ -7,6 +7,7 @@
  * lives on the WASM heap and must be `.delete()`d by whoever created it.
  */
 import { BackendError } from '../errors';
+import { withoutNewProcessHandlers } from '../util/process-handlers';
 
 /** The OpenCV.js module. Its shipped typings are incomplete for the calls used here, hence `any`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,26 +21,21 @@ export function loadOpenCv(): Promise<OpenCv> {
       let cv: OpenCv;
       // The Emscripten build installs process-wide handlers that turn ANY unhandled rejection into
       // an abort printing megabytes of its source; they are removed again right after loading.
-      const events = ['uncaughtException', 'unhandledRejection'];
-      const proc = process as unknown as NodeJS.EventEmitter;
-      const before = events.map((e) => new Set(proc.listeners(e)));
-      try {
+      withoutNewProcessHandlers(() => {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         cv = require('@techstark/opencv-js');
-        events.forEach((e, k) => {
-          for (const l of proc.listeners(e)) if (!before[k].has(l)) proc.removeListener(e, l as (...args: unknown[]) => void);
-        });
-      } catch (err) {
-        reject(new BackendError(`cannot load @techstark/opencv-js: ${(err as Error).message}`));
-        return;
-      }
-      const finish = () => {
-        // Without this, returning the module from an async function would recurse on its `then`.
-        delete cv.then;
-        resolve(cv);
-      };
-      if (cv.Mat) finish();
-      else cv.onRuntimeInitialized = finish;
+      }).then(
+        () => {
+          const finish = () => {
+            // Without this, returning the module from an async function would recurse on its `then`.
+            delete cv.then;
+            resolve(cv);
+          };
+          if (cv.Mat) finish();
+          else cv.onRuntimeInitialized = finish;
+        },
+        (err: Error) => reject(new BackendError(`cannot load @techstark/opencv-js: ${err.message}`)),
+      );
     });
   }
   return ready;

@@ -130,6 +130,10 @@ export function runNotebook(file: string, opts: RunOptions = {}): Promise<Notebo
         return;
       }
       const f = parsed.failure;
+      // A dead kernel leaves nothing in the cell; its last words went to the kernel process's own
+      // stderr, which Jupyter passes through to ours.
+      const processTail = stderr.split('\n').filter((l) => l.trim() && !/^WARNING: Location/.test(l)).slice(-30).join('\n');
+      const cellStderr = f && f.kind === 'DeadKernelError' && processTail ? `${f.stderr}\nkernel process stderr:\n${processTail}` : f?.stderr ?? '';
       resolve({
         name,
         ok: parsed.ok,
@@ -137,7 +141,7 @@ export function runNotebook(file: string, opts: RunOptions = {}): Promise<Notebo
         ipynb: parsed.ipynb,
         html: parsed.html,
         failure: f
-          ? { kind: f.kind, cellIndex: f.cell_index, firstLine: f.first_line, stderr: f.stderr, stdoutTail: f.stdout_tail }
+          ? { kind: f.kind, cellIndex: f.cell_index, firstLine: f.first_line, stderr: cellStderr, stdoutTail: f.stdout_tail }
           : undefined,
       });
     });
