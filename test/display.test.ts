@@ -155,3 +155,17 @@ test('tables accept a danfojs DataFrame', () => {
   const desc = (df as unknown as { describe(): unknown }).describe();
   assert.match(tableText(desc as never), /mean/);
 });
+
+test('a figure in an updatable display gets plotly.js from a separate output that is never replaced', () => {
+  const sent = captureKernel(() => {
+    const handle = display.createHandle();
+    handle.plot({ data: [{ y: [1, 2] }] });
+    handle.plot({ data: [{ y: [1, 2, 3] }] });
+  });
+  // A fresh process would first send the library on its own; this one may already have inlined it.
+  const figures = sent.filter((s) => 'application/vnd.plotly.v1+json' in s.data);
+  assert.equal(figures.length, 2);
+  for (const f of figures) assert.ok(String(f.data['text/html']).length < 10_000, 'updates never carry the library');
+  assert.equal(figures[1].update, true);
+  assert.match(String(figures[1].data['text/html']), /addEventListener\('load',draw\)/);
+});

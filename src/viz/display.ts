@@ -106,10 +106,10 @@ export function plot(figure: PlotlyFigure, opts: { displayId?: string; update?: 
   sendBundle(plotBundle(figure), opts);
 }
 
-export function plotBundle(figure: PlotlyFigure): MimeBundle {
+export function plotBundle(figure: PlotlyFigure, html: { library?: boolean } = {}): MimeBundle {
   return {
     'application/vnd.plotly.v1+json': { data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} },
-    'text/html': plotHtml(figure),
+    'text/html': plotHtml(figure, html),
     'text/plain': plotText(figure),
   };
 }
@@ -125,26 +125,39 @@ export function plotlyJs(): string {
 
 let plotlyInlined = false;
 
+function plotlyLibraryHtml(): string {
+  return `<script type="text/javascript">if (!window.Plotly) {${plotlyJs().replace(/<\/script/gi, '<\\/script')}\n}</script>`;
+}
+
 /**
  * Offline HTML for one figure. plotly.js (4.6 MB) is inlined into the first figure a process shows
  * and later figures reuse `window.Plotly` from the same page (nbconvert HTML, VS Code); JupyterLab
- * renders the Plotly MIME type instead. Pass `{ standalone: true }` for a page of its own.
+ * renders the Plotly MIME type instead. Pass `{ standalone: true }` for a page of its own, or
+ * `{ library: false }` when the library is already on the page (see `createHandle`).
  */
-export function plotHtml(figure: PlotlyFigure, opts: { standalone?: boolean } = {}): string {
+export function plotHtml(figure: PlotlyFigure, opts: { standalone?: boolean; library?: boolean } = {}): string {
   const id = `sifd-plot-${newDisplayId()}`;
   const spec = JSON.stringify({ data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...(figure.config ?? {}) } })
     .replace(/</g, '\\u003c');
-  const inline = opts.standalone || !plotlyInlined;
-  if (!opts.standalone) plotlyInlined = true;
-  const library = inline
-    ? `<script type="text/javascript">if (!window.Plotly) {${plotlyJs().replace(/<\/script/gi, '<\\/script')}\n}</script>`
-    : '';
+  const inline = opts.standalone || (opts.library !== false && !plotlyInlined);
+  if (inline && !opts.standalone) plotlyInlined = true;
+  // Draw now if plotly.js is loaded, else once the page has loaded (the library may come later on it).
   return (
-    `<div id="${id}" class="sifd-plot" style="width:100%;min-height:360px"></div>${library}` +
-    `<script type="text/javascript">(function(){var el=document.getElementById(${JSON.stringify(id)});` +
-    `if(!window.Plotly){el.textContent='plotly.js is not loaded on this page: re-run the first plot cell of the notebook';return;}` +
-    `var s=${spec};window.Plotly.newPlot(el,s.data,s.layout,s.config);})();</script>`
+    `<div id="${id}" class="sifd-plot" style="width:100%;min-height:360px"></div>${inline ? plotlyLibraryHtml() : ''}` +
+    `<script type="text/javascript">(function(){var el=document.getElementById(${JSON.stringify(id)});var s=${spec};` +
+    `function draw(){if(!window.Plotly){el.textContent='plotly.js is not loaded on this page: re-run the first plot cell of the notebook';return;}` +
+    `window.Plotly.newPlot(el,s.data,s.layout,s.config);}` +
+    `if(window.Plotly)draw();else window.addEventListener('load',draw);})();</script>`
   );
+}
+
+/**
+ * Make sure plotly.js sits in an output that is never replaced: a figure inside an updatable
+ * display loses its inlined library at the next update.
+ */
+function ensurePlotlyOnPage(): void {
+  if (plotlyInlined) return;
+  plotlyInlined = sendBundle({ 'text/html': plotlyLibraryHtml(), 'text/plain': '' });
 }
 
 function plotText(figure: PlotlyFigure): string {
@@ -174,7 +187,10 @@ export function createHandle(): DisplayHandle {
     id,
     update,
     html: (s) => update({ 'text/html': s, 'text/plain': htmlToText(s) }),
-    plot: (f) => update(plotBundle(f)),
+    plot: (f) => {
+      ensurePlotlyOnPage();
+      update(plotBundle(f, { library: false }));
+    },
     png: (b) => update({ 'image/png': b, 'text/plain': `[png image, ${b.length} bytes]` }),
   };
 }
