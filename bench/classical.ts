@@ -7,6 +7,7 @@ import { detectWith } from '../src/lib/classical/detect';
 import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
 import { Rng } from '../src/lib/util/random';
+import { mean, median, round1 as round } from '../src/lib/util/stats';
 
 /**
  * Classical detector speed: ms per square image at each size (default 512 and 1024), over forged
@@ -57,12 +58,6 @@ export async function run(argv: string[]): Promise<object> {
   return { bench: 'classical', params: { detector: params.detector, maxKeypoints: params.maxKeypoints, flips: params.flips }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
-const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const round = (v: number) => Math.round(v * 10) / 10;
 
 if (require.main === module) {
   run(process.argv.slice(2)).then(

@@ -5,17 +5,11 @@ import type { Masks } from '../src/lib/data/types';
 import { buildModel } from '../src/lib/models';
 import { createOptimizer } from '../src/lib/train/optimizers';
 import { Rng } from '../src/lib/util/random';
+import { median, round1 as round } from '../src/lib/util/stats';
 
 const USAGE = `segformer [--model segformer-cmfd|segformer-seg] [--variant b0] [--sizes 256,512] [--batch 2]
           [--steps 3] [--warmup 1] [--backend wasm|cpu|tensorflow]`;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const round = (x: number) => Math.round(x * 10) / 10;
 
 /** A random image batch with one square forged instance per image. */
 function randomBatch(rng: Rng, batch: number, size: number): { images: tf.Tensor4D; instances: Masks[] } {

@@ -3,18 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { createBenchNet } from '../src/lib/models/benchnet';
 import { Rng } from '../src/lib/util/random';
+import { median, round1 as round } from '../src/lib/util/stats';
 
 const USAGE = `train-step [--backend wasm|cpu|tensorflow] [--steps 10] [--warmup 2] [--batch 4] [--size 256]
            [--memory-steps 0]   run that many extra steps and report numTensors/RSS drift
            [--no-profile]       skip the per-kernel tf.profile step`;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const round = (x: number) => Math.round(x * 10) / 10;
 
 /**
  * Trains the issue-5 bench net on random input (default 4x256x256x3) with mean BCE and Adam(1e-3) and times

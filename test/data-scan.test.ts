@@ -6,7 +6,8 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import sharp from 'sharp';
 import { writeNpyMasks } from '../src/lib/data/npy';
-import { resolveDataRoot, repoRoot, scan } from '../src/lib/data/scan';
+import { resolveDataRoot, scan } from '../src/lib/data/scan';
+import { repoRoot } from '../src/lib/util/paths';
 import { edaRows, labelCounts, problemCounts, topImageSizes } from '../src/lib/data/eda';
 import type { Masks } from '../src/lib/data/types';
 

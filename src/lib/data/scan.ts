@@ -4,6 +4,7 @@ import { DatasetError } from '../errors';
 import { imageInfo, isImageFile, readImage, type ImageInfo } from './image-io';
 import { MaskShapeError, maskLayout, readMasks, readNpyHeader } from './npy';
 import type { Label, Problem, Sample, Split } from './types';
+import { repoRoot } from '../util/paths';
 
 /**
  * How deep a scan looks at each file:
@@ -47,15 +48,9 @@ export interface ScanResult {
   details: Map<string, SampleDetails>;
 }
 
-/** The repository root (this file is src/lib/data/scan.ts). */
-export function repoRoot(): string {
-  return path.resolve(__dirname, '..', '..', '..');
-}
-
 /**
  * The data root: the argument, else env SIFD_DATA, else data/sample in the repo. A relative path
- * is taken from the current directory, or from the repo root when only that one exists
- * (notebooks run with cwd = notebooks/).
+ * is taken from the current directory, or from the repo root when only that one exists.
  */
 export function resolveDataRoot(root?: string): string {
   const given = root ?? process.env.SIFD_DATA;
