@@ -167,7 +167,14 @@ export class Loader {
     const slots = this.slots;
     this.slots = [];
     for (const s of slots) for (const p of s.jobs.values()) p.reject(new BackendError('loader closed'));
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    // An idle worker is unref'd; ref it again so the process waits for terminate() to settle
+    // (otherwise the event loop can end with close() still pending).
+    await Promise.all(
+      slots.map((s) => {
+        s.worker.ref();
+        return s.worker.terminate();
+      }),
+    );
   }
 
   private jobsFor(epoch: number): BatchJob[] {
