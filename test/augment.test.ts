@@ -5,7 +5,7 @@ import { Rng } from '../src/lib/util/random';
 import { ConfigError } from '../src/lib/errors';
 import {
   brightnessContrast, brightnessContrastPair, denormalize, buildPipeline, buildStep, compose, cropPair, gamma, gammaPair,
-  gaussianBlur, gaussianBlurPair, gaussianNoise, hflip, IMAGENET_MEAN, IMAGENET_STD, jpeg, jpegPair, normalizePair,
+  gaussianBlur, gaussianBlurPair, gaussianNoise, gaussianNoisePair, hflip, IMAGENET_MEAN, IMAGENET_STD, jpeg, jpegPair, normalizePair,
   oneOf, PRESET_NAMES, randomResizedCrop, resize, resizePair, rot90, rotate, rotate90By, rotateBy, vflip,
   type Pair, type Transform,
 } from '../src/lib/augment';
@@ -312,4 +312,115 @@ test('bad specs fail with the reason and a suggestion', () => {
   assert.throws(() => buildPipeline('seed-c', 64), /did you mean 'seed-a' or 'seed-b'/);
   const bad: Pair = { image: { data: new Uint8Array(12), width: 2, height: 2, channels: 3 }, masks: { data: new Uint8Array(6), count: 1, height: 2, width: 3 } };
   assert.throws(() => hflip().apply(bad, new Rng(0)), /masks are 2x3 but the image is 2x2/);
+});
+
+/**
+ * The plain per-pixel loops the fast transforms replaced, kept as references: the fast paths
+ * (direct reads, Float32 accumulators in locals, interior fast paths, inlined sfc32) must give
+ * the same bytes.
+ */
+const reference = {
+  /** Separable filter: f32 row pass then f32 column pass, taps in order. */
+  separable(src: ArrayLike<number>, W: number, H: number, C: number, xt: [number, number][][], yt: [number, number][][], max: number, out: Uint8Array | Uint16Array) {
+    const outW = xt.length;
+    const tmp = new Float32Array(H * outW * C);
+    for (let y = 0; y < H; y++) for (let x = 0; x < outW; x++) for (const [i, w] of xt[x]) for (let k = 0; k < C; k++) tmp[(y * outW + x) * C + k] += w * src[(y * W + i) * C + k];
+    const acc = new Float32Array(outW * C);
+    yt.forEach((taps, y) => {
+      acc.fill(0);
+      for (const [i, w] of taps) for (let j = 0; j < acc.length; j++) acc[j] += w * tmp[i * outW * C + j];
+      for (let j = 0; j < acc.length; j++) out[y * outW * C + j] = Math.min(max, Math.max(0, Math.round(acc[j])));
+    });
+    return out;
+  },
+  areaTaps(inLen: number, outLen: number): [number, number][][] {
+    const scale = inLen / outLen;
+    return Array.from({ length: outLen }, (_, i) => {
+      if (scale <= 1) {
+        const src = Math.max(0, (i + 0.5) * scale - 0.5);
+        const s0 = Math.min(Math.floor(src), inLen - 1);
+        return [[s0, Math.fround(1 - (src - s0))], [Math.min(s0 + 1, inLen - 1), Math.fround(src - s0)]] as [number, number][];
+      }
+      const lo = i * scale;
+      const hi = Math.min((i + 1) * scale, inLen);
+      const taps: [number, number][] = [];
+      for (let s = Math.floor(lo); s < hi; s++) {
+        const cover = Math.min(s + 1, hi) - Math.max(s, lo);
+        if (cover > 1e-9) taps.push([s, Math.fround(cover / (hi - lo))]);
+      }
+      return taps;
+    });
+  },
+  blurTaps(sigma: number, n: number): [number, number][][] {
+    const r = Math.max(1, Math.ceil(3 * sigma));
+    const k = new Float32Array(2 * r + 1);
+    let sum = 0;
+    for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+    for (let i = 0; i < k.length; i++) k[i] /= sum;
+    const refl = (i: number) => {
+      if (n === 1) return 0;
+      const p = 2 * n - 2;
+      const j = ((i % p) + p) % p;
+      return j >= n ? p - j : j;
+    };
+    return Array.from({ length: n }, (_, x) => Array.from(k, (w, t) => [refl(x + t - r), w] as [number, number]));
+  },
+  noise(src: Uint8Array, std: number, rng: Rng): Uint8Array {
+    const out = new Uint8Array(src.length);
+    for (let i = 0; i < out.length; i += 2) {
+      let u = rng.next();
+      while (u === 0) u = rng.next();
+      const rad = std * 255 * Math.sqrt(-2 * Math.log(u));
+      const th = 2 * Math.PI * rng.next();
+      out[i] = Math.min(255, Math.max(0, Math.round(src[i] + rad * Math.cos(th))));
+      if (i + 1 < out.length) out[i + 1] = Math.min(255, Math.max(0, Math.round(src[i + 1] + rad * Math.sin(th))));
+    }
+    return out;
+  },
+  /** Bilinear rotation about the centre with reflect-101 borders. */
+  rotate(src: Uint8Array, W: number, H: number, C: number, degrees: number): Uint8Array {
+    const t = (degrees * Math.PI) / 180;
+    const [cos, sin, cx, cy] = [Math.cos(t), Math.sin(t), W / 2, H / 2];
+    const [a, b, c, d, e, f] = [cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy];
+    const bi = (i: number, n: number) => { if (i >= 0 && i < n) return i; if (n === 1) return 0; const p = 2 * n - 2; let j = ((i % p) + p) % p; if (j >= n) j = p - j; return j; };
+    const out = new Uint8Array(W * H * C);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const sx = a * (x + 0.5) + b * (y + 0.5) + c - 0.5;
+        const sy = d * (x + 0.5) + e * (y + 0.5) + f - 0.5;
+        const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
+        const [fx, fy] = [sx - x0, sy - y0];
+        const [xa, xb, ya, yb] = [bi(x0, W), bi(x0 + 1, W), bi(y0, H), bi(y0 + 1, H)];
+        for (let k = 0; k < C; k++) {
+          const [p00, p01, p10, p11] = [src[(ya * W + xa) * C + k], src[(ya * W + xb) * C + k], src[(yb * W + xa) * C + k], src[(yb * W + xb) * C + k]];
+          const top = p00 + (p01 - p00) * fx;
+          const bottom = p10 + (p11 - p10) * fx;
+          out[(y * W + x) * C + k] = Math.round(top + (bottom - top) * fy);
+        }
+      }
+    }
+    return out;
+  },
+};
+
+test('fast transforms give the same bytes as the plain per-pixel loops', () => {
+  const rng = new Rng('reference');
+  for (const [W, H, C] of [[1, 1, 3], [2, 5, 1], [7, 3, 3], [61, 43, 3], [100, 75, 3], [33, 47, 4]]) {
+    const data = Uint8Array.from({ length: W * H * C }, () => (rng.bool(0.05) ? 255 * rng.int(0, 1) : rng.int(0, 255)));
+    const p: Pair = { image: { data, width: W, height: H, channels: C }, masks: { data: new Uint8Array(0), count: 0, height: H, width: W } };
+    for (const [h, w] of [[1, 1], [3, 2], [32, 24], [97, 131]]) {
+      const want = reference.separable(data, W, H, C, reference.areaTaps(W, w), reference.areaTaps(H, h), 255, new Uint8Array(h * w * C));
+      assert.deepEqual(resizePair(p, h, w, 'area').image.data, W === w && H === h ? data : want, `resize ${W}x${H}x${C} -> ${w}x${h}`);
+    }
+    for (const sigma of [0.4, 1.2, 2.5]) {
+      const want = reference.separable(data, W, H, C, reference.blurTaps(sigma, W), reference.blurTaps(sigma, H), 255, new Uint8Array(W * H * C));
+      assert.deepEqual(gaussianBlurPair(p, sigma).image.data, want, `blur ${W}x${H}x${C} sigma ${sigma}`);
+    }
+    const [r1, r2] = [new Rng(W * H), new Rng(W * H)];
+    assert.deepEqual(gaussianNoisePair(p, 0.03, r1).image.data, reference.noise(data, 0.03, r2), `noise ${W}x${H}x${C}`);
+    assert.equal(r1.next(), r2.next(), 'noise leaves the Rng where next() would');
+    for (const deg of [7, -23.5, 90, 181]) {
+      assert.deepEqual(rotateBy(p, deg, { border: 'reflect' }).image.data, reference.rotate(data, W, H, C, deg), `rotate ${W}x${H}x${C} ${deg}`);
+    }
+  }
 });

@@ -47,19 +47,24 @@ export function warpAffine(p: Pair, inv: Affine, outW: number, outH: number, opt
   const outPlane = outW * outH;
   const mout = new Uint8Array(masks.count * outPlane);
   const [a, b, c, d, e, f] = inv;
+  const count = masks.count;
+  const mdata = masks.data;
+  const bilinear = interpolation !== 'nearest';
   for (let y = 0, o = 0; y < outH; y++) {
     const v = y + 0.5;
     for (let x = 0; x < outW; x++, o++) {
       const u = x + 0.5;
       const sx = a * u + b * v + c - 0.5; // source position in pixel-index units
       const sy = d * u + e * v + f - 0.5;
-      const nx = borderIndex(Math.floor(sx + 0.5), W, border);
-      const ny = borderIndex(Math.floor(sy + 0.5), H, border);
+      const rx = Math.floor(sx + 0.5);
+      const ry = Math.floor(sy + 0.5);
+      const nx = rx >= 0 && rx < W ? rx : borderIndex(rx, W, border);
+      const ny = ry >= 0 && ry < H ? ry : borderIndex(ry, H, border);
       const nearest = nx < 0 || ny < 0 ? -1 : ny * W + nx;
-      for (let m = 0; m < masks.count; m++) {
-        mout[m * outPlane + o] = nearest < 0 ? 0 : masks.data[m * plane + nearest];
+      for (let m = 0; m < count; m++) {
+        mout[m * outPlane + o] = nearest < 0 ? 0 : mdata[m * plane + nearest];
       }
-      if (interpolation === 'nearest') {
+      if (!bilinear) {
         for (let k = 0; k < C; k++) out[o * C + k] = nearest < 0 ? fill : src[nearest * C + k];
         continue;
       }
@@ -67,6 +72,21 @@ export function warpAffine(p: Pair, inv: Affine, outW: number, outH: number, opt
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+        // all four neighbours inside: no border handling (the common case)
+        const i00 = (y0 * W + x0) * C;
+        const i10 = i00 + W * C;
+        for (let k = 0; k < C; k++) {
+          const p00 = src[i00 + k];
+          const p01 = src[i00 + C + k];
+          const p10 = src[i10 + k];
+          const p11 = src[i10 + C + k];
+          const top = p00 + (p01 - p00) * fx;
+          const bottom = p10 + (p11 - p10) * fx;
+          out[o * C + k] = Math.round(top + (bottom - top) * fy);
+        }
+        continue;
+      }
       const xa = borderIndex(x0, W, border);
       const xb = borderIndex(x0 + 1, W, border);
       const ya = borderIndex(y0, H, border);

@@ -1,4 +1,5 @@
 import type { Rng } from '../util/random';
+import { separableFilter, type AxisWeights } from './separable';
 import { allocLike, checkPair, maxValue, range, type Pair, type Transform } from './transform';
 
 /** 1-D Gaussian taps for `sigma`, radius ceil(3 sigma), normalized to sum 1. */
@@ -13,6 +14,22 @@ function gaussianKernel(sigma: number): Float32Array {
   }
   for (let i = 0; i < k.length; i++) k[i] /= sum;
   return k;
+}
+
+function kernelTaps(k: Float32Array, n: number): AxisWeights {
+  const r = (k.length - 1) / 2;
+  const start = new Int32Array(n + 1);
+  const idx = new Int32Array(n * k.length);
+  const w = new Float32Array(n * k.length);
+  for (let i = 0, j = 0; i < n; i++) {
+    start[i] = j;
+    for (let t = 0; t < k.length; t++, j++) {
+      idx[j] = reflect101(i + t - r, n);
+      w[j] = k[t];
+    }
+  }
+  start[n] = n * k.length;
+  return { start, idx, w };
 }
 
 function reflect101(i: number, n: number): number {
@@ -30,37 +47,9 @@ export function gaussianBlurPair(p: Pair, sigma: number): Pair {
   const { image } = p;
   const { width: W, height: H, channels: C } = image;
   const k = gaussianKernel(sigma);
-  const r = (k.length - 1) / 2;
-  const max = maxValue(image);
-  const src = Float32Array.from(image.data);
-  // Rows: source column of tap t for output x is xs[x + t + r] (reflected at the borders).
-  const xs = new Int32Array(W + 2 * r);
-  for (let i = 0; i < xs.length; i++) xs[i] = reflect101(i - r, W) * C;
-  const tmp = new Float32Array(W * H * C);
-  for (let y = 0; y < H; y++) {
-    const row = y * W * C;
-    for (let x = 0; x < W; x++) {
-      const o = row + x * C;
-      for (let t = 0; t < k.length; t++) {
-        const s = row + xs[x + t];
-        const wt = k[t];
-        for (let c = 0; c < C; c++) tmp[o + c] += wt * src[s + c];
-      }
-    }
-  }
-  // Columns: accumulate whole rows of tmp, one tap at a time.
+  // Tap t of output i reads source reflect101(i + t - r) with weight k[t], along rows and columns.
   const out = allocLike(image.data, W * H * C);
-  const acc = new Float32Array(W * C);
-  for (let y = 0; y < H; y++) {
-    acc.fill(0);
-    for (let t = 0; t < k.length; t++) {
-      const s = reflect101(y + t - r, H) * W * C;
-      const wt = k[t];
-      for (let i = 0; i < W * C; i++) acc[i] += wt * tmp[s + i];
-    }
-    const o = y * W * C;
-    for (let i = 0; i < W * C; i++) out[o + i] = Math.min(max, Math.max(0, Math.round(acc[i])));
-  }
+  separableFilter(image.data, W, H, C, kernelTaps(k, W), kernelTaps(k, H), W, H, out, maxValue(image));
   return { image: { ...image, data: out }, masks: p.masks };
 }
 

@@ -46,8 +46,18 @@ export function normalizePair(p: Pair, mode: NormalizeMode): FloatPair {
   } else {
     throw new ConfigError(`normalize mode must be one of ${NORMALIZE_MODES.join(', ')}, got '${String(mode)}'`);
   }
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < C; c++) out[i * C + c] = (image.data[i * C + c] / max - mean[c]) / std[c];
+  const src = image.data;
+  if (max === 255) {
+    // 8-bit: one table per channel holding the same Float32 the formula gives for each value
+    const lut = new Float32Array(256 * C);
+    for (let v = 0; v < 256; v++) for (let c = 0; c < C; c++) lut[v * C + c] = (v / max - mean[c]) / std[c];
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < C; c++) out[i * C + c] = lut[src[i * C + c] * C + c];
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < C; c++) out[i * C + c] = (src[i * C + c] / max - mean[c]) / std[c];
+    }
   }
   return { image: { data: out, width: image.width, height: image.height, channels: C }, masks: p.masks };
 }

@@ -1,5 +1,6 @@
 import type { Rng } from '../util/random';
 import { ConfigError } from '../errors';
+import { separableFilter, type AxisWeights } from './separable';
 import { allocLike, checkPair, maxValue, range, toSize, type Pair, type Transform } from './transform';
 
 /**
@@ -9,13 +10,6 @@ import { allocLike, checkPair, maxValue, range, toSize, type Pair, type Transfor
  * 'nearest'.
  */
 export type ResizeInterpolation = 'bilinear' | 'area' | 'nearest';
-
-interface AxisWeights {
-  /** For output i, its taps are idx[start[i] .. start[i+1]) with weights w[...]. */
-  start: Int32Array;
-  idx: Int32Array;
-  w: Float32Array;
-}
 
 function axisWeights(inLen: number, outLen: number, mode: ResizeInterpolation): AxisWeights {
   const scale = inLen / outLen;
@@ -66,31 +60,8 @@ export function resizePair(p: Pair, outH: number, outW: number, interpolation: R
   const ax = axisWeights(W, outW, interpolation);
   const ay = axisWeights(H, outH, interpolation);
   // Rows first: [H, W, C] -> [H, outW, C] in float, then columns -> [outH, outW, C].
-  const src = Float32Array.from(image.data); // one monomorphic array for the hot loops
-  const tmp = new Float32Array(H * outW * C);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < outW; x++) {
-      const o = (y * outW + x) * C;
-      for (let t = ax.start[x]; t < ax.start[x + 1]; t++) {
-        const s = (y * W + ax.idx[t]) * C;
-        const wt = ax.w[t];
-        for (let k = 0; k < C; k++) tmp[o + k] += wt * src[s + k];
-      }
-    }
-  }
   const out = allocLike(image.data, outH * outW * C);
-  const rowLen = outW * C;
-  const acc = new Float32Array(rowLen);
-  for (let y = 0; y < outH; y++) {
-    acc.fill(0);
-    for (let t = ay.start[y]; t < ay.start[y + 1]; t++) {
-      const s = ay.idx[t] * rowLen;
-      const wt = ay.w[t];
-      for (let i = 0; i < rowLen; i++) acc[i] += wt * tmp[s + i];
-    }
-    const o = y * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = Math.min(max, Math.max(0, Math.round(acc[i])));
-  }
+  separableFilter(image.data, W, H, C, ax, ay, outW, outH, out, max);
   const plane = W * H;
   const outPlane = outW * outH;
   const mout = new Uint8Array(masks.count * outPlane);
