@@ -23,8 +23,16 @@ const fround = Math.fround;
 /**
  * Rows: [H, W, C] -> [H, outW, C] (Float32). Taps index source columns.
  */
+let scratch = new Float32Array(0);
+
+/** The row pass's buffer, reused between calls (every value is written before it is read). */
+function scratchOf(length: number): Float32Array {
+  if (scratch.length < length) scratch = new Float32Array(Math.max(length, Math.ceil(scratch.length * 1.25)));
+  return scratch.length === length ? scratch : scratch.subarray(0, length);
+}
+
 function rowPass(src: Pixels | Float32Array, W: number, H: number, C: number, ax: AxisWeights, outW: number): Float32Array {
-  const tmp = new Float32Array(H * outW * C);
+  const tmp = scratchOf(H * outW * C);
   const { start, w } = ax;
   // source column offsets in values, not pixels
   const idx = new Int32Array(ax.idx.length);

@@ -40,8 +40,8 @@ export interface BatchJob {
 }
 
 export interface InstanceBuffers {
-  /** (N, H, W) 0/1, instances that kept at least one pixel after augmentation. */
-  masks: Uint8Array;
+  /** (N, H, W) 0/1, instances that kept at least one pixel after augmentation (Float32, tensor-ready). */
+  masks: Float32Array;
   count: number;
   /** (N, 4) [x1, y1, x2, y2] in output pixels, x2/y2 exclusive. */
   boxes: Float32Array;
@@ -80,7 +80,7 @@ function instancesOf(masks: Masks): InstanceBuffers {
   const kept = instanceStats(masks)
     .map((s, m) => ({ m, box: s.box }))
     .filter((s) => s.box !== null);
-  const out = new Uint8Array(kept.length * plane);
+  const out = new Float32Array(kept.length * plane);
   const boxes = new Float32Array(kept.length * 4);
   kept.forEach(({ m, box }, j) => {
     out.set(masks.data.subarray(m * plane, (m + 1) * plane), j * plane);
@@ -159,10 +159,18 @@ if (!isMainThread && parentPort && workerData && workerData.role === 'sifd-loade
   const port = parentPort;
   const config = workerData.config as BatchConfig;
   const pipeline = buildPipeline(config.spec, config.size);
+  // One batch at a time, in arrival order: the batch the consumer needs next finishes first
+  // (interleaving two batches would make both late). Decoding still runs one sample ahead.
+  const answer = async (job: BatchJob): Promise<void> => {
+    try {
+      const result = await processBatch(config, pipeline, job);
+      port.postMessage({ ok: true, result }, transferables(result));
+    } catch (err) {
+      port.postMessage({ ok: false, jobId: job.jobId, message: (err as Error).stack ?? String(err) });
+    }
+  };
+  let queue: Promise<void> = Promise.resolve();
   port.on('message', (job: BatchJob) => {
-    processBatch(config, pipeline, job).then(
-      (result) => port.postMessage({ ok: true, result }, transferables(result)),
-      (err: Error) => port.postMessage({ ok: false, jobId: job.jobId, message: err.stack ?? String(err) }),
-    );
+    queue = queue.then(() => answer(job));
   });
 }

@@ -243,7 +243,7 @@ export class Loader {
     const images = tf.tensor4d(r.images, [B, H, W, 3], 'float32');
     const masks = tf.tensor4d(r.foreground, [B, H, W, 1], 'float32');
     const instances = r.instances?.map((inst) => ({
-      masks: tf.tensor3d(Float32Array.from(inst.masks), [inst.count, H, W], 'float32'),
+      masks: tf.tensor3d(inst.masks, [inst.count, H, W], 'float32'),
       boxes: tf.tensor2d(inst.boxes, [inst.count, 4], 'float32'),
     }));
     return {
