@@ -20,6 +20,12 @@ export interface CorrelationConfig {
   topK: number;
   /** Chebyshev radius (in cells) of the own neighbourhood that is excluded. */
   excludeRadius: number;
+  /** Odd block size of the displacement aggregation (1: single cells). */
+  window: number;
+  /** Append each location's similarity mean and standard deviation. */
+  stats: boolean;
+  /** Average-pool the map until it has at most this many cells, so memory stays bounded (N^2 similarities). */
+  maxCells: number;
 }
 
 /** Value added to excluded pairs so they never reach the top-k (cosine is >= -1). */
@@ -71,10 +77,48 @@ function neighbourhoodPenalty(h: number, w: number, radius: number): Float32Arra
 }
 
 /**
- * Sorted top-k cosine self-similarities of a feature map, neighbourhood excluded.
- * features [B,h,w,C] -> [B,h,w,k], values in [-1, 1] (EXCLUDED-shifted values only if k >= N - neighbourhood).
+ * Each cell's descriptor concatenated with its neighbours' in a `window` x `window` block (zeros
+ * past the border), scaled by 1/window so unit cells give a descriptor of norm <= 1.
+ * The dot product of two such descriptors is the mean cosine similarity of the two blocks cell
+ * by cell at the same displacement: similarity aggregated along a constant displacement, which is
+ * what a translated copy keeps and a chance look-alike does not (the dense-field idea of
+ * classical copy-move detection). [B,h,w,C] -> [B,h,w,window^2 C].
  */
-export function selfSimilarityTopK(features: tf.Tensor4D, topK: number, excludeRadius: number): tf.Tensor4D {
+function displacementBlocks(unit: tf.Tensor4D, window: number): tf.Tensor4D {
+  if (window === 1) return unit;
+  return tf.tidy(() => {
+    const [b, h, w, c] = unit.shape;
+    const r = Math.floor(window / 2);
+    const padded = tf.pad(unit, [[0, 0], [r, r], [r, r], [0, 0]]);
+    const taps: tf.Tensor4D[] = [];
+    for (let dy = 0; dy < window; dy++) for (let dx = 0; dx < window; dx++) taps.push(tf.slice(padded, [0, dy, dx, 0], [b, h, w, c]));
+    return tf.concat(taps, -1).mul(1 / window) as tf.Tensor4D;
+  });
+}
+
+export interface SelfSimilarityOptions {
+  topK: number;
+  /** Chebyshev radius (in cells) of the own neighbourhood that is excluded. */
+  excludeRadius: number;
+  /** Odd block size of the displacement aggregation; 1 compares single cells. */
+  window?: number;
+  /** Append the mean and the standard deviation of each location's similarities (2 channels). */
+  stats?: boolean;
+}
+
+/**
+ * Sorted top-k cosine self-similarities of a feature map, neighbourhood excluded, optionally
+ * aggregated over a block at constant displacement and followed by the mean and standard
+ * deviation of all the location's similarities (BusterNet's percentile pooling in short: a
+ * top-1 far above the mean is a match to one place, not a flat or repetitive background that
+ * matches everywhere).
+ * features [B,h,w,C] -> [B,h,w,k (+2)], values in [-1, 1].
+ */
+export function selfSimilarityTopK(features: tf.Tensor4D, topKOrOptions: number | SelfSimilarityOptions, excludeRadiusArg = 1): tf.Tensor4D {
+  const o: SelfSimilarityOptions = typeof topKOrOptions === 'number' ? { topK: topKOrOptions, excludeRadius: excludeRadiusArg } : topKOrOptions;
+  const { topK, excludeRadius } = o;
+  const window = o.window ?? 1;
+  if (!Number.isInteger(window) || window < 1 || window % 2 === 0) throw new ModelError(`correlation window must be an odd integer >= 1, got ${window}`);
   const [b, h, w, c] = features.shape;
   const n = h * w;
   const excluded = (2 * excludeRadius + 1) ** 2;
@@ -82,20 +126,41 @@ export function selfSimilarityTopK(features: tf.Tensor4D, topK: number, excludeR
     throw new ModelError(`correlation map ${h}x${w} is too small for top-${topK} outside radius ${excludeRadius}; use a larger input`);
   }
   return tf.tidy(() => {
-    const flat = features.reshape([b, n, c]);
-    const unit = flat.div(flat.square().sum(-1, true).add(1e-6).sqrt()); // [B,N,C], L2-normalised
-    const sim = matmul(unit, unit, false, true); // [B,N,N] cosine
-    const masked = sim.add(tf.tensor2d(neighbourhoodPenalty(h, w, excludeRadius), [n, n])) as tf.Tensor3D;
-    return topkValues(masked, topK).reshape([b, h, w, topK]) as tf.Tensor4D;
+    const unit = features.div(features.square().sum(-1, true).add(1e-6).sqrt()) as tf.Tensor4D; // L2-normalised cells
+    const blocks = displacementBlocks(unit, window);
+    const flat = blocks.reshape([b, n, blocks.shape[3]]);
+    const sim = matmul(flat, flat, false, true); // [B,N,N]
+    const penalty = neighbourhoodPenalty(h, w, excludeRadius);
+    const masked = sim.add(tf.tensor2d(penalty, [n, n])) as tf.Tensor3D;
+    const top = topkValues(masked, topK);
+    if (!o.stats) return top.reshape([b, h, w, topK]) as tf.Tensor4D;
+    // Mean and std over the non-excluded pairs of each row.
+    const valid = tf.tensor2d(penalty.map((v) => (v === 0 ? 1 : 0)), [n, n]);
+    const count = n - excluded; // interior rows; border rows exclude fewer, close enough for a feature
+    const mean = sim.mul(valid).sum(-1, true).div(count);
+    const std = sim.sub(mean).square().mul(valid).sum(-1, true).div(count).add(1e-6).sqrt();
+    return tf.concat([top, mean, std], -1).reshape([b, h, w, topK + 2]) as tf.Tensor4D;
   });
+}
+
+/** Channels the correlation block outputs. */
+export function correlationChannels(cfg: { topK: number; stats: boolean }): number {
+  return cfg.topK + (cfg.stats ? 2 : 0);
 }
 
 /**
  * The correlation block: a learned projection (so matching features can be learned apart from
- * appearance features), then sorted self-similarities: [B,h,w,inChannels] -> [B,h,w,topK].
+ * appearance features), pooled down to at most `maxCells` locations, then sorted
+ * self-similarities: [B,h,w,inChannels] -> [B,h',w',topK (+2)].
  */
 export function makeCorrelation(p: ParamStore, prefix: string, cfg: CorrelationConfig) {
   const proj = makeLinear(p, `${prefix}/proj`, cfg.inChannels, cfg.projDim);
   return (features: tf.Tensor4D): tf.Tensor4D =>
-    tf.tidy(() => selfSimilarityTopK(proj(features) as tf.Tensor4D, cfg.topK, cfg.excludeRadius));
+    tf.tidy(() => {
+      let x = proj(features) as tf.Tensor4D;
+      let factor = 1;
+      while ((x.shape[1] / factor) * (x.shape[2] / factor) > cfg.maxCells && x.shape[1] % (factor * 2) === 0 && x.shape[2] % (factor * 2) === 0) factor *= 2;
+      if (factor > 1) x = tf.avgPool(x, factor, factor, 'valid');
+      return selfSimilarityTopK(x, { topK: cfg.topK, excludeRadius: cfg.excludeRadius, window: cfg.window, stats: cfg.stats });
+    });
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ModelError } from '../../errors';
 import { DEFAULT_SET_LOSS_WEIGHTS, hungarianSetLoss, type InstanceTargets, type SetLossWeights } from '../../losses/hungarian';
 import type { Rng } from '../../util/random';
-import { makeCorrelation } from './correlation';
+import { correlationChannels, makeCorrelation } from './correlation';
 import { makeAllMlpDecoder } from './decoder';
 import { foregroundProbability, instanceProbabilities } from './instance';
 import { makeMitEncoder, mitConfig, MIT_VARIANTS } from './mit';
@@ -22,12 +22,24 @@ export interface SegformerConfig {
   head: 'instances' | 'foreground';
   /** Channels of the decoder's pixel features. */
   decoderDim: number;
-  /** Encoder stage the correlation block reads: 2 (1/8), 3 (1/16), or 0 to switch it off. */
-  correlationStage: 0 | 2 | 3;
+  /** Encoder stage the correlation block reads: 1 (1/4), 2 (1/8), 3 (1/16), or 0 to switch it off. */
+  correlationStage: 0 | 1 | 2 | 3;
   correlationTopK: number;
   correlationProjDim: number;
   correlationDim: number;
   correlationExcludeRadius: number;
+  /** Odd block size over which similarities are aggregated at constant displacement (1: off). */
+  correlationWindow: number;
+  /** Add each location's similarity mean and std to the top-k (how unique its best match is). */
+  correlationStats: boolean;
+  /** The correlation map is average-pooled to at most this many cells (memory grows with its square). */
+  correlationMaxCells: number;
+  /**
+   * Query head only: weight of an auxiliary dense foreground loss (dice + BCE of a linear head on
+   * the pixel features against the union of the instances). Deep supervision: every pixel gets a
+   * gradient from the first step, which the set loss alone gives only through matched queries.
+   */
+  auxForegroundWeight: number;
   /** Query head only. */
   queries: number;
   queryLayers: number;
@@ -45,6 +57,10 @@ export const SEGFORMER_DEFAULTS: SegformerConfig = {
   correlationProjDim: 64,
   correlationDim: 32,
   correlationExcludeRadius: 1,
+  correlationWindow: 1,
+  correlationStats: false,
+  correlationMaxCells: 1024,
+  auxForegroundWeight: 0,
   queries: 5,
   queryLayers: 2,
   queryHeads: 4,
@@ -68,7 +84,7 @@ export interface SegformerOutputs {
   instances?: tf.Tensor4D;
   /** Query head: [B,Q] objectness logits. */
   scores?: tf.Tensor2D;
-  /** Foreground head: [B,H,W] logits. */
+  /** Foreground head, or the query head's auxiliary foreground head (when its weight > 0): [B,H,W] logits. */
   logits?: tf.Tensor3D;
 }
 
@@ -100,19 +116,25 @@ export class SegformerModel {
           projDim: c.correlationProjDim,
           topK: c.correlationTopK,
           excludeRadius: c.correlationExcludeRadius,
+          window: c.correlationWindow,
+          stats: c.correlationStats,
+          maxCells: c.correlationMaxCells,
         })
       : null;
     this.decoder = makeAllMlpDecoder(this.params, 'decoder', {
       stageChannels: mit.embedDims,
       dim: c.decoderDim,
-      correlationChannels: c.correlationStage ? c.correlationTopK : 0,
+      correlationChannels: c.correlationStage ? correlationChannels({ topK: c.correlationTopK, stats: c.correlationStats }) : 0,
       correlationDim: c.correlationDim,
     });
     this.queryHead =
       c.head === 'instances'
         ? makeQueryDecoder(this.params, 'query_decoder', { dim: c.decoderDim, queries: c.queries, layers: c.queryLayers, heads: c.queryHeads })
         : null;
-    this.fgHead = c.head === 'foreground' ? makeLinear(this.params, 'foreground_head', c.decoderDim, 1) : null;
+    this.fgHead =
+      c.head === 'foreground' || c.auxForegroundWeight > 0
+        ? makeLinear(this.params, c.head === 'foreground' ? 'foreground_head' : 'aux_foreground_head', c.decoderDim, 1)
+        : null;
   }
 
   /** Trainable weights keyed by stable name. */
@@ -139,6 +161,12 @@ export class SegformerModel {
       return this.decoder(feats, corr); // [B,H/4,W/4,D]
     });
     try {
+      const logits = this.fgHead
+        ? tf.tidy(() => {
+            const l = this.fgHead!(pixels) as tf.Tensor4D; // [B,H/4,W/4,1]
+            return tf.image.resizeBilinear(l, [h, w]).squeeze([3]) as tf.Tensor3D; // [B,H,W]
+          })
+        : undefined;
       if (this.queryHead) {
         const q = this.queryHead(pixels);
         const instances = tf.tidy(() => {
@@ -147,13 +175,9 @@ export class SegformerModel {
         });
         q.maskLogits.dispose();
         const masks = tf.tidy(() => foregroundProbability(instanceProbabilities(instances, q.objectness)));
-        return { masks, instances, scores: q.objectness };
+        return logits ? { masks, instances, scores: q.objectness, logits } : { masks, instances, scores: q.objectness };
       }
-      const logits = tf.tidy(() => {
-        const l = this.fgHead!(pixels) as tf.Tensor4D; // [B,H/4,W/4,1]
-        return tf.image.resizeBilinear(l, [h, w]).squeeze([3]) as tf.Tensor3D; // [B,H,W]
-      });
-      return { masks: tf.tidy(() => tf.sigmoid(logits) as tf.Tensor3D), logits };
+      return { masks: tf.tidy(() => tf.sigmoid(logits!) as tf.Tensor3D), logits };
     } finally {
       pixels.dispose();
     }
@@ -167,9 +191,13 @@ export class SegformerModel {
     try {
       if (outputs.instances && outputs.scores) {
         const r = hungarianSetLoss(outputs.instances, outputs.scores, batch.targets, this.config.lossWeights);
-        const parts = { dice: r.dice.dataSync()[0], bce: r.bce.dataSync()[0], objectness: r.objectness.dataSync()[0] };
+        const parts: Record<string, number> = { dice: r.dice.dataSync()[0], bce: r.bce.dataSync()[0], objectness: r.objectness.dataSync()[0] };
         tf.dispose([r.dice, r.bce, r.objectness]);
-        return { outputs, loss: { loss: r.loss, parts } };
+        if (!outputs.logits) return { outputs, loss: { loss: r.loss, parts } };
+        const aux = foregroundLoss(outputs.logits, batch.targets);
+        const loss = tf.tidy(() => r.loss.add(aux.loss.mul(this.config.auxForegroundWeight)) as tf.Scalar);
+        tf.dispose([r.loss, aux.loss]);
+        return { outputs, loss: { loss, parts: { ...parts, aux_dice: aux.parts.dice, aux_bce: aux.parts.bce } } };
       }
       return { outputs, loss: foregroundLoss(outputs.logits!, batch.targets) };
     } catch (e) {
@@ -217,8 +245,12 @@ export function disposeOutputs(out: SegformerOutputs): void {
 function validateConfig(c: SegformerConfig): SegformerConfig {
   if (!MIT_VARIANTS[c.variant]) mitConfig(c.variant);
   if (c.head !== 'instances' && c.head !== 'foreground') throw new ConfigError(`head must be 'instances' or 'foreground', got '${c.head}'`);
-  if (![0, 2, 3].includes(c.correlationStage)) throw new ConfigError(`correlationStage must be 0 (off), 2 (1/8) or 3 (1/16), got ${c.correlationStage}`);
-  for (const k of ['decoderDim', 'correlationTopK', 'correlationProjDim', 'correlationDim', 'queries', 'queryLayers', 'queryHeads', 'inChannels'] as const) {
+  if (![0, 1, 2, 3].includes(c.correlationStage)) throw new ConfigError(`correlationStage must be 0 (off), 1 (1/4), 2 (1/8) or 3 (1/16), got ${c.correlationStage}`);
+  if (!Number.isInteger(c.correlationWindow) || c.correlationWindow < 1 || c.correlationWindow % 2 === 0) {
+    throw new ConfigError(`correlationWindow must be an odd integer >= 1, got ${c.correlationWindow}`);
+  }
+  if (!(c.auxForegroundWeight >= 0)) throw new ConfigError(`auxForegroundWeight must be >= 0, got ${c.auxForegroundWeight}`);
+  for (const k of ['decoderDim', 'correlationMaxCells', 'correlationTopK', 'correlationProjDim', 'correlationDim', 'queries', 'queryLayers', 'queryHeads', 'inChannels'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new ConfigError(`${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.decoderDim % c.queryHeads !== 0) throw new ConfigError(`decoderDim ${c.decoderDim} must be divisible by queryHeads ${c.queryHeads}`);
