@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeMitEncoder, MIT_VARIANTS } from '../src/lib/models/segformer/mit';
 import { ParamStore } from '../src/lib/models/segformer/params';
 import { matmul } from '../src/lib/models/segformer/matmul';
-import { selfSimilarityTopK } from '../src/lib/models/segformer/correlation';
+import { makeCorrelation, selfSimilarityTopK } from '../src/lib/models/segformer/correlation';
 import { instanceProbabilities, instanceToForeground, selectInstances } from '../src/lib/models/segformer/instance';
 import { SegformerModel } from '../src/lib/models/segformer/model';
 import { hungarianSetLoss, matchQueries } from '../src/lib/losses/hungarian';
@@ -112,6 +112,59 @@ test('correlation: a copied patch finds its twin (top-1 ~ 1), its own neighbourh
   assert.ok(Math.abs(v[1][1][0] - 1) < 1e-4 && Math.abs(v[6][6][0] - 1) < 1e-4, `twins top-1: ${v[1][1][0]}, ${v[6][6][0]}`);
   assert.ok(v[3][3][0] < 0.9, `neighbour must be excluded, got ${v[3][3][0]}`);
   assert.ok(v[1][1][0] >= v[1][1][1] && v[1][1][1] >= v[1][1][2], 'sorted descending');
+});
+
+test('correlation window and stats equal the brute-force block similarity, mean and std', () => {
+  const rng = new Rng(11);
+  const h = 5, w = 6, c = 4, r = 1, win = 3, k = 2;
+  const data = Float32Array.from({ length: h * w * c }, () => rng.normal());
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(() => selfSimilarityTopK(tf.tensor4d(data, [1, h, w, c]), { topK: k, excludeRadius: r, window: win, stats: true }));
+  assert.deepEqual(out.shape, [1, h, w, k + 2]);
+  const v = out.dataSync();
+  out.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  // Brute force: unit cells; block similarity = sum over the 3x3 block (zeros past the border) / 9.
+  const unit = (y: number, x: number): number[] | null => {
+    if (y < 0 || y >= h || x < 0 || x >= w) return null;
+    const f = Array.from(data.subarray((y * w + x) * c, (y * w + x + 1) * c));
+    const n = Math.sqrt(f.reduce((a, b) => a + b * b, 0) + 1e-6);
+    return f.map((e) => e / n);
+  };
+  const block = (yi: number, xi: number, yj: number, xj: number) => {
+    let s = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+      const a = unit(yi + dy, xi + dx), b = unit(yj + dy, xj + dx);
+      if (a && b) s += a.reduce((acc, e, q) => acc + e * b[q], 0);
+    }
+    return s / (win * win);
+  };
+  const count = h * w - (2 * r + 1) ** 2;
+  for (let yi = 0; yi < h; yi++) for (let xi = 0; xi < w; xi++) {
+    const kept: number[] = [];
+    for (let yj = 0; yj < h; yj++) for (let xj = 0; xj < w; xj++) if (Math.abs(yj - yi) > r || Math.abs(xj - xi) > r) kept.push(block(yi, xi, yj, xj));
+    kept.sort((a, b) => b - a);
+    const mean = kept.reduce((a, b) => a + b, 0) / count;
+    const std = Math.sqrt(kept.reduce((a, b) => a + (b - mean) ** 2, 0) / count + 1e-6);
+    const o = (yi * w + xi) * (k + 2);
+    for (let j = 0; j < k; j++) assert.ok(Math.abs(v[o + j] - kept[j]) < 1e-5, `top-${j + 1} at ${yi},${xi}: ${v[o + j]} vs ${kept[j]}`);
+    assert.ok(Math.abs(v[o + k] - mean) < 1e-5, `mean at ${yi},${xi}: ${v[o + k]} vs ${mean}`);
+    assert.ok(Math.abs(v[o + k + 1] - std) < 1e-4, `std at ${yi},${xi}: ${v[o + k + 1]} vs ${std}`);
+  }
+});
+
+test('correlation block pools a large map down to maxCells and refuses an even window', () => {
+  const store = new ParamStore(new Rng(3));
+  const block = makeCorrelation(store, 'corr', { inChannels: 8, projDim: 8, topK: 4, excludeRadius: 1, window: 3, stats: true, maxCells: 64 });
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(() => block(tf.randomNormal([2, 32, 16, 8], 0, 1, 'float32', 1) as tf.Tensor4D));
+  assert.deepEqual(out.shape, [2, 8, 4, 6], '32x16 = 512 cells pooled by 4 to 8x4 = 32 <= 64');
+  out.dispose();
+  const zeros = tf.zeros([1, 6, 6, 2]) as tf.Tensor4D;
+  assert.throws(() => selfSimilarityTopK(zeros, { topK: 2, excludeRadius: 1, window: 2 }), /odd integer/);
+  zeros.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  store.dispose();
 });
 
 test('correlation top-k gradient equals the gather formulation and finite differences', () => {
