@@ -1,3 +1,4 @@
+import * as os from 'os';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
@@ -110,6 +111,9 @@ export async function run(argv: string[]): Promise<object> {
   y.dispose();
   return {
     backend: report.backend,
+    // XNNPACK threads of the wasm backend (SIFD_WASM_THREADS; default every core, max 8); 1 on other backends.
+    threads: report.backend === 'wasm' ? report.wasmThreads ?? 1 : 1,
+    load_avg_1m: round(os.loadavg()[0]),
     step_ms_median: round(median(stepMs)),
     step_ms_min: round(Math.min(...stepMs)),
     infer_ms_median: round(median(inferMs)),

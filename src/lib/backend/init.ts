@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
 import { withoutNewProcessHandlers } from '../util/process-handlers';
+import { activeWasmThreads, threadedWasmFactory, wantedWasmThreads } from './wasm-threads';
 
 /** The backends sifd can run on, in the order `initBackend` tries them. */
 export const BACKEND_ORDER = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -25,6 +26,8 @@ export interface BackendReport {
   /** WASM only: whether the SIMD build runs, and the project's training kernels registered on it. */
   wasmSimd?: boolean;
   wasmKernels?: string[];
+  /** WASM only: XNNPACK threads (the calling thread included); 1 = the stock single-threaded build. */
+  wasmThreads?: number;
   tfjsVersion: string;
 }
 
@@ -75,6 +78,12 @@ async function tryTensorflow(skipped: SkippedBackend[]): Promise<string | undefi
   return undefined;
 }
 
+/** Whether tfjs already created the named backend (then its factory is no longer consulted). */
+function backendCreated(name: string): boolean {
+  const registry = (tf.engine() as unknown as { registry?: Record<string, unknown> }).registry;
+  return !!registry && name in registry;
+}
+
 async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
   try {
     // Loaded lazily so importing the library never fails when the package is absent.
@@ -82,8 +91,24 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
     // In Node the .wasm binaries sit next to the package's main file; point tfjs there (no network).
     const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
     if (tf.getBackend() !== 'wasm') wasm.setWasmPaths(dir + path.sep);
+    const threads = wantedWasmThreads();
+    const stock = tf.findBackendFactory('wasm');
+    let ok = false;
+    if (threads > 1 && stock && !backendCreated('wasm')) {
+      // The threaded SIMD build over worker_threads (wasm-threads.ts); the stock build if it cannot start.
+      tf.removeBackend('wasm');
+      tf.registerBackend('wasm', threadedWasmFactory(threads), 2);
+      try {
+        ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
+        if (!ok) throw new Error('the threaded build did not start (see the warning above)');
+      } catch (err) {
+        skipped.push({ backend: `wasm (${threads} threads)`, reason: `${errorText(err)}; using the single-threaded build` });
+        tf.removeBackend('wasm');
+        tf.registerBackend('wasm', stock, 2);
+      }
+    }
     // The emscripten module's crash-on-any-rejection handlers would kill a notebook kernel.
-    const ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
+    if (!ok) ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
     if (!ok) throw new Error('tf.setBackend returned false');
     registerWasmTrainingKernels();
     smokeTest();
@@ -133,7 +158,10 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
     } else if (name === 'wasm') {
       if (await tryWasm(skipped)) {
         const wasmSimd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
-        return { backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', wasmSimd, wasmKernels: wasmTrainingKernelNames(), ...base };
+        return {
+          backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', wasmSimd, wasmKernels: wasmTrainingKernelNames(),
+          wasmThreads: activeWasmThreads(), ...base,
+        };
       }
     } else if (await tryCpu(skipped)) {
       return { backend: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', ...base };
