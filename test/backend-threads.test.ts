@@ -33,7 +33,7 @@ initBackend({ prefer: 'wasm' }).then((r) => {
 `;
 
 function runChild(threads?: string): { status: number | null; ms: number; out: Record<string, unknown>; stderr: string } {
-  const env = { ...process.env, SIFD_BACKEND: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SIFD_BACKEND: '' };
   delete env.SIFD_WASM_THREADS;
   if (threads !== undefined) env.SIFD_WASM_THREADS = threads;
   const t0 = performance.now();
