@@ -181,3 +181,58 @@ test('Conv2DBackpropFilter split into per-image blocks (large inputs) still matc
     setColBlockFloats(prev);
   }
 });
+
+test('stride-1 Conv2DBackpropFilter (padded-grid im2col) matches cpu for any padding and GEMM chunk size', async () => {
+  const rng = new Rng('conv2d-stride1');
+  for (let trial = 0; trial < 10; trial++) {
+    const n = rng.int(1, 4);
+    const h = rng.int(4, 12);
+    const w = rng.int(4, 12);
+    const cin = rng.int(1, 6);
+    const cout = rng.int(1, 6);
+    const kh = rng.int(1, 4);
+    const kw = rng.int(1, 4);
+    const pad = randomPad(rng);
+    const blocked = trial % 2 === 1;
+    const label = `n${n} ${h}x${w} ${cin}->${cout} k${kh}x${kw} pad ${JSON.stringify(pad)}${blocked ? ' blocked' : ''}`;
+    const x = randn(rng, [n, h, w, cin]);
+    const filterShape: [number, number, number, number] = [kh, kw, cin, cout];
+    const yShape = await on('cpu', () => tf.conv2d(x() as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, 1, pad)).then((r) => r.shape);
+    if (yShape.some((d) => d <= 0)) continue;
+    const dy = randn(rng, yShape);
+    // Blocked: GEMM chunks of 1..9 positions (COL_BLOCK_FLOATS / K), so chunks end mid-row and mid-image.
+    const prev = blocked ? setColBlockFloats(kh * kw * cin * rng.int(1, 9)) : undefined;
+    try {
+      await compare(`dW ${label}`, () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: 1, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor);
+    } finally {
+      if (prev !== undefined) setColBlockFloats(prev);
+    }
+  }
+});
+
+test('SplitV, Concat and leading-axes Sum (heap versions of stock kernels) match cpu', async () => {
+  const rng = new Rng('copy-kernels');
+  for (let trial = 0; trial < 12; trial++) {
+    const rank = rng.int(1, 4); // rng.int is inclusive
+    const shape = Array.from({ length: rank }, () => rng.int(1, 6));
+    if (trial === 0) shape.splice(0, shape.length, 2, 9, 7, 70); // long rows: the subarray copy path
+    const axis = rng.int(0, shape.length - 1);
+    const x = randn(rng, shape);
+    const k = shape[axis];
+    const sizes = k === 1 ? [1] : [rng.int(1, k - 1), -1];
+    const label = `[${shape}] axis ${axis}`;
+    await compare(`split ${label} ${sizes}`, () => tf.concat(tf.split(x(), sizes, axis).map((t, i) => t.mul(i + 1)), axis));
+    const other = shape.slice();
+    other[axis] = rng.int(1, 4);
+    const y = randn(rng, other);
+    await compare(`concat ${label}`, () => tf.concat([x(), y(), x()], axis - shape.length));
+    await compare(`concat int32 ${label}`, () => tf.concat([x().toInt(), y().toInt()], axis).toFloat());
+    const lead = Array.from({ length: rng.int(1, shape.length) }, (_, i) => i);
+    await compare(`sum leading ${lead} ${label}`, () => tf.sum(x(), lead, trial % 2 === 0));
+    await compare(`sum last ${label}`, () => tf.sum(x(), -1));
+    await compare(`sum inner ${label}`, () => tf.sum(x(), shape.length > 1 ? [1] : [0], true));
+  }
+  await compare('sum int32 leading', () => tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), 0).toFloat());
+  await compare('concat bool', () => tf.concat([tf.tensor1d([true, false], 'bool'), tf.tensor1d([false], 'bool')]).toFloat());
+});

@@ -40,7 +40,7 @@ and the versions of node, tfjs and sharp.
       `backend ${report.backend} (${report.provider}; chosen by ${report.chosenBy})`,
     ];
     if (report.backend === 'wasm') {
-      lines.push(`  wasm SIMD: ${report.wasmSimd ? 'yes' : 'no'}; training kernels added: ${report.wasmKernels?.join(', ')}`);
+      lines.push(`  wasm SIMD: ${report.wasmSimd ? 'yes' : 'no'}; threads: ${report.wasmThreads ?? 1}; training kernels added: ${report.wasmKernels?.join(', ')}`);
     }
     if (report.skipped.length) {
       lines.push('skipped:');

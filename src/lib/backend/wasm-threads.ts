@@ -41,6 +41,13 @@ interface ThreadedModule {
 
 type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm');
 
+/** The global WebAssembly API, typed here: tslab's compiler has no WebAssembly typings. */
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports: object): Promise<object>;
+}
+const wasmApi = () => (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** worker_threads' Worker without the parent's execArgv: pthread workers run plain JS, no loaders needed. */
 class PlainWorker extends WorkerThread {
   constructor(filename: string | URL, options: WorkerOptions = {}) {
@@ -91,12 +98,12 @@ export function threadedWasmFactory(threads: number): () => Promise<tf.KernelBac
         return workerPath;
       },
       mainScriptUrlOrBlob: gluePath,
-      instantiateWasm(info: { env: Record<string, unknown> }, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+      instantiateWasm(info: { env: Record<string, unknown> }, receive: (instance: unknown, module: unknown) => void) {
         // The C++ side uses min(wanted, logical cores / 2) threads.
         info.env.emscripten_num_logical_cores = () => 2 * threads;
-        WebAssembly.compile(binary)
+        wasmApi().compile(binary)
           .then(async (module) => {
-            const instance = await WebAssembly.instantiate(module, info as unknown as WebAssembly.Imports);
+            const instance = await wasmApi().instantiate(module, info);
             receive(instance, module); // loads the module into the pool's workers and attaches their handlers
             // emscripten's worker error handler throws from an event listener (a process crash); fail init instead.
             for (const w of config.PThread?.unusedWorkers ?? []) {

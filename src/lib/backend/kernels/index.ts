@@ -4,6 +4,8 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
+import { captureStockConcat, concatConfig, splitVConfig } from './copy-kernels';
+import { captureStockSum, sumConfig } from './sum';
 
 /** The kernels sifd adds to (or replaces on) the wasm backend so models can train there. */
 const TRAINING_KERNELS: tf.KernelConfig[] = [
@@ -13,6 +15,10 @@ const TRAINING_KERNELS: tf.KernelConfig[] = [
   depthwiseBackpropInputConfig,
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
+  // Faster versions of stock kernels that dominate a training step's backward pass (see each file).
+  splitVConfig,
+  concatConfig,
+  sumConfig,
 ];
 
 export function wasmTrainingKernelNames(): string[] {
@@ -24,7 +30,11 @@ export function registerWasmTrainingKernels(): void {
   for (const config of TRAINING_KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing?.kernelFunc === config.kernelFunc) continue;
+    // Ours fall back to the package's kernel for the cases they do not cover.
+    if (config === concatConfig) captureStockConcat(existing);
+    if (config === sumConfig) captureStockSum(existing);
     if (existing) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
+    // Keep the stock kernel's setup (it binds the wasm function the fallback calls, on every setBackend).
+    tf.registerKernel({ ...config, setupFunc: config.setupFunc ?? existing?.setupFunc, disposeFunc: config.disposeFunc ?? existing?.disposeFunc });
   }
 }
