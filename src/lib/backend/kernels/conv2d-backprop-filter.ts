@@ -14,9 +14,16 @@ export function setColBlockFloats(floats: number): number {
 /**
  * Positions per GEMM in the stride-1 path. XNNPACK's GEMM does not block the reduction dimension, so one
  * [K, N*Hp*Wp] @ [N*Hp*Wp, Cout] product streams both operands from memory once per output tile; chunks of a few
- * thousand positions keep them in cache (measured ~1.4x on the bench net's largest layer).
+ * thousand positions keep them in cache (~1.4x on the bench net's largest layer; 8192 measured best with 2 threads).
  */
-export const GEMM_CHUNK = 4096;
+export let GEMM_CHUNK = 8192;
+
+/** Tunes GEMM_CHUNK (benchmarks only); returns the previous value. */
+export function setGemmChunk(positions: number): number {
+  const prev = GEMM_CHUNK;
+  GEMM_CHUNK = Math.max(1, Math.floor(positions));
+  return prev;
+}
 
 /**
  * dW of a 2-D convolution as a transposed im2col + GEMM: x is moved to [Cin, N, Hp, Wp] once, so the im2col
