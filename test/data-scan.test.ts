@@ -173,6 +173,22 @@ test('flat folder of images: label unknown, non-images reported; empty folder re
   }
 });
 
+test('an image folder of the Kaggle layout (train_images/ with authentic/ and forged/) scans as unlabelled images', async () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-imagefolder-'));
+  try {
+    await png(path.join(d, 'authentic', 'a1.png'));
+    await png(path.join(d, 'forged', 'f1.png'));
+    await png(path.join(d, 'forged', 'a1.png'));
+    await png(path.join(d, 'other', 'ignored.png'));
+    const r = await scan(d);
+    assert.equal(r.layout, 'flat');
+    assert.deepEqual(r.samples.map((s) => [s.id, s.label]), [['a1', 'unknown'], ['f1', 'unknown']]);
+    assert.deepEqual(r.problems.map((p) => [p.kind, path.relative(d, p.file)]), [['duplicate-id', path.join('forged', 'a1.png')]]);
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('test_masks/ labels test images (synthetic sample); resolveDataRoot: argument, SIFD_DATA, default', async () => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-testmasks-'));
   const saved = process.env.SIFD_DATA;

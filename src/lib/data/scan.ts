@@ -124,14 +124,34 @@ export async function scan(root?: string, opts: ScanOptions = {}): Promise<ScanR
 
 type Report = (file: string, kind: string, reason: string) => void;
 
+/**
+ * A flat folder of images, or one image folder of a Kaggle layout (`train_images/`, whose images
+ * sit in `authentic/` and `forged/`): every image, unlabelled (its masks live elsewhere).
+ */
 function findFlat(dir: string, report: Report): Sample[] {
   const samples: Sample[] = [];
-  for (const e of listDir(dir)) {
-    const file = path.join(dir, e.name);
-    if (e.isDirectory()) continue;
-    if (isImageFile(e.name)) samples.push({ id: idOf(e.name), split: 'test', label: 'unknown', imagePath: file });
-    else report(file, 'not-an-image', 'not an image file (expected .png, .jpg, .jpeg, .tif, .tiff or .webp)');
-  }
+  const seen = new Map<string, string>();
+  const visit = (folder: string, nested: boolean) => {
+    for (const e of listDir(folder)) {
+      const file = path.join(folder, e.name);
+      if (e.isDirectory()) {
+        if (!nested && LABEL_DIRS.some((l) => l === e.name)) visit(file, true);
+        continue;
+      }
+      if (!isImageFile(e.name)) {
+        report(file, 'not-an-image', 'not an image file (expected .png, .jpg, .jpeg, .tif, .tiff or .webp)');
+        continue;
+      }
+      const id = idOf(e.name);
+      const other = seen.get(id);
+      if (other) report(file, 'duplicate-id', `id '${id}' is also ${other}`);
+      else {
+        seen.set(id, file);
+        samples.push({ id, split: 'test', label: 'unknown', imagePath: file });
+      }
+    }
+  };
+  visit(dir, false);
   if (samples.length === 0) report(dir, 'empty-folder', 'no images here, and no Kaggle layout (train_images/, test_images/, ...)');
   return samples;
 }
