@@ -1,4 +1,6 @@
 import * as os from 'os';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
@@ -8,7 +10,9 @@ import { median, round1 as round } from '../src/lib/util/stats';
 
 const USAGE = `train-step [--backend wasm|cpu|tensorflow] [--steps 10] [--warmup 2] [--batch 4] [--size 256]
            [--memory-steps 0]   run that many extra steps and report numTensors/RSS drift
-           [--no-profile]       skip the per-kernel tf.profile step`;
+           [--no-profile]       skip the per-kernel tf.profile step
+           [--data-parallel N]  N single-threaded wasm replicas (this thread + N-1 worker_threads), each on a
+                                shard of the batch; gradients combined by shard size, the same Adam step on each`;
 
 
 /**
@@ -26,10 +30,14 @@ export async function run(argv: string[]): Promise<object> {
       size: { type: 'string', default: '256' },
       'memory-steps': { type: 'string', default: '0' },
       'no-profile': { type: 'boolean', default: false },
+      'data-parallel': { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) return { usage: USAGE };
+  const replicas = Number(values['data-parallel']);
+  if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`--data-parallel must be a positive integer, got ${values['data-parallel']}`);
+  if (replicas > 1) return runDataParallel(values, replicas);
   const report = await initBackend({ prefer: values.backend });
   const steps = Number(values.steps);
   const warmup = Number(values.warmup);
@@ -130,4 +138,131 @@ export async function run(argv: string[]): Promise<object> {
     top_kernels: topKernels,
     ...(memory ? { memory } : {}),
   };
+}
+
+/** Shard sizes of a batch over `replicas` (as even as possible, larger shards first). */
+function shardSizes(batch: number, replicas: number): number[] {
+  return Array.from({ length: replicas }, (_, k) => Math.floor(batch / replicas) + (k < batch % replicas ? 1 : 0)).filter((s) => s > 0);
+}
+
+function nextMessage<T>(w: Worker): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    w.once('error', onError);
+    w.once('message', (m: T) => {
+      w.off('error', onError);
+      resolve(m);
+    });
+  });
+}
+
+/**
+ * Data-parallel variant (avenue 2 of issue 5): replica 0 runs here, the others in worker_threads, each with its
+ * own single-threaded wasm backend and the same initial weights. A step: every replica computes the gradients of
+ * its shard's mean loss; the main thread sums them weighted by shard size (= the full batch's mean-loss gradient)
+ * and every replica applies the same Adam update, so the replicas stay identical (checked at the end).
+ */
+async function runDataParallel(values: Record<string, string | boolean | undefined>, replicas: number): Promise<object> {
+  // Each replica owns a core: XNNPACK threads on top would oversubscribe it.
+  process.env.SIFD_WASM_THREADS ??= '1';
+  const report = await initBackend({ prefer: (values.backend as string | undefined) ?? 'wasm' });
+  const steps = Number(values.steps);
+  const warmup = Number(values.warmup);
+  const batch = Number(values.batch);
+  const size = Number(values.size);
+  const rng = new Rng('bench-train-step');
+  const n = batch * size * size;
+  const xData = new Float32Array(n * 3).map(() => rng.next());
+  const yData = new Float32Array(n).map(() => (rng.bool() ? 1 : 0));
+  const sizes = shardSizes(batch, replicas);
+  const starts = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
+  const px = size * size;
+  const entry = path.join(__dirname, 'workers', 'train-step-replica.ts');
+  const workers = sizes.slice(1).map((nb, k) => {
+    const b0 = starts[k + 1];
+    // The replica is TypeScript: the eval'd bootstrap registers tsx, as the data loader's workers do.
+    const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`;
+    return new Worker(code, {
+      eval: true,
+      execArgv: [],
+      env: { ...process.env, SIFD_BACKEND: report.backend },
+      workerData: {
+        xData: xData.slice(b0 * px * 3, (b0 + nb) * px * 3),
+        yData: yData.slice(b0 * px, (b0 + nb) * px),
+        shape: [nb, size, size, 3],
+      },
+    });
+  });
+  try {
+    await Promise.all(workers.map((w) => nextMessage(w)));
+    const x = tf.tensor4d(xData.slice(0, sizes[0] * px * 3), [sizes[0], size, size, 3]);
+    const y = tf.tensor4d(yData.slice(0, sizes[0] * px), [sizes[0], size, size, 1]);
+    const net = createBenchNet(1);
+    const vars = [...net.params.values()];
+    const optimizer = tf.train.adam(1e-3);
+    const weights = sizes.map((s) => s / batch);
+    const step = async (): Promise<number> => {
+      const remote = workers.map((w) => nextMessage<{ loss: number; grads: Float32Array[] }>(w));
+      for (const w of workers) w.postMessage({ cmd: 'grads' });
+      const { value, grads } = tf.variableGrads(() => tf.losses.sigmoidCrossEntropy(y, net.forward(x)) as tf.Scalar, vars);
+      const own = vars.map((v) => grads[v.name].dataSync() as Float32Array);
+      let loss = weights[0] * value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      const combined = own.map((g) => g.map((e) => e * weights[0]));
+      (await Promise.all(remote)).forEach((r, k) => {
+        loss += weights[k + 1] * r.loss;
+        r.grads.forEach((g, i) => {
+          const c = combined[i];
+          for (let e = 0; e < g.length; e++) c[e] += weights[k + 1] * g[e];
+        });
+      });
+      const applied = workers.map((w) => nextMessage(w));
+      for (const w of workers) w.postMessage({ cmd: 'apply', grads: combined });
+      tf.tidy(() => optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(combined[i], v.shape) }))));
+      await Promise.all(applied);
+      return loss;
+    };
+    const tensors0 = tf.memory().numTensors;
+    for (let i = 0; i < warmup; i++) await step();
+    const tensorsAfterWarmup = tf.memory().numTensors;
+    const stepMs: number[] = [];
+    let lastLoss = NaN;
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      lastLoss = await step();
+      stepMs.push(performance.now() - t0);
+    }
+    // The replicas must still hold the same weights.
+    let replicaDiff = 0;
+    for (const w of workers) {
+      const got = nextMessage<{ weights: Float32Array[] }>(w);
+      w.postMessage({ cmd: 'weights' });
+      const theirs = (await got).weights;
+      vars.forEach((v, i) => {
+        const mine = v.dataSync();
+        for (let e = 0; e < mine.length; e++) replicaDiff = Math.max(replicaDiff, Math.abs(mine[e] - theirs[i][e]));
+      });
+    }
+    const tensorsEnd = tf.memory().numTensors;
+    net.dispose();
+    optimizer.dispose();
+    tf.dispose([x, y]);
+    return {
+      backend: report.backend,
+      threads: report.backend === 'wasm' ? report.wasmThreads ?? 1 : 1,
+      data_parallel_replicas: sizes.length,
+      shard_sizes: sizes,
+      load_avg_1m: round(os.loadavg()[0]),
+      step_ms_median: round(median(stepMs)),
+      step_ms_min: round(Math.min(...stepMs)),
+      steps,
+      input: [batch, size, size, 3],
+      last_loss: lastLoss,
+      replica_weights_max_abs_diff: replicaDiff,
+      num_tensors: { start: tensors0, after_warmup: tensorsAfterWarmup, end: tensorsEnd },
+    };
+  } finally {
+    for (const w of workers) w.postMessage({ cmd: 'close' });
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
