@@ -97,10 +97,19 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
     if (threads > 1 && stock && !backendCreated('wasm')) {
       // The threaded SIMD build over worker_threads (wasm-threads.ts); the stock build if it cannot start.
       tf.removeBackend('wasm');
-      tf.registerBackend('wasm', threadedWasmFactory(threads), 2);
+      const threaded = threadedWasmFactory(threads);
+      let initError: unknown;
+      tf.registerBackend('wasm', async () => {
+        try {
+          return await threaded();
+        } catch (err) {
+          initError = err; // tfjs only logs a factory's error and returns false
+          throw err;
+        }
+      }, 2);
       try {
         ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
-        if (!ok) throw new Error('the threaded build did not start (see the warning above)');
+        if (!ok) throw initError ?? new Error('the threaded build did not start');
       } catch (err) {
         skipped.push({ backend: `wasm (${threads} threads)`, reason: `${errorText(err)}; using the single-threaded build` });
         tf.removeBackend('wasm');
