@@ -281,3 +281,34 @@ test('any Model works: loader-style tensor instances reach forward as Masks and 
   assert.equal(tf.memory().numTensors, start, 'tensors leaked on the Inf path');
   model.dispose();
 });
+
+test('data-parallel training (2 replicas) gives the losses and weights of single-thread training, leaks nothing', async () => {
+  const { shardSizes } = await import('../src/lib/train/data-parallel');
+  assert.deepEqual(shardSizes(5, 2), [3, 2]);
+  assert.deepEqual(shardSizes(1, 3), [1]);
+  const before = tf.memory().numTensors;
+  const single = newModel(11);
+  const parallel = newModel(11);
+  const start = tf.memory().numTensors;
+  const a = await trainModel({ model: single, config: CONFIG, train: squares(), warn: () => {} });
+  const b = await trainModel({ model: parallel, config: CONFIG, train: squares(), warn: () => {}, dataParallel: 2 });
+  assert.equal(tf.memory().numTensors, start, 'tensors leaked by data-parallel training');
+  a.history.forEach((r, i) => {
+    const rel = Math.abs(r.trainLoss - b.history[i].trainLoss) / Math.abs(r.trainLoss);
+    assert.ok(rel <= 1e-4, `epoch ${i + 1}: loss ${r.trainLoss} vs ${b.history[i].trainLoss}`);
+  });
+  const wa = weightsOf(single).flat();
+  const wb = weightsOf(parallel).flat();
+  const diff = Math.max(...wa.map((v, i) => Math.abs(v - wb[i])));
+  assert.ok(diff <= 1e-4, `weights differ by ${diff}`);
+  single.dispose();
+  parallel.dispose();
+  // A NaN in a worker's shard stops the run like any NaN loss.
+  const poisoned = newModel(11);
+  await assert.rejects(
+    trainModel({ model: poisoned, config: CONFIG, train: squares(3, { epoch: 1, batch: 2 }), warn: () => {}, dataParallel: 2 }),
+    (e: Error) => e instanceof TrainingError && /loss is NaN at epoch 1, batch 2/.test(e.message),
+  );
+  poisoned.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

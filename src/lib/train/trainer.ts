@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { GradientReplicas } from './data-parallel';
 import { ModelError, TrainingError } from '../errors';
 import type { Masks } from '../data/types';
 import type { Batch, BatchInstances, ForwardInput, Model } from '../models/types';
@@ -53,6 +54,12 @@ export interface TrainOptions {
   callbacks?: TrainerCallbacks[];
   /** Only for progress displays (async sources cannot say how long they are). */
   batchesPerEpoch?: number;
+  /**
+   * Split every batch over this many replicas: this thread and N-1 worker threads, each with its own copy of the
+   * model (rebuilt from the registry) and backend (src/lib/train/data-parallel.ts). Default 1 (off). With wasm,
+   * run this thread single-threaded too (SIFD_WASM_THREADS=1 before initBackend), one replica per core.
+   */
+  dataParallel?: number;
   warn?: (msg: string) => void;
 }
 
@@ -90,6 +97,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const resumeFrom =
     typeof opts.resume === 'object' ? opts.resume : opts.resume && opts.runDir ? findLatestCheckpoint(opts.runDir, warn) : undefined;
   if (opts.resume === true && !opts.runDir) throw new TrainingError('resume needs a run folder');
+  const replicas = (opts.dataParallel ?? 1) > 1 ? await GradientReplicas.start(model, opts.dataParallel!, tf.getBackend()) : null;
   const optimizer = createOptimizer(config.optimizer, config.lr);
   try {
     if (resumeFrom) {
@@ -128,7 +136,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         let loss: number;
         let gradNorm: number | undefined;
         try {
-          ({ loss, gradNorm } = trainStep(model, names, variables, batch, optimizer, config.clipNorm));
+          ({ loss, gradNorm } = await trainStep(model, names, variables, batch, optimizer, config.clipNorm, replicas));
         } finally {
           disposeBatch(batch);
         }
@@ -174,31 +182,38 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     return { history, epoch: Math.max(startEpoch, config.epochs), step, lastCheckpoint, resumedFrom };
   } finally {
     optimizer.dispose();
+    await replicas?.close();
   }
 }
 
 /** One optimizer step; returns the loss. When the loss is not finite nothing is updated. */
-function trainStep(
+async function trainStep(
   model: Model,
   names: string[],
   variables: tf.Variable[],
   batch: Batch,
   optimizer: ReturnType<typeof createOptimizer>,
   clipNorm: number | null,
-): { loss: number; gradNorm?: number } {
+  replicas: GradientReplicas | null,
+): Promise<{ loss: number; gradNorm?: number }> {
   const input = toForwardInput(batch);
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(input, { training: true });
-    if (!out.loss) throw new ModelError(`model '${model.name}' returned no loss for a batch with targets`);
-    return out.loss;
-  }, variables);
-  const loss = value.dataSync()[0];
-  value.dispose();
+  let loss: number;
   let named = new Map<string, tf.Tensor>();
-  names.forEach((n, i) => {
-    const g = grads[variables[i].name];
-    if (g) named.set(n, g);
-  });
+  if (replicas) {
+    ({ loss, grads: named } = await replicas.gradients(model, names, variables, input));
+  } else {
+    const { value, grads } = tf.variableGrads(() => {
+      const out = model.forward(input, { training: true });
+      if (!out.loss) throw new ModelError(`model '${model.name}' returned no loss for a batch with targets`);
+      return out.loss;
+    }, variables);
+    loss = value.dataSync()[0];
+    value.dispose();
+    names.forEach((n, i) => {
+      const g = grads[variables[i].name];
+      if (g) named.set(n, g);
+    });
+  }
   let gradNorm: number | undefined;
   try {
     if (!Number.isFinite(loss)) return { loss };
