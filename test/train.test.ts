@@ -312,3 +312,33 @@ test('data-parallel training (2 replicas) gives the losses and weights of single
   poisoned.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test('gradient replicas: worker shards give the full-batch gradient, and a replica holds only its weights step after step', async () => {
+  const { GradientReplicas } = await import('../src/lib/train/data-parallel');
+  const model = newModel(5);
+  const names = [...model.params.keys()];
+  const variables = names.map((n) => model.params.get(n)!);
+  const before = tf.memory().numTensors;
+  const replicas = await GradientReplicas.start(model, 2, tf.getBackend());
+  try {
+    for (const batch of squares(3)({ epoch: 1, rng: new Rng(1) }) as Iterable<Batch>) {
+      const input = { images: batch.images, masks: batch.masks };
+      const { loss, grads } = await replicas.gradients(model, names, variables, input);
+      const full = tf.variableGrads(() => model.forward(input, { training: true }).loss!, variables);
+      assert.ok(Math.abs(loss - full.value.dataSync()[0]) <= 1e-5 * Math.abs(loss), `loss ${loss} vs ${full.value.dataSync()[0]}`);
+      names.forEach((n, i) => {
+        const a = grads.get(n)!.dataSync();
+        const b = full.grads[variables[i].name].dataSync();
+        const scale = Math.max(1e-6, ...Array.from(b, Math.abs));
+        for (let e = 0; e < a.length; e++) assert.ok(Math.abs(a[e] - b[e]) <= 1e-4 * scale, `${n}[${e}]: ${a[e]} vs ${b[e]}`);
+      });
+      tf.dispose([full.value, ...Object.values(full.grads), ...grads.values(), batch.images, batch.masks]);
+      // The worker's model has as many tensors as ours has weights: nothing else survives a step there.
+      assert.deepEqual(replicas.replicaTensors, [variables.length]);
+    }
+  } finally {
+    await replicas.close();
+  }
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});

@@ -39,6 +39,8 @@ export class GradientReplicas {
   private readonly workers: Worker[];
   private readonly pending: Array<Pending | null>;
   private closed = false;
+  /** Each worker replica's live tensor count after its last step (a leak check for tests). */
+  readonly replicaTensors: number[] = [];
 
   private constructor(workers: Worker[]) {
     this.workers = workers;
@@ -171,6 +173,7 @@ export class GradientReplicas {
       throw err;
     }
     results.forEach((r, j) => {
+      if (r.tensors !== undefined) this.replicaTensors[j] = r.tensors;
       const share = sizes[j + 1] / b;
       loss += share * r.loss;
       names.forEach((n, i) => {

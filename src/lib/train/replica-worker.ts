@@ -33,6 +33,8 @@ export interface ShardResult {
   loss: number;
   /** Gradients in the order of `names`; null where the loss does not depend on the weight. */
   grads: Array<Float32Array | null>;
+  /** The replica's live tensors after the step (model weights only, when nothing leaks). */
+  tensors?: number;
   error?: string;
 }
 
@@ -54,7 +56,11 @@ async function main(): Promise<void> {
         if (!v) throw new Error(`replica model has no weight '${n}'`);
         return v;
       });
-      variables.forEach((v, i) => v.assign(tf.tensor(m.weights[i], v.shape)));
+      variables.forEach((v, i) => {
+        const t = tf.tensor(m.weights[i], v.shape);
+        v.assign(t);
+        t.dispose();
+      });
       const input: ForwardInput = {
         images: tf.tensor4d(m.images.data, m.images.shape),
         masks: tf.tensor4d(m.masks.data, m.masks.shape),
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
       } finally {
         tf.dispose([input.images, input.masks!]);
       }
+      result.tensors = tf.memory().numTensors;
       const buffers = result.grads.filter((g): g is Float32Array => g !== null).map((g) => g.buffer as ArrayBuffer);
       port.postMessage(result satisfies ShardResult, buffers);
     } catch (err) {
