@@ -321,7 +321,8 @@ test('gradient replicas: worker shards give the full-batch gradient, and a repli
   const before = tf.memory().numTensors;
   const replicas = await GradientReplicas.start(model, 2, tf.getBackend());
   try {
-    for (const batch of squares(3)({ epoch: 1, rng: new Rng(1) }) as Iterable<Batch>) {
+    const source = squares(3) as (ctx: { epoch: number; rng: Rng }) => Iterable<Batch>;
+    for (const batch of source({ epoch: 1, rng: new Rng(1) })) {
       const input = { images: batch.images, masks: batch.masks };
       const { loss, grads } = await replicas.gradients(model, names, variables, input);
       const full = tf.variableGrads(() => model.forward(input, { training: true }).loss!, variables);
