@@ -15,6 +15,7 @@ import type { Masks } from '../src/lib/data/types';
 
 import { initBackend } from '../src/lib/backend';
 import { trainModel } from '../src/lib/train/trainer';
+import { loadPredictorFromRun } from '../src/lib/train/predictor';
 import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -385,6 +386,15 @@ test('checkpoints resume through the trainer: 1 epoch + resume 1 epoch = 2 epoch
     }
     straight.dispose();
     resumed.dispose();
+    // The run's predictor gives instances and the merged probability map, both at the image's size.
+    const predictor = await loadPredictorFromRun(path.join(tmp, 'b'));
+    const image = { data: new Uint8Array(48 * 80 * 3).map((_, i) => (i * 37) % 256), width: 80, height: 48, channels: 3 };
+    const pred = await predictor.predict(image);
+    predictor.dispose();
+    assert.equal(pred.instances.height, 48);
+    assert.equal(pred.instances.width, 80);
+    assert.equal(pred.probability?.length, 48 * 80);
+    assert.ok(pred.probability!.every((p) => p >= 0 && p <= 1));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -57,7 +57,12 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
         return { masks: o.masks, instances: o.instances, scores: o.scores };
       });
       try {
-        if (out.instances && out.scores) return instancesFromQueries(out.instances, out.scores, size, height, width, threshold, minArea);
+        if (out.instances && out.scores) {
+          const pred = instancesFromQueries(out.instances, out.scores, size, height, width, threshold, minArea);
+          // The merged per-pixel probability too, so evaluations can report pixel ROC AUC for query models.
+          if (out.masks) pred.probability = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
+          return pred;
+        }
         if (!out.masks) throw new ModelError(`model '${meta.model.name}' returned neither masks nor instances`);
         const prob = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
         return probabilityToInstances(prob, height, width, { threshold, minArea });
