@@ -72,6 +72,24 @@ test('sifd train writes checkpoints and history, refuses to overwrite a run, and
   assert.equal(readHistory(path.join(run, 'history.jsonl')).length, 2);
 });
 
+test('sifd train --replicas 2 trains data-parallel to the same loss as one replica', async () => {
+  const saved = process.env.SIFD_WASM_THREADS;
+  try {
+    const one = await sifd('train', ...common.map((a) => (a === run ? path.join(root, 'runs', 'r1') : a)), '--epochs', '1');
+    const two = await sifd('train', ...common.map((a) => (a === run ? path.join(root, 'runs', 'r2') : a)), '--epochs', '1', '--replicas', '2');
+    assert.equal(one.code, 0, one.err);
+    assert.equal(two.code, 0, two.err);
+    const lossOf = (r: { out: string }) => JSON.parse(r.out.trim().split('\n').pop()!).train_loss as number;
+    assert.ok(Math.abs(lossOf(one) - lossOf(two)) <= 1e-4 * Math.abs(lossOf(one)), `${lossOf(one)} vs ${lossOf(two)}`);
+    const bad = await sifd('train', '--data', data, '--replicas', '0');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--replicas must be >= 1, got 0/);
+  } finally {
+    if (saved === undefined) delete process.env.SIFD_WASM_THREADS;
+    else process.env.SIFD_WASM_THREADS = saved;
+  }
+});
+
 test('sifd train rejects bad options with a clear message', async () => {
   const badLr = await sifd('train', '--data', data, '--lr', 'fast');
   assert.equal(badLr.code, 2);

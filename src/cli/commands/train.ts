@@ -26,7 +26,7 @@ export const train: Command = {
   get usage() {
     return `usage: sifd train --model M [--data DIR] [--out runs/R] [--epochs E] [--resume] [--preset P]
                   [--batch B] [--size S] [--lr LR] [--clip N] [--seed N] [--augment A]
-                  [--val-fraction F] [--limit N] [--workers N] [--backend B] [--model-config JSON]
+                  [--val-fraction F] [--limit N] [--workers N] [--replicas N] [--backend B] [--model-config JSON]
 
 Scans DIR, splits its labelled images into train/validation (stratified, seeded), and trains.
 Every epoch writes runs/R/epoch_<k>/ (weights, optimizer state, RNG state, history, config)
@@ -52,6 +52,9 @@ ${presetList()}
   --val-fraction F    fraction held out for validation (default 0.2; 0 = none)
   --limit N           at most N images per split and label (quick runs)
   --workers N         loader decoding threads (default 0)
+  --replicas N        data-parallel training: each batch split over this thread and N-1 worker threads,
+                      each with its own model copy and single-threaded backend (default 1); on wasm the
+                      whole step runs in parallel, ~1.4x faster than wasm's own threads on 2 cores
   --backend B         tfjs backend: tensorflow, wasm or cpu (default: best available)
   --model-config JSON model options as a JSON object, e.g. '{"diceWeight": 0.5}'`;
   },
@@ -71,6 +74,7 @@ ${presetList()}
     'val-fraction': { type: 'string' },
     limit: { type: 'string' },
     workers: { type: 'string' },
+    replicas: { type: 'string' },
     backend: { type: 'string' },
     'model-config': { type: 'string' },
   },
@@ -103,6 +107,10 @@ ${presetList()}
       }
       if (typeof modelConfig !== 'object' || modelConfig === null || Array.isArray(modelConfig)) throw new UsageError('--model-config must be a JSON object');
     }
+    const replicas = intOpt('replicas') ?? 1;
+    if (replicas < 1) throw new UsageError(`--replicas must be >= 1, got ${replicas}`);
+    // One wasm thread per replica: XNNPACK threads on top would only compete with the other replicas.
+    if (replicas > 1) process.env.SIFD_WASM_THREADS ??= '1';
     const backend = await initBackend({ prefer: optStr(args, 'backend') });
     const out = optStr(args, 'out') ?? path.join('runs', model);
     console.error(`sifd train: model ${model}, backend ${backend.backend}, run folder ${out}`);
@@ -116,6 +124,7 @@ ${presetList()}
       overrides,
       valFraction: args.values['val-fraction'] === undefined ? undefined : num(args, 'val-fraction'),
       workers: intOpt('workers'),
+      replicas,
       limitPerGroup: intOpt('limit'),
       callbacks: [progressCallbacks({ label: model })],
       onProblem: (p) => console.error(`warning: skipped ${p.file}: ${p.reason}`),

@@ -29,6 +29,8 @@ export interface DatasetRunOptions {
   valFraction?: number;
   /** Loader worker threads (default 0: decode in this thread). */
   workers?: number;
+  /** Data-parallel training replicas (trainModel's dataParallel; default 1). */
+  replicas?: number;
   /** At most this many samples per (split, label), for quick runs. */
   limitPerGroup?: number;
   callbacks?: TrainerCallbacks[];
@@ -85,6 +87,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
       resume: ckpt ?? false,
       callbacks: opts.callbacks,
       batchesPerEpoch: trainLoader.batchesPerEpoch,
+      dataParallel: opts.replicas ?? 1,
       warn,
     });
     return { ...result, runDir, trainSamples: split.train.length, valSamples: split.val.length };
