@@ -5,6 +5,7 @@ import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { createBenchNet } from '../src/lib/models/benchnet';
+import { shardSizes } from '../src/lib/train/data-parallel';
 import { Rng } from '../src/lib/util/random';
 import { median, round1 as round } from '../src/lib/util/stats';
 
@@ -141,10 +142,6 @@ export async function run(argv: string[]): Promise<object> {
 }
 
 /** Shard sizes of a batch over `replicas` (as even as possible, larger shards first). */
-function shardSizes(batch: number, replicas: number): number[] {
-  return Array.from({ length: replicas }, (_, k) => Math.floor(batch / replicas) + (k < batch % replicas ? 1 : 0)).filter((s) => s > 0);
-}
-
 function nextMessage<T>(w: Worker): Promise<T> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
