@@ -76,6 +76,19 @@ function neighbourhoodPenalty(h: number, w: number, radius: number): Float32Arra
   return p;
 }
 
+const validCache = new Map<string, Float32Array>();
+
+/** [N, N] 1 for the pairs outside each other's neighbourhood, 0 inside (the complement of the penalty). */
+function validPairs(h: number, w: number, radius: number): Float32Array {
+  const key = `${h}x${w}r${radius}`;
+  let v = validCache.get(key);
+  if (!v) {
+    v = neighbourhoodPenalty(h, w, radius).map((p) => (p === 0 ? 1 : 0));
+    validCache.set(key, v);
+  }
+  return v;
+}
+
 /**
  * Each cell's descriptor concatenated with its neighbours' in a `window` x `window` block (zeros
  * past the border), scaled by 1/window so unit cells give a descriptor of norm <= 1.
@@ -135,7 +148,7 @@ export function selfSimilarityTopK(features: tf.Tensor4D, topKOrOptions: number 
     const top = topkValues(masked, topK);
     if (!o.stats) return top.reshape([b, h, w, topK]) as tf.Tensor4D;
     // Mean and std over the non-excluded pairs of each row.
-    const valid = tf.tensor2d(penalty.map((v) => (v === 0 ? 1 : 0)), [n, n]);
+    const valid = tf.tensor2d(validPairs(h, w, excludeRadius), [n, n]);
     const count = n - excluded; // interior rows; border rows exclude fewer, close enough for a feature
     const mean = sim.mul(valid).sum(-1, true).div(count);
     const std = sim.sub(mean).square().mul(valid).sum(-1, true).div(count).add(1e-6).sqrt();
