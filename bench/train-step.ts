@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { createBenchNet } from '../src/lib/models/benchnet';
 import { shardSizes } from '../src/lib/train/data-parallel';
+import { startTsWorker } from '../src/lib/util/ts-worker';
 import { Rng } from '../src/lib/util/random';
 import { median, round1 as round } from '../src/lib/util/stats';
 
@@ -177,11 +178,7 @@ async function runDataParallel(values: Record<string, string | boolean | undefin
   const entry = path.join(__dirname, 'workers', 'train-step-replica.ts');
   const workers = sizes.slice(1).map((nb, k) => {
     const b0 = starts[k + 1];
-    // The replica is TypeScript: the eval'd bootstrap registers tsx, as the data loader's workers do.
-    const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`;
-    return new Worker(code, {
-      eval: true,
-      execArgv: [],
+    return startTsWorker(entry, {
       env: { ...process.env, SIFD_BACKEND: report.backend },
       workerData: {
         xData: xData.slice(b0 * px * 3, (b0 + nb) * px * 3),

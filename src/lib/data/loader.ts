@@ -1,7 +1,7 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { startTsWorker } from '../util/ts-worker';
 import { buildPipeline, type Pipeline } from '../augment/pipeline';
 import type { PipelineSpec } from '../augment/presets';
 import { toSize } from '../augment/transform';
@@ -66,13 +66,8 @@ interface WorkerSlot {
   jobs: Map<number, Pending>;
 }
 
-/** The worker runs TypeScript: the eval'd bootstrap registers tsx, whatever runs the parent (tsx or tslab). */
 function startWorker(config: BatchConfig): Worker {
-  const entry = path.join(__dirname, 'loader-worker.ts');
-  if (!fs.existsSync(entry)) throw new BackendError('loader worker entry not found', entry);
-  const tsx = require.resolve('tsx/cjs');
-  const code = `require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`;
-  return new Worker(code, { eval: true, execArgv: [], workerData: { role: 'sifd-loader', config } });
+  return startTsWorker(path.join(__dirname, 'loader-worker.ts'), { workerData: { role: 'sifd-loader', config } });
 }
 
 /**

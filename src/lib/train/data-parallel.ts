@@ -1,8 +1,8 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { BackendError, TrainingError } from '../errors';
+import { startTsWorker } from '../util/ts-worker';
+import { TrainingError } from '../errors';
 import type { Masks } from '../data/types';
 import type { ForwardInput, Model } from '../models/types';
 import type { ReplicaInit, ShardMessage, ShardResult } from './replica-worker';
@@ -69,15 +69,12 @@ export class GradientReplicas {
   static async start(model: Model, replicas: number, backend: string): Promise<GradientReplicas> {
     if (!Number.isInteger(replicas) || replicas < 1) throw new TrainingError(`dataParallel must be an integer >= 1, got ${replicas}`);
     const entry = path.join(__dirname, 'replica-worker.ts');
-    if (!fs.existsSync(entry)) throw new BackendError('replica worker entry not found', entry);
-    // The worker runs TypeScript: the eval'd bootstrap registers tsx, whatever runs the parent (tsx or tslab).
-    const code = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`;
     const workers: Worker[] = [];
     try {
       for (let k = 1; k < replicas; k++) {
         const init: ReplicaInit = { role: 'sifd-replica', backend, model: model.name, config: model.config };
         // One core each: XNNPACK threads inside a replica would only compete with the other replicas.
-        workers.push(new Worker(code, { eval: true, execArgv: [], workerData: init, env: { ...process.env, SIFD_WASM_THREADS: '1' } }));
+        workers.push(startTsWorker(entry, { workerData: init, env: { ...process.env, SIFD_WASM_THREADS: '1' } }));
       }
       await Promise.all(
         workers.map(
