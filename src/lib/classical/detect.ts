@@ -1,10 +1,12 @@
 /**
  * The classical copy-move detector, stage by stage:
  * grey -> working size -> contrast normalisation -> keypoints (+ mirrored) -> g2NN self-matching
- * -> clusters -> RANSAC similarity per cluster -> dense ZNCC verification -> text-label
+ * -> clusters -> RANSAC similarity per cluster (+ transforms voted by dense block matching at
+ * native resolution) -> dense ZNCC verification -> text-label
  * suppression -> instances at the original size.
  */
 import type { Image, Masks } from '../data/types';
+import { blockMatchTransforms } from './blockMatch';
 import { normalizeContrast } from './contrast';
 import { clusterMatches } from './cluster';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
@@ -63,7 +65,8 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     timings[name] = t - t0;
     t0 = t;
   };
-  const { gray, scale } = toWorkingSize(cv, toGray(image), p.minSide, p.maxSide);
+  const native = toGray(image);
+  const { gray, scale } = toWorkingSize(cv, native, p.minSide, p.maxSide);
   const eq = normalizeContrast(cv, gray, p.contrast, p.claheClip, p.claheTiles);
   lap('preprocess');
   const kp = detectKeypoints(cv, eq, p);
@@ -77,6 +80,21 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   lap('cluster');
   const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
   lap('ransac');
+  if (p.blockMatching) {
+    // Native resolution (see blockMatch.ts), then into the working frame: x_w = scale * x.
+    const blocks = blockMatchTransforms(native, p, p.minDistance / scale);
+    for (const t of blocks) {
+      const a = t.affine;
+      transforms.push({
+        ...t,
+        affine: [a[0], a[1], a[2] * scale, a[3], a[4], a[5] * scale],
+        src: t.src.map((v) => v * scale),
+        dst: t.dst.map((v) => v * scale),
+        cluster: clusters.length + transforms.length,
+      });
+    }
+    lap('blocks');
+  }
 
   const regions: { mask: Uint8Array; score: number }[] = [];
   const candidates: CopyCandidate[] = [];

@@ -3,12 +3,13 @@
  * of the working image (the input downscaled so its longer side is at most `maxSide`).
  */
 import { ConfigError, didYouMean } from '../errors';
+import { BLOCK_DEFAULTS, type BlockMatchParams } from './blockMatch';
 import { CONTRAST_MODES, type ContrastMode } from './contrast';
 
 export type KeypointDetector = 'orb' | 'akaze' | 'brisk';
 export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk'];
 
-export interface ClassicalParams {
+export interface ClassicalParams extends BlockMatchParams {
   /** Longer side of the working image; larger inputs are downscaled (masks come back at full size). */
   maxSide: number;
   /** Smaller inputs are upscaled to this longer side (more keypoints on small copied regions). */
@@ -77,6 +78,11 @@ export interface ClassicalParams {
   suppressText: boolean;
   /** Return one instance per copy pair instead of source and copy separately. */
   mergePairs: boolean;
+  /**
+   * Also look for copies by dense DCT block matching at native resolution (blockMatch.ts): finds
+   * translated, mirrored and quarter-turned copies with too few corners for keypoints.
+   */
+  blockMatching: boolean;
 }
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
@@ -111,6 +117,8 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   minRegionFraction: 0.0005,
   suppressText: true,
   mergePairs: false,
+  blockMatching: true,
+  ...BLOCK_DEFAULTS,
 });
 
 /** Fills in defaults and rejects unknown names and out-of-range values. */
@@ -132,6 +140,7 @@ export function resolveParams(partial: Partial<ClassicalParams> = {}): Classical
   const positive: Array<keyof ClassicalParams> = [
     'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
     'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
+    'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms',
   ];
   for (const k of positive) {
     const v = p[k] as number;
