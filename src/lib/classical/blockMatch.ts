@@ -27,10 +27,11 @@ export interface BlockMatchParams {
   blockMaxTransforms: number;
 }
 
+/** Defaults chosen on synthetic validation figures (generator seed 2): see README, classical detector. */
 export const BLOCK_DEFAULTS: Readonly<BlockMatchParams> = Object.freeze({
-  blockQuant: 6,
-  blockMinVotes: 24,
-  blockMaxBucket: 12,
+  blockQuant: 4,
+  blockMinVotes: 64,
+  blockMaxBucket: 3,
   blockMaxTransforms: 8,
 });
 
@@ -50,7 +51,7 @@ const BASIS: Float64Array[] = [0, 1, 2, 3].map((u) => {
  * The 8 symmetries of a block, as (transpose, flip x, flip y) applied in that order to local
  * coordinates: block_d(x, y) = block(phi_d(x, y)).
  */
-const SYMMETRIES: { t: boolean; fx: boolean; fy: boolean }[] = [];
+export const SYMMETRIES: { t: boolean; fx: boolean; fy: boolean }[] = [];
 for (const t of [false, true]) for (const fx of [false, true]) for (const fy of [false, true]) SYMMETRIES.push({ t, fx, fy });
 
 /**
@@ -64,6 +65,11 @@ const PERMUTE = SYMMETRIES.map(({ t, fx, fy }) =>
     return { from, sign: odd % 2 ? -1 : 1 };
   }),
 );
+
+/** The descriptor of block_d, from the descriptor `desc` of the block (one block's codes). */
+export function symmetricDescriptor(desc: ArrayLike<number>, d: number): number[] {
+  return PERMUTE[d].map(({ from, sign }) => sign * desc[from]);
+}
 
 /** Quantised DCT descriptors of every block position (row-major over (W-7) x (H-7)). */
 export function blockDescriptors(gray: GrayImage, quant: number): { codes: Int16Array; cols: number; rows: number } {

@@ -7,6 +7,7 @@
  */
 import type { Image, Masks } from '../data/types';
 import { blockMatchTransforms } from './blockMatch';
+import { boxMean } from './maskOps';
 import { normalizeContrast } from './contrast';
 import { clusterMatches } from './cluster';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
@@ -50,6 +51,15 @@ export interface CopyMoveDetection {
 
 /** Instances overlapping more than this (IoU) are the same region found twice and get merged. */
 const DUPLICATE_IOU = 0.5;
+/**
+ * A pasted copy lies apart from its source, while a periodic texture (chart grids, ladders) or a
+ * mirror-symmetric object (a band, a cell) matched with itself gives a "source" and "copy" that
+ * overlap or touch (the two halves of the object; verification leaves out the pixels that
+ * A moves by less than minDistance, so the halves end up that far apart). Above this share of
+ * the smaller region lying within minDistance of the other, a transform is structure, not a copy.
+ * (A copy pasted right next to its own source is lost this way; it looks like a symmetric object.)
+ */
+const MAX_SELF_CONTACT = 0.02;
 
 export async function detectCopyMove(image: Image, params: Partial<ClassicalParams> = {}): Promise<CopyMoveDetection> {
   const p = resolveParams(params);
@@ -105,6 +115,7 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     if (v.support < p.minSupport) reason = `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`;
     else if (v.detail < p.minDetail) reason = `detail correlation ${v.detail.toFixed(2)} < ${p.minDetail}`;
     else if (Math.min(v.sourceArea, v.targetArea) < minArea) reason = `region of ${Math.min(v.sourceArea, v.targetArea)} px too small`;
+    else if (contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT) reason = 'source and copy touch (periodic or symmetric structure)';
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) reason = 'text label';
     candidates.push({
       affine: toOriginal(t.affine, scale),
@@ -171,6 +182,21 @@ function concat(a: Float32Array, b?: Float32Array): Float32Array {
 /** Conjugates a working-frame affine into the original frame: S^-1 A S with S = scale. */
 function toOriginal(a: Affine, scale: number): Affine {
   return [a[0], a[1], a[2] / scale, a[3], a[4], a[5] / scale];
+}
+
+/** Share of the smaller of a, b lying within `r` pixels (square neighbourhood) of the other. */
+function contact(a: Uint8Array, b: Uint8Array, w: number, h: number, r: number): number {
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    na += a[i];
+    nb += b[i];
+  }
+  const [small, other] = na <= nb ? [a, b] : [b, a];
+  const near = boxMean(Float32Array.from(other), w, h, r);
+  let touching = 0;
+  for (let i = 0; i < small.length; i++) if (small[i] && near[i] > 1e-6) touching++;
+  return touching / Math.max(1, Math.min(na, nb));
 }
 
 function iou(a: Uint8Array, b: Uint8Array): number {
