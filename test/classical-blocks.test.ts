@@ -130,3 +130,25 @@ test('a mirror-symmetric object is not taken for a copy of itself (source and co
   assert.equal(d.instances.count, 0, `flagged: ${d.debug.candidates.map((c) => `${c.affine.join(',')} ${c.reason ?? 'accepted'}`).join(' | ')}`);
   assert.ok(d.debug.candidates.some((c) => /touch/.test(c.reason ?? '')), 'the mirror transform was never considered');
 });
+
+test('a large image is matched at reduced size and the transform comes back in full-resolution pixels', () => {
+  const rng = new Rng('blocks-large');
+  const W = 1100;
+  const H = 620; // above the pixel budget: matched at half size
+  const small = field(W / 2, H / 2, rng);
+  const data = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = small[(y >> 1) * (W / 2) + (x >> 1)];
+  // A 120x90 region mirrored left-right and pasted at (700, 400).
+  for (let y = 0; y < 90; y++) for (let x = 0; x < 120; x++) data[(400 + y) * W + 700 + x] = data[(100 + y) * W + 100 + 119 - x];
+  const found = blockMatchTransforms({ data, width: W, height: H }, BLOCK_DEFAULTS, 16);
+  const ok = found.some((t) => {
+    for (const [x, y] of [[100, 100], [219, 100], [150, 189]]) {
+      const [u, v] = applyAffine(t.affine, x, y);
+      const want = [700 + 119 - (x - 100), 400 + (y - 100)];
+      const [bu, bv] = applyAffine(t.affine, want[0], want[1]);
+      if (!((Math.abs(u - want[0]) <= 2 && Math.abs(v - want[1]) <= 2) || (Math.abs(bu - x) <= 2 && Math.abs(bv - y) <= 2))) return false;
+    }
+    return true;
+  });
+  assert.ok(ok, `no transform maps the source onto the copy: ${found.map((t) => t.affine.join(',')).join(' | ')}`);
+});

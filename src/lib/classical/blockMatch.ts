@@ -36,6 +36,31 @@ export const BLOCK_DEFAULTS: Readonly<BlockMatchParams> = Object.freeze({
 });
 
 const B = 8;
+/** Blocks that look for twins, at most (about): sets the query stride on large images. */
+const QUERIES = 1 << 16;
+/** Images above this many pixels are matched at a reduced size (see blockMatchTransforms). */
+const MAX_PIXELS = 1 << 19;
+
+/** Mean of each factor x factor cell (the last partial row/column of cells is dropped). */
+function boxDownscale(g: GrayImage, factor: number): GrayImage {
+  const w = Math.floor(g.width / factor);
+  const h = Math.floor(g.height / factor);
+  const data = new Uint8Array(w * h);
+  const norm = 1 / (factor * factor);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let dy = 0; dy < factor; dy++) {
+        const row = (y * factor + dy) * g.width + x * factor;
+        for (let dx = 0; dx < factor; dx++) s += g.data[row + dx];
+      }
+      data[y * w + x] = Math.round(s * norm);
+    }
+  }
+  return { data, width: w, height: h };
+}
+/** Offsets are packed into vote keys as integers in [-OFFSETS/2, OFFSETS/2). */
+const OFFSETS = 1 << 15;
 /** Frequencies (u along x, v along y) of the descriptor: u, v < 4 without DC. */
 const FREQS: [number, number][] = [];
 for (let v = 0; v < 4; v++) for (let u = 0; u < 4; u++) if (u + v > 0) FREQS.push([u, v]);
@@ -58,17 +83,20 @@ for (const t of [false, true]) for (const fx of [false, true]) for (const fy of 
  * Where the descriptor of block_d takes each coefficient from, and its sign:
  * t = 0: C_d(u,v) = (-1)^(u fx + v fy) C(u,v);  t = 1: C_d(u,v) = (-1)^(u fy + v fx) C(v,u).
  */
-const PERMUTE = SYMMETRIES.map(({ t, fx, fy }) =>
-  FREQS.map(([u, v]) => {
-    const from = t ? FREQS.findIndex(([a, b]) => a === v && b === u) : FREQS.findIndex(([a, b]) => a === u && b === v);
-    const odd = t ? u * +fy + v * +fx : u * +fx + v * +fy;
-    return { from, sign: odd % 2 ? -1 : 1 };
-  }),
-);
+const PERMUTE = SYMMETRIES.map(({ t, fx, fy }) => {
+  const from = new Int32Array(D);
+  const sign = new Int32Array(D);
+  FREQS.forEach(([u, v], f) => {
+    from[f] = t ? FREQS.findIndex(([a, b]) => a === v && b === u) : f;
+    sign[f] = (t ? u * +fy + v * +fx : u * +fx + v * +fy) % 2 ? -1 : 1;
+  });
+  return { from, sign };
+});
 
 /** The descriptor of block_d, from the descriptor `desc` of the block (one block's codes). */
 export function symmetricDescriptor(desc: ArrayLike<number>, d: number): number[] {
-  return PERMUTE[d].map(({ from, sign }) => sign * desc[from]);
+  const { from, sign } = PERMUTE[d];
+  return Array.from(from, (k, f) => sign[f] * desc[k]);
 }
 
 /** Quantised DCT descriptors of every block position (row-major over (W-7) x (H-7)). */
@@ -77,53 +105,95 @@ export function blockDescriptors(gray: GrayImage, quant: number): { codes: Int16
   const cols = W - B + 1;
   const rows = H - B + 1;
   if (cols <= 0 || rows <= 0) return { codes: new Int16Array(0), cols: 0, rows: 0 };
-  // Separable: horizontal 8-tap filters per u, then vertical per v.
+  // Separable: horizontal 8-tap filters per u, then vertical per v, row by row (contiguous reads).
   const horiz = [0, 1, 2, 3].map(() => new Float64Array(cols * H));
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < cols; x++) {
-      const o = y * W + x;
-      for (let u = 0; u < 4; u++) {
-        const c = BASIS[u];
-        let s = 0;
-        for (let k = 0; k < B; k++) s += c[k] * data[o + k];
-        horiz[u][y * cols + x] = s;
+  for (let u = 0; u < 4; u++) {
+    const c = BASIS[u];
+    const out = horiz[u];
+    for (let y = 0; y < H; y++) {
+      const row = y * W;
+      const o = y * cols;
+      for (let x = 0; x < cols; x++) {
+        const r = row + x;
+        out[o + x] = c[0] * data[r] + c[1] * data[r + 1] + c[2] * data[r + 2] + c[3] * data[r + 3] + c[4] * data[r + 4] + c[5] * data[r + 5] + c[6] * data[r + 6] + c[7] * data[r + 7];
       }
     }
   }
   const codes = new Int16Array(cols * rows * D);
-  for (let y = 0; y < rows; y++) {
-    for (let x = 0; x < cols; x++) {
-      const o = (y * cols + x) * D;
-      for (let f = 0; f < D; f++) {
-        const [u, v] = FREQS[f];
-        const c = BASIS[v];
-        const h = horiz[u];
-        let s = 0;
-        for (let k = 0; k < B; k++) s += c[k] * h[(y + k) * cols + x];
-        codes[o + f] = Math.round(s / quant);
+  const acc = new Float64Array(cols);
+  const inv = 1 / quant;
+  for (let f = 0; f < D; f++) {
+    const [u, v] = FREQS[f];
+    const c = BASIS[v];
+    const h = horiz[u];
+    for (let y = 0; y < rows; y++) {
+      acc.fill(0);
+      for (let k = 0; k < B; k++) {
+        const ck = c[k];
+        const row = (y + k) * cols;
+        for (let x = 0; x < cols; x++) acc[x] += ck * h[row + x];
       }
+      const o = y * cols * D + f;
+      for (let x = 0; x < cols; x++) codes[o + x * D] = Math.round(acc[x] * inv);
     }
   }
   return { codes, cols, rows };
 }
 
 /** FNV-1a over a descriptor, read through a symmetry's permutation. */
-function hashOf(codes: Int16Array, o: number, perm: { from: number; sign: number }[] | null): number {
+type Permutation = { from: Int32Array; sign: Int32Array };
+const IDENTITY: Permutation = PERMUTE[0];
+
+function hashOf(codes: Int16Array, o: number, perm: Permutation): number {
+  const { from, sign } = perm;
   let h = 0x811c9dc5;
   for (let f = 0; f < D; f++) {
-    const v = perm ? perm[f].sign * codes[o + perm[f].from] : codes[o + f];
-    h ^= v & 0xffff;
+    h ^= (sign[f] * codes[o + from[f]]) & 0xffff;
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
 }
 
-function equal(codes: Int16Array, a: number, b: number, perm: { from: number; sign: number }[] | null): boolean {
-  for (let f = 0; f < D; f++) {
-    const v = perm ? perm[f].sign * codes[a + perm[f].from] : codes[a + f];
-    if (v !== codes[b + f]) return false;
-  }
+function equal(codes: Int16Array, a: number, b: number, perm: Permutation): boolean {
+  const { from, sign } = perm;
+  for (let f = 0; f < D; f++) if (sign[f] * codes[a + from[f]] !== codes[b + f]) return false;
   return true;
+}
+
+/** Chained hash table over typed arrays: blocks by descriptor hash. */
+class BlockTable {
+  private readonly head: Int32Array;
+  private readonly next: Int32Array;
+  private readonly mask: number;
+  constructor(
+    readonly hashes: Uint32Array,
+    active: Uint8Array,
+  ) {
+    let count = 0;
+    for (let i = 0; i < active.length; i++) count += active[i];
+    let cap = 1024;
+    while (cap < 2 * count) cap *= 2;
+    this.mask = cap - 1;
+    this.head = new Int32Array(cap).fill(-1);
+    this.next = new Int32Array(hashes.length).fill(-1);
+    for (let i = 0; i < hashes.length; i++) {
+      if (!active[i]) continue;
+      const slot = hashes[i] & this.mask;
+      this.next[i] = this.head[slot];
+      this.head[slot] = i;
+    }
+  }
+
+  /** Blocks whose hash is h, into `out`; false (and `out` unfilled) when there are more than `max`. */
+  find(h: number, max: number, out: number[]): boolean {
+    out.length = 0;
+    for (let i = this.head[h & this.mask]; i >= 0; i = this.next[i]) {
+      if (this.hashes[i] !== h) continue;
+      if (out.length === max) return false;
+      out.push(i);
+    }
+    return true;
+  }
 }
 
 /** Source -> copy affine for symmetry d when block q (copy) equals block p (source) under d. */
@@ -145,12 +215,30 @@ function affineOf(d: number, px: number, py: number, qx: number, qy: number): Af
  * Copy transforms supported by many equal block pairs, with the pairs' block centres as inlier
  * points (image pixels of `gray`). `minDistance` drops pairs whose blocks nearly coincide.
  */
-export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDistance: number): CopyTransform[] {
+export function blockMatchTransforms(image: GrayImage, p: BlockMatchParams, minDistance: number): CopyTransform[] {
+  // Pixel budget: larger images are box-averaged by an integer factor first (cost, at the price
+  // of pixel-exact agreement), and the transforms mapped back to full resolution.
+  const factor = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / MAX_PIXELS)));
+  if (factor > 1) {
+    const small = boxDownscale(image, factor);
+    const c = (factor - 1) / 2;
+    return blockMatchTransforms(small, p, minDistance / factor).map((t) => {
+      const [a, b, tx, d, e, ty] = t.affine;
+      return {
+        ...t,
+        affine: [a, b, factor * tx + c - (a * c + b * c), d, e, factor * ty + c - (d * c + e * c)],
+        src: t.src.map((v) => factor * v + c),
+        dst: t.dst.map((v) => factor * v + c),
+      };
+    });
+  }
+  const gray = image;
   const { codes, cols, rows } = blockDescriptors(gray, p.blockQuant);
   const n = cols * rows;
   if (n === 0) return [];
   // Flat blocks (all coefficients quantise to 0) match everything: leave them out.
   const active = new Uint8Array(n);
+  const hashes = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < D; f++) {
       if (codes[i * D + f] !== 0) {
@@ -158,37 +246,38 @@ export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDi
         break;
       }
     }
+    if (active[i]) hashes[i] = hashOf(codes, i * D, IDENTITY);
   }
-  const buckets = new Map<number, number[]>();
-  for (let i = 0; i < n; i++) {
-    if (!active[i]) continue;
-    const h = hashOf(codes, i * D, null);
-    const list = buckets.get(h);
-    if (list) list.push(i);
-    else buckets.set(h, [i]);
-  }
-  const votes = new Map<string, { d: number; affine: Affine; pairs: number[] }>();
+  const table = new BlockTable(hashes, active);
+  // Every block is in the table, but on large images only every stride-th block (each way) asks
+  // for its twins: a copy still meets its source at the exact offset, with stride^2 fewer votes.
+  const stride = Math.max(1, Math.round(Math.sqrt(n / QUERIES)));
+  const minVotes = p.blockMinVotes / (stride * stride);
+  const votes = new Map<number, { d: number; affine: Affine; pairs: number[] }>();
+  const voteKey = (d: number, tx: number, ty: number) => (d * OFFSETS + tx + OFFSETS / 2) * OFFSETS + ty + OFFSETS / 2;
   const minD2 = Math.max(minDistance, B) ** 2;
+  const twins: number[] = [];
   for (let d = 0; d < SYMMETRIES.length; d++) {
-    const perm = d === 0 ? null : PERMUTE[d];
-    for (let i = 0; i < n; i++) {
-      if (!active[i]) continue;
-      const list = buckets.get(hashOf(codes, i * D, perm));
-      if (!list || list.length > p.blockMaxBucket) continue;
-      const px = i % cols;
-      const py = (i - px) / cols;
-      for (const j of list) {
-        // The identity pairs each unordered pair once.
-        if (d === 0 && j <= i) continue;
-        const qx = j % cols;
-        const qy = (j - qx) / cols;
-        if ((qx - px) ** 2 + (qy - py) ** 2 < minD2) continue;
-        if (!equal(codes, i * D, j * D, perm)) continue;
-        const a = affineOf(d, px, py, qx, qy);
-        const key = `${d}:${a[2]}:${a[5]}`;
-        const v = votes.get(key);
-        if (v) v.pairs.push(i, j);
-        else votes.set(key, { d, affine: a, pairs: [i, j] });
+    const perm = PERMUTE[d];
+    for (let py = 0; py < rows; py += stride) {
+      for (let px = 0; px < cols; px += stride) {
+        const i = py * cols + px;
+        if (!active[i]) continue;
+        if (!table.find(d === 0 ? hashes[i] : hashOf(codes, i * D, perm), p.blockMaxBucket, twins)) continue;
+        for (const j of twins) {
+          if (j === i) continue;
+          const qx = j % cols;
+          const qy = (j - qx) / cols;
+          if ((qx - px) ** 2 + (qy - py) ** 2 < minD2) continue;
+          if (!equal(codes, i * D, j * D, perm)) continue;
+          // A translation is one transform whichever end asked: the earlier block is the source.
+          const [s, c] = d === 0 && j < i ? [j, i] : [i, j];
+          const a = affineOf(d, s % cols, Math.floor(s / cols), c % cols, Math.floor(c / cols));
+          const key = voteKey(d, a[2], a[5]);
+          const v = votes.get(key);
+          if (v) v.pairs.push(s, c);
+          else votes.set(key, { d, affine: a, pairs: [s, c] });
+        }
       }
     }
   }
@@ -196,10 +285,10 @@ export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDi
   const all = [...votes.values()];
   const supportOf = (v: { d: number; affine: Affine }) => {
     let s = 0;
-    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += (votes.get(`${v.d}:${v.affine[2] + dx}:${v.affine[5] + dy}`)?.pairs.length ?? 0) / 2;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += (votes.get(voteKey(v.d, v.affine[2] + dx, v.affine[5] + dy))?.pairs.length ?? 0) / 2;
     return s;
   };
-  const ranked = all.map((v) => ({ v, support: supportOf(v) })).filter((r) => r.support >= p.blockMinVotes);
+  const ranked = all.map((v) => ({ v, support: supportOf(v) })).filter((r) => r.support >= minVotes);
   ranked.sort((a, b) => b.support - a.support);
   const kept: typeof ranked = [];
   for (const r of ranked) {
@@ -221,6 +310,6 @@ export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDi
       dst[2 * k + 1] = Math.floor(j / cols) + half;
     }
     const det = v.affine[0] * v.affine[4] - v.affine[1] * v.affine[3];
-    return { affine: v.affine, src, dst, inliers: Math.round(support), cluster: -1, flipped: det < 0 };
+    return { affine: v.affine, src, dst, inliers: Math.round(support * stride * stride), cluster: -1, flipped: det < 0 };
   });
 }
