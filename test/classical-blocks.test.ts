@@ -5,23 +5,12 @@ import { applyAffine } from '../src/lib/classical/ransac';
 import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
 import { Rng } from '../src/lib/util/random';
+import { blobTexture } from './fixtures/texture';
 
 /** Smooth random field plus pixel noise, as uint8 grey: textured everywhere, no repeats. */
 function field(w: number, h: number, rng: Rng): Uint8Array {
-  const f = new Float32Array(w * h).fill(120);
-  for (let k = 0; k < (w * h) / 200; k++) {
-    const cx = rng.uniform(0, w);
-    const cy = rng.uniform(0, h);
-    const r = rng.uniform(3, 14);
-    const v = rng.uniform(-50, 50);
-    for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(h, cy + r); y++) {
-      for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(w, cx + r); x++) {
-        const d = ((x - cx) ** 2 + (y - cy) ** 2) / (r * r);
-        if (d < 1) f[y * w + x] += v * (1 - d);
-      }
-    }
-  }
-  return Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v + rng.normal(0, 3)))));
+  const f = blobTexture(w, h, rng, { base: 120, areaPerBlob: 200, maxRadius: 14, amplitude: 50, noise: 3 });
+  return Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
 }
 
 /** The 8 symmetries of the square as maps of local coordinates in an s x s block: (x, y) -> source pixel. */

@@ -6,6 +6,7 @@ import { maskChannel } from '../src/lib/data/types';
 import { glyph } from '../src/lib/data/synth/font';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
+import { blobTexture } from './fixtures/texture';
 import { createClassicalPredictor, detectCopyMove, resolveParams } from '../src/lib/classical/index';
 import { ransacSimilarity } from '../src/lib/classical/similarity';
 import { convexHull, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
@@ -16,21 +17,7 @@ import { masksFigure, matchesFigure } from '../src/viz/figures/matches';
 
 /** Blobby grey texture with pixel noise: something like a micrograph. */
 function texture(w: number, h: number, rng: Rng): Float32Array {
-  const f = new Float32Array(w * h).fill(128);
-  for (let k = 0; k < (w * h) / 500; k++) {
-    const cx = rng.uniform(0, w);
-    const cy = rng.uniform(0, h);
-    const r = rng.uniform(3, 20);
-    const v = rng.uniform(-60, 60);
-    for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(h, cy + r); y++) {
-      for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(w, cx + r); x++) {
-        const d = ((x - cx) ** 2 + (y - cy) ** 2) / (r * r);
-        if (d < 1) f[y * w + x] += v * (1 - d);
-      }
-    }
-  }
-  for (let i = 0; i < f.length; i++) f[i] += rng.normal(0, 4);
-  return f;
+  return blobTexture(w, h, rng, { base: 128, areaPerBlob: 500, maxRadius: 20, amplitude: 60, noise: 4 });
 }
 
 function toRgb(f: Float32Array, w: number, h: number): Image {

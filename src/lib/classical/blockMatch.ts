@@ -14,7 +14,7 @@
  * interpolation phases, and the pixel-exact agreement is gone.
  */
 import type { GrayImage } from './grayscale';
-import type { Affine, CopyTransform } from './ransac';
+import { type Affine, type CopyTransform, rescaleTransform } from './ransac';
 
 export interface BlockMatchParams {
   /** Quantisation step of the DCT coefficients (grey levels): larger tolerates more noise, and merges more look-alikes. */
@@ -215,24 +215,14 @@ function affineOf(d: number, px: number, py: number, qx: number, qy: number): Af
  * Copy transforms supported by many equal block pairs, with the pairs' block centres as inlier
  * points (image pixels of `gray`). `minDistance` drops pairs whose blocks nearly coincide.
  */
-export function blockMatchTransforms(image: GrayImage, p: BlockMatchParams, minDistance: number): CopyTransform[] {
+export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDistance: number): CopyTransform[] {
   // Pixel budget: larger images are box-averaged by an integer factor first (cost, at the price
   // of pixel-exact agreement), and the transforms mapped back to full resolution.
-  const factor = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / MAX_PIXELS)));
+  const factor = Math.max(1, Math.ceil(Math.sqrt((gray.width * gray.height) / MAX_PIXELS)));
   if (factor > 1) {
-    const small = boxDownscale(image, factor);
-    const c = (factor - 1) / 2;
-    return blockMatchTransforms(small, p, minDistance / factor).map((t) => {
-      const [a, b, tx, d, e, ty] = t.affine;
-      return {
-        ...t,
-        affine: [a, b, factor * tx + c - (a * c + b * c), d, e, factor * ty + c - (d * c + e * c)],
-        src: t.src.map((v) => factor * v + c),
-        dst: t.dst.map((v) => factor * v + c),
-      };
-    });
+    const small = boxDownscale(gray, factor);
+    return blockMatchTransforms(small, p, minDistance / factor).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
   }
-  const gray = image;
   const { codes, cols, rows } = blockDescriptors(gray, p.blockQuant);
   const n = cols * rows;
   if (n === 0) return [];

@@ -15,7 +15,7 @@ import { detectKeypoints } from './keypoints';
 import { matchKeypoints } from './match';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, resolveParams } from './params';
-import { type Affine, type RejectedFit, fitTransforms } from './ransac';
+import { type Affine, type RejectedFit, fitTransforms, rescaleTransform } from './ransac';
 import { isTextLike } from './textLabels';
 import { verifyCopy } from './verify';
 
@@ -92,16 +92,8 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   lap('ransac');
   if (p.blockMatching) {
     // Native resolution (see blockMatch.ts), then into the working frame: x_w = scale * x.
-    const blocks = blockMatchTransforms(native, p, p.minDistance / scale);
-    for (const t of blocks) {
-      const a = t.affine;
-      transforms.push({
-        ...t,
-        affine: [a[0], a[1], a[2] * scale, a[3], a[4], a[5] * scale],
-        src: t.src.map((v) => v * scale),
-        dst: t.dst.map((v) => v * scale),
-        cluster: clusters.length + transforms.length,
-      });
+    for (const t of blockMatchTransforms(native, p, p.minDistance / scale)) {
+      transforms.push({ ...rescaleTransform(t, scale), cluster: clusters.length + transforms.length });
     }
     lap('blocks');
   }

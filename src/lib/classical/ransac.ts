@@ -46,6 +46,20 @@ export function invertAffine(a: Affine): Affine {
   return [i0, i1, -(i0 * a[2] + i1 * a[5]), i3, i4, -(i3 * a[2] + i4 * a[5])];
 }
 
+/**
+ * The same copy transform in a resampled frame x' = s x + c (a resized image, c = 0, or a box
+ * downscale's cell centres): linear part unchanged, offset s t + c - L c, points s v + c.
+ */
+export function rescaleTransform(t: CopyTransform, s: number, c = 0): CopyTransform {
+  const [a, b, tx, d, e, ty] = t.affine;
+  return {
+    ...t,
+    affine: [a, b, s * tx + c - (a * c + b * c), d, e, s * ty + c - (d * c + e * c)],
+    src: t.src.map((v) => s * v + c),
+    dst: t.dst.map((v) => s * v + c),
+  };
+}
+
 /** Singular values of the linear part (largest first). */
 export function singularValues(a: Affine): [number, number] {
   const [p, q, , r, s] = a;
