@@ -9,6 +9,7 @@ import { Loader, type Batch } from '../src/lib/data/loader';
 import { writeNpyMasks } from '../src/lib/data/npy';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/lib/augment';
 import type { Problem, Sample } from '../src/lib/data/types';
+import { Rng } from '../src/lib/util/random';
 
 let dir = '';
 let samples: Sample[] = [];
@@ -180,4 +181,42 @@ test('breaking out of an epoch and closing leaves no tensors and no running work
   }, /closed/);
   assert.throws(() => new Loader({ samples, batchSize: 0, size: 32 }), /batchSize/);
   assert.throws(() => new Loader({ samples, batchSize: 2, size: 32, augment: 'seed-z' }), /did you mean/);
+});
+
+test('evidence channel: the exact-twin map of the native image rides the augmentations as the truth does', async () => {
+  const start = tf.memory().numTensors;
+  // Noisy RGB with one 16x16 patch pasted elsewhere: the truth (source and copy) is exactly the evidence.
+  const [W, H, s] = [64, 48, 16];
+  const rng = new Rng('loader-evidence');
+  const data = Buffer.from(Uint8Array.from({ length: W * H * 3 }, () => rng.int(0, 256)));
+  const mask = new Uint8Array(W * H);
+  for (let y = 0; y < s; y++) {
+    for (let x = 0; x < s; x++) {
+      for (let c = 0; c < 3; c++) data[((30 + y) * W + 40 + x) * 3 + c] = data[((4 + y) * W + 6 + x) * 3 + c];
+      mask[(4 + y) * W + 6 + x] = mask[(30 + y) * W + 40 + x] = 1;
+    }
+  }
+  const imagePath = path.join(dir, 'twins.png');
+  await sharp(data, { raw: { width: W, height: H, channels: 3 } }).png().toFile(imagePath);
+  const maskPath = path.join(dir, 'twins.npy');
+  writeNpyMasks(maskPath, { data: mask, count: 1, height: H, width: W });
+  const sample: Sample = { id: 'twins', split: 'train', label: 'forged', imagePath, maskPath };
+  for (const workers of [0, 1]) {
+    const loader = new Loader({ samples: [sample, sample, sample, sample], batchSize: 4, size: [H, W], augment: 'seed-a', seed: 5, workers, evidence: 'exact-twins' });
+    try {
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for await (const b of loader.epoch(epoch)) {
+          assert.deepEqual(b.images.shape, [4, H, W, 4]);
+          const img = await b.images.data();
+          const fg = await b.masks.data();
+          for (let p = 0; p < 4 * H * W; p++) assert.equal(img[p * 4 + 3], fg[p], `pixel ${p}: evidence channel vs truth (workers ${workers}, epoch ${epoch})`);
+          b.dispose();
+        }
+      }
+    } finally {
+      await loader.close();
+    }
+  }
+  assert.throws(() => new Loader({ samples, batchSize: 2, size: 32, evidence: 'twins' as never }), /evidence must be one of/);
+  assert.equal(tf.memory().numTensors, start);
 });

@@ -399,3 +399,27 @@ test('checkpoints resume through the trainer: 1 epoch + resume 1 epoch = 2 epoch
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a run trained with the evidence channel predicts through it: the predictor recomputes the map at native size', async () => {
+  const start = tf.memory().numTensors;
+  const size = 64;
+  const rng = new Rng(11);
+  const images = tf.tensor4d(Float32Array.from({ length: 2 * size * size * 4 }, () => rng.uniform(-1, 1)), [2, size, size, 4]);
+  const batch = { images, masks: tf.zeros([2, size, size, 1]) as tf.Tensor4D, instances: copyMoveBatch(new Rng(3), size, 2).instances };
+  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 2, size, lr: 1e-3, augment: 'none', evidence: 'exact-twins' as const };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-segformer-evidence-'));
+  try {
+    const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32, queries: 3, inChannels: 4 }, new Rng(0));
+    await trainModel({ model, config, train: () => [batch], runDir: tmp });
+    model.dispose();
+    const predictor = await loadPredictorFromRun(tmp);
+    const image = { data: Uint8Array.from({ length: 50 * 90 * 3 }, () => rng.int(0, 255)), width: 90, height: 50, channels: 3 };
+    const pred = await predictor.predict(image);
+    predictor.dispose();
+    assert.equal(pred.instances.width, 90);
+    assert.equal(pred.probability?.length, 50 * 90);
+    assert.equal(tf.memory().numTensors, start, 'training and prediction leak no tensors');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

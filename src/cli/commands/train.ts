@@ -26,7 +26,7 @@ export const train: Command = {
   get usage() {
     return `usage: sifd train --model M [--data DIR] [--out runs/R] [--epochs E] [--resume] [--preset P]
                   [--batch B] [--size S] [--lr LR] [--clip N] [--seed N] [--augment A]
-                  [--val-fraction F] [--limit N] [--workers N] [--replicas N] [--backend B] [--model-config JSON]
+                  [--evidence K] [--val-fraction F] [--limit N] [--workers N] [--replicas N] [--backend B] [--model-config JSON]
 
 Scans DIR, splits its labelled images into train/validation (stratified, seeded), and trains.
 Every epoch writes runs/R/epoch_<k>/ (weights, optimizer state, RNG state, history, config)
@@ -49,6 +49,8 @@ ${presetList()}
   --clip N            clip gradients to global L2 norm N
   --seed N            seed of weights, split, shuffling and augmentation (default 0)
   --augment A         loader augmentation preset: seed-a, seed-b, none (default none)
+  --evidence K        copy-move evidence as a 4th input channel: exact-twins (pixel-exact block twins at
+                      native resolution; segformer models) or none (default)
   --val-fraction F    fraction held out for validation (default 0.2; 0 = none)
   --limit N           at most N images per split and label (quick runs)
   --workers N         loader decoding threads (default 0)
@@ -71,6 +73,7 @@ ${presetList()}
     clip: { type: 'string' },
     seed: { type: 'string' },
     augment: { type: 'string' },
+    evidence: { type: 'string' },
     'val-fraction': { type: 'string' },
     limit: { type: 'string' },
     workers: { type: 'string' },
@@ -97,6 +100,7 @@ ${presetList()}
     set('lr', args.values.lr === undefined ? undefined : num(args, 'lr'));
     set('clipNorm', args.values.clip === undefined ? undefined : num(args, 'clip'));
     set('augment', optStr(args, 'augment'));
+    set('evidence', optStr(args, 'evidence') as TrainConfig['evidence']);
     let modelConfig: ModelConfig | undefined;
     const rawConfig = optStr(args, 'model-config');
     if (rawConfig !== undefined) {

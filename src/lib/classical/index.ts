@@ -4,7 +4,9 @@
  */
 export { detectCopyMove, detectWith } from './detect';
 export type { CopyMoveDetection, CopyCandidate, DetectionDebug } from './detect';
-export { createClassicalPredictor } from './predictor';
+export { createClassicalPredictor, createExactTwinPredictor } from './predictor';
+export { exactTwinMap } from './exactTwins';
+export type { ExactTwinOptions } from './exactTwins';
 export { DEFAULT_PARAMS, KEYPOINT_DETECTORS, resolveParams } from './params';
 export type { ClassicalParams, KeypointDetector } from './params';
 export { evaluateOnSynth } from './evaluate';

@@ -5,6 +5,7 @@ import type { Pair } from '../augment/transform';
 import { SifdError } from '../errors';
 import { Rng } from '../util/random';
 import { instanceStats, unionMask } from './components';
+import { appendEvidencePlane, computeEvidence, EvidenceCache, inputChannels, interleaveEvidence, splitEvidencePlane, type EvidenceKind } from './evidence';
 import { readImage } from './image-io';
 import { readMasks } from './npy';
 import type { Label, Masks, Problem } from './types';
@@ -31,6 +32,8 @@ export interface BatchConfig {
   seed: number;
   /** Also return per-sample instance masks and boxes. */
   instances: boolean;
+  /** A copy-move evidence map appended to the pixels as a 4th channel (evidence.ts); default none. */
+  evidence?: EvidenceKind;
 }
 
 export interface BatchJob {
@@ -52,7 +55,7 @@ export interface BatchResult {
   ids: string[];
   labels: Label[];
   indices: number[];
-  /** [B, H, W, 3] normalized pixels. */
+  /** [B, H, W, C] normalized pixels (C = 3, or 4 with an evidence channel). */
   images: Float32Array;
   /** [B, H, W, 1] union of all instance masks, 0/1. */
   foreground: Float32Array;
@@ -72,6 +75,19 @@ async function loadItem(item: WorkItem): Promise<Pair> {
     ? readMasks(item.maskPath, { height: image.height, width: image.width })
     : { data: new Uint8Array(0), count: 0, height: image.height, width: image.width };
   return { image, masks };
+}
+
+// Evidence depends only on the decoded file, so each worker keeps it across epochs.
+const evidenceCache = new EvidenceCache();
+
+/** The pair with its evidence map (computed once per file) appended as the last mask plane. */
+function withEvidence(pair: Pair, kind: EvidenceKind, file: string): Pair {
+  let map = evidenceCache.get(file);
+  if (!map || map.length !== pair.image.width * pair.image.height) {
+    map = computeEvidence(kind, pair.image)!;
+    evidenceCache.set(file, map);
+  }
+  return { image: pair.image, masks: appendEvidencePlane(pair.masks, map) };
 }
 
 /** Instances that kept pixels after augmentation, with their boxes (components.ts convention). */
@@ -98,7 +114,8 @@ function problemOf(err: unknown, item: WorkItem, kind: string): Problem {
 export async function processBatch(config: BatchConfig, pipeline: Pipeline, job: BatchJob): Promise<BatchResult> {
   const [H, W] = config.size;
   const plane = H * W;
-  const done: { item: WorkItem; image: Float32Array; masks: Masks }[] = [];
+  const evidence = config.evidence ?? 'none';
+  const done: { item: WorkItem; image: Float32Array; masks: Masks; evidence?: Uint8Array }[] = [];
   const problems: Problem[] = [];
   // Decode one sample ahead: sharp decodes on libuv's threads while this thread augments.
   const loads: Promise<Pair>[] = [];
@@ -121,18 +138,22 @@ export async function processBatch(config: BatchConfig, pipeline: Pipeline, job:
       continue;
     }
     try {
+      if (evidence !== 'none') pair = withEvidence(pair, evidence, item.imagePath);
       const out = await pipeline.run(pair, sampleRng(config.seed, job.epoch, item.index));
-      done.push({ item, image: out.image.data, masks: out.masks });
+      if (evidence === 'none') done.push({ item, image: out.image.data, masks: out.masks });
+      else done.push({ item, image: out.image.data, ...splitEvidencePlane(out.masks) });
     } catch (err) {
       // a transform refusing this sample's data (SifdError) skips it; anything else is a bug
       if (!(err instanceof SifdError)) throw err;
       problems.push(problemOf(err, item, 'augment'));
     }
   }
-  const images = new Float32Array(done.length * plane * 3);
+  const C = inputChannels(evidence);
+  const images = new Float32Array(done.length * plane * C);
   const foreground = new Float32Array(done.length * plane);
   done.forEach((d, b) => {
-    images.set(d.image, b * plane * 3);
+    if (d.evidence) interleaveEvidence(d.image, 3, d.evidence, images, b * plane * C);
+    else images.set(d.image, b * plane * 3);
     foreground.set(unionMask(d.masks), b * plane);
   });
   return {

@@ -8,6 +8,7 @@ import { toSize } from '../augment/transform';
 import { BackendError, ConfigError } from '../errors';
 import { Rng } from '../util/random';
 import { processBatch, type BatchConfig, type BatchJob, type BatchResult, type WorkItem } from './loader-worker';
+import { checkEvidenceKind, inputChannels, type EvidenceKind } from './evidence';
 import type { Label, Problem, Sample } from './types';
 
 export interface LoaderOptions {
@@ -28,6 +29,8 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Also yield per-sample instance masks and boxes. */
   instances?: boolean;
+  /** Append a copy-move evidence map computed at native resolution as a 4th channel (data/evidence.ts); default 'none'. */
+  evidence?: EvidenceKind;
   /** Called once per sample that fails to load or augment (it is skipped). */
   onProblem?: (p: Problem) => void;
 }
@@ -44,7 +47,7 @@ export interface InstanceTensors {
  * the last batch of an epoch and for a batch that lost samples which failed to load.
  */
 export interface Batch {
-  /** [B, H, W, 3] float32, normalized by the pipeline. */
+  /** [B, H, W, C] float32, normalized by the pipeline; C = 3, or 4 with an evidence channel (0/1). */
   images: tf.Tensor4D;
   /** [B, H, W, 1] float32 0/1, the union of the sample's instance masks (all 0 when authentic). */
   masks: tf.Tensor4D;
@@ -106,7 +109,8 @@ export class Loader {
     this.workers = workers;
     // built here too so that a bad spec fails now, in the caller's thread, with a clear message
     this.pipeline = buildPipeline(opts.augment ?? 'none', this.size);
-    this.config = { spec: this.pipeline.spec, size: this.size, seed: this.seed, instances: opts.instances ?? false };
+    const evidence = checkEvidenceKind(opts.evidence, 'loader');
+    this.config = { spec: this.pipeline.spec, size: this.size, seed: this.seed, instances: opts.instances ?? false, evidence };
   }
 
   /** Batches an epoch yields when every sample loads (a batch whose samples all fail is skipped). */
@@ -235,7 +239,7 @@ export class Loader {
   private toBatch(r: BatchResult): Batch {
     const [H, W] = this.size;
     const B = r.ids.length;
-    const images = tf.tensor4d(r.images, [B, H, W, 3], 'float32');
+    const images = tf.tensor4d(r.images, [B, H, W, inputChannels(this.config.evidence)], 'float32');
     const masks = tf.tensor4d(r.foreground, [B, H, W, 1], 'float32');
     const instances = r.instances?.map((inst) => ({
       masks: tf.tensor3d(inst.masks, [inst.count, H, W], 'float32'),

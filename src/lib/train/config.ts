@@ -1,3 +1,4 @@
+import { checkEvidenceKind, type EvidenceKind } from '../data/evidence';
 import { ConfigError } from '../errors';
 import { OPTIMIZER_KINDS, type OptimizerSpec } from './optimizers';
 import { SCHEDULE_KINDS, type ScheduleSpec } from './schedules';
@@ -19,6 +20,11 @@ export interface TrainConfig {
   seed: number;
   /** Augmentation preset of the loader (src/lib/augment/presets.ts); the predictor reuses its normalization. */
   augment: string;
+  /**
+   * Copy-move evidence appended to the RGB input as a 4th channel (data/evidence.ts); the model
+   * needs `inChannels: 4`, and the predictor recomputes it. Absent in older runs: 'none'.
+   */
+  evidence?: EvidenceKind;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -32,6 +38,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   clipNorm: null,
   seed: 0,
   augment: 'none',
+  evidence: 'none',
 };
 
 /** Reject configs the trainer cannot run, naming the field. */
@@ -49,6 +56,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (c.scheduleUnit !== 'epoch' && c.scheduleUnit !== 'step') throw new ConfigError(`train config 'scheduleUnit' must be 'epoch' or 'step'`);
   if (c.clipNorm !== null && !(c.clipNorm > 0)) throw new ConfigError(`train config 'clipNorm' must be > 0 or null, got ${c.clipNorm}`);
   if (typeof c.augment !== 'string' || c.augment.length === 0) throw new ConfigError(`train config 'augment' must be a preset name`);
+  checkEvidenceKind(c.evidence, 'train config');
   if (!Number.isInteger(c.seed)) throw new ConfigError(`train config 'seed' must be an integer, got ${c.seed}`);
   return c;
 }

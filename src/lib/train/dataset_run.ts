@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { inputChannels } from '../data/evidence';
 import { createLoader, type Loader } from '../data/loader';
 import { scan } from '../data/scan';
 import { stratifiedSplit } from '../data/split';
@@ -72,11 +73,14 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   const split = labelled.length >= 2 && valFraction > 0 ? stratifiedSplit(labelled, { valFraction, seed: config.seed }) : { train: labelled, val: [] };
   if (split.train.length === 0) throw new DatasetError('the validation split took every sample; lower the validation fraction', scanned.root);
 
-  const common = { batchSize: config.batchSize, size: config.size, seed: config.seed, workers: opts.workers ?? 0, instances: spec.needsInstances ?? false, onProblem: opts.onProblem };
+  const common = { batchSize: config.batchSize, size: config.size, seed: config.seed, workers: opts.workers ?? 0, instances: spec.needsInstances ?? false, evidence: config.evidence, onProblem: opts.onProblem };
   const loaders: Loader[] = [createLoader({ ...common, samples: split.train, augment: config.augment })];
   if (split.val.length) loaders.push(createLoader({ ...common, samples: split.val, augment: 'none', shuffle: false }));
   const [trainLoader, valLoader] = loaders;
-  const model = buildModel(opts.model, ckpt ? ckpt.meta.model.config : opts.modelConfig ?? {}, new Rng(config.seed));
+  // An evidence channel widens the model's input (a model without `inChannels` rejects it by name).
+  const channels = inputChannels(config.evidence);
+  const modelConfig = ckpt ? ckpt.meta.model.config : { ...(channels !== 3 ? { inChannels: channels } : {}), ...opts.modelConfig };
+  const model = buildModel(opts.model, modelConfig, new Rng(config.seed));
   try {
     const result = await trainModel({
       model,

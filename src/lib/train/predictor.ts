@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildPipeline } from '../augment/pipeline';
 import { presetSpec } from '../augment/presets';
+import { appendEvidencePlane, computeEvidence, inputChannels, interleaveEvidence, splitEvidencePlane } from '../data/evidence';
 import type { Image, Masks } from '../data/types';
 import { ModelError, TrainingError } from '../errors';
 import { probabilityToInstances, resizeProbability } from '../infer/postprocess';
@@ -20,7 +21,8 @@ export interface RunPredictorOptions {
 /**
  * A Predictor from the latest complete checkpoint of a training run. Each image is brought to 3
  * channels, resized to the run's training size and normalized as the loader did in training;
- * the model's probability map (or per-query instance maps) is resized back bilinearly to the
+ * a run trained with an evidence channel gets it computed here the same way, on the image at its
+ * original size, and resized with it (data/evidence.ts). The model's probability map (or per-query instance maps) is resized back bilinearly to the
  * image's original H x W, then thresholded. A foreground-only model's mask is split into
  * 8-connected regions, one instance each, scored by mean probability.
  */
@@ -38,6 +40,8 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
   const size = meta.train.size;
   const normalize = presetSpec(meta.train.augment ?? 'none', size).normalize;
   const pipeline = buildPipeline({ name: 'predict', steps: [], normalize }, size);
+  const evidence = meta.train.evidence ?? 'none';
+  const channels = inputChannels(evidence);
   const threshold = opts.threshold ?? 0.5;
   const minArea = opts.minArea ?? 10;
   const rng = new Rng(0);
@@ -50,9 +54,15 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
       const { height, width } = image;
       const rgb = toRgb(image);
       const empty: Masks = { data: new Uint8Array(0), count: 0, height, width };
-      const input = await pipeline.run({ image: rgb, masks: empty }, rng);
+      const map = computeEvidence(evidence, rgb);
+      const input = await pipeline.run({ image: rgb, masks: map ? appendEvidencePlane(empty, map) : empty }, rng);
+      let pixels = input.image.data;
+      if (map) {
+        pixels = new Float32Array(size * size * channels);
+        interleaveEvidence(input.image.data, 3, splitEvidencePlane(input.masks).evidence, pixels);
+      }
       const out = tf.tidy(() => {
-        const x = tf.tensor4d(input.image.data, [1, size, size, 3]);
+        const x = tf.tensor4d(pixels, [1, size, size, channels]);
         const o = model.forward({ images: x }, { training: false });
         return { masks: o.masks, instances: o.instances, scores: o.scores };
       });

@@ -1,0 +1,209 @@
+/**
+ * Pixel-exact block twins: a dense copy-move evidence map at native resolution.
+ *
+ * A region copied by translation, a flip or a quarter turn and pasted without photometric change
+ * agrees with its source bit for bit, noise included, while two honest regions of a noisy figure
+ * never do. So every B x B block of the image (all channels) is hashed under the 8 symmetries of
+ * the square; a block that equals another one under some symmetry (verified pixel by pixel, not
+ * only by hash), far enough away, marks both blocks. The map is what a network cannot recover
+ * from a resized image (resampling gives copy and source different interpolation phases): the
+ * SegFormer copy-move model takes it as an extra input channel (see `evidenceChannel`).
+ *
+ * Blocks that are constant, and hashes shared by more than `maxBucket` blocks (flat gradients,
+ * repeated glyphs, periodic texture), are left out: they are ambiguous, not evidence.
+ */
+import type { Image } from '../data/types';
+import { ConfigError } from '../errors';
+
+export interface ExactTwinOptions {
+  /** Block side in pixels (default 6). */
+  block?: number;
+  /** Twins closer than this (Chebyshev distance of block corners, pixels) are ignored; default = block. */
+  minDistance?: number;
+  /** Hash buckets holding more blocks than this are ambiguous and skipped (default 4). */
+  maxBucket?: number;
+}
+
+/** The 8 symmetries as (transpose, flip rows, flip columns) of the block's index grid. */
+const SYMS: { t: boolean; fi: boolean; fj: boolean }[] = [];
+for (const t of [false, true]) for (const fi of [false, true]) for (const fj of [false, true]) SYMS.push({ t, fi, fj });
+
+/** One 32-bit key per pixel over all channels (16-bit data keeps its full value). */
+function pixelKeys(image: Image): Int32Array {
+  const { data, width, height, channels: C } = image;
+  const n = width * height;
+  const keys = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    let h = 0x9e3779b9 | 0;
+    for (let c = 0; c < C; c++) h = Math.imul(h ^ data[p * C + c], 0x85ebca6b) ^ (h >>> 13);
+    keys[p] = h;
+  }
+  return keys;
+}
+
+/**
+ * 0/1 map (H*W) of the pixels covered by a block that has an exact twin elsewhere in the image
+ * under a translation, flip or quarter turn.
+ */
+export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Array {
+  const B = opts.block ?? 6;
+  const minDistance = opts.minDistance ?? B;
+  const maxBucket = opts.maxBucket ?? 4;
+  if (!Number.isInteger(B) || B < 2 || B > 32) throw new ConfigError(`exact twins: block must be an integer in [2, 32], got ${B}`);
+  if (!(minDistance >= 0)) throw new ConfigError(`exact twins: minDistance must be >= 0, got ${minDistance}`);
+  if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new ConfigError(`exact twins: maxBucket must be an integer >= 2, got ${maxBucket}`);
+  const { width: W, height: H } = image;
+  const out = new Uint8Array(W * H);
+  const cols = W - B + 1;
+  const rows = H - B + 1;
+  if (cols < 1 || rows < 1) return out;
+  const keys = pixelKeys(image);
+
+  // Polynomial block hash h(Q) = sum Q[i][j] a^i b^j (mod 2^32). A symmetry only moves which power
+  // multiplies which pixel, so the hash of every symmetric variant of a block comes from four
+  // horizontal passes (powers of b or a, forwards or reversed) and eight vertical ones.
+  const A = 0x2f0b3a49;
+  const Bm = 0x6c8e9cf5;
+  const powA = new Int32Array(B);
+  const powB = new Int32Array(B);
+  powA[0] = powB[0] = 1;
+  for (let k = 1; k < B; k++) {
+    powA[k] = Math.imul(powA[k - 1], A);
+    powB[k] = Math.imul(powB[k - 1], Bm);
+  }
+  const rev = (p: Int32Array) => Int32Array.from(p).reverse();
+  const rowCoef = [powB, rev(powB), powA, rev(powA)];
+  const rowPass = rowCoef.map((coef) => {
+    const r = new Int32Array(H * cols);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < cols; x++) {
+        let h = 0;
+        const o = y * W + x;
+        for (let j = 0; j < B; j++) h = (h + Math.imul(keys[o + j], coef[j])) | 0;
+        r[y * cols + x] = h;
+      }
+    }
+    return r;
+  });
+  const n = rows * cols;
+  // variant s of block P has P[k][l] at (i, j) = t ? (l', k') : (k', l') with k' = fi ? B-1-k : k, l' = fj ? B-1-l : l
+  // (i indexes rows of the variant): coefficient a^i b^j.
+  const hashes = SYMS.map(({ t, fi, fj }) => {
+    // non-transposed: row pass over l with b^{l'}, column pass over k with a^{k'};
+    // transposed: row pass over l with a^{l'}, column pass over k with b^{k'}.
+    const r = rowPass[(t ? 2 : 0) + (fj ? 1 : 0)];
+    const colCoef = t ? (fi ? rev(powB) : powB) : fi ? rev(powA) : powA;
+    const h = new Int32Array(n);
+    for (let y = 0; y < rows; y++) {
+      for (let x = 0; x < cols; x++) {
+        let s = 0;
+        for (let k = 0; k < B; k++) s = (s + Math.imul(r[(y + k) * cols + x], colCoef[k])) | 0;
+        h[y * cols + x] = s;
+      }
+    }
+    return h;
+  });
+  const ident = hashes[0];
+
+  // Constant blocks match any other constant block of the same value: not evidence.
+  const active = new Uint8Array(n);
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < cols; x++) {
+      const k0 = keys[y * W + x];
+      let varied = false;
+      for (let k = 0; k < B && !varied; k++) {
+        const o = (y + k) * W + x;
+        for (let j = 0; j < B; j++) {
+          if (keys[o + j] !== k0) {
+            varied = true;
+            break;
+          }
+        }
+      }
+      active[y * cols + x] = varied ? 1 : 0;
+    }
+  }
+
+  // Chained hash table over the identity hashes of active blocks.
+  let cap = 1024;
+  while (cap < 2 * n) cap *= 2;
+  const mask = cap - 1;
+  const head = new Int32Array(cap).fill(-1);
+  const next = new Int32Array(n).fill(-1);
+  const slotOf = (h: number) => (Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0) & mask;
+  for (let i = 0; i < n; i++) {
+    if (!active[i]) continue;
+    const slot = slotOf(ident[i]);
+    next[i] = head[slot];
+    head[slot] = i;
+  }
+
+  const matched = new Uint8Array(n);
+  const twins: number[] = [];
+  for (let s = 0; s < SYMS.length; s++) {
+    const { t, fi, fj } = SYMS[s];
+    const hs = hashes[s];
+    for (let i = 0; i < n; i++) {
+      if (!active[i]) continue;
+      const h = hs[i];
+      twins.length = 0;
+      let ambiguous = false;
+      for (let q = head[slotOf(h)]; q >= 0; q = next[q]) {
+        if (ident[q] !== h) continue;
+        if (twins.length === maxBucket) {
+          ambiguous = true;
+          break;
+        }
+        twins.push(q);
+      }
+      if (ambiguous) continue;
+      const px = i % cols;
+      const py = (i - px) / cols;
+      for (const q of twins) {
+        const qx = q % cols;
+        const qy = (q - qx) / cols;
+        if (Math.max(Math.abs(qx - px), Math.abs(qy - py)) < minDistance) continue;
+        if (matched[i] && matched[q]) continue;
+        // verify pixel by pixel: variant[i][j] of P is Q[i][j]
+        let same = true;
+        for (let k = 0; k < B && same; k++) {
+          for (let l = 0; l < B; l++) {
+            const kk = fi ? B - 1 - k : k;
+            const ll = fj ? B - 1 - l : l;
+            const vi = t ? ll : kk;
+            const vj = t ? kk : ll;
+            if (keys[(py + k) * W + px + l] !== keys[(qy + vi) * W + qx + vj]) {
+              same = false;
+              break;
+            }
+          }
+        }
+        if (same) matched[i] = matched[q] = 1;
+      }
+    }
+  }
+
+  // Paint matched blocks (a 2D running count of block corners covering each pixel).
+  const diff = new Int32Array((W + 1) * (H + 1));
+  for (let i = 0; i < n; i++) {
+    if (!matched[i]) continue;
+    const x = i % cols;
+    const y = (i - x) / cols;
+    diff[y * (W + 1) + x]++;
+    diff[y * (W + 1) + x + B]--;
+    diff[(y + B) * (W + 1) + x]--;
+    diff[(y + B) * (W + 1) + x + B]++;
+  }
+  for (let y = 0; y < H; y++) {
+    let run = 0;
+    for (let x = 0; x <= W; x++) {
+      const o = y * (W + 1) + x;
+      if (y > 0) diff[o] += diff[o - (W + 1)];
+    }
+    for (let x = 0; x < W; x++) {
+      run += diff[y * (W + 1) + x];
+      if (run > 0) out[y * W + x] = 1;
+    }
+  }
+  return out;
+}
