@@ -9,7 +9,7 @@ import type { Image, Masks } from '../src/lib/data/types';
 import type { Predictor } from '../src/lib/infer/types';
 import { predictImages, type ImageSource } from '../src/lib/infer/predict';
 import { ConfigError, MetricError } from '../src/lib/errors';
-import { postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
+import { keepVerifiedEvidence, postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
 import { caseIdOf, formatSubmission, readSubmission, writeSubmission } from '../src/lib/infer/submission';
 import { readSolutionCsv } from '../src/lib/metrics/solution';
 import { evaluateSubmission, evaluationSummary, EvaluationAccumulator, type TruthEntry } from '../src/lib/metrics/evaluate';
@@ -190,4 +190,18 @@ test('predictImages: half-size model masks come back at original size as RLE row
   ]);
   const odd: ImageSource = { caseId: 'c', file: 'odd/c.png', load: async () => ({ data: new Uint8Array(9), width: 3, height: 3, channels: 1 }) };
   await assert.rejects(predictImages(brightPredictor, [odd]), /odd\/c\.png: bright failed on this image: odd size/);
+});
+
+test('keepVerifiedEvidence: evidence regions the model backs (mean probability >= keep) join the mask, others do not', () => {
+  // 3 x 6 map. Evidence: region A = columns 0-1 (6 px), region B = columns 4-5 (6 px).
+  const evidence = Uint8Array.from([1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1]);
+  // A: mean (0.3 * 3 + 0.1 * 3) / 6 = 0.2 -> kept; B: mean 0.1 -> not; the model's own pixel at column 3 stays.
+  const prob = Float32Array.from([0.3, 0.1, 0, 0.9, 0.1, 0.1, 0.3, 0.1, 0, 0, 0.1, 0.1, 0.3, 0.1, 0, 0, 0.1, 0.1]);
+  const fused = keepVerifiedEvidence(prob, evidence, 3, 6, 0.2, 0.5);
+  assert.deepEqual(Array.from(fused, (v) => (v >= 0.5 ? 1 : 0)), [1, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]);
+  assert.equal(fused[3], prob[3], 'model pixels keep their probability');
+  assert.equal(prob[0], Math.fround(0.3), 'the input is not modified');
+  assert.deepEqual(Array.from(keepVerifiedEvidence(prob, evidence, 3, 6, 0.25, 0.5), (v) => (v >= 0.5 ? 1 : 0)).reduce((a, v) => a + v, 0), 1, 'keep above both means');
+  assert.throws(() => keepVerifiedEvidence(prob, evidence, 3, 5, 0.2, 0.5), ConfigError);
+  assert.throws(() => keepVerifiedEvidence(prob, evidence, 3, 6, 1.5, 0.5), ConfigError);
 });

@@ -99,6 +99,13 @@ test('sifd train rejects bad options with a clear message', async () => {
   assert.match(badModel.err, /unknown model 'unet-tiyn'; did you mean 'unet-tiny'/);
   const badPreset = await sifd('train', '--data', data, '--preset', 'adamw-cosin', '--out', path.join(root, 'runs', 'y'), '--backend', 'wasm');
   assert.match(badPreset.err, /did you mean 'adamw-cosine'/);
+  const badEvidence = await sifd('train', '--data', data, '--evidence', 'twins', '--out', path.join(root, 'runs', 'z'), '--backend', 'wasm');
+  assert.equal(badEvidence.code, 1);
+  assert.match(badEvidence.err, /evidence must be one of none, exact-twins, got "twins"/);
+  const rgbOnly = await sifd('train', '--data', data, '--evidence', 'exact-twins', '--out', path.join(root, 'runs', 'w'), '--backend', 'wasm');
+  assert.equal(rgbOnly.code, 1);
+  assert.match(rgbOnly.err, /model 'unet-tiny' takes RGB input only; evidence 'exact-twins' needs a model with an 'inChannels' option/);
+  assert.ok(!fs.existsSync(path.join(root, 'runs', 'w', 'epoch_1')), 'nothing trained');
 });
 
 test('loadPredictorFromRun predicts instances at the original size of any image', async () => {

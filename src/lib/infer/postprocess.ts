@@ -181,3 +181,26 @@ function linearAxis(src: number, dst: number): { lo: Int32Array; hi: Int32Array;
   }
   return { lo, hi, frac };
 }
+
+/**
+ * Evidence verified by the model, at native resolution. Each 8-connected region of a 0/1 evidence
+ * map (data/evidence.ts) whose mean model probability reaches `keep` joins the prediction with
+ * its pixel-exact outline (its pixels are raised to `threshold`); the model's own regions stay.
+ * The model has seen the evidence only resized to its input size, so it judges which regions are
+ * copies (repeated glyphs and look-alikes are not) better than it draws their boundaries.
+ * Returns the fused probability map.
+ */
+export function keepVerifiedEvidence(prob: Float32Array, evidence: Uint8Array, height: number, width: number, keep: number, threshold: number): Float32Array {
+  const n = height * width;
+  if (prob.length !== n || evidence.length !== n) throw new ConfigError(`probability (${prob.length}) and evidence (${evidence.length}) must both be ${height}x${width}`);
+  if (!(keep >= 0 && keep <= 1)) throw new ConfigError(`evidence keep threshold must be in [0, 1], got ${keep}`);
+  const cc = connectedComponents(evidence, height, width);
+  const sums = new Float64Array(cc.count + 1);
+  for (let p = 0; p < n; p++) sums[cc.labels[p]] += prob[p];
+  const out = Float32Array.from(prob);
+  for (let p = 0; p < n; p++) {
+    const l = cc.labels[p];
+    if (l > 0 && sums[l] / cc.areas[l - 1] >= keep && out[p] < threshold) out[p] = threshold;
+  }
+  return out;
+}

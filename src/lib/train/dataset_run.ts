@@ -79,6 +79,9 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   const [trainLoader, valLoader] = loaders;
   // An evidence channel widens the model's input (a model without `inChannels` rejects it by name).
   const channels = inputChannels(config.evidence);
+  if (channels !== 3 && !('inChannels' in spec.defaults)) {
+    throw new ConfigError(`model '${opts.model}' takes RGB input only; evidence '${config.evidence}' needs a model with an 'inChannels' option (segformer-cmfd, segformer-seg)`);
+  }
   const modelConfig = ckpt ? ckpt.meta.model.config : { ...(channels !== 3 ? { inChannels: channels } : {}), ...opts.modelConfig };
   const model = buildModel(opts.model, modelConfig, new Rng(config.seed));
   try {

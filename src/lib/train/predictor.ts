@@ -4,7 +4,7 @@ import { presetSpec } from '../augment/presets';
 import { appendEvidencePlane, computeEvidence, inputChannels, interleaveEvidence, splitEvidencePlane } from '../data/evidence';
 import type { Image, Masks } from '../data/types';
 import { ModelError, TrainingError } from '../errors';
-import { probabilityToInstances, resizeProbability } from '../infer/postprocess';
+import { keepVerifiedEvidence, probabilityToInstances, resizeProbability } from '../infer/postprocess';
 import type { InstancePrediction, Predictor } from '../infer/types';
 import { buildModel } from '../models/index';
 import { Rng } from '../util/random';
@@ -15,6 +15,13 @@ export interface RunPredictorOptions {
   threshold?: number;
   /** Connected regions smaller than this many pixels (at original size) are dropped (default 10). */
   minArea?: number;
+  /**
+   * Runs trained with an evidence channel: an evidence region whose mean predicted probability
+   * reaches this joins the prediction at native resolution (infer/postprocess.ts,
+   * keepVerifiedEvidence), and the instances are the connected regions of the result. null: the
+   * model's output alone. Default 0.2.
+   */
+  evidenceKeep?: number | null;
   warn?: (msg: string) => void;
 }
 
@@ -44,6 +51,7 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
   const channels = inputChannels(evidence);
   const threshold = opts.threshold ?? 0.5;
   const minArea = opts.minArea ?? 10;
+  const evidenceKeep = opts.evidenceKeep === undefined ? 0.2 : opts.evidenceKeep;
   const rng = new Rng(0);
   let disposed = false;
 
@@ -67,14 +75,20 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
         return { masks: o.masks, instances: o.instances, scores: o.scores };
       });
       try {
+        if (!out.masks && !out.instances) throw new ModelError(`model '${meta.model.name}' returned neither masks nor instances`);
+        if (map && evidenceKeep !== null && out.masks) {
+          // Model probability at native size, verified evidence added; instances = its regions.
+          const prob = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
+          const fused = keepVerifiedEvidence(prob, map, height, width, evidenceKeep, threshold);
+          return { ...probabilityToInstances(fused, height, width, { threshold, minArea }), probability: fused };
+        }
         if (out.instances && out.scores) {
           const pred = instancesFromQueries(out.instances, out.scores, size, height, width, threshold, minArea);
           // The merged per-pixel probability too, so evaluations can report pixel ROC AUC for query models.
           if (out.masks) pred.probability = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
           return pred;
         }
-        if (!out.masks) throw new ModelError(`model '${meta.model.name}' returned neither masks nor instances`);
-        const prob = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
+        const prob = resizeProbability(out.masks!.dataSync() as Float32Array, size, size, height, width);
         return probabilityToInstances(prob, height, width, { threshold, minArea });
       } finally {
         out.masks?.dispose();
