@@ -59,6 +59,8 @@ test('exact twins: a copy under each of the 8 symmetries marks source and copy, 
     assert.equal(covered(map, W, 10, 12, s), 1, `symmetry ${k}: source`);
     assert.equal(covered(map, W, 100, 70, s), 1, `symmetry ${k}: copy`);
     assert.equal(total(map), 2 * s * s, `symmetry ${k}: marked pixels outside source and copy`);
+    // All (24 - 6 + 1)^2 = 361 block pairs vote for one transform (symmetry + where the origin lands).
+    assert.equal(total(exactTwinMap(img, { minVotes: 361 })), 2 * s * s, `symmetry ${k}: one transform for the whole copy`);
   });
 });
 
@@ -77,6 +79,21 @@ test('exact twins: a brightness-shifted copy, flat areas and a block next to its
   const near = texture(W, H, 'twins-near');
   paste(near, SYMS[0], s, [30, 30], [33, 30]);
   assert.equal(total(exactTwinMap(near, { minDistance: 6 })), 0, 'overlapping twins');
+});
+
+test('exact twins: minVotes keeps a pasted region (hundreds of pairs under one transform) and drops a repeated small glyph', () => {
+  const [W, H] = [140, 100];
+  const img = texture(W, H, 'twins-votes');
+  paste(img, SYMS[3], 24, [8, 8], [100, 60]); // a region: (24 - 6 + 1)^2 = 361 pairs under one transform
+  paste(img, SYMS[0], 8, [70, 10], [40, 75]); // a glyph-sized repeat: (8 - 6 + 1)^2 = 9 pairs
+  const all = exactTwinMap(img);
+  assert.equal(covered(all, W, 40, 75, 8), 1, 'every twin counts by default');
+  const voted = exactTwinMap(img, { minVotes: 16 });
+  assert.equal(covered(voted, W, 8, 8, 24), 1, 'source kept');
+  assert.equal(covered(voted, W, 100, 60, 24), 1, 'copy kept');
+  assert.equal(covered(voted, W, 40, 75, 8), 0, 'small repeat dropped');
+  assert.equal(total(voted), 2 * 24 * 24);
+  assert.throws(() => exactTwinMap(img, { minVotes: 0 }), ConfigError);
 });
 
 test('exact twins: grey and 16-bit images, tiny images and bad options', () => {

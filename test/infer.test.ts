@@ -201,7 +201,7 @@ test('keepVerifiedEvidence: evidence regions the model backs (mean probability >
   assert.deepEqual(Array.from(fused, (v) => (v >= 0.5 ? 1 : 0)), [1, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0]);
   assert.equal(fused[3], prob[3], 'model pixels keep their probability');
   assert.equal(prob[0], Math.fround(0.3), 'the input is not modified');
-  assert.deepEqual(Array.from(keepVerifiedEvidence(prob, evidence, 3, 6, 0.25, 0.5), (v) => (v >= 0.5 ? 1 : 0)).reduce((a, v) => a + v, 0), 1, 'keep above both means');
+  assert.equal(keepVerifiedEvidence(prob, evidence, 3, 6, 0.25, 0.5).filter((v) => v >= 0.5).length, 1, 'keep above both means: only the model pixel');
   assert.throws(() => keepVerifiedEvidence(prob, evidence, 3, 5, 0.2, 0.5), ConfigError);
   assert.throws(() => keepVerifiedEvidence(prob, evidence, 3, 6, 1.5, 0.5), ConfigError);
 });

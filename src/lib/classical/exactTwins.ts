@@ -22,6 +22,12 @@ export interface ExactTwinOptions {
   minDistance?: number;
   /** Hash buckets holding more blocks than this are ambiguous and skipped (default 4). */
   maxBucket?: number;
+  /**
+   * Twin pairs a copy transform (symmetry + translation) needs before its blocks count (default 1:
+   * every twin counts). A pasted region yields many pairs under one transform; a repeated glyph or
+   * a chance twin, a few.
+   */
+  minVotes?: number;
 }
 
 /** The 8 symmetries as (transpose, flip rows, flip columns) of the block's index grid. */
@@ -49,9 +55,11 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   const B = opts.block ?? 6;
   const minDistance = opts.minDistance ?? B;
   const maxBucket = opts.maxBucket ?? 4;
+  const minVotes = opts.minVotes ?? 1;
   if (!Number.isInteger(B) || B < 2 || B > 32) throw new ConfigError(`exact twins: block must be an integer in [2, 32], got ${B}`);
   if (!(minDistance >= 0)) throw new ConfigError(`exact twins: minDistance must be >= 0, got ${minDistance}`);
   if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new ConfigError(`exact twins: maxBucket must be an integer >= 2, got ${maxBucket}`);
+  if (!Number.isInteger(minVotes) || minVotes < 1) throw new ConfigError(`exact twins: minVotes must be an integer >= 1, got ${minVotes}`);
   const { width: W, height: H } = image;
   const out = new Uint8Array(W * H);
   const cols = W - B + 1;
@@ -138,7 +146,12 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
     head[slot] = i;
   }
 
-  const matched = new Uint8Array(n);
+  // Verified twin pairs, each with the copy transform it implies: the symmetry and where the
+  // image origin lands, which all block pairs of one pasted region share.
+  const pairA: number[] = [];
+  const pairB: number[] = [];
+  const pairKey: number[] = [];
+  const votes = new Map<number, number>();
   const twins: number[] = [];
   for (let s = 0; s < SYMS.length; s++) {
     const { t, fi, fj } = SYMS[s];
@@ -163,7 +176,6 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
         const qx = q % cols;
         const qy = (q - qx) / cols;
         if (Math.max(Math.abs(qx - px), Math.abs(qy - py)) < minDistance) continue;
-        if (matched[i] && matched[q]) continue;
         // verify pixel by pixel: variant[i][j] of P is Q[i][j]
         let same = true;
         for (let k = 0; k < B && same; k++) {
@@ -178,10 +190,23 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
             }
           }
         }
-        if (same) matched[i] = matched[q] = 1;
+        if (!same) continue;
+        // Image pixel (x, y) of P's block lands at (qx + j, qy + i) of Q's: where does the origin go?
+        const l0 = fj ? B - 1 + px : -px;
+        const k0 = fi ? B - 1 + py : -py;
+        const X0 = qx + (t ? k0 : l0);
+        const Y0 = qy + (t ? l0 : k0);
+        const key = (s * 65536 + X0 + 32768) * 65536 + Y0 + 32768;
+        votes.set(key, (votes.get(key) ?? 0) + 1);
+        pairA.push(i);
+        pairB.push(q);
+        pairKey.push(key);
       }
     }
   }
+
+  const matched = new Uint8Array(n);
+  for (let k = 0; k < pairA.length; k++) if (votes.get(pairKey[k])! >= minVotes) matched[pairA[k]] = matched[pairB[k]] = 1;
 
   // Paint matched blocks (a 2D running count of block corners covering each pixel).
   const diff = new Int32Array((W + 1) * (H + 1));
