@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCK_DEFAULTS, blockDescriptors, blockMatchTransforms, SYMMETRIES, symmetricDescriptor } from '../src/lib/classical/blockMatch';
+import { BLOCK_DEFAULTS, blockDescriptors, blockMatchTransforms, blockTwinMap, SYMMETRIES, symmetricDescriptor } from '../src/lib/classical/blockMatch';
+import { exactTwinMap } from '../src/lib/classical/exactTwins';
 import { applyAffine } from '../src/lib/classical/ransac';
 import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
@@ -140,4 +141,25 @@ test('a large image is matched at reduced size and the transform comes back in f
     return true;
   });
   assert.ok(ok, `no transform maps the source onto the copy: ${found.map((t) => t.affine.join(',')).join(' | ')}`);
+});
+
+test('blockTwinMap marks a brightness-shifted, mirrored copy and its source, which exact twins cannot see', () => {
+  const [W, H, s] = [180, 130, 32];
+  const data = field(W, H, new Rng('blocks-map'));
+  const clean = { data: data.slice(), width: W, height: H };
+  assert.equal(blockTwinMap(clean, BLOCK_DEFAULTS, 16).reduce((a, v) => a + v, 0), 0, 'evidence in an untouched image');
+  // a vertical mirror, 9 grey levels brighter
+  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) data[(80 + y) * W + 130 + x] = Math.min(255, data[(10 + s - 1 - y) * W + 12 + x] + 9);
+  const map = blockTwinMap({ data, width: W, height: H }, BLOCK_DEFAULTS, 16);
+  const inside = (x0: number, y0: number) => {
+    let n = 0;
+    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) n += map[(y0 + y) * W + x0 + x];
+    return n / (s * s);
+  };
+  assert.ok(inside(12, 10) > 0.9, `source covered ${inside(12, 10)}`);
+  assert.ok(inside(130, 80) > 0.9, `copy covered ${inside(130, 80)}`);
+  const outside = map.reduce((a, v) => a + v, 0) - (inside(12, 10) + inside(130, 80)) * s * s;
+  assert.ok(outside <= 0.05 * 2 * s * s, `${outside} pixels marked outside source and copy`);
+  const rgb = { data: Uint8Array.from({ length: W * H * 3 }, (_, i) => data[Math.floor(i / 3)]), width: W, height: H, channels: 3 };
+  assert.equal(exactTwinMap(rgb).reduce((a, v) => a + v, 0), 0, 'not pixel-exact: exact twins see nothing');
 });

@@ -201,15 +201,19 @@ test('evidence channel: the exact-twin map of the native image rides the augment
   const maskPath = path.join(dir, 'twins.npy');
   writeNpyMasks(maskPath, { data: mask, count: 1, height: H, width: W });
   const sample: Sample = { id: 'twins', split: 'train', label: 'forged', imagePath, maskPath };
-  for (const workers of [0, 1]) {
-    const loader = new Loader({ samples: [sample, sample, sample, sample], batchSize: 4, size: [H, W], augment: 'seed-a', seed: 5, workers, evidence: 'exact-twins' });
+  for (const [workers, evidence] of [[0, 'exact-twins'], [1, 'exact-twins'], [1, 'twins-blocks']] as const) {
+    const C = evidence === 'exact-twins' ? 4 : 5;
+    const loader = new Loader({ samples: [sample, sample, sample, sample], batchSize: 4, size: [H, W], augment: 'seed-a', seed: 5, workers, evidence });
     try {
       for (let epoch = 0; epoch < 2; epoch++) {
         for await (const b of loader.epoch(epoch)) {
-          assert.deepEqual(b.images.shape, [4, H, W, 4]);
+          assert.deepEqual(b.images.shape, [4, H, W, C]);
           const img = await b.images.data();
           const fg = await b.masks.data();
-          for (let p = 0; p < 4 * H * W; p++) assert.equal(img[p * 4 + 3], fg[p], `pixel ${p}: evidence channel vs truth (workers ${workers}, epoch ${epoch})`);
+          for (let p = 0; p < 4 * H * W; p++) {
+            // both planes (exact twins; block-matching blocks) mark exactly the pasted square and its source
+            for (let c = 3; c < C; c++) assert.equal(img[p * C + c], fg[p], `pixel ${p} channel ${c}: evidence vs truth (${evidence}, workers ${workers}, epoch ${epoch})`);
+          }
           b.dispose();
         }
       }

@@ -49,8 +49,9 @@ ${presetList()}
   --clip N            clip gradients to global L2 norm N
   --seed N            seed of weights, split, shuffling and augmentation (default 0)
   --augment A         loader augmentation preset: seed-a, seed-b, none (default none)
-  --evidence K        copy-move evidence as a 4th input channel: exact-twins (pixel-exact block twins at
-                      native resolution; segformer models) or none (default)
+  --evidence K        copy-move evidence as extra input channels (segformer models): exact-twins (pixel-exact
+                      block twins at native resolution), twins-blocks (those plus block-matching blocks)
+                      or none (default)
   --val-fraction F    fraction held out for validation (default 0.2; 0 = none)
   --limit N           at most N images per split and label (quick runs)
   --workers N         loader decoding threads (default 0)

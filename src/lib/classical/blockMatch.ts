@@ -41,6 +41,11 @@ const QUERIES = 1 << 16;
 /** Images above this many pixels are matched at a reduced size (see blockMatchTransforms). */
 const MAX_PIXELS = 1 << 19;
 
+/** The integer factor an image is box-averaged by before matching (1: native resolution). */
+function downscaleFactor(g: GrayImage): number {
+  return Math.max(1, Math.ceil(Math.sqrt((g.width * g.height) / MAX_PIXELS)));
+}
+
 /** Mean of each factor x factor cell (the last partial row/column of cells is dropped). */
 function boxDownscale(g: GrayImage, factor: number): GrayImage {
   const w = Math.floor(g.width / factor);
@@ -218,7 +223,7 @@ function affineOf(d: number, px: number, py: number, qx: number, qy: number): Af
 export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDistance: number): CopyTransform[] {
   // Pixel budget: larger images are box-averaged by an integer factor first (cost, at the price
   // of pixel-exact agreement), and the transforms mapped back to full resolution.
-  const factor = Math.max(1, Math.ceil(Math.sqrt((gray.width * gray.height) / MAX_PIXELS)));
+  const factor = downscaleFactor(gray);
   if (factor > 1) {
     const small = boxDownscale(gray, factor);
     return blockMatchTransforms(small, p, minDistance / factor).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
@@ -302,4 +307,27 @@ export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDi
     const det = v.affine[0] * v.affine[4] - v.affine[1] * v.affine[3];
     return { affine: v.affine, src, dst, inliers: Math.round(support * stride * stride), cluster: -1, flipped: det < 0 };
   });
+}
+
+/**
+ * 0/1 map (H*W) of the blocks behind the block-matching transforms, source and copy: dense
+ * copy-move evidence that, unlike pixel-exact twins (exactTwins.ts), survives noise, a light blur
+ * or a brightness change, at the price of coarser outlines (8x8 blocks) and a vote threshold.
+ */
+export function blockTwinMap(gray: GrayImage, p: BlockMatchParams, minDistance: number): Uint8Array {
+  const { width: W, height: H } = gray;
+  const out = new Uint8Array(W * H);
+  // inlier points are block centres at full resolution; a block spans B x factor pixels
+  const side = B * downscaleFactor(gray);
+  const half = (side - 1) / 2;
+  for (const t of blockMatchTransforms(gray, p, minDistance)) {
+    for (const pts of [t.src, t.dst]) {
+      for (let k = 0; k < pts.length; k += 2) {
+        const x0 = Math.round(pts[k] - half);
+        const y0 = Math.round(pts[k + 1] - half);
+        for (let y = Math.max(0, y0); y < Math.min(H, y0 + side); y++) out.fill(1, y * W + Math.max(0, x0), y * W + Math.min(W, x0 + side));
+      }
+    }
+  }
+  return out;
 }

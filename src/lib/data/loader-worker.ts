@@ -5,7 +5,7 @@ import type { Pair } from '../augment/transform';
 import { SifdError } from '../errors';
 import { Rng } from '../util/random';
 import { instanceStats, unionMask } from './components';
-import { appendEvidencePlane, computeEvidence, EvidenceCache, inputChannels, interleaveEvidence, splitEvidencePlane, type EvidenceKind } from './evidence';
+import { appendEvidencePlanes, computeEvidence, EvidenceCache, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, type EvidenceKind } from './evidence';
 import { readImage } from './image-io';
 import { readMasks } from './npy';
 import type { Label, Masks, Problem } from './types';
@@ -32,7 +32,7 @@ export interface BatchConfig {
   seed: number;
   /** Also return per-sample instance masks and boxes. */
   instances: boolean;
-  /** A copy-move evidence map appended to the pixels as a 4th channel (evidence.ts); default none. */
+  /** Copy-move evidence planes appended to the pixels as extra channels (evidence.ts); default none. */
   evidence?: EvidenceKind;
 }
 
@@ -80,14 +80,14 @@ async function loadItem(item: WorkItem): Promise<Pair> {
 // Evidence depends only on the decoded file, so each worker keeps it across epochs.
 const evidenceCache = new EvidenceCache();
 
-/** The pair with its evidence map (computed once per file) appended as the last mask plane. */
+/** The pair with its evidence planes (computed once per file) appended after the truth masks. */
 function withEvidence(pair: Pair, kind: EvidenceKind, file: string): Pair {
   let map = evidenceCache.get(file);
-  if (!map || map.length !== pair.image.width * pair.image.height) {
+  if (!map || map.length !== evidencePlanes(kind) * pair.image.width * pair.image.height) {
     map = computeEvidence(kind, pair.image)!;
     evidenceCache.set(file, map);
   }
-  return { image: pair.image, masks: appendEvidencePlane(pair.masks, map) };
+  return { image: pair.image, masks: appendEvidencePlanes(pair.masks, map) };
 }
 
 /** Instances that kept pixels after augmentation, with their boxes (components.ts convention). */
@@ -141,7 +141,7 @@ export async function processBatch(config: BatchConfig, pipeline: Pipeline, job:
       if (evidence !== 'none') pair = withEvidence(pair, evidence, item.imagePath);
       const out = await pipeline.run(pair, sampleRng(config.seed, job.epoch, item.index));
       if (evidence === 'none') done.push({ item, image: out.image.data, masks: out.masks });
-      else done.push({ item, image: out.image.data, ...splitEvidencePlane(out.masks) });
+      else done.push({ item, image: out.image.data, ...splitEvidencePlanes(out.masks, evidencePlanes(evidence)) });
     } catch (err) {
       // a transform refusing this sample's data (SifdError) skips it; anything else is a bug
       if (!(err instanceof SifdError)) throw err;

@@ -29,7 +29,7 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Also yield per-sample instance masks and boxes. */
   instances?: boolean;
-  /** Append a copy-move evidence map computed at native resolution as a 4th channel (data/evidence.ts); default 'none'. */
+  /** Append copy-move evidence computed at native resolution as extra channels (data/evidence.ts); default 'none'. */
   evidence?: EvidenceKind;
   /** Called once per sample that fails to load or augment (it is skipped). */
   onProblem?: (p: Problem) => void;
@@ -47,7 +47,7 @@ export interface InstanceTensors {
  * the last batch of an epoch and for a batch that lost samples which failed to load.
  */
 export interface Batch {
-  /** [B, H, W, C] float32, normalized by the pipeline; C = 3, or 4 with an evidence channel (0/1). */
+  /** [B, H, W, C] float32, normalized by the pipeline; C = 3 + evidence planes (0/1). */
   images: tf.Tensor4D;
   /** [B, H, W, 1] float32 0/1, the union of the sample's instance masks (all 0 when authentic). */
   masks: tf.Tensor4D;

@@ -21,8 +21,8 @@ export interface TrainConfig {
   /** Augmentation preset of the loader (src/lib/augment/presets.ts); the predictor reuses its normalization. */
   augment: string;
   /**
-   * Copy-move evidence appended to the RGB input as a 4th channel (data/evidence.ts); the model
-   * needs `inChannels: 4`, and the predictor recomputes it. Absent in older runs: 'none'.
+   * Copy-move evidence appended to the RGB input as extra channels (data/evidence.ts); the model
+   * needs `inChannels` = inputChannels(evidence), and the predictor recomputes it. Absent in older runs: 'none'.
    */
   evidence?: EvidenceKind;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildPipeline } from '../augment/pipeline';
 import { presetSpec } from '../augment/presets';
-import { appendEvidencePlane, computeEvidence, inputChannels, interleaveEvidence, splitEvidencePlane } from '../data/evidence';
+import { appendEvidencePlanes, computeEvidence, evidencePlanes, evidenceUnion, inputChannels, interleaveEvidence, splitEvidencePlanes } from '../data/evidence';
 import type { Image, Masks } from '../data/types';
 import { ModelError, TrainingError } from '../errors';
 import { keepVerifiedEvidence, probabilityToInstances, resizeProbability } from '../infer/postprocess';
@@ -63,11 +63,11 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
       const rgb = toRgb(image);
       const empty: Masks = { data: new Uint8Array(0), count: 0, height, width };
       const map = computeEvidence(evidence, rgb);
-      const input = await pipeline.run({ image: rgb, masks: map ? appendEvidencePlane(empty, map) : empty }, rng);
+      const input = await pipeline.run({ image: rgb, masks: map ? appendEvidencePlanes(empty, map) : empty }, rng);
       let pixels = input.image.data;
       if (map) {
         pixels = new Float32Array(size * size * channels);
-        interleaveEvidence(input.image.data, 3, splitEvidencePlane(input.masks).evidence, pixels);
+        interleaveEvidence(input.image.data, 3, splitEvidencePlanes(input.masks, evidencePlanes(evidence)).evidence, pixels);
       }
       const out = tf.tidy(() => {
         const x = tf.tensor4d(pixels, [1, size, size, channels]);
@@ -79,7 +79,7 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
         if (map && evidenceKeep !== null && out.masks) {
           // Model probability at native size, verified evidence added; instances = its regions.
           const prob = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
-          const fused = keepVerifiedEvidence(prob, map, height, width, evidenceKeep, threshold);
+          const fused = keepVerifiedEvidence(prob, evidenceUnion(map, height * width), height, width, evidenceKeep, threshold);
           return { ...probabilityToInstances(fused, height, width, { threshold, minArea }), probability: fused };
         }
         if (out.instances && out.scores) {
