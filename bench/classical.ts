@@ -6,12 +6,14 @@ import { FAMILIES } from '../src/lib/data/synth/manifest';
 import { detectWith } from '../src/lib/classical/detect';
 import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
+import { computeEvidence } from '../src/lib/data/evidence';
 import { Rng } from '../src/lib/util/random';
 import { mean, median, round1 as round } from '../src/lib/util/stats';
 
 /**
  * Classical detector speed: ms per square image at each size (default 512 and 1024), over forged
- * synthetic figures of every family, with the median time of each stage. Wall time on a shared
+ * synthetic figures of every family, with the median time of each stage, and the median time of
+ * the SegFormer's evidence planes (data/evidence.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
  * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false]
  */
@@ -38,7 +40,13 @@ export async function run(argv: string[]): Promise<object> {
     const wall: number[] = [];
     const cpu: number[] = [];
     const stages: Record<string, number[]> = {};
+    const evidence: Record<string, number[]> = { 'exact-twins': [], 'twins-blocks': [] };
     for (const image of images) {
+      for (const kind of ['exact-twins', 'twins-blocks'] as const) {
+        const e0 = performance.now();
+        computeEvidence(kind, image);
+        evidence[kind].push(performance.now() - e0);
+      }
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       const r = detectWith(cv, image, params);
@@ -53,6 +61,7 @@ export async function run(argv: string[]): Promise<object> {
       msPerImageMedian: round(median(wall)),
       cpuMsPerImage: round(mean(cpu)),
       stageMsMedian: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])),
+      evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
   return { bench: 'classical', params: { detector: params.detector, maxKeypoints: params.maxKeypoints, flips: params.flips }, loadAverage: os.loadavg().map(round), sizes: results };

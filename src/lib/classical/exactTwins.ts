@@ -72,25 +72,42 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   // horizontal passes (powers of b or a, forwards or reversed) and eight vertical ones.
   const A = 0x2f0b3a49;
   const Bm = 0x6c8e9cf5;
-  const powA = new Int32Array(B);
-  const powB = new Int32Array(B);
-  powA[0] = powB[0] = 1;
-  for (let k = 1; k < B; k++) {
-    powA[k] = Math.imul(powA[k - 1], A);
-    powB[k] = Math.imul(powB[k - 1], Bm);
-  }
-  const rev = (p: Int32Array) => Int32Array.from(p).reverse();
-  const rowCoef = [powB, rev(powB), powA, rev(powA)];
-  const rowPass = rowCoef.map((coef) => {
-    const r = new Int32Array(H * cols);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < cols; x++) {
-        let h = 0;
-        const o = y * W + x;
-        for (let j = 0; j < B; j++) h = (h + Math.imul(keys[o + j], coef[j])) | 0;
-        r[y * cols + x] = h;
+  const pow = (base: number, e: number) => {
+    let r = 1;
+    for (let k = 0; k < e; k++) r = Math.imul(r, base);
+    return r;
+  };
+  // Sliding window sums over `count` windows of `src` (element stride `step`), O(1) per window:
+  // forward coefficients base^j (scanned right to left), reversed base^(B-1-j) (left to right).
+  const slide = (src: Int32Array, s0: number, step: number, count: number, out: Int32Array, o0: number, ostep: number, base: number, reversed: boolean) => {
+    const top = pow(base, reversed ? B - 1 : B);
+    if (reversed) {
+      let h = 0;
+      for (let j = 0; j < B; j++) h = (Math.imul(h, base) + src[s0 + j * step]) | 0;
+      out[o0] = h;
+      for (let x = 1; x < count; x++) {
+        h = (Math.imul((h - Math.imul(src[s0 + (x - 1) * step], top)) | 0, base) + src[s0 + (x + B - 1) * step]) | 0;
+        out[o0 + x * ostep] = h;
+      }
+    } else {
+      let h = 0;
+      for (let j = B - 1; j >= 0; j--) h = (Math.imul(h, base) + src[s0 + (count - 1 + j) * step]) | 0;
+      out[o0 + (count - 1) * ostep] = h;
+      for (let x = count - 2; x >= 0; x--) {
+        h = (src[s0 + x * step] + Math.imul(h, base) - Math.imul(src[s0 + (x + B) * step], top)) | 0;
+        out[o0 + x * ostep] = h;
       }
     }
+  };
+  // Horizontal passes: powers of b or a, forwards or reversed.
+  const rowPass = [
+    [Bm, false],
+    [Bm, true],
+    [A, false],
+    [A, true],
+  ].map(([base, reversed]) => {
+    const r = new Int32Array(H * cols);
+    for (let y = 0; y < H; y++) slide(keys, y * W, 1, cols, r, y * cols, 1, base as number, reversed as boolean);
     return r;
   });
   const n = rows * cols;
@@ -100,15 +117,8 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
     // non-transposed: row pass over l with b^{l'}, column pass over k with a^{k'};
     // transposed: row pass over l with a^{l'}, column pass over k with b^{k'}.
     const r = rowPass[(t ? 2 : 0) + (fj ? 1 : 0)];
-    const colCoef = t ? (fi ? rev(powB) : powB) : fi ? rev(powA) : powA;
     const h = new Int32Array(n);
-    for (let y = 0; y < rows; y++) {
-      for (let x = 0; x < cols; x++) {
-        let s = 0;
-        for (let k = 0; k < B; k++) s = (s + Math.imul(r[(y + k) * cols + x], colCoef[k])) | 0;
-        h[y * cols + x] = s;
-      }
-    }
+    for (let x = 0; x < cols; x++) slide(r, x, cols, rows, h, x, cols, t ? Bm : A, fi);
     return h;
   });
   const ident = hashes[0];
@@ -139,11 +149,21 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   const head = new Int32Array(cap).fill(-1);
   const next = new Int32Array(n).fill(-1);
   const slotOf = (h: number) => (Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0) & mask;
+  // Bit filters of the hashes present, and of those present more than once: most variants have no
+  // twin (and most blocks no identical twin), and a miss here costs one cache-friendly read
+  // instead of a probe into the 8n-byte table.
+  const FILTER_BITS = 24;
+  const present = new Uint32Array(1 << (FILTER_BITS - 5));
+  const repeated = new Uint32Array(1 << (FILTER_BITS - 5));
+  const bitOf = (h: number) => Math.imul(h, 0x9e3779b1) >>> (32 - FILTER_BITS);
   for (let i = 0; i < n; i++) {
     if (!active[i]) continue;
     const slot = slotOf(ident[i]);
     next[i] = head[slot];
     head[slot] = i;
+    const b = bitOf(ident[i]);
+    if (present[b >>> 5] & (1 << (b & 31))) repeated[b >>> 5] |= 1 << (b & 31);
+    present[b >>> 5] |= 1 << (b & 31);
   }
 
   // Verified twin pairs, each with the copy transform it implies: the symmetry and where the
@@ -152,27 +172,32 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   const pairB: number[] = [];
   const pairKey: number[] = [];
   const votes = new Map<number, number>();
-  const twins: number[] = [];
+  const twins = new Int32Array(maxBucket);
   for (let s = 0; s < SYMS.length; s++) {
     const { t, fi, fj } = SYMS[s];
     const hs = hashes[s];
+    // the identity finds the block itself: a twin needs the hash twice
+    const filter = s === 0 ? repeated : present;
     for (let i = 0; i < n; i++) {
       if (!active[i]) continue;
       const h = hs[i];
-      twins.length = 0;
+      const b = bitOf(h);
+      if (!(filter[b >>> 5] & (1 << (b & 31)))) continue;
+      let found = 0;
       let ambiguous = false;
       for (let q = head[slotOf(h)]; q >= 0; q = next[q]) {
         if (ident[q] !== h) continue;
-        if (twins.length === maxBucket) {
+        if (found === maxBucket) {
           ambiguous = true;
           break;
         }
-        twins.push(q);
+        twins[found++] = q;
       }
       if (ambiguous) continue;
       const px = i % cols;
       const py = (i - px) / cols;
-      for (const q of twins) {
+      for (let f = 0; f < found; f++) {
+        const q = twins[f];
         const qx = q % cols;
         const qy = (q - qx) / cols;
         if (Math.max(Math.abs(qx - px), Math.abs(qy - py)) < minDistance) continue;
