@@ -412,6 +412,7 @@ test('a run trained with the evidence channel predicts through it: the predictor
     const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32, queries: 3, inChannels: 4 }, new Rng(0));
     await trainModel({ model, config, train: () => [batch], runDir: tmp });
     model.dispose();
+    await assert.rejects(loadPredictorFromRun(tmp, { evidenceKeep: 1.5 }), /evidenceKeep must be in \[0, 1\] or null/);
     const predictor = await loadPredictorFromRun(tmp);
     const image = { data: Uint8Array.from({ length: 50 * 90 * 3 }, () => rng.int(0, 255)), width: 90, height: 50, channels: 3 };
     const pred = await predictor.predict(image);

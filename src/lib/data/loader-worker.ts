@@ -55,7 +55,7 @@ export interface BatchResult {
   ids: string[];
   labels: Label[];
   indices: number[];
-  /** [B, H, W, C] normalized pixels (C = 3, or 4 with an evidence channel). */
+  /** [B, H, W, C] normalized pixels, C = 3 + evidence planes (0/1). */
   images: Float32Array;
   /** [B, H, W, 1] union of all instance masks, 0/1. */
   foreground: Float32Array;

@@ -3,7 +3,7 @@ import { buildPipeline } from '../augment/pipeline';
 import { presetSpec } from '../augment/presets';
 import { appendEvidencePlanes, computeEvidence, evidencePlanes, evidenceUnion, inputChannels, interleaveEvidence, splitEvidencePlanes } from '../data/evidence';
 import type { Image, Masks } from '../data/types';
-import { ModelError, TrainingError } from '../errors';
+import { ConfigError, ModelError, TrainingError } from '../errors';
 import { keepVerifiedEvidence, probabilityToInstances, resizeProbability } from '../infer/postprocess';
 import type { InstancePrediction, Predictor } from '../infer/types';
 import { buildModel } from '../models/index';
@@ -28,12 +28,14 @@ export interface RunPredictorOptions {
 /**
  * A Predictor from the latest complete checkpoint of a training run. Each image is brought to 3
  * channels, resized to the run's training size and normalized as the loader did in training;
- * a run trained with an evidence channel gets it computed here the same way, on the image at its
- * original size, and resized with it (data/evidence.ts). The model's probability map (or per-query instance maps) is resized back bilinearly to the
- * image's original H x W, then thresholded. A foreground-only model's mask is split into
+ * a run trained with evidence channels gets them computed here the same way, on the image at its
+ * original size, and resized with it (data/evidence.ts). The model's probability map (or
+ * per-query instance maps) is resized back bilinearly to the image's original H x W, then thresholded. A foreground-only model's mask is split into
  * 8-connected regions, one instance each, scored by mean probability.
  */
 export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
+  const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
+  if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
   const ckpt = findLatestCheckpoint(runDir, opts.warn);
   if (!ckpt) throw new TrainingError('no complete checkpoint (epoch_<k>/) in this run folder', runDir);
   const { meta } = ckpt;
@@ -51,7 +53,6 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
   const channels = inputChannels(evidence);
   const threshold = opts.threshold ?? 0.5;
   const minArea = opts.minArea ?? 10;
-  const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
   const rng = new Rng(0);
   let disposed = false;
 
