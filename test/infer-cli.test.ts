@@ -57,6 +57,9 @@ test('sifd predict: usage and input errors', () => {
   const badParam = sifd('predict', '--classical', '--param', 'detectr=orb', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(badParam.code, 1);
   assert.match(badParam.stderr, /unknown classical parameter 'detectr'; did you mean 'detector'/);
+  const keepClassical = sifd('predict', '--classical', '--evidence-keep', '0.3', '--images', empty, '--out', path.join(empty, 's.csv'));
+  assert.equal(keepClassical.code, 2);
+  assert.match(keepClassical.stderr, /--evidence-keep goes with --run/);
   const noImages = sifd('predict', '--classical', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(noImages.code, 1);
   assert.match(noImages.stderr, /no images found/);
@@ -78,5 +81,25 @@ test('synth -> train 1 epoch -> predict --run -> evaluate --json', (t) => {
   const e = sifd('evaluate', '--data', data, '--pred', sub, '--json');
   assert.equal(e.code, 0, e.stderr);
   assertFiniteSummary(e.stdout, fs.readdirSync(path.join(data, 'test_images')).length);
+  fs.rmSync(path.dirname(data), { recursive: true });
+});
+
+test('synth -> train segformer with --evidence twins-blocks -> predict with and without verified evidence -> evaluate', () => {
+  const data = synthSet();
+  const run = path.join(path.dirname(data), 'runs', 'evidence');
+  const tr = sifd('train', '--model', 'segformer-seg', '--model-config', '{"variant":"tiny","decoderDim":32}', '--evidence', 'twins-blocks',
+    '--data', data, '--epochs', '1', '--out', run, '--size', '64', '--batch', '2', '--val-fraction', '0');
+  assert.equal(tr.code, 0, tr.stderr);
+  for (const keep of ['0.5', 'none']) {
+    const sub = path.join(path.dirname(data), `submission-${keep}.csv`);
+    const p = sifd('predict', '--run', run, '--images', path.join(data, 'test_images'), '--out', sub, '--evidence-keep', keep);
+    assert.equal(p.code, 0, p.stderr);
+    const e = sifd('evaluate', '--data', data, '--pred', sub, '--json');
+    assert.equal(e.code, 0, e.stderr);
+    assertFiniteSummary(e.stdout, fs.readdirSync(path.join(data, 'test_images')).length);
+  }
+  const bad = sifd('predict', '--run', run, '--images', path.join(data, 'test_images'), '--out', path.join(data, 'x.csv'), '--evidence-keep', '2');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /evidenceKeep must be in \[0, 1\] or null, got 2/);
   fs.rmSync(path.dirname(data), { recursive: true });
 });

@@ -28,7 +28,7 @@ export function parseParams(pairs: readonly string[]): Record<string, number | b
 export const predict: Command = {
   name: 'predict',
   usage: `usage: sifd predict (--run runs/R | --classical [--param K=V]...) --images DIR --out submission.csv
-                    [--min-area N] [--merge-iou X] [--score-threshold X]
+                    [--min-area N] [--merge-iou X] [--score-threshold X] [--evidence-keep X|none]
 
 Runs a trained model (the latest complete checkpoint of a run folder) or the classical keypoint
 detector on every image under DIR (a dataset root, one of its image folders, or a flat folder of
@@ -44,7 +44,9 @@ options:
   --out FILE            the submission CSV to write (required)
   --min-area N          drop instances smaller than N pixels at original size (default ${POSTPROCESS_DEFAULTS.minArea})
   --merge-iou X         merge instances overlapping with IoU above X (default ${POSTPROCESS_DEFAULTS.mergeIoU})
-  --score-threshold X   drop instances scoring below X (default ${POSTPROCESS_DEFAULTS.scoreThreshold})`,
+  --score-threshold X   drop instances scoring below X (default ${POSTPROCESS_DEFAULTS.scoreThreshold})
+  --evidence-keep X     runs trained with evidence channels: add evidence regions whose mean predicted
+                        probability reaches X (default 0.3); 'none' keeps the model's output alone`,
   options: {
     run: { type: 'string' },
     classical: { type: 'boolean' },
@@ -54,6 +56,7 @@ options:
     'min-area': { type: 'string' },
     'merge-iou': { type: 'string' },
     'score-threshold': { type: 'string' },
+    'evidence-keep': { type: 'string' },
   },
   async run(args) {
     const runDir = optStr(args, 'run');
@@ -72,7 +75,12 @@ options:
     // the predictor first: a bad run folder or parameter fails before a long scan
     // a learned model runs on the fastest backend available (tfjs-node(-gpu), wasm, then cpu)
     if (!classical) await initBackend();
-    const predictor: Predictor = classical ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>) : await loadPredictorFromRun(runDir as string);
+    const keepArg = optStr(args, 'evidence-keep');
+    if (keepArg !== undefined && classical) throw new UsageError('--evidence-keep goes with --run');
+    const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3);
+    const predictor: Predictor = classical
+      ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>)
+      : await loadPredictorFromRun(runDir as string, { evidenceKeep });
     const started = Date.now();
     try {
       const { samples, problems } = await scan(imagesDir);
