@@ -113,15 +113,17 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   const n = rows * cols;
   // variant s of block P has P[k][l] at (i, j) = t ? (l', k') : (k', l') with k' = fi ? B-1-k : k, l' = fj ? B-1-l : l
   // (i indexes rows of the variant): coefficient a^i b^j.
-  const hashes = SYMS.map(({ t, fi, fj }) => {
+  // One symmetry's hashes at a time (memory: the identity's, kept for the table, and one more).
+  const variantHashes = (sym: number, out: Int32Array): Int32Array => {
+    const { t, fi, fj } = SYMS[sym];
     // non-transposed: row pass over l with b^{l'}, column pass over k with a^{k'};
     // transposed: row pass over l with a^{l'}, column pass over k with b^{k'}.
     const r = rowPass[(t ? 2 : 0) + (fj ? 1 : 0)];
-    const h = new Int32Array(n);
-    for (let x = 0; x < cols; x++) slide(r, x, cols, rows, h, x, cols, t ? Bm : A, fi);
-    return h;
-  });
-  const ident = hashes[0];
+    for (let x = 0; x < cols; x++) slide(r, x, cols, rows, out, x, cols, t ? Bm : A, fi);
+    return out;
+  };
+  const ident = variantHashes(0, new Int32Array(n));
+  const scratch = new Int32Array(n);
 
   // Constant blocks match any other constant block of the same value: not evidence.
   const active = new Uint8Array(n);
@@ -175,7 +177,7 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   const twins = new Int32Array(maxBucket);
   for (let s = 0; s < SYMS.length; s++) {
     const { t, fi, fj } = SYMS[s];
-    const hs = hashes[s];
+    const hs = s === 0 ? ident : variantHashes(s, scratch);
     // the identity finds the block itself: a twin needs the hash twice
     const filter = s === 0 ? repeated : present;
     for (let i = 0; i < n; i++) {
