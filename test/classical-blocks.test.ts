@@ -7,24 +7,13 @@ import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { SQUARE_SYMMETRIES as SYMS } from './fixtures/symmetries';
 
 /** Smooth random field plus pixel noise, as uint8 grey: textured everywhere, no repeats. */
 function field(w: number, h: number, rng: Rng): Uint8Array {
   const f = blobTexture(w, h, rng, { base: 120, areaPerBlob: 200, maxRadius: 14, amplitude: 50, noise: 3 });
   return Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
 }
-
-/** The 8 symmetries of the square as maps of local coordinates in an s x s block: (x, y) -> source pixel. */
-const SYMS: Array<(x: number, y: number, s: number) => [number, number]> = [
-  (x, y) => [x, y],
-  (x, y, s) => [s - 1 - x, y],
-  (x, y, s) => [x, s - 1 - y],
-  (x, y, s) => [s - 1 - x, s - 1 - y],
-  (x, y) => [y, x],
-  (x, y, s) => [s - 1 - y, x],
-  (x, y, s) => [y, s - 1 - x],
-  (x, y, s) => [s - 1 - y, s - 1 - x],
-];
 
 test('the descriptor of a mirrored or turned block is the signed permutation the matcher uses (all 8 symmetries)', () => {
   const rng = new Rng('blocks-perm');

@@ -5,6 +5,7 @@ import type { Image } from '../src/lib/data/types';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { SQUARE_SYMMETRIES as SYMS, type SquareSymmetry } from './fixtures/symmetries';
 
 /** Noisy RGB texture: no two blocks agree by chance. */
 function texture(w: number, h: number, seed: string): Image {
@@ -17,19 +18,7 @@ function texture(w: number, h: number, seed: string): Image {
   return { data, width: w, height: h, channels: 3 };
 }
 
-/** (x, y) in an s x s patch of the copy -> the source pixel it shows, for each symmetry of the square. */
-const SYMS: Array<(x: number, y: number, s: number) => [number, number]> = [
-  (x, y) => [x, y],
-  (x, y, s) => [s - 1 - x, y],
-  (x, y, s) => [x, s - 1 - y],
-  (x, y, s) => [s - 1 - x, s - 1 - y],
-  (x, y) => [y, x],
-  (x, y, s) => [s - 1 - y, x],
-  (x, y, s) => [y, s - 1 - x],
-  (x, y, s) => [s - 1 - y, s - 1 - x],
-];
-
-function paste(img: Image, sym: (x: number, y: number, s: number) => [number, number], s: number, src: [number, number], dst: [number, number], delta = 0): void {
+function paste(img: Image, sym: SquareSymmetry, s: number, src: [number, number], dst: [number, number], delta = 0): void {
   const { data, width: W } = img;
   const copy = data.slice();
   for (let y = 0; y < s; y++) {
