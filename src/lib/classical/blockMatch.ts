@@ -13,6 +13,7 @@
  * keypoint ones. Native resolution matters: resampling gives a copy and its source different
  * interpolation phases, and the pixel-exact agreement is gone.
  */
+import { BlockTable } from './blockTable';
 import type { GrayImage } from './grayscale';
 import { type Affine, type CopyTransform, rescaleTransform } from './ransac';
 
@@ -165,42 +166,6 @@ function equal(codes: Int16Array, a: number, b: number, perm: Permutation): bool
   return true;
 }
 
-/** Chained hash table over typed arrays: blocks by descriptor hash. */
-class BlockTable {
-  private readonly head: Int32Array;
-  private readonly next: Int32Array;
-  private readonly mask: number;
-  constructor(
-    readonly hashes: Uint32Array,
-    active: Uint8Array,
-  ) {
-    let count = 0;
-    for (let i = 0; i < active.length; i++) count += active[i];
-    let cap = 1024;
-    while (cap < 2 * count) cap *= 2;
-    this.mask = cap - 1;
-    this.head = new Int32Array(cap).fill(-1);
-    this.next = new Int32Array(hashes.length).fill(-1);
-    for (let i = 0; i < hashes.length; i++) {
-      if (!active[i]) continue;
-      const slot = hashes[i] & this.mask;
-      this.next[i] = this.head[slot];
-      this.head[slot] = i;
-    }
-  }
-
-  /** Blocks whose hash is h, into `out`; false (and `out` unfilled) when there are more than `max`. */
-  find(h: number, max: number, out: number[]): boolean {
-    out.length = 0;
-    for (let i = this.head[h & this.mask]; i >= 0; i = this.next[i]) {
-      if (this.hashes[i] !== h) continue;
-      if (out.length === max) return false;
-      out.push(i);
-    }
-    return true;
-  }
-}
-
 /** Source -> copy affine for symmetry d when block q (copy) equals block p (source) under d. */
 function affineOf(d: number, px: number, py: number, qx: number, qy: number): Affine {
   const { t, fx, fy } = SYMMETRIES[d];
@@ -251,15 +216,16 @@ export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDi
   const votes = new Map<number, { d: number; affine: Affine; pairs: number[] }>();
   const voteKey = (d: number, tx: number, ty: number) => (d * OFFSETS + tx + OFFSETS / 2) * OFFSETS + ty + OFFSETS / 2;
   const minD2 = Math.max(minDistance, B) ** 2;
-  const twins: number[] = [];
+  const twins = new Int32Array(p.blockMaxBucket);
   for (let d = 0; d < SYMMETRIES.length; d++) {
     const perm = PERMUTE[d];
     for (let py = 0; py < rows; py += stride) {
       for (let px = 0; px < cols; px += stride) {
         const i = py * cols + px;
         if (!active[i]) continue;
-        if (!table.find(d === 0 ? hashes[i] : hashOf(codes, i * D, perm), p.blockMaxBucket, twins)) continue;
-        for (const j of twins) {
+        const found = table.find(d === 0 ? hashes[i] : hashOf(codes, i * D, perm), twins, d === 0);
+        for (let k = 0; k < found; k++) {
+          const j = twins[k];
           if (j === i) continue;
           const qx = j % cols;
           const qy = (j - qx) / cols;

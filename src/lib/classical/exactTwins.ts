@@ -14,6 +14,7 @@
  */
 import type { Image } from '../data/types';
 import { ConfigError } from '../errors';
+import { BlockTable } from './blockTable';
 
 export interface ExactTwinOptions {
   /** Block side in pixels (default 6). */
@@ -144,29 +145,7 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
     }
   }
 
-  // Chained hash table over the identity hashes of active blocks.
-  let cap = 1024;
-  while (cap < 2 * n) cap *= 2;
-  const mask = cap - 1;
-  const head = new Int32Array(cap).fill(-1);
-  const next = new Int32Array(n).fill(-1);
-  const slotOf = (h: number) => (Math.imul(h ^ (h >>> 16), 0x45d9f3b) >>> 0) & mask;
-  // Bit filters of the hashes present, and of those present more than once: most variants have no
-  // twin (and most blocks no identical twin), and a miss here costs one cache-friendly read
-  // instead of a probe into the 8n-byte table.
-  const FILTER_BITS = 24;
-  const present = new Uint32Array(1 << (FILTER_BITS - 5));
-  const repeated = new Uint32Array(1 << (FILTER_BITS - 5));
-  const bitOf = (h: number) => Math.imul(h, 0x9e3779b1) >>> (32 - FILTER_BITS);
-  for (let i = 0; i < n; i++) {
-    if (!active[i]) continue;
-    const slot = slotOf(ident[i]);
-    next[i] = head[slot];
-    head[slot] = i;
-    const b = bitOf(ident[i]);
-    if (present[b >>> 5] & (1 << (b & 31))) repeated[b >>> 5] |= 1 << (b & 31);
-    present[b >>> 5] |= 1 << (b & 31);
-  }
+  const table = new BlockTable(ident, active);
 
   // Verified twin pairs, each with the copy transform it implies: the symmetry and where the
   // image origin lands, which all block pairs of one pasted region share.
@@ -178,24 +157,11 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   for (let s = 0; s < SYMS.length; s++) {
     const { t, fi, fj } = SYMS[s];
     const hs = s === 0 ? ident : variantHashes(s, scratch);
-    // the identity finds the block itself: a twin needs the hash twice
-    const filter = s === 0 ? repeated : present;
     for (let i = 0; i < n; i++) {
       if (!active[i]) continue;
-      const h = hs[i];
-      const b = bitOf(h);
-      if (!(filter[b >>> 5] & (1 << (b & 31)))) continue;
-      let found = 0;
-      let ambiguous = false;
-      for (let q = head[slotOf(h)]; q >= 0; q = next[q]) {
-        if (ident[q] !== h) continue;
-        if (found === maxBucket) {
-          ambiguous = true;
-          break;
-        }
-        twins[found++] = q;
-      }
-      if (ambiguous) continue;
+      // the identity finds the block itself: a twin needs the hash twice
+      const found = table.find(hs[i], twins, s === 0);
+      if (found <= 0) continue;
       const px = i % cols;
       const py = (i - px) / cols;
       for (let f = 0; f < found; f++) {
