@@ -43,12 +43,13 @@ const QUERIES = 1 << 16;
 const MAX_PIXELS = 1 << 19;
 
 /** The integer factor an image is box-averaged by before matching (1: native resolution). */
-function downscaleFactor(g: GrayImage): number {
-  return Math.max(1, Math.ceil(Math.sqrt((g.width * g.height) / MAX_PIXELS)));
+/** Integer box-downscale factor that brings an image within `maxPixels`. */
+export function downscaleFactor(g: GrayImage, maxPixels = MAX_PIXELS): number {
+  return Math.max(1, Math.ceil(Math.sqrt((g.width * g.height) / maxPixels)));
 }
 
 /** Mean of each factor x factor cell (the last partial row/column of cells is dropped). */
-function boxDownscale(g: GrayImage, factor: number): GrayImage {
+export function boxDownscale(g: GrayImage, factor: number): GrayImage {
   const w = Math.floor(g.width / factor);
   const h = Math.floor(g.height / factor);
   const data = new Uint8Array(w * h);

@@ -17,6 +17,7 @@ import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, resolveParams } from './params';
 import { type Affine, type RejectedFit, fitTransforms, rescaleTransform } from './ransac';
 import { isTextLike } from './textLabels';
+import { denseMatchTransforms } from './denseMatch';
 import { verifyCopy } from './verify';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
@@ -96,6 +97,12 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
       transforms.push({ ...rescaleTransform(t, scale), cluster: clusters.length + transforms.length });
     }
     lap('blocks');
+  }
+  if (p.denseMatching) {
+    for (const t of denseMatchTransforms(native, { minDistance: p.minDistance / scale })) {
+      transforms.push({ ...rescaleTransform(t, scale), cluster: clusters.length + transforms.length });
+    }
+    lap('dense');
   }
 
   const regions: { mask: Uint8Array; score: number }[] = [];

@@ -83,6 +83,11 @@ export interface ClassicalParams extends BlockMatchParams {
    * translated, mirrored and quarter-turned copies with too few corners for keypoints.
    */
   blockMatching: boolean;
+  /**
+   * Also look for copies by rotation-invariant dense matching at native resolution (denseMatch.ts):
+   * proposes copies turned by any angle or mildly rescaled that are too small for keypoints.
+   */
+  denseMatching: boolean;
 }
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
@@ -118,6 +123,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   suppressText: true,
   mergePairs: false,
   blockMatching: true,
+  denseMatching: false,
   ...BLOCK_DEFAULTS,
 });
 

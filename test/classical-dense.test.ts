@@ -1,0 +1,148 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { denseMatchTransforms, rankFeatures } from '../src/lib/classical/denseMatch';
+import type { GrayImage } from '../src/lib/classical/grayscale';
+import { detectCopyMove } from '../src/lib/classical/index';
+import { applyAffine, singularValues } from '../src/lib/classical/ransac';
+import { ConfigError } from '../src/lib/errors';
+import { Rng } from '../src/lib/util/random';
+import { blobTexture } from './fixtures/texture';
+
+/** Blobby micrograph-like grey texture with pixel noise: no repeats of its own. */
+function field(w: number, h: number, seed: string): GrayImage {
+  const f = blobTexture(w, h, new Rng(seed), { base: 120, areaPerBlob: 120, maxRadius: 9, amplitude: 60, noise: 5 });
+  return { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: w, height: h };
+}
+
+/**
+ * Pastes the disc of radius r around (sx, sy) at (cx, cy), turned by `degrees` (nearest neighbour,
+ * as the synthetic forgeries are made); returns the copy's 0/1 mask.
+ */
+function pasteTurned(g: GrayImage, sx: number, sy: number, cx: number, cy: number, r: number, degrees: number): Uint8Array {
+  const { width: W, data } = g;
+  const src = data.slice();
+  const mask = new Uint8Array(data.length);
+  const a = (degrees * Math.PI) / 180;
+  for (let y = -r; y <= r; y++) {
+    for (let x = -r; x <= r; x++) {
+      if (x * x + y * y > r * r) continue;
+      // inverse map: copy offset (x, y) comes from the source offset turned back by -a
+      const u = Math.round(x * Math.cos(a) + y * Math.sin(a));
+      const v = Math.round(-x * Math.sin(a) + y * Math.cos(a));
+      data[(cy + y) * W + cx + x] = src[(sy + v) * W + sx + u];
+      mask[(cy + y) * W + cx + x] = 1;
+    }
+  }
+  return mask;
+}
+
+const rgb = (g: GrayImage) => {
+  const data = new Uint8Array(g.width * g.height * 3);
+  for (let i = 0; i < g.width * g.height; i++) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = g.data[i];
+  return { data, width: g.width, height: g.height, channels: 3 };
+};
+
+test('rank features do not change when the image turns by a quarter or mirrors; flat discs carry none', () => {
+  const W = 40;
+  const H = 30;
+  const g = field(W, H, 'rank-invariance');
+  // the image turned by 90 degrees: (x, y) -> (H-1-y, x), and mirrored: (x, y) -> (W-1-x, y)
+  const turned: GrayImage = { data: new Uint8Array(W * H), width: H, height: W };
+  const mirrored: GrayImage = { data: new Uint8Array(W * H), width: W, height: H };
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      turned.data[x * H + (H - 1 - y)] = g.data[y * W + x];
+      mirrored.data[y * W + (W - 1 - x)] = g.data[y * W + x];
+    }
+  }
+  const f = rankFeatures(g);
+  const ft = rankFeatures(turned);
+  const fm = rankFeatures(mirrored);
+  let compared = 0;
+  for (let y = 5; y < H - 5; y++) {
+    for (let x = 5; x < W - 5; x++) {
+      const p = y * W + x;
+      assert.equal(f.valid[p], 1);
+      const pt = x * H + (H - 1 - y);
+      const pm = y * W + (W - 1 - x);
+      for (let k = 0; k < f.dims; k++) {
+        assert.equal(ft.data[pt * f.dims + k], f.data[p * f.dims + k], `turned, pixel (${x}, ${y}), feature ${k}`);
+        assert.equal(fm.data[pm * f.dims + k], f.data[p * f.dims + k], `mirrored, pixel (${x}, ${y}), feature ${k}`);
+      }
+      compared++;
+    }
+  }
+  assert.equal(compared, 30 * 20);
+  const flat = rankFeatures({ data: new Uint8Array(400).fill(200), width: 20, height: 20 });
+  assert.equal(flat.valid.reduce((a, v) => a + v, 0), 0, 'a flat image has no valid discs');
+});
+
+test('dense matching proposes a copy turned by an odd angle with the right transform', () => {
+  const W = 160;
+  const H = 128;
+  for (const degrees of [33, 141]) {
+    const g = field(W, H, `dense-turn-${degrees}`);
+    const [sx, sy, cx, cy, r] = [40, 40, 115, 80, 17];
+    pasteTurned(g, sx, sy, cx, cy, r, degrees);
+    const found = denseMatchTransforms(g);
+    // the transform maps one disc onto the other (either direction) as a turn by +-degrees
+    const hit = found.find((t) => {
+      const [x, y] = applyAffine(t.affine, sx, sy);
+      const [u, v] = applyAffine(t.affine, cx, cy);
+      return Math.hypot(x - cx, y - cy) < 3 || Math.hypot(u - sx, v - sy) < 3;
+    });
+    assert.ok(hit, `turn by ${degrees}: no proposal maps source and copy (${found.length} proposals)`);
+    const [s0, s1] = singularValues(hit.affine);
+    assert.ok(Math.abs(s0 - 1) < 0.08 && Math.abs(s1 - 1) < 0.08, `scale ${s0.toFixed(2)}, ${s1.toFixed(2)}`);
+    const angle = Math.abs((Math.atan2(hit.affine[3], hit.affine[0]) * 180) / Math.PI);
+    assert.ok(Math.abs(angle - Math.min(degrees, 360 - degrees)) < 4, `turn by ${degrees}: fitted ${angle.toFixed(1)} degrees`);
+    assert.ok(hit.inliers >= 100, `inliers ${hit.inliers}`);
+  }
+});
+
+test('the detector finds a small turned copy that keypoints miss with dense matching on; an untouched texture stays clean', async () => {
+  const W = 160;
+  const H = 128;
+  const g = field(W, H, 'dense-detect-b');
+  const clean = await detectCopyMove(rgb(g), { denseMatching: true });
+  assert.equal(clean.instances.count, 0, 'copies found in an untouched texture');
+  const mask = pasteTurned(g, 40, 44, 112, 78, 14, 57);
+  const coverage = (d: Awaited<ReturnType<typeof detectCopyMove>>) => {
+    let inCopy = 0;
+    let copyArea = 0;
+    for (let p = 0; p < W * H; p++) {
+      copyArea += mask[p];
+      let any = 0;
+      for (let k = 0; k < d.instances.count; k++) any |= d.instances.data[k * W * H + p];
+      inCopy += any & mask[p];
+    }
+    return inCopy / copyArea;
+  };
+  const withDense = await detectCopyMove(rgb(g), { denseMatching: true });
+  const without = await detectCopyMove(rgb(g));
+  assert.ok(coverage(withDense) > 0.6, `copy coverage ${coverage(withDense).toFixed(2)}`);
+  assert.ok(coverage(without) < 0.3, `keypoints and blocks already cover ${coverage(without).toFixed(2)}: the test no longer shows what dense matching adds`);
+  assert.ok(withDense.debug.timings.dense >= 0, 'the dense stage ran');
+});
+
+test('a large image is matched at reduced size and the transform comes back in full-resolution pixels', () => {
+  const W = 720;
+  const H = 560; // 403,200 px: over the budget, matched at half size
+  const g = field(W, H, 'dense-large');
+  pasteTurned(g, 150, 150, 520, 380, 60, 30);
+  const hit = denseMatchTransforms(g).find((t) => {
+    const [x, y] = applyAffine(t.affine, 150, 150);
+    const [u, v] = applyAffine(t.affine, 520, 380);
+    return Math.hypot(x - 520, y - 380) < 6 || Math.hypot(u - 150, v - 150) < 6;
+  });
+  assert.ok(hit, 'no full-resolution transform between source and copy');
+  assert.ok(Math.max(...hit.src) > 300, 'points are in full-resolution pixels');
+});
+
+test('dense matching rejects bad options by name', () => {
+  const g = field(32, 32, 'dense-options');
+  assert.throws(() => denseMatchTransforms(g, { radius: 0 }), (e: Error) => e instanceof ConfigError && /radius/.test(e.message));
+  assert.throws(() => denseMatchTransforms(g, { iterations: 1.5 }), (e: Error) => e instanceof ConfigError && /iterations/.test(e.message));
+  assert.throws(() => denseMatchTransforms(g, { minArea: Number.NaN }), (e: Error) => e instanceof ConfigError && /minArea/.test(e.message));
+  assert.deepEqual(denseMatchTransforms({ data: new Uint8Array(64), width: 8, height: 8 }), [], 'an image smaller than a disc has no proposals');
+});
