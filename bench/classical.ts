@@ -15,12 +15,13 @@ import { mean, median, round1 as round } from '../src/lib/util/stats';
  * synthetic figures of every family, with the median time of each stage, and the median time of
  * the SegFormer's evidence planes (data/evidence.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
- * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false]
+ * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false]
+ * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts).
  */
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' } },
+    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' } },
     strict: true,
   });
   const n = Number(values.images ?? 4);
@@ -28,7 +29,10 @@ export async function run(argv: string[]): Promise<object> {
   if (!Number.isInteger(n) || n < 1 || sizes.some((s) => !Number.isInteger(s) || s < 32)) {
     throw new Error(`--images must be a positive integer and --sizes integers >= 32, got ${values.images} / ${values.sizes}`);
   }
-  const params = resolveParams(values.flips === undefined ? {} : { flips: values.flips === 'true' });
+  const params = resolveParams({
+    ...(values.flips === undefined ? {} : { flips: values.flips === 'true' }),
+    ...(values.dense === undefined ? {} : { denseMatching: values.dense === 'true' }),
+  });
   const cv = await loadOpenCv();
   const rng = new Rng('bench-classical');
   const results: Record<string, object> = {};
@@ -64,7 +68,7 @@ export async function run(argv: string[]): Promise<object> {
       evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
-  return { bench: 'classical', params: { detector: params.detector, maxKeypoints: params.maxKeypoints, flips: params.flips }, loadAverage: os.loadavg().map(round), sizes: results };
+  return { bench: 'classical', params: { detector: params.detector, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
 
