@@ -143,22 +143,20 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
   const cost = new Float32Array(n).fill(Infinity);
   const rng = new Rng(seed);
   const minD2 = minDistance * minDistance;
-  const distance = (p: number, ox: number, oy: number, x: number, y: number): number => {
+  const tryOffset = (p: number, x: number, y: number, ox: number, oy: number) => {
     const tx = x + ox;
     const ty = y + oy;
-    if (tx < 0 || ty < 0 || tx >= W || ty >= H || ox * ox + oy * oy < minD2) return Infinity;
+    if (tx < 0 || ty < 0 || tx >= W || ty >= H || ox * ox + oy * oy < minD2) return;
     const q = ty * W + tx;
-    if (!valid[q]) return Infinity;
-    let s = 0;
-    for (let k = 0, a = p * D, b = q * D; k < D; k++) {
+    if (!valid[q]) return;
+    // stop summing once the distance cannot beat the current match
+    const limit = cost[p];
+    let c = 0;
+    for (let k = 0, a = p * D, b = q * D; k < D && c < limit; k++) {
       const d = data[a + k] - data[b + k];
-      s += d * d;
+      c += d * d;
     }
-    return s;
-  };
-  const tryOffset = (p: number, x: number, y: number, ox: number, oy: number) => {
-    const c = distance(p, ox, oy, x, y);
-    if (c < cost[p]) {
+    if (c < limit) {
       cost[p] = c;
       dx[p] = ox;
       dy[p] = oy;
