@@ -17,7 +17,7 @@ import type { GrayImage } from './grayscale';
 import { boxDownscale, downscaleFactor } from './blockMatch';
 import { type Affine, type CopyTransform, applyAffine, rescaleTransform, singularValues } from './ransac';
 
-/** Pixels matched at native resolution; larger images are box-downscaled first (about 1.5 s at this size). */
+/** Pixels matched at native resolution (512x512); larger images are box-downscaled first. */
 const MAX_PIXELS = 1 << 18;
 
 export interface DenseMatchOptions {
@@ -405,7 +405,8 @@ export function denseMatchTransforms(gray: GrayImage, opts: DenseMatchOptions = 
   // mapped back to full resolution (as block matching does).
   const factor = downscaleFactor(gray, MAX_PIXELS);
   if (factor > 1) {
-    const small = { ...o, minDistance: o.minDistance / factor, minArea: Math.max(16, Math.round(o.minArea / (factor * factor))) };
+    // minArea stays in working pixels: copies in larger figures are larger too
+    const small = { ...o, minDistance: o.minDistance / factor };
     return denseMatchTransforms(boxDownscale(gray, factor), small).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
   }
   const { width: W, height: H } = gray;
