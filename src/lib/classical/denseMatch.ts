@@ -61,15 +61,14 @@ export interface PixelFeatures {
   valid: Uint8Array;
   width: number;
   height: number;
-  /** Disc radius (pixels). */
-  reach: number;
 }
 
 /**
  * Rank features: quantiles of the grey levels in a disc of radius `r` and in the disc of radius
  * r/2 around each pixel. The set of values in a disc does not change when the disc turns or
- * mirrors, and its quantiles hardly change when the copy was resampled or mildly rescaled, so
- * they stay distinctive on small stochastic textures where low-order moments blur together.
+ * mirrors, and its quantiles hardly change when the copy was resampled, so they stay distinctive
+ * on small stochastic textures where low-order moments blur together. A rescaled copy's discs
+ * hold a different share of its texture: such copies are mostly missed.
  */
 export function rankFeatures(gray: GrayImage, r = DEFAULTS.radius, minContrast = DEFAULTS.minContrast): PixelFeatures {
   const { width: W, height: H, data } = gray;
@@ -111,7 +110,7 @@ export function rankFeatures(gray: GrayImage, r = DEFAULTS.radius, minContrast =
       for (let q = 0; q < QI; q++) out[p * D + QO + q] = vi[Math.floor(((q + 0.5) / QI) * vi.length)];
     }
   }
-  return { data: out, dims: D, valid, width: W, height: H, reach: r };
+  return { data: out, dims: D, valid, width: W, height: H };
 }
 
 /** Locality-sensitive hashing that seeds PatchMatch: tables, projections per table, cell width (x spread), pairs tried per cell. */
@@ -283,17 +282,15 @@ export function coherentMatches(field: OffsetField, valid: Uint8Array, width: nu
 }
 
 /** Least-squares affine p -> match(p) over `pts` (pixel indices); null when degenerate. */
-function fitAffine(pts: ArrayLike<number>, count: number, field: OffsetField, width: number): Affine | null {
-  let n = 0;
+function fitAffine(pts: Int32Array, field: OffsetField, width: number): Affine | null {
+  const n = pts.length;
+  if (n < 3) return null;
   let sx = 0;
   let sy = 0;
-  for (let i = 0; i < count; i++) {
-    const p = pts[i];
+  for (const p of pts) {
     sx += p % width;
     sy += Math.floor(p / width);
-    n++;
   }
-  if (n < 3) return null;
   const cx = sx / n;
   const cy = sy / n;
   let xx = 0;
@@ -301,8 +298,7 @@ function fitAffine(pts: ArrayLike<number>, count: number, field: OffsetField, wi
   let yy = 0;
   const bx = [0, 0, 0];
   const by = [0, 0, 0];
-  for (let i = 0; i < count; i++) {
-    const p = pts[i];
+  for (const p of pts) {
     const x = (p % width) - cx;
     const y = Math.floor(p / width) - cy;
     const tx = x + field.dx[p];
@@ -365,7 +361,7 @@ function componentTransforms(coherent: Uint8Array, field: OffsetField, width: nu
     let pts: Int32Array = members.slice(0, count);
     let fit: Affine | null = null;
     for (let round = 0; round < 3 && pts.length >= minArea; round++) {
-      fit = fitAffine(pts, pts.length, field, width);
+      fit = fitAffine(pts, field, width);
       if (!fit) break;
       const f = fit;
       const limit = round === 0 ? 3 * tolerance : tolerance;

@@ -85,7 +85,7 @@ export interface ClassicalParams extends BlockMatchParams {
   blockMatching: boolean;
   /**
    * Also look for copies by rotation-invariant dense matching at native resolution (denseMatch.ts):
-   * proposes copies turned by any angle or mildly rescaled that are too small for keypoints.
+   * proposes copies turned by any angle that are too small for keypoints (rescaled ones mostly not).
    */
   denseMatching: boolean;
 }

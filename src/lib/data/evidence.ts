@@ -20,8 +20,8 @@ import type { Image, Masks } from './types';
  * 'none': RGB only.
  * 'exact-twins': one plane, the pixels of blocks with a pixel-exact twin (classical/exactTwins.ts).
  * 'twins-blocks': two planes, exact twins and the blocks behind block-matching transforms
- * (classical/blockMatch.ts, blockTwinMap), which also catch copies with noise, blur or a
- * brightness change.
+ * (classical/blockMatch.ts, blockTwinMap), which also catch copies with a brightness change
+ * (and some with light noise or blur).
  */
 export type EvidenceKind = 'none' | 'exact-twins' | 'twins-blocks';
 export const EVIDENCE_KINDS: readonly EvidenceKind[] = ['none', 'exact-twins', 'twins-blocks'];
