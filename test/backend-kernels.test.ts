@@ -4,6 +4,17 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { Rng } from '../src/lib/util/random';
 import { setColBlockFloats } from '../src/lib/backend/kernels/conv2d-backprop-filter';
+import { setSimdGradKernelsEnabled, simdGradKernels } from '../src/lib/backend/simd/grad-kernels';
+
+/** Runs `f` with sifd's SIMD filter-gradient kernels off, so the composed (im2col + GEMM) paths are what runs. */
+async function composedOnly(f: () => Promise<void>): Promise<void> {
+  const prev = setSimdGradKernelsEnabled(false);
+  try {
+    await f();
+  } finally {
+    setSimdGradKernelsEnabled(prev);
+  }
+}
 
 /** Runs `f` on the named backend and returns its result as plain numbers (tensors disposed). */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor): Promise<{ shape: number[]; values: Float32Array }> {
@@ -113,12 +124,13 @@ test('Depthwise backprop filter and input match cpu with multipliers, strides an
 // supports them) by the adjoint identities <dW, V> = <dy, conv(x, V)> and <dx, U> = <dy, conv(U, W)>.
 test('Depthwise backprop filter and input with dilations satisfy the adjoint identities of the cpu forward op', async () => {
   const rng = new Rng('depthwise-dilated');
-  for (let trial = 0; trial < 8; trial++) {
+  for (let trial = 0; trial < 11; trial++) {
     const n = rng.int(1, 2);
     const h = rng.int(8, 14);
     const w = rng.int(8, 14);
-    const c = rng.int(1, 4);
-    const mult = rng.int(1, 3);
+    const simd = trial >= 8; // multiplier 1 and channels in fours: sifd's SIMD kernel computes dW
+    const c = simd ? 4 * rng.int(1, 6) : rng.int(1, 4);
+    const mult = simd ? 1 : rng.int(1, 3);
     const k = rng.int(2, 3);
     const dilations: [number, number] = [rng.int(1, 3), rng.int(2, 3)];
     const pad = randomPad(rng);
@@ -172,11 +184,13 @@ test('Conv2DBackpropFilter split into per-image blocks (large inputs) still matc
   const dy = randn(rng, [3, 5, 4, 6]);
   const prev = setColBlockFloats(1); // forces one image per GEMM block
   try {
+    await composedOnly(async () => {
     await compare('dW blocked', () =>
       tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
     const dy1 = randn(rng, [3, 9, 7, 6]);
     await compare('dW blocked stride 1', () =>
       tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy1() }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
+    });
   } finally {
     setColBlockFloats(prev);
   }
@@ -203,11 +217,50 @@ test('stride-1 Conv2DBackpropFilter (padded-grid im2col) matches cpu for any pad
     // Blocked: GEMM chunks of 1..9 positions (COL_BLOCK_FLOATS / K), so chunks end mid-row and mid-image.
     const prev = blocked ? setColBlockFloats(kh * kw * cin * rng.int(1, 9)) : undefined;
     try {
-      await compare(`dW ${label}`, () =>
-        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: 1, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor);
+      await composedOnly(() => compare(`dW ${label}`, () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: 1, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor));
     } finally {
       if (prev !== undefined) setColBlockFloats(prev);
     }
+  }
+});
+
+test('SIMD filter gradients (sifd\'s own wasm kernels) are active and match cpu: channel remainders, strides, paddings', async () => {
+  assert.ok(simdGradKernels(tf.backend()), 'the SIMD kernels assembled and bound to the wasm heap');
+  const rng = new Rng('simd-filter-grads');
+  for (let trial = 0; trial < 14; trial++) {
+    const n = rng.int(1, 3);
+    const h = rng.int(5, 16);
+    const w = rng.int(5, 16);
+    const cin = trial < 9 ? trial + 1 : rng.int(1, 13); // every remainder of the 4-channel blocks
+    const cout = 4 * rng.int(1, 6); // 8-wide blocks, then a 4-wide tail
+    const kh = rng.int(1, 5);
+    const kw = rng.int(1, 5);
+    const strides: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const pad = randomPad(rng);
+    const label = `n${n} ${h}x${w} ${cin}->${cout} k${kh}x${kw} s${strides} pad ${JSON.stringify(pad)}`;
+    const x = randn(rng, [n, h, w, cin]);
+    const filterShape: [number, number, number, number] = [kh, kw, cin, cout];
+    const yShape = await on('cpu', () => tf.conv2d(x() as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, strides, pad)).then((r) => r.shape);
+    if (yShape.some((d) => d <= 0)) continue;
+    const dy = randn(rng, yShape);
+    await compare(`dW ${label}`, () =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides, pad, dataFormat: 'NHWC', filterShape }) as tf.Tensor);
+  }
+  for (let trial = 0; trial < 8; trial++) {
+    const n = rng.int(1, 3);
+    const h = rng.int(6, 14);
+    const w = rng.int(6, 14);
+    const c = 4 * rng.int(1, 9); // 16-channel blocks, then 4-channel ones
+    const k = rng.int(1, 4);
+    const strides: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
+    const pad = randomPad(rng);
+    const label = `depthwise n${n} ${h}x${w} c${c} k${k} s${strides} pad ${JSON.stringify(pad)}`;
+    const x = randn(rng, [n, h, w, c]);
+    const yShape = await on('cpu', () => tf.depthwiseConv2d(x() as tf.Tensor4D, tf.zeros([k, k, c, 1]) as tf.Tensor4D, strides, pad)).then((r) => r.shape);
+    const dy = randn(rng, yShape);
+    await compare(`dW ${label}`, () =>
+      tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x: x(), dy: dy() }, { strides, dilations: [1, 1], pad, filterShape: [k, k, c, 1] }) as tf.Tensor);
   }
 });
 

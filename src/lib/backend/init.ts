@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
 import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
 import { withoutNewProcessHandlers } from '../util/process-handlers';
+import { prepareSimdGradKernels } from './simd/grad-kernels';
 import { activeWasmThreads, threadedWasmFactory, wantedWasmThreads } from './wasm-threads';
 
 /** The backends sifd can run on, in the order `initBackend` tries them. */
@@ -28,10 +29,13 @@ export interface BackendReport {
   wasmKernels?: string[];
   /** WASM only: XNNPACK threads (the calling thread included); 1 = the stock single-threaded build. */
   wasmThreads?: number;
+  /** WASM only: whether sifd's own SIMD filter-gradient kernels (simd/) run, or why not (composed kernels then). */
+  wasmSimdGradKernels?: { active: boolean; reason?: string };
   tfjsVersion: string;
 }
 
 let report: BackendReport | undefined;
+let simdKernelsSkipped: string | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 /** The report of the last `initBackend`, or undefined if it has not run yet. */
@@ -120,6 +124,7 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
     if (!ok) ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
     if (!ok) throw new Error('tf.setBackend returned false');
     registerWasmTrainingKernels();
+    simdKernelsSkipped = await prepareSimdGradKernels(tf.backend());
     smokeTest();
     return true;
   } catch (err) {
@@ -169,7 +174,9 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
         const wasmSimd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
         return {
           backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', wasmSimd, wasmKernels: wasmTrainingKernelNames(),
-          wasmThreads: activeWasmThreads(), ...base,
+          wasmThreads: activeWasmThreads(),
+          wasmSimdGradKernels: simdKernelsSkipped === undefined ? { active: true } : { active: false, reason: simdKernelsSkipped },
+          ...base,
         };
       }
     } else if (await tryCpu(skipped)) {

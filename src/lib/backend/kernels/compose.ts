@@ -7,6 +7,14 @@ export interface WasmBackendLike {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
+/** Byte offset of a tensor's data in the wasm heap (what the project's own SIMD kernels take as pointers). */
+export function heapOffset(backend: WasmBackendLike, info: tf.TensorInfo): number {
+  const entry = (backend as unknown as { dataIdMap: { get(id: object): { memoryOffset: number | null } | undefined } })
+    .dataIdMap.get(info.dataId);
+  if (entry?.memoryOffset == null) throw new Error('tensor data is not on the wasm heap');
+  return entry.memoryOffset;
+}
+
 /**
  * Runs a kernel body written with tf ops on the kernel's raw inputs and returns a fresh backend output.
  * Each input is wrapped in a Tensor after incRef (disposing the wrapper then leaves the caller's tensor alive),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { assertChannelsLast, composeKernel, kernelInput, type WasmBackendLike } from './compose';
+import { simdGradKernels, type SimdGradKernels } from '../simd/grad-kernels';
+import { assertChannelsLast, composeKernel, heapOffset, kernelInput, type WasmBackendLike } from './compose';
 
 /** Largest transposed im2col built at once (floats); the batch is split into blocks to stay under it. */
 export let COL_BLOCK_FLOATS = 1 << 24;
@@ -152,6 +153,21 @@ function stride1FilterGrad(backend: WasmBackendLike, xT: tf.Tensor4D, dy: tf.Ten
   return tf.tensor4d(Float32Array.from(acc), [kh, kw, cin, cout]);
 }
 
+/**
+ * dW straight from the heap with sifd's SIMD kernel (simd/grad-kernels-wat.ts): no padding, transposes, im2col
+ * or GEMM operands are built. Output channels must be a multiple of 4 (the kernel's vector width).
+ */
+export function directFilterGrad(
+  simd: SimdGradKernels, backend: WasmBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: ho, outWidth: wo, outChannels: cout } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
+  const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
+  simd.conv2dFilterGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
+    n, h, w, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, padInfo.top, padInfo.left);
+  return out;
+}
+
 export const conv2dBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,
   backendName: 'wasm',
@@ -163,6 +179,10 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const wasm = backend as unknown as WasmBackendLike;
+    if (x.dtype === 'float32' && dy.dtype === 'float32' && info.outChannels % 4 === 0) {
+      const simd = simdGradKernels(backend);
+      if (simd) return directFilterGrad(simd, wasm, x, dy, info);
+    }
     return composeKernel(wasm, [x, dy], (xt, dyt) => conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info, wasm));
   },
 };

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { composeKernel, kernelInput, insertStrideZeros, padOrCrop, tapSlice, transposedPads, type WasmBackendLike } from './compose';
+import { simdGradKernels } from '../simd/grad-kernels';
+import { composeKernel, heapOffset, kernelInput, insertStrideZeros, padOrCrop, tapSlice, transposedPads, type WasmBackendLike } from './compose';
 
 /**
  * dW of a depthwise convolution, one tap at a time: dW[i, j, c, m] = sum over (n, y, x) of
@@ -106,6 +107,18 @@ export const depthwiseBackpropFilterConfig: tf.KernelConfig = {
     const dy = kernelInput(inputs, tf.DepthwiseConv2dNativeBackpropFilter, 'dy');
     const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
     const info = depthwiseInfo(x.shape, a.filterShape, a);
+    const wasm = backend as unknown as WasmBackendLike;
+    const simd = info.outChannels === info.inChannels && info.inChannels % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32'
+      ? simdGradKernels(backend) : undefined;
+    if (simd) {
+      // sifd's SIMD kernel (multiplier 1, channels in fours): the same sum with f32 vectors, straight from the heap.
+      const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, padInfo } = info;
+      const out = wasm.makeOutput([info.filterHeight, info.filterWidth, c, 1], 'float32');
+      simd.depthwiseFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), n, h, w, c, ho, wo, c,
+        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+        padInfo.top, padInfo.left);
+      return out;
+    }
     return depthwiseFilterGradHeap(backend as unknown as WasmBackendLike, x, dy, info);
   },
 };
