@@ -53,7 +53,7 @@ export async function prepareSimdGradKernels(backend: unknown): Promise<string |
       try {
         // V8 validates the binary when it compiles it (wabt.js's validate() rejects shared memories whatever the features).
         const { buffer } = parsed.toBinary({});
-        compiled.set(shared, new WebAssembly.Module(buffer));
+        compiled.set(shared, new WebAssembly.Module(buffer as unknown as BufferSource));
       } finally {
         parsed.destroy();
       }
