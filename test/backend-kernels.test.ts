@@ -4,15 +4,15 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { Rng } from '../src/lib/util/random';
 import { setColBlockFloats } from '../src/lib/backend/kernels/conv2d-backprop-filter';
-import { setSimdGradKernelsEnabled, simdGradKernels } from '../src/lib/backend/simd/grad-kernels';
+import { setSimdKernelsEnabled, simdKernels } from '../src/lib/backend/simd/kernels';
 
-/** Runs `f` with sifd's SIMD filter-gradient kernels off, so the composed (im2col + GEMM) paths are what runs. */
-async function composedOnly(f: () => Promise<void>): Promise<void> {
-  const prev = setSimdGradKernelsEnabled(false);
+/** Runs `f` with sifd's SIMD kernels off, so the composed (im2col + GEMM) and JavaScript paths are what runs. */
+async function composedOnly<T>(f: () => Promise<T>): Promise<T> {
+  const prev = setSimdKernelsEnabled(false);
   try {
-    await f();
+    return await f();
   } finally {
-    setSimdGradKernelsEnabled(prev);
+    setSimdKernelsEnabled(prev);
   }
 }
 
@@ -164,11 +164,11 @@ test('UnsortedSegmentSum matches cpu, drops out-of-range ids', async () => {
 
 test('MaxPoolGrad matches cpu (tfjs-wasm 4.22 native kernel misroutes some windows) on random pools', async () => {
   const rng = new Rng('maxpool-grad');
-  for (let trial = 0; trial < 10; trial++) {
+  for (let trial = 0; trial < 14; trial++) {
     const n = rng.int(1, 3);
     const h = rng.int(4, 11);
     const w = rng.int(4, 11);
-    const c = rng.int(1, 5);
+    const c = trial % 2 === 0 ? 4 * rng.int(1, 3) : rng.int(1, 5); // channels in fours: sifd's SIMD kernel
     const f: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
     const s: [number, number] = [rng.int(1, 3), rng.int(1, 3)];
     const pad = rng.bool() ? 'same' : 'valid';
@@ -226,7 +226,7 @@ test('stride-1 Conv2DBackpropFilter (padded-grid im2col) matches cpu for any pad
 });
 
 test('SIMD filter gradients (sifd\'s own wasm kernels) are active and match cpu: channel remainders, strides, paddings', async () => {
-  assert.ok(simdGradKernels(tf.backend()), 'the SIMD kernels assembled and bound to the wasm heap');
+  assert.ok(simdKernels(tf.backend()), 'the SIMD kernels assembled and bound to the wasm heap');
   const rng = new Rng('simd-filter-grads');
   for (let trial = 0; trial < 14; trial++) {
     const n = rng.int(1, 3);
@@ -264,17 +264,19 @@ test('SIMD filter gradients (sifd\'s own wasm kernels) are active and match cpu:
   }
 });
 
-test('SplitV, Concat and leading-axes Sum (heap versions of stock kernels) match cpu', async () => {
+/** SplitV, Concat and leading-axes Sum on random shapes; `tag` labels the mode (SIMD or the JavaScript fallback). */
+async function checkCopyKernels(tag: string): Promise<void> {
   const rng = new Rng('copy-kernels');
   for (let trial = 0; trial < 12; trial++) {
     const rank = rng.int(1, 4); // rng.int is inclusive
     const shape = Array.from({ length: rank }, () => rng.int(1, 6));
-    if (trial === 0) shape.splice(0, shape.length, 2, 9, 7, 70); // long rows: the subarray copy path
+    if (trial === 0) shape.splice(0, shape.length, 2, 9, 7, 70); // long rows: the subarray copy path; sum tails
+    if (trial === 1) shape.splice(0, shape.length, 3, 5, 6, 32); // rows of 16-byte multiples: v128 moves
     const axis = rng.int(0, shape.length - 1);
     const x = randn(rng, shape);
     const k = shape[axis];
     const sizes = k === 1 ? [1] : [rng.int(1, k - 1), -1];
-    const label = `[${shape}] axis ${axis}`;
+    const label = `${tag} [${shape}] axis ${axis}`;
     await compare(`split ${label} ${sizes}`, () => tf.concat(tf.split(x(), sizes, axis).map((t, i) => t.mul(i + 1)), axis));
     const other = shape.slice();
     other[axis] = rng.int(1, 4);
@@ -288,4 +290,50 @@ test('SplitV, Concat and leading-axes Sum (heap versions of stock kernels) match
   }
   await compare('sum int32 leading', () => tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), 0).toFloat());
   await compare('concat bool', () => tf.concat([tf.tensor1d([true, false], 'bool'), tf.tensor1d([false], 'bool')]).toFloat());
+}
+
+test('SplitV, Concat and leading-axes Sum (heap versions of stock kernels) match cpu, SIMD and JavaScript paths', async () => {
+  await checkCopyKernels('simd');
+  await composedOnly(() => checkCopyKernels('js'));
+});
+
+test('Identity on wasm shares the input buffer: no copy, no leak, the input survives the output', async () => {
+  await tf.setBackend('wasm');
+  const start = tf.memory().numTensors;
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.engine().runKernel(tf.Identity, { x }) as tf.Tensor;
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
+  y.dispose();
+  assert.deepEqual(Array.from(x.dataSync()), [1, 2, 3, 4], 'disposing the output leaves the input intact');
+  const z = tf.engine().runKernel(tf.Identity, { x }) as tf.Tensor;
+  x.dispose();
+  assert.deepEqual(Array.from(z.dataSync()), [1, 2, 3, 4], 'the output outlives its input');
+  z.dispose();
+  assert.equal(tf.memory().numTensors, start);
+});
+
+test('ResizeBilinearGrad (wasm SIMD, wasm JavaScript, and the corrected cpu kernel) is the adjoint of the forward resize', async () => {
+  const rng = new Rng('resize-grad');
+  for (let trial = 0; trial < 12; trial++) {
+    const n = rng.int(1, 2);
+    const h = rng.int(2, 9);
+    const w = rng.int(2, 9);
+    const c = trial % 3 === 2 ? rng.int(1, 3) : 4 * rng.int(1, 3);
+    const size: [number, number] = [rng.int(1, 19), rng.int(1, 19)]; // up and down, non-square
+    const alignCorners = trial % 4 === 1;
+    const halfPixel = !alignCorners && trial % 2 === 0;
+    const label = `n${n} ${h}x${w}x${c} -> ${size} align ${alignCorners} half-pixel ${halfPixel}`;
+    const x = randn(rng, [n, h, w, c]);
+    const dy = randn(rng, [n, size[0], size[1], c]);
+    // <resize(x), dy> on the cpu forward op must equal <x, ResizeBilinearGrad(dy)> on each backend.
+    const forward = await on('cpu', () => dot(tf.image.resizeBilinear(x() as tf.Tensor4D, size, alignCorners, halfPixel), dy()));
+    const grad = () => tf.engine().runKernel(tf.ResizeBilinearGrad, { images: x(), dy: dy() }, { alignCorners, halfPixelCenters: halfPixel }) as tf.Tensor;
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const adj = await on(backend, () => dot(grad(), x()));
+      assert.ok(relErr(adj.values, forward.values) <= 1e-4, `${backend} ${label}: ${adj.values[0]} vs ${forward.values[0]}`);
+    }
+    const js = await composedOnly(() => on('wasm', () => dot(grad(), x())));
+    assert.ok(relErr(js.values, forward.values) <= 1e-4, `wasm js ${label}`);
+    await compare(`dx ${label}`, grad);
+  }
 });

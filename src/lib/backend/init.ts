@@ -1,9 +1,9 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
-import { registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
+import { registerCpuKernelFixes, registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
 import { withoutNewProcessHandlers } from '../util/process-handlers';
-import { prepareSimdGradKernels } from './simd/grad-kernels';
+import { prepareSimdKernels } from './simd/kernels';
 import { activeWasmThreads, threadedWasmFactory, wantedWasmThreads } from './wasm-threads';
 
 /** The backends sifd can run on, in the order `initBackend` tries them. */
@@ -30,7 +30,7 @@ export interface BackendReport {
   /** WASM only: XNNPACK threads (the calling thread included); 1 = the stock single-threaded build. */
   wasmThreads?: number;
   /** WASM only: whether sifd's own SIMD filter-gradient kernels (simd/) run, or why not (composed kernels then). */
-  wasmSimdGradKernels?: { active: boolean; reason?: string };
+  wasmSimdKernels?: { active: boolean; reason?: string };
   tfjsVersion: string;
 }
 
@@ -124,7 +124,7 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
     if (!ok) ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
     if (!ok) throw new Error('tf.setBackend returned false');
     registerWasmTrainingKernels();
-    simdKernelsSkipped = await prepareSimdGradKernels(tf.backend());
+    simdKernelsSkipped = await prepareSimdKernels(tf.backend());
     smokeTest();
     return true;
   } catch (err) {
@@ -165,6 +165,7 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
   }
   const base = { chosenBy, skipped, tfjsVersion: tf.version.tfjs };
   silenceCpuBanner();
+  registerCpuKernelFixes();
   for (const name of BACKEND_ORDER.slice(start)) {
     if (name === 'tensorflow') {
       const provider = await tryTensorflow(skipped);
@@ -175,7 +176,7 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
         return {
           backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', wasmSimd, wasmKernels: wasmTrainingKernelNames(),
           wasmThreads: activeWasmThreads(),
-          wasmSimdGradKernels: simdKernelsSkipped === undefined ? { active: true } : { active: false, reason: simdKernelsSkipped },
+          wasmSimdKernels: simdKernelsSkipped === undefined ? { active: true } : { active: false, reason: simdKernelsSkipped },
           ...base,
         };
       }

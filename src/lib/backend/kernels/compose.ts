@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 /** The parts of the wasm backend (tfjs-backend-wasm's BackendWasm) that our kernels use. */
 export interface WasmBackendLike {
   incRef(dataId: object): void;
+  disposeData(dataId: object, force?: boolean): boolean;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }

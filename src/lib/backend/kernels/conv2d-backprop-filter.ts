@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { simdGradKernels, type SimdGradKernels } from '../simd/grad-kernels';
+import { simdKernels, type SimdKernels } from '../simd/kernels';
 import { assertChannelsLast, composeKernel, heapOffset, kernelInput, type WasmBackendLike } from './compose';
 
 /** Largest transposed im2col built at once (floats); the batch is split into blocks to stay under it. */
@@ -154,11 +154,11 @@ function stride1FilterGrad(backend: WasmBackendLike, xT: tf.Tensor4D, dy: tf.Ten
 }
 
 /**
- * dW straight from the heap with sifd's SIMD kernel (simd/grad-kernels-wat.ts): no padding, transposes, im2col
+ * dW straight from the heap with sifd's SIMD kernel (simd/kernels-wat.ts): no padding, transposes, im2col
  * or GEMM operands are built. Output channels must be a multiple of 4 (the kernel's vector width).
  */
 export function directFilterGrad(
-  simd: SimdGradKernels, backend: WasmBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo,
+  simd: SimdKernels, backend: WasmBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: ho, outWidth: wo, outChannels: cout } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padInfo } = info;
@@ -180,7 +180,7 @@ export const conv2dBackpropFilterConfig: tf.KernelConfig = {
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const wasm = backend as unknown as WasmBackendLike;
     if (x.dtype === 'float32' && dy.dtype === 'float32' && info.outChannels % 4 === 0) {
-      const simd = simdGradKernels(backend);
+      const simd = simdKernels(backend);
       if (simd) return directFilterGrad(simd, wasm, x, dy, info);
     }
     return composeKernel(wasm, [x, dy], (xt, dyt) => conv2dFilterGrad(xt as tf.Tensor4D, dyt as tf.Tensor4D, info, wasm));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { kernelInput, type WasmBackendLike } from './compose';
+import { simdKernels } from '../simd/kernels';
+import { heapOffset, kernelInput, type WasmBackendLike } from './compose';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
 
@@ -28,6 +29,25 @@ export function copyRows(
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * copyRows between two tensors on the heap (positions and lengths in elements): sifd's SIMD copyRows (v128 moves
+ * or memory.copy per row, no JavaScript per element) when it is available, else the typed-array loop above.
+ */
+function copyTensorRows(
+  backend: WasmBackendLike, dst: tf.TensorInfo, dstAt: number, dstStride: number,
+  src: tf.TensorInfo, srcAt: number, srcStride: number, rows: number, len: number,
+): void {
+  const simd = simdKernels(backend);
+  const dstView = backend.typedArrayFromHeap(dst);
+  if (simd) {
+    const bytes = dstView.BYTES_PER_ELEMENT;
+    simd.copyRows(heapOffset(backend, dst) + dstAt * bytes, dstStride * bytes, heapOffset(backend, src) + srcAt * bytes,
+      srcStride * bytes, rows, len * bytes);
+    return;
+  }
+  copyRows(dstView, dstAt, dstStride, backend.typedArrayFromHeap(src), srcAt, srcStride, rows, len);
+}
+
 /** SplitV over the wasm heap: each piece is `outer` row copies (outer = product of the dims before the axis). */
 export const splitVConfig: tf.KernelConfig = {
   kernelName: tf.SplitV,
@@ -46,11 +66,10 @@ export const splitVConfig: tf.KernelConfig = {
       shape[ax] = s;
       return wasm.makeOutput(shape, x.dtype);
     });
-    const src = wasm.typedArrayFromHeap(x); // after every makeOutput: allocation may move the heap
     let at = 0;
     sizes.forEach((s, k) => {
       const len = s * inner;
-      if (len > 0) copyRows(wasm.typedArrayFromHeap(outs[k]), 0, len, src, at, rowLen, outer, len);
+      if (len > 0 && outer > 0) copyTensorRows(wasm, outs[k], 0, len, x, at, rowLen, outer, len);
       at += len;
     });
     return outs;
@@ -78,11 +97,10 @@ export const concatConfig: tf.KernelConfig = {
     const outer = size(outShape.slice(0, ax));
     const outRow = size(outShape.slice(ax));
     if (outer * outRow === 0) return out;
-    const dst = wasm.typedArrayFromHeap(out);
     let at = 0;
     for (const t of list) {
       const len = size(t.shape.slice(ax));
-      if (len > 0 && size(t.shape) > 0) copyRows(dst, at, outRow, wasm.typedArrayFromHeap(t), 0, len, outer, len);
+      if (len > 0 && size(t.shape) > 0) copyTensorRows(wasm, out, at, outRow, t, 0, len, outer, len);
       at += len;
     }
     return out;
@@ -92,4 +110,29 @@ export const concatConfig: tf.KernelConfig = {
 /** Remembers the package's Concat before ours replaces it (idempotent: never captures our own). */
 export function captureStockConcat(existing: tf.KernelConfig | undefined): void {
   if (existing && existing.kernelFunc !== concatConfig.kernelFunc) stockConcat = existing.kernelFunc;
+}
+
+/**
+ * Identity without a copy: the output shares the input's heap buffer (one more reference), as the cpu backend
+ * does. The package's kernel copies, ~70 times per bench-net step (gradient plumbing). Strings go to the package.
+ */
+let stockIdentity: tf.KernelFunc | undefined;
+
+export const identityConfig: tf.KernelConfig = {
+  kernelName: tf.Identity,
+  backendName: 'wasm',
+  kernelFunc: (args) => {
+    const x = kernelInput(args.inputs, tf.Identity, 'x');
+    if (x.dtype === 'string') {
+      if (!stockIdentity) throw new Error('Identity: the stock wasm kernel was not captured');
+      return stockIdentity(args);
+    }
+    (args.backend as unknown as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  },
+};
+
+/** Remembers the package's Identity before ours replaces it (idempotent: never captures our own). */
+export function captureStockIdentity(existing: tf.KernelConfig | undefined): void {
+  if (existing && existing.kernelFunc !== identityConfig.kernelFunc) stockIdentity = existing.kernelFunc;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { simdGradKernels } from '../simd/grad-kernels';
+import { simdKernels } from '../simd/kernels';
 import { composeKernel, heapOffset, kernelInput, insertStrideZeros, padOrCrop, tapSlice, transposedPads, type WasmBackendLike } from './compose';
 
 /**
@@ -109,7 +109,7 @@ export const depthwiseBackpropFilterConfig: tf.KernelConfig = {
     const info = depthwiseInfo(x.shape, a.filterShape, a);
     const wasm = backend as unknown as WasmBackendLike;
     const simd = info.outChannels === info.inChannels && info.inChannels % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32'
-      ? simdGradKernels(backend) : undefined;
+      ? simdKernels(backend) : undefined;
     if (simd) {
       // sifd's SIMD kernel (multiplier 1, channels in fours): the same sum with f32 vectors, straight from the heap.
       const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, padInfo } = info;

@@ -4,7 +4,8 @@ import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
-import { captureStockConcat, concatConfig, splitVConfig } from './copy-kernels';
+import { captureStockConcat, captureStockIdentity, concatConfig, identityConfig, splitVConfig } from './copy-kernels';
+import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig } from './resize-bilinear-grad';
 import { captureStockSum, sumConfig } from './sum';
 
 /** The kernels sifd adds to (or replaces on) the wasm backend so models can train there. */
@@ -19,6 +20,8 @@ const TRAINING_KERNELS: tf.KernelConfig[] = [
   splitVConfig,
   concatConfig,
   sumConfig,
+  identityConfig,
+  resizeBilinearGradConfig,
 ];
 
 export function wasmTrainingKernelNames(): string[] {
@@ -33,8 +36,20 @@ export function registerWasmTrainingKernels(): void {
     // Ours fall back to the package's kernel for the cases they do not cover.
     if (config === concatConfig) captureStockConcat(existing);
     if (config === sumConfig) captureStockSum(existing);
+    if (config === identityConfig) captureStockIdentity(existing);
     if (existing) tf.unregisterKernel(config.kernelName, 'wasm');
     // Keep the stock kernel's setup (it binds the wasm function the fallback calls, on every setBackend).
     tf.registerKernel({ ...config, setupFunc: config.setupFunc ?? existing?.setupFunc, disposeFunc: config.disposeFunc ?? existing?.disposeFunc });
   }
+}
+
+/**
+ * Corrections to tfjs 4.22's cpu kernels, registered whatever backend runs (cpu is also the reference the wasm
+ * kernels are checked against): ResizeBilinearGrad ignored halfPixelCenters and swapped H and W. Idempotent.
+ */
+export function registerCpuKernelFixes(): void {
+  const existing = tf.getKernel(resizeBilinearGradCpuConfig.kernelName, 'cpu');
+  if (existing?.kernelFunc === resizeBilinearGradCpuConfig.kernelFunc) return;
+  if (existing) tf.unregisterKernel(resizeBilinearGradCpuConfig.kernelName, 'cpu');
+  tf.registerKernel(resizeBilinearGradCpuConfig);
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { kernelInput, type WasmBackendLike } from './compose';
+import { simdKernels } from '../simd/kernels';
+import { heapOffset, kernelInput, type WasmBackendLike } from './compose';
 
 /**
  * MaxPoolGrad written over the wasm heap. Replaces tfjs-wasm 4.22's native kernel, which routes some windows'
@@ -18,6 +19,13 @@ export const maxPoolGradConfig: tf.KernelConfig = {
     const { effectiveFilterHeight: fh, effectiveFilterWidth: fw, dilationHeight, dilationWidth, padInfo } = info;
     const wasm = backend as unknown as WasmBackendLike;
     const out = wasm.makeOutput(input.shape, 'float32');
+    const simd = c % 4 === 0 && input.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(backend) : undefined;
+    if (simd) {
+      // Four channels at a time: the same first-maximum rule with vector compares, then a scalar scatter.
+      simd.maxPoolGrad(heapOffset(wasm, input), heapOffset(wasm, dy), heapOffset(wasm, out), batchSize, inHeight, inWidth, c,
+        outHeight, outWidth, fh, fw, strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo.top, padInfo.left);
+      return out;
+    }
     const dx = wasm.typedArrayFromHeap(out);
     const x = wasm.typedArrayFromHeap(input);
     const g = wasm.typedArrayFromHeap(dy);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { kernelInput, type WasmBackendLike } from './compose';
+import { simdKernels } from '../simd/kernels';
+import { heapOffset, kernelInput, type WasmBackendLike } from './compose';
 
 /** The package's own Sum, for every case ours leaves to it. Set when ours is registered. */
 let stockSum: tf.KernelFunc | undefined;
@@ -29,6 +30,11 @@ export const sumConfig: tf.KernelConfig = {
     const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     const wasm = backend as unknown as WasmBackendLike;
     const out = wasm.makeOutput(outShape, 'float32');
+    const simd = simdKernels(backend);
+    if (simd) {
+      simd.sumLeading(heapOffset(wasm, x), heapOffset(wasm, out), rows, inner);
+      return out;
+    }
     const src = wasm.typedArrayFromHeap(x) as Float32Array;
     const acc = new Float64Array(inner);
     for (let r = 0, at = 0; r < rows; r++) {

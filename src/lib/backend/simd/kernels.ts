@@ -1,10 +1,20 @@
-import { DRIVER_PARAMS, gradKernelsWat } from './grad-kernels-wat';
+import { simdKernelsWat } from './module-wat';
 
-/** sifd's SIMD filter-gradient kernels, bound to one tfjs-wasm heap. Every argument is an i32 (see DRIVER_PARAMS). */
-export interface SimdGradKernels {
+/**
+ * sifd's SIMD kernels, bound to one tfjs-wasm heap. Every argument is an i32: pointers are byte offsets into the
+ * heap (see filter-grad-wat.ts and heap-kernels-wat.ts for each function's parameters).
+ */
+export interface SimdKernels {
+  /** (x, dy, dw, n, h, w, cin, ho, wo, cout, kh, kw, sh, sw, dh, dw, padTop, padLeft); see filter-grad-wat.ts */
   conv2dFilterGrad(...args: number[]): void;
   depthwiseFilterGrad(...args: number[]): void;
+  sumLeading(src: number, dst: number, rows: number, inner: number): void;
+  copyRows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, len: number): void;
+  maxPoolGrad(...args: number[]): void;
+  resizeBilinearGrad(dy: number, dx: number, table: number, n: number, h: number, w: number, c: number, ho: number, wo: number): void;
 }
+
+const FUNCTIONS = ['conv2dFilterGrad', 'depthwiseFilterGrad', 'sumLeading', 'copyRows', 'maxPoolGrad', 'resizeBilinearGrad'] as const;
 
 /** The emscripten module inside tfjs-wasm's backend: the heap is exported (stock builds) or imported (threaded). */
 interface EmscriptenModuleLike {
@@ -13,12 +23,12 @@ interface EmscriptenModuleLike {
 }
 
 const compiled = new Map<boolean, WebAssembly.Module>();
-const bound = new WeakMap<WebAssembly.Memory, SimdGradKernels>();
+const bound = new WeakMap<WebAssembly.Memory, SimdKernels>();
 let unavailable: string | undefined;
 let enabled = true;
 
-/** Turns the SIMD kernels off (tests of the composed fallbacks, A/B benchmarks); returns the previous setting. */
-export function setSimdGradKernelsEnabled(on: boolean): boolean {
+/** Turns the SIMD kernels off (tests of the fallbacks, A/B benchmarks); returns the previous setting. */
+export function setSimdKernelsEnabled(on: boolean): boolean {
   const prev = enabled;
   enabled = on;
   return prev;
@@ -40,7 +50,7 @@ function isShared(memory: WebAssembly.Memory): boolean {
  * Resolves to undefined on success, else to the reason they are unavailable (callers then keep the composed
  * kernels). Safe to call more than once.
  */
-export async function prepareSimdGradKernels(backend: unknown): Promise<string | undefined> {
+export async function prepareSimdKernels(backend: unknown): Promise<string | undefined> {
   const memory = wasmHeapMemory(backend);
   if (!memory) return (unavailable = 'the wasm backend does not expose its heap');
   const shared = isShared(memory);
@@ -48,8 +58,8 @@ export async function prepareSimdGradKernels(backend: unknown): Promise<string |
     if (!compiled.has(shared)) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const wabt = await (require('wabt') as () => Promise<WabtLike>)();
-      const text = gradKernelsWat(shared);
-      const parsed = wabt.parseWat('sifd-grad-kernels.wat', text, { simd: true, bulk_memory: true, threads: shared });
+      const text = simdKernelsWat(shared);
+      const parsed = wabt.parseWat('sifd-simd-kernels.wat', text, { simd: true, bulk_memory: true, threads: shared });
       try {
         // V8 validates the binary when it compiles it (wabt.js's validate() rejects shared memories whatever the features).
         const { buffer } = parsed.toBinary({});
@@ -59,15 +69,15 @@ export async function prepareSimdGradKernels(backend: unknown): Promise<string |
       }
     }
     unavailable = undefined;
-    simdGradKernels(backend);
+    simdKernels(backend);
     return undefined;
   } catch (err) {
     return (unavailable = `sifd's SIMD kernels did not assemble: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
-/** The kernels bound to this backend's heap, or undefined when prepareSimdGradKernels did not succeed. */
-export function simdGradKernels(backend: unknown): SimdGradKernels | undefined {
+/** The kernels bound to this backend's heap, or undefined when prepareSimdKernels did not succeed. */
+export function simdKernels(backend: unknown): SimdKernels | undefined {
   if (!enabled || unavailable !== undefined) return undefined;
   const memory = wasmHeapMemory(backend);
   if (!memory) return undefined;
@@ -75,19 +85,18 @@ export function simdGradKernels(backend: unknown): SimdGradKernels | undefined {
   if (!kernels) {
     const module = compiled.get(isShared(memory));
     if (!module) return undefined;
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdGradKernels;
-    kernels = { conv2dFilterGrad: exports.conv2dFilterGrad, depthwiseFilterGrad: exports.depthwiseFilterGrad };
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+    kernels = Object.fromEntries(FUNCTIONS.map((f) => [f, exports[f]])) as unknown as SimdKernels;
     bound.set(memory, kernels);
   }
   return kernels;
 }
 
 /** Why the SIMD kernels are not in use (undefined when they are or were never asked for). */
-export function simdGradKernelsUnavailable(): string | undefined {
+export function simdKernelsUnavailable(): string | undefined {
   return unavailable;
 }
 
-export { DRIVER_PARAMS };
 
 interface WabtLike {
   parseWat(filename: string, text: string, features?: Record<string, boolean>): {

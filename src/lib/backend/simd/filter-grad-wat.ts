@@ -7,7 +7,7 @@
  * row of dy is multiplied against the input row of each tap in place: for a block of 4 input channels x 8 output
  * channels the 8 v128 accumulators stay in registers over the row, and x/dy rows are L1-resident across taps.
  *
- * The text is generated (the register tiles are unrolled) and assembled by wabt at backend start (module.ts).
+ * The text is generated (the register tiles are unrolled) and assembled by wabt at backend start (kernels.ts).
  * All pointers and strides are byte offsets into the imported memory; every argument is an i32.
  */
 
@@ -182,15 +182,9 @@ const DEPTHWISE_BODY = `
            (i32.add (local.get $tapw) (i32.shl (local.get $c) (i32.const 2))) (local.get $count) (local.get $xstep) (local.get $dpix))
          (local.set $c (i32.add (local.get $c) (i32.const 4))) (br $c1l)))`;
 
-/**
- * The whole module. `shared` declares the imported memory shared (tfjs-wasm's threaded build); the maximum is
- * the wasm32 limit so any memory tfjs-wasm created satisfies the import.
- */
-export function gradKernelsWat(shared: boolean): string {
-  const memory = shared ? '(memory 1 65536 shared)' : '(memory 1)';
+/** The filter-gradient functions: conv2dFilterGrad and depthwiseFilterGrad (exported), with their blocks. */
+export function filterGradWat(): string {
   return [
-    '(module',
-    `(import "env" "memory" ${memory})`,
     filterBlock(4, 2), filterBlock(4, 1), filterBlock(1, 2), filterBlock(1, 1),
     outputRow(4), outputRow(1),
     depthwiseBlock(4), depthwiseBlock(1),
@@ -198,6 +192,5 @@ export function gradKernelsWat(shared: boolean): string {
     driver('conv2dFilterGrad', CONV_BODY, '(i32.mul (local.get $cin) (local.get $cout))'),
     // Depthwise dW is [kh, kw, c, 1] and the caller passes cout = cin: c floats per tap.
     driver('depthwiseFilterGrad', DEPTHWISE_BODY, '(local.get $cin)'),
-    ')',
   ].join('\n');
 }
