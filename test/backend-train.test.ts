@@ -135,4 +135,5 @@ test('initBackend is idempotent, honours SIFD_BACKEND and rejects unknown names 
   const back = await initBackend({ prefer: 'wasm' });
   assert.equal(back.backend, 'wasm');
   assert.deepEqual(back.wasmKernels?.includes('Conv2DBackpropFilter'), true);
+  assert.deepEqual(back.wasmSimdKernels, { active: true }, 'sifd\'s SIMD kernel module assembled offline from its generated text');
 });

@@ -41,6 +41,8 @@ and the versions of node, tfjs and sharp.
     ];
     if (report.backend === 'wasm') {
       lines.push(`  wasm SIMD: ${report.wasmSimd ? 'yes' : 'no'}; threads: ${report.wasmThreads ?? 1}; training kernels added: ${report.wasmKernels?.join(', ')}`);
+      const own = report.wasmSimdKernels;
+      if (own) lines.push(`  sifd SIMD kernels: ${own.active ? 'active' : `off (${own.reason})`}`);
     }
     if (report.skipped.length) {
       lines.push('skipped:');
