@@ -16,14 +16,29 @@ export interface SimdKernels {
 
 const FUNCTIONS = ['conv2dFilterGrad', 'depthwiseFilterGrad', 'sumLeading', 'copyRows', 'maxPoolGrad', 'resizeBilinearGrad'] as const;
 
+/**
+ * The WebAssembly API, typed locally: tslab compiles notebook imports without the DOM/WebAssembly declarations,
+ * where `WasmMemory` and friends do not exist as types.
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
+type WasmModule = object;
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** The emscripten module inside tfjs-wasm's backend: the heap is exported (stock builds) or imported (threaded). */
 interface EmscriptenModuleLike {
-  asm?: { memory?: WebAssembly.Memory };
-  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WasmMemory };
+  wasmMemory?: WasmMemory;
 }
 
-const compiled = new Map<boolean, WebAssembly.Module>();
-const bound = new WeakMap<WebAssembly.Memory, SimdKernels>();
+const compiled = new Map<boolean, WasmModule>();
+const bound = new WeakMap<WasmMemory, SimdKernels>();
 let unavailable: string | undefined;
 let enabled = true;
 
@@ -35,13 +50,13 @@ export function setSimdKernelsEnabled(on: boolean): boolean {
 }
 
 /** The heap of a tfjs-wasm backend, if it can be reached. */
-export function wasmHeapMemory(backend: unknown): WebAssembly.Memory | undefined {
+export function wasmHeapMemory(backend: unknown): WasmMemory | undefined {
   const module = (backend as { wasm?: EmscriptenModuleLike }).wasm;
   const memory = module?.asm?.memory ?? module?.wasmMemory;
-  return memory instanceof WebAssembly.Memory ? memory : undefined;
+  return memory instanceof wasmApi.Memory ? memory : undefined;
 }
 
-function isShared(memory: WebAssembly.Memory): boolean {
+function isShared(memory: WasmMemory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
@@ -63,7 +78,7 @@ export async function prepareSimdKernels(backend: unknown): Promise<string | und
       try {
         // V8 validates the binary when it compiles it (wabt.js's validate() rejects shared memories whatever the features).
         const { buffer } = parsed.toBinary({});
-        compiled.set(shared, new WebAssembly.Module(buffer as unknown as BufferSource));
+        compiled.set(shared, new wasmApi.Module(buffer));
       } finally {
         parsed.destroy();
       }
@@ -85,7 +100,7 @@ export function simdKernels(backend: unknown): SimdKernels | undefined {
   if (!kernels) {
     const module = compiled.get(isShared(memory));
     if (!module) return undefined;
-    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+    const exports = new wasmApi.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
     kernels = Object.fromEntries(FUNCTIONS.map((f) => [f, exports[f]])) as unknown as SimdKernels;
     bound.set(memory, kernels);
   }
