@@ -27,6 +27,8 @@ export function setGemmChunk(positions: number): number {
 }
 
 /**
+ * The composed dW, for what sifd's SIMD kernel (directFilterGrad below) does not cover: output channels not a
+ * multiple of 4, or the SIMD module unavailable.
  * dW of a 2-D convolution as a transposed im2col + GEMM: x is moved to [Cin, N, Hp, Wp] once, so the im2col
  * colT [kh*kw*Cin, positions] is built from channel rows, and dW [K, Cout] = colT @ dy [positions, Cout] is already
  * HWIO order. This orientation keeps the packed GEMM operand small (dy) and needs no transpose flag: the wasm

@@ -58,7 +58,7 @@ function filterBlock(R: number, V: number): string {
 }
 
 /**
- * $dblk_V(px, pd, pw, count, step): depthwise (multiplier 1), channels c..c+4V:
+ * $dblk_V(px, pd, pw, count, xstep, dstep): depthwise (multiplier 1), channels c..c+4V:
  *   dW[pw + 16v] += sum_t x[px + t*xstep + 16v] * dy[pd + t*dstep + 16v]
  */
 function depthwiseBlock(V: number): string {
@@ -82,7 +82,7 @@ function depthwiseBlock(V: number): string {
 }
 
 /** The parameters shared by both drivers, in call order. */
-export const DRIVER_PARAMS = ['x', 'dy', 'dw', 'n', 'h', 'w', 'cin', 'ho', 'wo', 'cout', 'kh', 'kw', 'sh', 'sw', 'dh', 'dwl', 'pt', 'pl'] as const;
+const DRIVER_PARAMS = ['x', 'dy', 'dw', 'n', 'h', 'w', 'cin', 'ho', 'wo', 'cout', 'kh', 'kw', 'sh', 'sw', 'dh', 'dwl', 'pt', 'pl'] as const;
 
 /**
  * The loops shared by both drivers: over images b, output rows y, taps (i, j) with the output column range
@@ -94,13 +94,11 @@ function driver(name: string, body: string, tapFloats: string): string {
   return `(func (export "${name}") ${params}
   (local $b i32) (local $y i32) (local $i i32) (local $j i32) (local $yi i32) (local $off i32)
   (local $x0 i32) (local $x1 i32) (local $count i32) (local $xrow i32) (local $drow i32) (local $tapw i32)
-  (local $xpix i32) (local $dpix i32) (local $c i32) (local $o i32) (local $px i32) (local $pd i32) (local $pw i32)
-  (local $xstep i32) (local $wrow i32)
+  (local $xpix i32) (local $dpix i32) (local $c i32) (local $xstep i32)
   (memory.fill (local.get $dw) (i32.const 0) (i32.shl (i32.mul (i32.mul (local.get $kh) (local.get $kw)) ${tapFloats}) (i32.const 2)))
   (local.set $xpix (i32.shl (local.get $cin) (i32.const 2)))
   (local.set $dpix (i32.shl (local.get $cout) (i32.const 2)))
   (local.set $xstep (i32.mul (local.get $xpix) (local.get $sw)))
-  (local.set $wrow (local.get $dpix))
   (block $bdone (loop $bl (br_if $bdone (i32.ge_u (local.get $b) (local.get $n)))
    (local.set $y (i32.const 0))
    (block $ydone (loop $yl (br_if $ydone (i32.ge_u (local.get $y) (local.get $ho)))
