@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
 import { registerCpuKernelFixes, registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
 import { withoutNewProcessHandlers } from '../util/process-handlers';
-import { prepareSimdKernels } from './simd/kernels';
+import { prepareSimdKernels, simdKernelsUnavailable } from './simd/kernels';
 import { activeWasmThreads, threadedWasmFactory, wantedWasmThreads } from './wasm-threads';
 
 /** The backends sifd can run on, in the order `initBackend` tries them. */
@@ -29,13 +29,12 @@ export interface BackendReport {
   wasmKernels?: string[];
   /** WASM only: XNNPACK threads (the calling thread included); 1 = the stock single-threaded build. */
   wasmThreads?: number;
-  /** WASM only: whether sifd's own SIMD filter-gradient kernels (simd/) run, or why not (composed kernels then). */
+  /** WASM only: whether sifd's own SIMD kernels (simd/) run, or why not (the composed kernels run then). */
   wasmSimdKernels?: { active: boolean; reason?: string };
   tfjsVersion: string;
 }
 
 let report: BackendReport | undefined;
-let simdKernelsSkipped: string | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 /** The report of the last `initBackend`, or undefined if it has not run yet. */
@@ -88,6 +87,11 @@ function backendCreated(name: string): boolean {
   return !!registry && name in registry;
 }
 
+function wasmSimdKernelsState(): { active: boolean; reason?: string } {
+  const reason = simdKernelsUnavailable();
+  return reason === undefined ? { active: true } : { active: false, reason };
+}
+
 async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
   try {
     // Loaded lazily so importing the library never fails when the package is absent.
@@ -124,7 +128,7 @@ async function tryWasm(skipped: SkippedBackend[]): Promise<boolean> {
     if (!ok) ok = await withoutNewProcessHandlers(() => tf.setBackend('wasm'));
     if (!ok) throw new Error('tf.setBackend returned false');
     registerWasmTrainingKernels();
-    simdKernelsSkipped = await prepareSimdKernels(tf.backend());
+    await prepareSimdKernels(tf.backend()); // on failure the composed kernels run; the report says why
     smokeTest();
     return true;
   } catch (err) {
@@ -176,7 +180,7 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
         return {
           backend: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', wasmSimd, wasmKernels: wasmTrainingKernelNames(),
           wasmThreads: activeWasmThreads(),
-          wasmSimdKernels: simdKernelsSkipped === undefined ? { active: true } : { active: false, reason: simdKernelsSkipped },
+          wasmSimdKernels: wasmSimdKernelsState(),
           ...base,
         };
       }

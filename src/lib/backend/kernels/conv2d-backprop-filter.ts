@@ -156,7 +156,7 @@ function stride1FilterGrad(backend: WasmBackendLike, xT: tf.Tensor4D, dy: tf.Ten
 }
 
 /**
- * dW straight from the heap with sifd's SIMD kernel (simd/kernels-wat.ts): no padding, transposes, im2col
+ * dW straight from the heap with sifd's SIMD kernel (simd/filter-grad-wat.ts): no padding, transposes, im2col
  * or GEMM operands are built. Output channels must be a multiple of 4 (the kernel's vector width).
  */
 export function directFilterGrad(

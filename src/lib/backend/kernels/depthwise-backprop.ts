@@ -119,7 +119,7 @@ export const depthwiseBackpropFilterConfig: tf.KernelConfig = {
         padInfo.top, padInfo.left);
       return out;
     }
-    return depthwiseFilterGradHeap(backend as unknown as WasmBackendLike, x, dy, info);
+    return depthwiseFilterGradHeap(wasm, x, dy, info);
   },
 };
 

@@ -18,7 +18,7 @@ const FUNCTIONS = ['conv2dFilterGrad', 'depthwiseFilterGrad', 'sumLeading', 'cop
 
 /**
  * The WebAssembly API, typed locally: tslab compiles notebook imports without the DOM/WebAssembly declarations,
- * where `WasmMemory` and friends do not exist as types.
+ * where `WebAssembly.Memory` and friends do not exist as types.
  */
 interface WasmMemory {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
@@ -107,11 +107,10 @@ export function simdKernels(backend: unknown): SimdKernels | undefined {
   return kernels;
 }
 
-/** Why the SIMD kernels are not in use (undefined when they are or were never asked for). */
+/** Why prepareSimdKernels failed (undefined when it succeeded or never ran); setSimdKernelsEnabled is not a reason. */
 export function simdKernelsUnavailable(): string | undefined {
   return unavailable;
 }
-
 
 interface WabtLike {
   parseWat(filename: string, text: string, features?: Record<string, boolean>): {
