@@ -185,11 +185,11 @@ test('Conv2DBackpropFilter split into per-image blocks (large inputs) still matc
   const prev = setColBlockFloats(1); // forces one image per GEMM block
   try {
     await composedOnly(async () => {
-    await compare('dW blocked', () =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
-    const dy1 = randn(rng, [3, 9, 7, 6]);
-    await compare('dW blocked stride 1', () =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy1() }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
+      await compare('dW blocked', () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy() }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
+      const dy1 = randn(rng, [3, 9, 7, 6]);
+      await compare('dW blocked stride 1', () =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: x(), dy: dy1() }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 6] }) as tf.Tensor);
     });
   } finally {
     setColBlockFloats(prev);

@@ -67,24 +67,28 @@ export function resizeBilinearGradValues(
   return dx;
 }
 
-function attrsOf(attrs: tf.NamedAttrMap | undefined): { alignCorners: boolean; halfPixelCenters: boolean } {
+/** The kernel's inputs and attributes, as both configs below read them. */
+function gradArgs({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }) {
   const a = attrs as unknown as { alignCorners?: boolean; halfPixelCenters?: boolean };
-  return { alignCorners: !!a.alignCorners, halfPixelCenters: !!a.halfPixelCenters };
+  return {
+    images: kernelInput(inputs, tf.ResizeBilinearGrad, 'images'),
+    dy: kernelInput(inputs, tf.ResizeBilinearGrad, 'dy'),
+    alignCorners: !!a.alignCorners,
+    halfPixelCenters: !!a.halfPixelCenters,
+  };
 }
 
 /** wasm: sifd's SIMD kernel for channels in fours (the taps above go in as a table), else the loop above. */
 export const resizeBilinearGradConfig: tf.KernelConfig = {
   kernelName: tf.ResizeBilinearGrad,
   backendName: 'wasm',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const images = kernelInput(inputs, tf.ResizeBilinearGrad, 'images');
-    const dy = kernelInput(inputs, tf.ResizeBilinearGrad, 'dy');
-    const { alignCorners, halfPixelCenters } = attrsOf(attrs);
+  kernelFunc: (args) => {
+    const { images, dy, alignCorners, halfPixelCenters } = gradArgs(args);
     const [n, h, w, c] = images.shape;
     const [, ho, wo] = dy.shape;
-    const wasm = backend as unknown as WasmBackendLike;
+    const wasm = args.backend as unknown as WasmBackendLike;
     const out = wasm.makeOutput(images.shape, 'float32');
-    const simd = c % 4 === 0 && dy.dtype === 'float32' ? simdKernels(backend) : undefined;
+    const simd = c % 4 === 0 && dy.dtype === 'float32' ? simdKernels(args.backend) : undefined;
     if (simd) {
       const table = wasm.makeOutput([3 * (ho + wo)], 'float32');
       try {
@@ -107,11 +111,9 @@ export const resizeBilinearGradConfig: tf.KernelConfig = {
 export const resizeBilinearGradCpuConfig: tf.KernelConfig = {
   kernelName: tf.ResizeBilinearGrad,
   backendName: 'cpu',
-  kernelFunc: ({ inputs, backend, attrs }) => {
-    const images = kernelInput(inputs, tf.ResizeBilinearGrad, 'images');
-    const dy = kernelInput(inputs, tf.ResizeBilinearGrad, 'dy');
-    const { alignCorners, halfPixelCenters } = attrsOf(attrs);
-    const cpu = backend as unknown as { data: { get(id: object): { values: Float32Array } }; makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo };
+  kernelFunc: (args) => {
+    const { images, dy, alignCorners, halfPixelCenters } = gradArgs(args);
+    const cpu = args.backend as unknown as { data: { get(id: object): { values: Float32Array } }; makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo };
     const dyValues = cpu.data.get(dy.dataId).values;
     return cpu.makeTensorInfo(images.shape, 'float32', resizeBilinearGradValues(dyValues, images.shape, dy.shape, alignCorners, halfPixelCenters));
   },
