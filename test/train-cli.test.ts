@@ -101,7 +101,7 @@ test('sifd train rejects bad options with a clear message', async () => {
   assert.match(badPreset.err, /did you mean 'adamw-cosine'/);
   const badEvidence = await sifd('train', '--data', data, '--evidence', 'twins', '--out', path.join(root, 'runs', 'z'), '--backend', 'wasm');
   assert.equal(badEvidence.code, 1);
-  assert.match(badEvidence.err, /evidence must be one of none, exact-twins, twins-blocks, got "twins"/);
+  assert.match(badEvidence.err, /evidence must be one of none, exact-twins, twins-blocks, twins-blocks-resampled, got "twins"/);
   const rgbOnly = await sifd('train', '--data', data, '--evidence', 'exact-twins', '--out', path.join(root, 'runs', 'w'), '--backend', 'wasm');
   assert.equal(rgbOnly.code, 1);
   assert.match(rgbOnly.err, /model 'unet-tiny' takes RGB input only; evidence 'exact-twins' needs a model with an 'inChannels' option/);

@@ -50,8 +50,9 @@ ${presetList()}
   --seed N            seed of weights, split, shuffling and augmentation (default 0)
   --augment A         loader augmentation preset: seed-a, seed-b, none (default none)
   --evidence K        copy-move evidence as extra input channels (segformer models): exact-twins (pixel-exact
-                      block twins at native resolution), twins-blocks (those plus block-matching blocks)
-                      or none (default)
+                      block twins at native resolution), twins-blocks (those plus block-matching blocks),
+                      twins-blocks-resampled (those plus copies turned or rescaled with nearest-neighbour
+                      sampling) or none (default)
   --val-fraction F    fraction held out for validation (default 0.2; 0 = none)
   --limit N           at most N images per split and label (quick runs)
   --workers N         loader decoding threads (default 0)

@@ -37,7 +37,7 @@ const SYMS: { t: boolean; fi: boolean; fj: boolean }[] = [];
 for (const t of [false, true]) for (const fi of [false, true]) for (const fj of [false, true]) SYMS.push({ t, fi, fj });
 
 /** One 32-bit key per pixel over all channels (16-bit data keeps its full value). */
-function pixelKeys(image: Image): Int32Array {
+export function pixelKeys(image: Image): Int32Array {
   const { data, width, height, channels: C } = image;
   const n = width * height;
   const keys = new Int32Array(n);

@@ -13,6 +13,7 @@ import { BLOCK_DEFAULTS, blockTwinMap } from '../classical/blockMatch';
 import { exactTwinMap } from '../classical/exactTwins';
 import { toGray } from '../classical/grayscale';
 import { DEFAULT_PARAMS } from '../classical/params';
+import { resampledTwinMap } from '../classical/resampledTwins';
 import { ConfigError } from '../errors';
 import type { Image, Masks } from './types';
 
@@ -22,13 +23,15 @@ import type { Image, Masks } from './types';
  * 'twins-blocks': two planes, exact twins and the blocks behind block-matching transforms
  * (classical/blockMatch.ts, blockTwinMap), which also catch copies with a brightness change
  * (and some with light noise or blur).
+ * 'twins-blocks-resampled': three planes, those two and the copies turned by any angle or
+ * rescaled with nearest-neighbour sampling, with their sources (classical/resampledTwins.ts).
  */
-export type EvidenceKind = 'none' | 'exact-twins' | 'twins-blocks';
-export const EVIDENCE_KINDS: readonly EvidenceKind[] = ['none', 'exact-twins', 'twins-blocks'];
+export type EvidenceKind = 'none' | 'exact-twins' | 'twins-blocks' | 'twins-blocks-resampled';
+export const EVIDENCE_KINDS: readonly EvidenceKind[] = ['none', 'exact-twins', 'twins-blocks', 'twins-blocks-resampled'];
 
 /** Evidence planes of a kind. */
 export function evidencePlanes(kind: EvidenceKind | undefined): number {
-  return kind === 'twins-blocks' ? 2 : kind === 'exact-twins' ? 1 : 0;
+  return kind === 'twins-blocks-resampled' ? 3 : kind === 'twins-blocks' ? 2 : kind === 'exact-twins' ? 1 : 0;
 }
 
 /** Input channels a model needs for this evidence (RGB + evidence planes). */
@@ -51,9 +54,10 @@ export function computeEvidence(kind: EvidenceKind, image: Image): Uint8Array | 
   const twins = exactTwinMap(image);
   if (kind === 'exact-twins') return twins;
   const n = image.width * image.height;
-  const out = new Uint8Array(2 * n);
+  const out = new Uint8Array(evidencePlanes(kind) * n);
   out.set(twins);
   out.set(blockTwinMap(toGray(image), BLOCK_EVIDENCE, DEFAULT_PARAMS.minDistance), n);
+  if (kind === 'twins-blocks-resampled') out.set(resampledTwinMap(image), 2 * n);
   return out;
 }
 
