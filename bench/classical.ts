@@ -44,9 +44,10 @@ export async function run(argv: string[]): Promise<object> {
     const wall: number[] = [];
     const cpu: number[] = [];
     const stages: Record<string, number[]> = {};
-    const evidence: Record<string, number[]> = { 'exact-twins': [], 'twins-blocks': [] };
+    const kinds = ['exact-twins', 'twins-blocks', 'twins-blocks-resampled'] as const;
+    const evidence: Record<string, number[]> = Object.fromEntries(kinds.map((k) => [k, []]));
     for (const image of images) {
-      for (const kind of ['exact-twins', 'twins-blocks'] as const) {
+      for (const kind of kinds) {
         const e0 = performance.now();
         computeEvidence(kind, image);
         evidence[kind].push(performance.now() - e0);

@@ -209,24 +209,27 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
 
   const done = new Uint8Array(n);
   const okCache = new Int8Array(n);
-  const region: number[] = [];
-  const queue: number[] = [];
+  const inRegion = new Uint8Array(n);
   let hypotheses = 0;
 
-  /** Least-squares similarity (mirrored or not) of the disc pixels to their nearest same-valued pixel near m's image. */
-  const refine = (m: Similarity, ax: number, ay: number, mirrored: boolean): Similarity | null => {
+  /**
+   * Least-squares similarity (mirrored or not) of the pixels `pts` to their nearest same-valued
+   * pixel near m's image; null when fewer than 60% find one.
+   */
+  const refine = (m: Similarity, pts: ArrayLike<number>, mirrored: boolean): Similarity | null => {
     const ts: number[] = [];
     const qs: number[] = [];
-    for (let k = 0; k < disc.length; k += 2) {
-      const x = ax + disc[k];
-      const y = ay + disc[k + 1];
-      const q = near(y * W + x, m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]);
+    for (let k = 0; k < pts.length; k++) {
+      const t = pts[k];
+      const x = t % W;
+      const y = (t - x) / W;
+      const q = near(t, m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]);
       if (q < 0) continue;
       ts.push(x, y);
       qs.push(q % W, Math.floor(q / W));
     }
     const count = ts.length / 2;
-    if (count < 0.6 * (disc.length / 2)) return null;
+    if (count < 0.6 * pts.length) return null;
     let tx = 0;
     let ty = 0;
     let qx = 0;
@@ -294,19 +297,24 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
     return ok;
   };
 
-  /** Grow the copy from the anchor while its pixels agree; mark it and its source. */
-  const grow = (m: Similarity, a: number): boolean => {
-    region.length = 0;
-    queue.length = 0;
+  /**
+   * The copy grown from the anchor over pixels that agree under m (most of their 3x3 too: rounding
+   * flips single pixels of a true copy), then closed by one pass over its rim: neighbours that
+   * agree themselves, and holes most of whose neighbours are in. Empty when it would swallow a
+   * quarter of the image (a flat background agreeing with itself).
+   */
+  const growRegion = (m: Similarity, a: number): number[] => {
+    const region: number[] = [];
+    const queue: number[] = [];
     okCache.fill(0);
-    const inRegion = new Set<number>();
+    inRegion.fill(0);
     queue.push(a);
-    inRegion.add(a);
+    inRegion[a] = 1;
     const cap = n >> 2;
     while (queue.length) {
       const t = queue.pop()!;
       region.push(t);
-      if (region.length > cap) return false;
+      if (region.length > cap) return [];
       const x = t % W;
       const y = (t - x) / W;
       for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
@@ -314,7 +322,7 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
         const yy = y + dy;
         if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
         const q = yy * W + xx;
-        if (inRegion.has(q) || done[q]) continue;
+        if (inRegion[q] || done[q]) continue;
         // majority of the 3x3 agrees: rounding may flip single pixels of a true copy
         if (!agrees(m, q)) continue;
         let votes = 0;
@@ -324,12 +332,39 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
           if (px >= 0 && py >= 0 && px < W && py < H && agrees(m, py * W + px)) votes++;
         }
         if (votes < 5) continue;
-        inRegion.add(q);
+        inRegion[q] = 1;
         queue.push(q);
       }
     }
-    if (region.length < o.minArea) return false;
-    // the copy, then its source: every pixel whose inverse image rounds into the copy
+    const rim: number[] = [];
+    for (const t of region) {
+      const x = t % W;
+      const y = (t - x) / W;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx < 1 || yy < 1 || xx >= W - 1 || yy >= H - 1) continue;
+          const q = yy * W + xx;
+          if (inRegion[q] || done[q]) continue;
+          let inside = 0;
+          for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) inside += inRegion[q + ky * W + kx];
+          if (inside >= 6 || agrees(m, q)) {
+            inRegion[q] = 2;
+            rim.push(q);
+          }
+        }
+      }
+    }
+    for (const q of rim) inRegion[q] = 1;
+    region.push(...rim);
+    return region;
+  };
+
+  /** Mark a copy and its source: every pixel whose inverse image rounds into the copy. */
+  const mark = (m: Similarity, region: number[]): void => {
+    inRegion.fill(0);
+    for (const t of region) inRegion[t] = 1;
     let x0 = W;
     let y0 = H;
     let x1 = -1;
@@ -357,14 +392,18 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
         const dv = v - m[5];
         const x = Math.round(i0 * du + i1 * dv);
         const y = Math.round(i3 * du + i4 * dv);
-        if (x < 0 || y < 0 || x >= W || y >= H || !inRegion.has(y * W + x)) continue;
+        if (x < 0 || y < 0 || x >= W || y >= H || !inRegion[y * W + x]) continue;
         out[v * W + u] = 1;
         done[v * W + u] = 1;
       }
     }
-    return true;
   };
 
+  const discAt = (ax: number, ay: number): number[] => {
+    const pts: number[] = [];
+    for (let k = 0; k < disc.length; k += 2) pts.push((ay + disc[k + 1]) * W + ax + disc[k]);
+    return pts;
+  };
   const need = o.minAgreement * (disc.length / 2);
   const spec = o.minSpecificity * (disc.length / 2);
   const B = o.baseline;
@@ -408,7 +447,7 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
               }
               if (misses > ringMisses) continue;
               let fit: Similarity | null = m;
-              for (let r = 0; r < 2 && fit; r++) fit = refine(fit, ax, ay, mirrored);
+              for (let r = 0; r < 2 && fit; r++) fit = refine(fit, discAt(ax, ay), mirrored);
               if (!fit) continue;
               m = fit;
               const scaleFit = Math.hypot(m[0], m[3]);
@@ -418,7 +457,19 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
               let shifted = 0;
               for (let k = 0; k < shifts.length; k += 2) shifted = Math.max(shifted, agreement(m, ax, ay, shifts[k], shifts[k + 1]));
               if (agree - shifted < spec) continue;
-              if (grow(m, a)) found = true;
+              // grow, refit on the whole copy (a disc's fit drifts at a large copy's far side), grow again
+              let region = growRegion(m, a);
+              if (region.length < o.minArea) continue;
+              const wide = refine(m, region, mirrored);
+              if (wide && !isBlockSymmetry(wide)) {
+                const again = growRegion(wide, a);
+                if (again.length > region.length) {
+                  region = again;
+                  m = wide;
+                }
+              }
+              mark(m, region);
+              found = true;
             }
           }
         }
