@@ -2,50 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
 import { computeEvidence, evidencePlanes, inputChannels } from '../src/lib/data/evidence';
-import type { Image } from '../src/lib/data/types';
 import { ConfigError } from '../src/lib/errors';
-import { Rng } from '../src/lib/util/random';
-import { blobTexture } from './fixtures/texture';
-
-/** Noisy texture, RGB or one grey channel: no region agrees with another by chance. */
-function texture(w: number, h: number, seed: string, channels = 3): Image {
-  const rng = new Rng(seed);
-  const data = new Uint8Array(w * h * channels);
-  for (let c = 0; c < channels; c++) {
-    const f = blobTexture(w, h, rng, { base: 110 + 20 * c, areaPerBlob: 150, maxRadius: 12, amplitude: 60, noise: 4 });
-    for (let p = 0; p < w * h; p++) data[p * channels + c] = Math.max(0, Math.min(255, Math.round(f[p])));
-  }
-  return { data, width: w, height: h, channels };
-}
-
-/**
- * Paste a copy of the disc of radius r at `src` turned by `degrees` and scaled by `scale` with
- * nearest-neighbour sampling (as a forger's quick edit, and the synthetic generator, does), centred
- * at `dst`, plus `delta` grey levels. Returns the copy's and the source's footprints.
- */
-function pasteResampled(img: Image, src: [number, number], r: number, dst: [number, number], degrees: number, scale: number, delta = 0): { copy: Uint8Array; source: Uint8Array } {
-  const { data, width: W, height: H, channels: C } = img;
-  const before = data.slice();
-  const copy = new Uint8Array(W * H);
-  const source = new Uint8Array(W * H);
-  const a = (degrees * Math.PI) / 180;
-  const R = Math.ceil(r * scale) + 1;
-  for (let y = dst[1] - R; y <= dst[1] + R; y++) {
-    for (let x = dst[0] - R; x <= dst[0] + R; x++) {
-      // inverse map: copy pixel -> source pixel, rounded
-      const u = (x - dst[0]) / scale;
-      const v = (y - dst[1]) / scale;
-      const sx = Math.round(src[0] + u * Math.cos(a) + v * Math.sin(a));
-      const sy = Math.round(src[1] - u * Math.sin(a) + v * Math.cos(a));
-      if ((sx - src[0]) ** 2 + (sy - src[1]) ** 2 > r * r) continue;
-      copy[y * W + x] = 1;
-      source[sy * W + sx] = 1;
-      for (let c = 0; c < C; c++) data[(y * W + x) * C + c] = Math.min(255, before[(sy * W + sx) * C + c] + delta);
-    }
-  }
-  assert.ok(dst[0] + R < W && dst[1] + R < H);
-  return { copy, source };
-}
+import { pasteResampled, texture } from './fixtures/resampled';
 
 const total = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
 /** Share of a footprint's pixels the map marks. */

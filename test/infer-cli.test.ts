@@ -84,10 +84,10 @@ test('synth -> train 1 epoch -> predict --run -> evaluate --json', (t) => {
   fs.rmSync(path.dirname(data), { recursive: true });
 });
 
-test('synth -> train segformer with --evidence twins-blocks -> predict with and without verified evidence -> evaluate', () => {
+test('synth -> train segformer with --evidence twins-blocks-resampled -> predict with and without verified evidence -> evaluate', () => {
   const data = synthSet();
   const run = path.join(path.dirname(data), 'runs', 'evidence');
-  const tr = sifd('train', '--model', 'segformer-seg', '--model-config', '{"variant":"tiny","decoderDim":32}', '--evidence', 'twins-blocks',
+  const tr = sifd('train', '--model', 'segformer-seg', '--model-config', '{"variant":"tiny","decoderDim":32}', '--evidence', 'twins-blocks-resampled',
     '--data', data, '--epochs', '1', '--out', run, '--size', '64', '--batch', '2', '--val-fraction', '0');
   assert.equal(tr.code, 0, tr.stderr);
   for (const keep of ['0.5', 'none']) {

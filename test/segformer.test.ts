@@ -20,6 +20,9 @@ import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
+import { trustedEvidencePlane } from '../src/lib/data/evidence';
+import { pasteResampled, texture } from './fixtures/resampled';
 
 // wasm with the project's training kernels when available (fast), else cpu; the values are the same.
 before(async () => {
@@ -419,6 +422,38 @@ test('a run trained with the evidence channel predicts through it: the predictor
     predictor.dispose();
     assert.equal(pred.instances.width, 90);
     assert.equal(pred.probability?.length, 50 * 90);
+    assert.equal(tf.memory().numTensors, start, 'training and prediction leak no tensors');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a run with resampled-twin evidence: that plane joins the prediction whatever the model says, the others only with evidenceKeep', async () => {
+  const start = tf.memory().numTensors;
+  const size = 64;
+  const rng = new Rng(12);
+  const images = tf.tensor4d(Float32Array.from({ length: 2 * size * size * 6 }, () => rng.uniform(-1, 1)), [2, size, size, 6]);
+  const batch = { images, masks: tf.zeros([2, size, size, 1]) as tf.Tensor4D, instances: copyMoveBatch(new Rng(4), size, 2).instances };
+  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 2, size, lr: 1e-3, augment: 'none', evidence: 'twins-blocks-resampled' as const };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-segformer-trusted-'));
+  try {
+    const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32, queries: 3, inChannels: 6 }, new Rng(0));
+    await trainModel({ model, config, train: () => [batch], runDir: tmp });
+    model.dispose();
+    const image = texture(160, 120, 'trusted-plane');
+    pasteResampled(image, [30, 30], 13, [115, 80], 41, 1);
+    const twins = resampledTwinMap(image);
+    assert.ok(twins.reduce((a, v) => a + v, 0) > 500, 'the turned copy and its source are found');
+    const n = 160 * 120;
+    assert.throws(() => trustedEvidencePlane('twins-blocks-resampled', twins, n), /not three 19200-pixel planes/);
+    assert.equal(trustedEvidencePlane('twins-blocks', new Uint8Array(2 * n), n), null);
+    // evidenceKeep 1: no vetted region can join; the trusted one still does
+    const predictor = await loadPredictorFromRun(tmp, { evidenceKeep: 1 });
+    const pred = await predictor.predict(image);
+    predictor.dispose();
+    const inInstance = new Uint8Array(n);
+    for (let k = 0; k < pred.instances.count; k++) for (let p = 0; p < n; p++) inInstance[p] |= pred.instances.data[k * n + p];
+    for (let p = 0; p < n; p++) if (twins[p]) assert.equal(inInstance[p], 1, `trusted pixel ${p} missing from the prediction`);
     assert.equal(tf.memory().numTensors, start, 'training and prediction leak no tensors');
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -69,6 +69,20 @@ export function evidenceUnion(planes: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
+/**
+ * The plane whose regions join a prediction whatever the model says, or null: resampled twins
+ * (twins-blocks-resampled's third plane). A region there agrees with another region pixel for pixel
+ * under a similarity that is no block symmetry and stops agreeing when moved by two pixels; on the
+ * seed-5 tuning set it marked 1 of 69 authentic figures, and trusting it raised every validation
+ * column there (eighth session, README). The other planes hold repeated glyphs and look-alike
+ * blocks, so the model vets their regions (evidenceKeep).
+ */
+export function trustedEvidencePlane(kind: EvidenceKind, planes: Uint8Array, n: number): Uint8Array | null {
+  if (kind !== 'twins-blocks-resampled') return null;
+  if (planes.length !== 3 * n) throw new ConfigError(`twins-blocks-resampled evidence has ${planes.length} values, not three ${n}-pixel planes`);
+  return planes.subarray(2 * n, 3 * n);
+}
+
 /** The masks with the evidence planes appended after them. */
 export function appendEvidencePlanes(masks: Masks, evidence: Uint8Array): Masks {
   const plane = masks.height * masks.width;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildPipeline } from '../augment/pipeline';
 import { presetSpec } from '../augment/presets';
-import { appendEvidencePlanes, computeEvidence, evidencePlanes, evidenceUnion, inputChannels, interleaveEvidence, splitEvidencePlanes } from '../data/evidence';
+import { appendEvidencePlanes, computeEvidence, evidencePlanes, evidenceUnion, inputChannels, interleaveEvidence, splitEvidencePlanes, trustedEvidencePlane } from '../data/evidence';
 import type { Image, Masks } from '../data/types';
 import { ConfigError, ModelError, TrainingError } from '../errors';
 import { keepVerifiedEvidence, probabilityToInstances, resizeProbability } from '../infer/postprocess';
@@ -20,6 +20,8 @@ export interface RunPredictorOptions {
    * reaches this joins the prediction at native resolution (infer/postprocess.ts,
    * keepVerifiedEvidence), and the instances are the connected regions of the result. null: the
    * model's output alone. Default 0.3 (chosen on validation figures of generator seeds 2 and 9, see README).
+   * Regions of a trusted plane (data/evidence.ts, trustedEvidencePlane: resampled twins) join
+   * whatever the model says, unless this is null.
    */
   evidenceKeep?: number | null;
   warn?: (msg: string) => void;
@@ -80,7 +82,9 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
         if (map && evidenceKeep !== null && out.masks) {
           // Model probability at native size, verified evidence added; instances = its regions.
           const prob = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
-          const fused = keepVerifiedEvidence(prob, evidenceUnion(map, height * width), height, width, evidenceKeep, threshold);
+          let fused = keepVerifiedEvidence(prob, evidenceUnion(map, height * width), height, width, evidenceKeep, threshold);
+          const trusted = trustedEvidencePlane(evidence, map, height * width);
+          if (trusted) fused = keepVerifiedEvidence(fused, trusted, height, width, 0, threshold);
           return { ...probabilityToInstances(fused, height, width, { threshold, minArea }), probability: fused };
         }
         if (out.instances && out.scores) {
