@@ -146,3 +146,39 @@ test('dense matching rejects bad options by name', () => {
   assert.throws(() => denseMatchTransforms(g, { minArea: Number.NaN }), (e: Error) => e instanceof ConfigError && /minArea/.test(e.message));
   assert.deepEqual(denseMatchTransforms({ data: new Uint8Array(64), width: 8, height: 8 }), [], 'an image smaller than a disc has no proposals');
 });
+
+test('rank features (sliding histograms) equal the quantiles of each disc sorted from scratch', () => {
+  const rng = new Rng('rank-reference');
+  for (const [W, H, r, minContrast] of [[41, 33, 4, 4], [30, 37, 3, 1.5], [52, 45, 5, 0]] as const) {
+    // half noise, half a narrow band of grey levels: ties, flat discs and busy ones
+    const data = Uint8Array.from({ length: W * H }, (_, i) => (i % 7 < 3 ? rng.int(0, 255) : rng.int(100, 108)));
+    const f = rankFeatures({ data, width: W, height: H }, r, minContrast);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const p = y * W + x;
+        const inside = x >= r && y >= r && x < W - r && y < H - r;
+        const outer: number[] = [];
+        const inner: number[] = [];
+        if (inside) {
+          for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) {
+            const d2 = dx * dx + dy * dy;
+            if (d2 <= r * r + r) outer.push(data[p + dy * W + dx]);
+            if (d2 <= (r * r) / 4 + r / 2) inner.push(data[p + dy * W + dx]);
+          }
+        }
+        const mean = outer.reduce((a, v) => a + v, 0) / outer.length;
+        const variance = outer.reduce((a, v) => a + v * v, 0) / outer.length - mean * mean;
+        const expectValid = inside && variance >= minContrast * minContrast;
+        assert.equal(f.valid[p], expectValid ? 1 : 0, `valid at (${x}, ${y}), r ${r}`);
+        if (!expectValid) continue;
+        outer.sort((a, b) => a - b);
+        inner.sort((a, b) => a - b);
+        const want = [
+          ...Array.from({ length: 9 }, (_, q) => outer[Math.floor(((q + 0.5) / 9) * outer.length)]),
+          ...Array.from({ length: 5 }, (_, q) => inner[Math.floor(((q + 0.5) / 5) * inner.length)]),
+        ];
+        assert.deepEqual(Array.from(f.data.subarray(p * f.dims, (p + 1) * f.dims)), want, `features at (${x}, ${y}), r ${r}`);
+      }
+    }
+  }
+});

@@ -72,42 +72,84 @@ export interface PixelFeatures {
  */
 export function rankFeatures(gray: GrayImage, r = DEFAULTS.radius, minContrast = DEFAULTS.minContrast): PixelFeatures {
   const { width: W, height: H, data } = gray;
-  const outer: number[] = [];
-  const inner: number[] = [];
-  for (let dy = -r; dy <= r; dy++) {
-    for (let dx = -r; dx <= r; dx++) {
-      const d2 = dx * dx + dy * dy;
-      if (d2 <= r * r + r) outer.push(dy * W + dx);
-      if (d2 <= (r * r) / 4 + r / 2) inner.push(dy * W + dx);
-    }
-  }
   const QO = 9;
   const QI = 5;
   const D = QO + QI;
   const n = W * H;
   const out = new Float32Array(n * D);
   const valid = new Uint8Array(n);
-  const vo = new Float64Array(outer.length);
-  const vi = new Float64Array(inner.length);
+  if (W <= 2 * r || H <= 2 * r) return { data: out, dims: D, valid, width: W, height: H };
+  // Each disc is a histogram slid along the row (Huang's running median): a step right removes
+  // the disc's left edge and adds its right edge, and the quantiles come from a walk over 16
+  // coarse then 16 fine bins. The same values as sorting every disc, several times faster.
+  const halfWidths = (bound: number) => {
+    const hw = new Int32Array(2 * r + 1).fill(-1);
+    for (let dy = -r; dy <= r; dy++) for (let dx = 0; dx <= r; dx++) if (dx * dx + dy * dy <= bound) hw[dy + r] = dx;
+    return hw;
+  };
+  const discs = [
+    { hw: halfWidths(r * r + r), q: QO, at: 0, fine: new Int32Array(256), coarse: new Int32Array(16), size: 0, ranks: new Int32Array(QO) },
+    { hw: halfWidths((r * r) / 4 + r / 2), q: QI, at: QO, fine: new Int32Array(256), coarse: new Int32Array(16), size: 0, ranks: new Int32Array(QI) },
+  ];
+  for (const d of discs) {
+    for (const w of d.hw) d.size += w >= 0 ? 2 * w + 1 : 0;
+    for (let q = 0; q < d.q; q++) d.ranks[q] = Math.floor(((q + 0.5) / d.q) * d.size);
+  }
+  const outer = discs[0];
   const minVar = minContrast * minContrast;
   for (let y = r; y < H - r; y++) {
+    let s = 0;
+    let s2 = 0;
+    for (const d of discs) {
+      d.fine.fill(0);
+      d.coarse.fill(0);
+    }
     for (let x = r; x < W - r; x++) {
-      const p = y * W + x;
-      let s = 0;
-      let s2 = 0;
-      for (let k = 0; k < outer.length; k++) {
-        const v = data[p + outer[k]];
-        vo[k] = v;
-        s += v;
-        s2 += v * v;
+      for (const d of discs) {
+        for (let dy = -r; dy <= r; dy++) {
+          const w = d.hw[dy + r];
+          if (w < 0) continue;
+          const row = (y + dy) * W;
+          if (x === r) {
+            for (let dx = -w; dx <= w; dx++) {
+              const v = data[row + x + dx];
+              d.fine[v]++;
+              d.coarse[v >> 4]++;
+              if (d === outer) {
+                s += v;
+                s2 += v * v;
+              }
+            }
+          } else {
+            const vo = data[row + x - 1 - w];
+            const vi = data[row + x + w];
+            d.fine[vo]--;
+            d.coarse[vo >> 4]--;
+            d.fine[vi]++;
+            d.coarse[vi >> 4]++;
+            if (d === outer) {
+              s += vi - vo;
+              s2 += vi * vi - vo * vo;
+            }
+          }
+        }
       }
-      if (s2 / outer.length - (s / outer.length) ** 2 < minVar) continue;
+      if (s2 / outer.size - (s / outer.size) ** 2 < minVar) continue;
+      const p = y * W + x;
       valid[p] = 1;
-      for (let k = 0; k < inner.length; k++) vi[k] = data[p + inner[k]];
-      vo.sort();
-      vi.sort();
-      for (let q = 0; q < QO; q++) out[p * D + q] = vo[Math.floor(((q + 0.5) / QO) * vo.length)];
-      for (let q = 0; q < QI; q++) out[p * D + QO + q] = vi[Math.floor(((q + 0.5) / QI) * vi.length)];
+      for (const d of discs) {
+        // the q-th quantile is the smallest value v with more than ranks[q] values <= v
+        let below = 0;
+        let c = 0;
+        for (let q = 0; q < d.q; q++) {
+          const rank = d.ranks[q];
+          while (below + d.coarse[c] <= rank) below += d.coarse[c++];
+          let v = c << 4;
+          let cum = below;
+          while (cum + d.fine[v] <= rank) cum += d.fine[v++];
+          out[p * D + d.at + q] = v;
+        }
+      }
     }
   }
   return { data: out, dims: D, valid, width: W, height: H };

@@ -39,7 +39,11 @@ export interface ResampledTwinOptions {
    * flat copies than 3, with no more marks on authentic figures).
    */
   minContrast?: number;
-  /** Anchors every this many pixels in x and y (default 2). */
+  /**
+   * Anchors every this many pixels in x and y (default: 2, and more on images over 2^18 pixels so
+   * that their count stays near 2^16: a large figure's copies are large too, and this is where the
+   * time goes).
+   */
   anchorStride?: number;
   /** Candidates kept per anchor (default 4). */
   candidates?: number;
@@ -64,10 +68,9 @@ export interface ResampledTwinOptions {
   maxHypotheses?: number;
 }
 
-const DEFAULTS: Required<ResampledTwinOptions> = {
+const DEFAULTS: Omit<Required<ResampledTwinOptions>, 'anchorStride'> = {
   radius: 4,
   minContrast: 1.5,
-  anchorStride: 2,
   candidates: 4,
   scan: 64,
   baseline: 6,
@@ -114,10 +117,10 @@ function discOffsets(r: number): Int32Array {
  * region of the image, and of their sources.
  */
 export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}): Uint8Array {
-  const o: Required<ResampledTwinOptions> = { ...DEFAULTS, ...opts };
-  check(o);
   const { width: W, height: H } = image;
   const n = W * H;
+  const o: Required<ResampledTwinOptions> = { anchorStride: Math.max(2, Math.round(Math.sqrt(n / 2 ** 16))), ...DEFAULTS, ...opts };
+  check(o);
   const out = new Uint8Array(n);
   const R = o.verifyRadius;
   const margin = Math.max(R, o.radius) + 1;
