@@ -151,13 +151,18 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
     const i = pos[a];
     const ax = a % W;
     const ay = (a - ax) / W;
-    const consider = (q: number) => {
+    // Returns false once q's disc median alone is as far as the K-th best distance: the scan is in
+    // median order, so nothing further in this direction can enter (exact pruning, as is the early
+    // exit of the distance sum).
+    const consider = (q: number): boolean => {
+      const worst = found === K ? bestDist[K - 1] : Infinity;
+      if (Math.abs(F[q * D + MID] - F[a * D + MID]) >= worst) return false;
       const qx = q % W;
       const qy = (q - qx) / W;
-      if (Math.max(Math.abs(qx - ax), Math.abs(qy - ay)) < o.minDistance) return;
+      if (Math.max(Math.abs(qx - ax), Math.abs(qy - ay)) < o.minDistance) return true;
       let d = 0;
-      for (let k = 0; k < D; k++) d += Math.abs(F[a * D + k] - F[q * D + k]);
-      if (found === K && d >= bestDist[K - 1]) return;
+      for (let k = 0; k < D && d < worst; k++) d += Math.abs(F[a * D + k] - F[q * D + k]);
+      if (d >= worst) return true;
       let j = found < K ? found++ : K - 1;
       while (j > 0 && bestDist[j - 1] > d) {
         bestDist[j] = bestDist[j - 1];
@@ -166,9 +171,10 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
       }
       bestDist[j] = d;
       bestIdx[j] = q;
+      return true;
     };
-    for (let j = i - 1; j >= 0 && i - j <= o.scan && keys[order[j]] === keys[a]; j--) consider(order[j]);
-    for (let j = i + 1; j < order.length && j - i <= o.scan && keys[order[j]] === keys[a]; j++) consider(order[j]);
+    for (let j = i - 1; j >= 0 && i - j <= o.scan && keys[order[j]] === keys[a]; j--) if (!consider(order[j])) break;
+    for (let j = i + 1; j < order.length && j - i <= o.scan && keys[order[j]] === keys[a]; j++) if (!consider(order[j])) break;
     const res = bestIdx.slice(0, found);
     memo.set(a, res);
     return res;
