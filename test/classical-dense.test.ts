@@ -100,12 +100,14 @@ test('dense matching proposes a copy turned by an odd angle with the right trans
   }
 });
 
-test('the detector finds a small turned copy that keypoints miss with dense matching on; an untouched texture stays clean', async () => {
+test('the detector finds a small turned copy that keypoints miss with dense matching on, and with resampled twins (default); an untouched texture stays clean', async () => {
   const W = 160;
   const H = 128;
   const g = field(W, H, 'dense-detect-b');
-  const clean = await detectCopyMove(rgb(g), { denseMatching: true });
+  const noTwins = { resampledTwins: false };
+  const clean = await detectCopyMove(rgb(g), { ...noTwins, denseMatching: true });
   assert.equal(clean.instances.count, 0, 'copies found in an untouched texture');
+  assert.equal((await detectCopyMove(rgb(g))).instances.count, 0, 'copies found in an untouched texture with the defaults');
   const mask = pasteTurned(g, 40, 44, 112, 78, 14, 57);
   const coverage = (d: Awaited<ReturnType<typeof detectCopyMove>>) => {
     let inCopy = 0;
@@ -118,11 +120,16 @@ test('the detector finds a small turned copy that keypoints miss with dense matc
     }
     return inCopy / copyArea;
   };
-  const withDense = await detectCopyMove(rgb(g), { denseMatching: true });
-  const without = await detectCopyMove(rgb(g));
+  const withDense = await detectCopyMove(rgb(g), { ...noTwins, denseMatching: true });
+  const without = await detectCopyMove(rgb(g), noTwins);
   assert.ok(coverage(withDense) > 0.6, `copy coverage ${coverage(withDense).toFixed(2)}`);
   assert.ok(coverage(without) < 0.3, `keypoints and blocks already cover ${coverage(without).toFixed(2)}: the test no longer shows what dense matching adds`);
   assert.ok(withDense.debug.timings.dense >= 0, 'the dense stage ran');
+  // the copy was turned with nearest-neighbour sampling: resampled twins mark it pixel for pixel
+  const defaults = await detectCopyMove(rgb(g));
+  assert.ok(coverage(defaults) > 0.85, `resampled twins cover ${coverage(defaults).toFixed(2)} of the copy`);
+  assert.ok(defaults.debug.timings.resampled >= 0, 'the resampled-twin stage ran');
+  assert.equal(defaults.instances.count, defaults.scores.length, 'one score per instance');
 });
 
 test('a large image is matched at reduced size and the transform comes back in full-resolution pixels', () => {

@@ -3,7 +3,7 @@
  * grey -> working size -> contrast normalisation -> keypoints (+ mirrored) -> g2NN self-matching
  * -> clusters -> RANSAC similarity per cluster (+ transforms voted by dense block matching at
  * native resolution) -> dense ZNCC verification -> text-label
- * suppression -> instances at the original size.
+ * suppression -> instances at the original size (+ resampled twins, found at native resolution).
  */
 import type { Image, Masks } from '../data/types';
 import { blockMatchTransforms } from './blockMatch';
@@ -18,7 +18,9 @@ import { type ClassicalParams, resolveParams } from './params';
 import { type Affine, type RejectedFit, fitTransforms, rescaleTransform } from './ransac';
 import { isTextLike } from './textLabels';
 import { denseMatchTransforms } from './denseMatch';
+import { resampledTwinMap } from './resampledTwins';
 import { verifyCopy } from './verify';
+import { connectedComponents } from '../data/components';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
 export interface CopyCandidate {
@@ -139,14 +141,19 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     }
   }
   lap('verify');
-  const instances = toMasks(cv, regions.map((r) => r.mask), gray, image.width, image.height);
+  let instances = toMasks(cv, regions.map((r) => r.mask), gray, image.width, image.height);
+  const scores = regions.map((r) => r.score);
   lap('upscale');
+  if (p.resampledTwins) {
+    instances = addResampledTwins(image, instances, scores, p.minRegionFraction);
+    lap('resampled');
+  }
 
   const inv = 1 / scale;
   const scaleArr = (a: Float32Array) => a.map((v) => v * inv);
   return {
     instances,
-    scores: regions.map((r) => r.score),
+    scores,
     debug: {
       scale,
       keypoints: {
@@ -218,6 +225,35 @@ function addRegion(regions: { mask: Uint8Array; score: number }[], mask: Uint8Ar
     }
   }
   regions.push({ mask: mask.slice(), score });
+}
+
+/**
+ * The instances plus each region of the resampled-twin map (native resolution) large enough to
+ * keep, score 1 (verified pixel for pixel); a region that essentially repeats an instance is merged
+ * into it. `scores` is extended in place.
+ */
+function addResampledTwins(image: Image, instances: Masks, scores: number[], minRegionFraction: number): Masks {
+  const { width: W, height: H } = image;
+  const n = W * H;
+  const cc = connectedComponents(resampledTwinMap(image), H, W);
+  const masks: Uint8Array[] = [];
+  for (let k = 0; k < instances.count; k++) masks.push(instances.data.slice(k * n, (k + 1) * n));
+  for (let c = 1; c <= cc.count; c++) {
+    if (cc.areas[c - 1] < minRegionFraction * n) continue;
+    const region = new Uint8Array(n);
+    for (let q = 0; q < n; q++) if (cc.labels[q] === c) region[q] = 1;
+    const same = masks.findIndex((m) => iou(m, region) > DUPLICATE_IOU);
+    if (same >= 0) {
+      for (let q = 0; q < n; q++) masks[same][q] |= region[q];
+      scores[same] = 1;
+    } else {
+      masks.push(region);
+      scores.push(1);
+    }
+  }
+  const data = new Uint8Array(masks.length * n);
+  masks.forEach((m, k) => data.set(m, k * n));
+  return { data, count: masks.length, height: H, width: W };
 }
 
 /** Working-frame 0/1 masks -> (N,H,W) at the original size (bilinear then threshold, so edges stay smooth). */

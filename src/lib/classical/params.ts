@@ -88,6 +88,12 @@ export interface ClassicalParams extends BlockMatchParams {
    * proposes copies turned by any angle that are too small for keypoints (rescaled ones mostly not).
    */
   denseMatching: boolean;
+  /**
+   * Also add the copies that resampled twins finds (resampledTwins.ts): turned by any angle or
+   * rescaled with nearest-neighbour sampling, verified pixel for pixel at native resolution, each
+   * connected region (copy or source) one instance.
+   */
+  resampledTwins: boolean;
 }
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
@@ -124,6 +130,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   mergePairs: false,
   blockMatching: true,
   denseMatching: false,
+  resampledTwins: true,
   ...BLOCK_DEFAULTS,
 });
 

@@ -475,7 +475,13 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
               let region = growRegion(m, a);
               if (region.length < o.minArea) continue;
               const wide = refine(m, region, mirrored);
-              if (wide && !isBlockSymmetry(wide)) {
+              if (wide && isBlockSymmetry(wide)) {
+                // the whole copy says translation, flip or quarter turn: exact twins' job
+                for (const t of region) done[t] = 1;
+                found = true;
+                continue;
+              }
+              if (wide) {
                 const again = growRegion(wide, a);
                 if (again.length > region.length) {
                   region = again;
