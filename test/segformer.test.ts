@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
-import { trustedEvidencePlane } from '../src/lib/data/evidence';
+import { type EvidenceKind, inputChannels, trustedEvidencePlane } from '../src/lib/data/evidence';
 import { pasteResampled, texture } from './fixtures/resampled';
 
 // wasm with the project's training kernels when available (fast), else cpu; the values are the same.
@@ -403,18 +403,24 @@ test('checkpoints resume through the trainer: 1 epoch + resume 1 epoch = 2 epoch
   }
 });
 
+/** One epoch of a tiny segformer-cmfd on one random batch with `evidence`'s input channels, saved in runDir. */
+async function trainEvidenceRun(evidence: EvidenceKind, rng: Rng, instancesSeed: number, runDir: string): Promise<void> {
+  const size = 64;
+  const channels = inputChannels(evidence);
+  const images = tf.tensor4d(Float32Array.from({ length: 2 * size * size * channels }, () => rng.uniform(-1, 1)), [2, size, size, channels]);
+  const batch = { images, masks: tf.zeros([2, size, size, 1]) as tf.Tensor4D, instances: copyMoveBatch(new Rng(instancesSeed), size, 2).instances };
+  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 2, size, lr: 1e-3, augment: 'none', evidence };
+  const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32, queries: 3, inChannels: channels }, new Rng(0));
+  await trainModel({ model, config, train: () => [batch], runDir });
+  model.dispose();
+}
+
 test('a run trained with the evidence channel predicts through it: the predictor recomputes the map at native size', async () => {
   const start = tf.memory().numTensors;
-  const size = 64;
   const rng = new Rng(11);
-  const images = tf.tensor4d(Float32Array.from({ length: 2 * size * size * 4 }, () => rng.uniform(-1, 1)), [2, size, size, 4]);
-  const batch = { images, masks: tf.zeros([2, size, size, 1]) as tf.Tensor4D, instances: copyMoveBatch(new Rng(3), size, 2).instances };
-  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 2, size, lr: 1e-3, augment: 'none', evidence: 'exact-twins' as const };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-segformer-evidence-'));
   try {
-    const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32, queries: 3, inChannels: 4 }, new Rng(0));
-    await trainModel({ model, config, train: () => [batch], runDir: tmp });
-    model.dispose();
+    await trainEvidenceRun('exact-twins', rng, 3, tmp);
     await assert.rejects(loadPredictorFromRun(tmp, { evidenceKeep: 1.5 }), /evidenceKeep must be in \[0, 1\] or null/);
     const predictor = await loadPredictorFromRun(tmp);
     const image = { data: Uint8Array.from({ length: 50 * 90 * 3 }, () => rng.int(0, 255)), width: 90, height: 50, channels: 3 };
@@ -430,16 +436,9 @@ test('a run trained with the evidence channel predicts through it: the predictor
 
 test('a run with resampled-twin evidence: that plane joins the prediction whatever the model says, the others only with evidenceKeep', async () => {
   const start = tf.memory().numTensors;
-  const size = 64;
-  const rng = new Rng(12);
-  const images = tf.tensor4d(Float32Array.from({ length: 2 * size * size * 6 }, () => rng.uniform(-1, 1)), [2, size, size, 6]);
-  const batch = { images, masks: tf.zeros([2, size, size, 1]) as tf.Tensor4D, instances: copyMoveBatch(new Rng(4), size, 2).instances };
-  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batchSize: 2, size, lr: 1e-3, augment: 'none', evidence: 'twins-blocks-resampled' as const };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-segformer-trusted-'));
   try {
-    const model = buildModel('segformer-cmfd', { variant: 'tiny', decoderDim: 32, queries: 3, inChannels: 6 }, new Rng(0));
-    await trainModel({ model, config, train: () => [batch], runDir: tmp });
-    model.dispose();
+    await trainEvidenceRun('twins-blocks-resampled', new Rng(12), 4, tmp);
     const image = texture(160, 120, 'trusted-plane');
     pasteResampled(image, [30, 30], 13, [115, 80], 41, 1);
     const twins = resampledTwinMap(image);

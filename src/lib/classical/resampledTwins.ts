@@ -28,6 +28,8 @@ import { ConfigError } from '../errors';
 import { rankFeatures } from './denseMatch';
 import { pixelKeys } from './exactTwins';
 import { toGray } from './grayscale';
+import type { Affine } from './ransac';
+import { leastSquaresSimilarity } from './similarity';
 
 export interface ResampledTwinOptions {
   /** Disc radius of the rank features that rank candidates (default 4). */
@@ -85,7 +87,7 @@ const DEFAULTS: Omit<Required<ResampledTwinOptions>, 'anchorStride'> = {
 };
 
 /** A similarity p -> (m0 x + m1 y + m2, m3 x + m4 y + m5), mirrored when m0 m4 - m1 m3 < 0. */
-type Similarity = [number, number, number, number, number, number];
+type Similarity = Affine;
 
 /** Turns or scales that a block twin (translation, flip, quarter turn) already explains. */
 function isBlockSymmetry(m: Similarity): boolean {
@@ -242,47 +244,8 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
       ts.push(x, y);
       qs.push(q % W, Math.floor(q / W));
     }
-    const count = ts.length / 2;
-    if (count < 0.6 * pts.length) return null;
-    let tx = 0;
-    let ty = 0;
-    let qx = 0;
-    let qy = 0;
-    for (let k = 0; k < ts.length; k += 2) {
-      tx += ts[k];
-      ty += ts[k + 1];
-      qx += qs[k];
-      qy += qs[k + 1];
-    }
-    tx /= count;
-    ty /= count;
-    qx /= count;
-    qy /= count;
-    let r2 = 0;
-    let sc = 0;
-    let ss = 0;
-    for (let k = 0; k < ts.length; k += 2) {
-      const X = ts[k] - tx;
-      const Y = ts[k + 1] - ty;
-      const U = qs[k] - qx;
-      const V = qs[k + 1] - qy;
-      r2 += X * X + Y * Y;
-      if (mirrored) {
-        sc += X * U - Y * V;
-        ss += Y * U + X * V;
-      } else {
-        sc += X * U + Y * V;
-        ss += X * V - Y * U;
-      }
-    }
-    if (r2 === 0) return null;
-    const c = sc / r2;
-    const s = ss / r2;
-    const m0 = c;
-    const m1 = mirrored ? s : -s;
-    const m3 = s;
-    const m4 = mirrored ? -c : c;
-    return [m0, m1, qx - m0 * tx - m1 * ty, m3, m4, qy - m3 * tx - m4 * ty];
+    if (ts.length / 2 < 0.6 * pts.length) return null;
+    return leastSquaresSimilarity(ts, qs, mirrored);
   };
 
   /** Copy pixel test: its value equals its image's, far enough away, and its 3x3 is not flat. */
@@ -429,6 +392,7 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
       if (!feat.valid[a] || done[a]) continue;
       const ca = candidatesOf(a);
       if (ca.length === 0) continue;
+      const anchorDisc = discAt(ax, ay);
       let found = false;
       for (const [ex, ey] of [[B, 0], [0, B]]) {
         const b = (ay + ey) * W + ax + ex;
@@ -461,7 +425,7 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
               }
               if (misses > ringMisses) continue;
               let fit: Similarity | null = m;
-              for (let r = 0; r < 2 && fit; r++) fit = refine(fit, discAt(ax, ay), mirrored);
+              for (let r = 0; r < 2 && fit; r++) fit = refine(fit, anchorDisc, mirrored);
               if (!fit) continue;
               m = fit;
               const scaleFit = Math.hypot(m[0], m[3]);

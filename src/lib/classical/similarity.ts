@@ -20,8 +20,12 @@ function toAffine(ar: number, ai: number, tx: number, ty: number, mirrored: bool
   return mirrored ? [ar, ai, tx, ai, -ar, ty] : [ar, -ai, tx, ai, ar, ty];
 }
 
-/** Least-squares similarity of the given pairs (src/dst as [x0, y0, x1, y1, ...]). */
-function leastSquares(src: ArrayLike<number>, dst: ArrayLike<number>, idx: number[], mirrored: boolean): Affine {
+/**
+ * Least-squares similarity (proper or mirrored) of the point pairs src -> dst (each
+ * [x0, y0, x1, y1, ...]), over the pairs `idx` or all of them.
+ */
+export function leastSquaresSimilarity(src: ArrayLike<number>, dst: ArrayLike<number>, mirrored: boolean, idx?: number[]): Affine {
+  idx ??= Array.from({ length: src.length / 2 }, (_, i) => i);
   let px = 0;
   let py = 0;
   let qx = 0;
@@ -124,7 +128,7 @@ export function ransacSimilarity(
   for (let round = 0; round < 2; round++) {
     const idx: number[] = [];
     for (let k = 0; k < n; k++) if (mask[k]) idx.push(k);
-    const refit = leastSquares(src, dst, idx, best.mirrored);
+    const refit = leastSquaresSimilarity(src, dst, best.mirrored, idx);
     const next = inlierMask(refit, src, dst, thr2);
     if (next.count < count) break;
     affine = refit;
