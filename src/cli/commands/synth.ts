@@ -1,5 +1,5 @@
 import { num, optStr, str, UsageError, type Command } from '../command';
-import { generateDataset, DEFAULT_SIZES, FAMILIES, type Family } from '../../lib/data/synth/index';
+import { generateDataset, DEFAULT_SIZES, FAMILIES, type FigureFamily } from '../../lib/data/synth/index';
 import { didYouMean } from '../../lib/errors';
 
 export const synth: Command = {
@@ -40,7 +40,7 @@ options:
     const seedText = str(args, 'seed');
     const seed = /^\d+$/.test(seedText) ? Number(seedText) : seedText;
     const familiesText = optStr(args, 'families');
-    const families = familiesText?.split(',').map((f) => f.trim()).filter(Boolean) as Family[] | undefined;
+    const families = familiesText?.split(',').map((f) => f.trim()).filter(Boolean) as FigureFamily[] | undefined;
     for (const f of families ?? []) {
       if (!FAMILIES.includes(f)) throw new UsageError(`unknown family '${f}'; ${didYouMean(f, FAMILIES)}`);
     }

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { DatasetError } from '../errors';
 import { imageInfo, isImageFile, readImage, type ImageInfo } from './image-io';
 import { MaskShapeError, maskLayout, readMasks, readNpyHeader } from './npy';
-import type { Label, Problem, Sample, Split } from './types';
+import { stemOf, type Label, type Problem, type Sample, type Split } from './types';
 import { repoRoot } from '../util/paths';
 
 /**
@@ -147,7 +147,7 @@ function findFlat(dir: string, report: Report): Sample[] {
       if (other) report(file, 'duplicate-id', `id '${id}' is also ${other}`);
       else {
         seen.set(id, file);
-        samples.push({ id, split: 'test', label: 'unknown', imagePath: file });
+        samples.push({ id, stem: id, split: 'test', label: 'unknown', imagePath: file });
       }
     }
   };
@@ -177,18 +177,21 @@ function findKaggle(dir: string, report: Report): Sample[] {
     // Test images are unlabelled unless a test_masks/ folder holds their truth (the synthetic sample).
     const testLabel: Label | 'by-mask' = fs.existsSync(maskDir) ? 'by-mask' : 'unknown';
     const used = new Set<string>();
+    // Stem -> file, per label folder: the same stem under authentic/ and forged/ is a twin pair.
     const seenIds = new Map<string, string>();
+    const twinKey = (id: string, label: Label | 'by-mask') => (label === 'authentic' || label === 'forged' ? `${label}/${id}` : id);
     const add = (file: string, label: Label | 'by-mask') => {
       const id = idOf(file);
-      const other = seenIds.get(id);
+      const key = twinKey(id, label);
+      const other = seenIds.get(key) ?? (key === id ? undefined : seenIds.get(id));
       if (other) {
         report(file, 'duplicate-id', `id '${id}' is also ${other}`);
         return;
       }
-      seenIds.set(id, file);
+      seenIds.set(key, file);
       const mask = maskById.get(id);
       if (label === 'unknown') {
-        samples.push({ id, split, label, imagePath: file });
+        samples.push({ id, stem: id, split, label, imagePath: file });
         return;
       }
       const resolved: Label = label === 'by-mask' ? (mask ? 'forged' : 'authentic') : label;
@@ -196,10 +199,13 @@ function findKaggle(dir: string, report: Report): Sample[] {
       if (resolved === 'forged' && !mask) {
         report(file, 'forged-without-mask', `forged image has no mask ${path.join(masks, `${id}.npy`)}`);
       } else if (resolved === 'authentic' && mask) {
-        report(mask, 'mask-on-authentic', `mask for an authentic image (${file}); the image is kept as authentic, the mask ignored`);
-        samples.push({ id, split, label: resolved, imagePath: file });
+        // The mask of a twin pair belongs to its forged twin; anywhere else it contradicts the label.
+        if (!fs.existsSync(path.join(imageDir, 'forged')) || !hasImage(path.join(imageDir, 'forged'), id)) {
+          report(mask, 'mask-on-authentic', `mask for an authentic image (${file}); the image is kept as authentic, the mask ignored`);
+        }
+        samples.push({ id, stem: id, split, label: resolved, imagePath: file });
       } else {
-        samples.push({ id, split, label: resolved, imagePath: file, ...(mask ? { maskPath: mask } : {}) });
+        samples.push({ id, stem: id, split, label: resolved, imagePath: file, ...(mask ? { maskPath: mask } : {}) });
       }
     };
     let imageCount = 0;
@@ -233,12 +239,32 @@ function findKaggle(dir: string, report: Report): Sample[] {
       }
     }
     if (imageCount === 0 && !sawLabelDir) report(imageDir, 'empty-folder', 'no images in this folder');
+    nameTwins(samples.filter((s) => s.split === split));
     for (const [id, file] of maskById) {
       if (!used.has(id) && !seenIds.has(id)) report(file, 'mask-without-image', `no image '${id}' in ${images}/`);
     }
   }
   if (samples.length === 0) report(dir, 'empty-folder', 'no images found in any split');
   return samples;
+}
+
+/** Whether `dir` holds an image file with this stem. */
+function hasImage(dir: string, stem: string): boolean {
+  return listDir(dir).some((e) => !e.isDirectory() && isImageFile(e.name) && idOf(e.name) === stem);
+}
+
+/** Twins (one stem, both labels, one split) get ids '<label>/<stem>' so every id stays unique. */
+function nameTwins(samples: Sample[]): void {
+  const labels = new Map<string, Set<Label>>();
+  for (const s of samples) {
+    const set = labels.get(stemOf(s)) ?? new Set<Label>();
+    set.add(s.label);
+    labels.set(stemOf(s), set);
+  }
+  for (const s of samples) {
+    const l = labels.get(stemOf(s))!;
+    if (l.has('authentic') && l.has('forged')) s.id = `${s.label}/${stemOf(s)}`;
+  }
 }
 
 async function verifySamples(
