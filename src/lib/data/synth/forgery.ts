@@ -61,6 +61,8 @@ export interface ForgeOptions {
    * band is duplicated into a neighbouring lane; default 0.15.
    */
   align?: number;
+  /** Copies per event (1-4); default drawn from the style's distribution. */
+  copies?: number;
   /** Default 'realistic'. */
   style?: GeneratorName;
   /**
@@ -108,7 +110,7 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
   const events: Footprint[][] = [];
   const forgeries: ForgeryRecord[] = [];
   const wanted = opts.regions ?? drawWeighted(rng, style.events) + 1;
-  const copyCounts = Array.from({ length: wanted }, () => drawWeighted(rng, style.copies) + 1);
+  const copyCounts = Array.from({ length: wanted }, () => opts.copies ?? drawWeighted(rng, style.copies) + 1);
   const parts = copyCounts.reduce((s, c) => s + c + 1, 0);
   const partArea = opts.areaFraction === undefined ? undefined : (opts.areaFraction * width * height) / parts;
   let shrink = 1;

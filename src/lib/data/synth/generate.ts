@@ -29,6 +29,8 @@ export interface GenerateImageOptions {
   sizes?: SizeRange;
   /** Number of copy-move events for a forged image (1-5; default drawn by the generator). */
   regions?: number;
+  /** Copies per event (1-4; default drawn by the generator). */
+  copies?: number;
   /** 'realistic' (default) or 'classic' (the first generator: nearest-neighbour copies, RGB, skewed-small sizes). */
   generator?: GeneratorName;
   /**
@@ -115,6 +117,9 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   if (opts.regions !== undefined && !(Number.isInteger(opts.regions) && opts.regions >= 1 && opts.regions <= 5)) {
     throw new ConfigError(`regions (events) must be an integer from 1 to 5, got ${opts.regions}`);
   }
+  if (opts.copies !== undefined && !(Number.isInteger(opts.copies) && opts.copies >= 1 && opts.copies <= 4)) {
+    throw new ConfigError(`copies per event must be an integer from 1 to 4, got ${opts.copies}`);
+  }
   const forged = opts.forged ?? rng.bool(0.5);
   let panels: Box[] = [];
   let pristine: Image;
@@ -143,9 +148,9 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   }
   // Blots and gels are forged along their lanes and rows more often than other figures.
   const align = family === 'western_blot' || family === 'gel' ? 0.6 : 0.15;
-  const reusePanel = family === 'compound' && opts.regions === undefined && rng.bool(0.35);
+  const reusePanel = family === 'compound' && opts.regions === undefined && opts.copies === undefined && rng.bool(0.35);
   const areaFraction = realistic ? realisticAreaFraction(rng) : undefined;
-  const result = (reusePanel ? duplicatePanel(rng, pristine, panels) : null) ?? forge(rng, pristine, { regions: opts.regions, align, style: generator, areaFraction });
+  const result = (reusePanel ? duplicatePanel(rng, pristine, panels) : null) ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
   const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb' };
   if (realistic) {

@@ -50,9 +50,11 @@ export const REAL_FORGED_RATIO = 2751 / 5128;
 
 /** PNG settings are fixed: sharp/libspng then writes the same bytes for the same pixels. */
 function encodePng(img: Image): Promise<Buffer> {
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+  const pipeline = sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
     raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
-  })
+  });
+  // sharp would store one raw channel as sRGB; grey figures stay one-channel files.
+  return (img.channels === 1 ? pipeline.toColourspace('b-w') : pipeline)
     .png({ compressionLevel: 6, adaptiveFiltering: false, palette: false })
     .toBuffer();
 }
