@@ -152,9 +152,10 @@ function planUnits(plan: Rng, n: number, forgedRatio: number, testFraction: numb
   const nTest = Math.round(n * testFraction);
   const nTrain = n - nTest;
   const units: Unit[] = [];
-  const testForged = Math.round(nTest * forgedRatio);
+  const forged = Math.round(n * forgedRatio);
+  const testForged = Math.min(forged, Math.round(nTest * forgedRatio));
   for (let i = 0; i < nTest; i++) units.push({ kind: i < testForged ? 'forged' : 'authentic', split: 'test' });
-  const trainForged = Math.round(nTrain * forgedRatio);
+  const trainForged = Math.min(nTrain, forged - testForged);
   const pairs = twins ? Math.min(trainForged, nTrain - trainForged) : 0;
   for (let i = 0; i < pairs; i++) units.push({ kind: 'pair', split: 'train' });
   for (let i = 0; i < trainForged - pairs; i++) units.push({ kind: 'forged', split: 'train' });
