@@ -3,11 +3,14 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { describeEda, edaFrame, EDA_COLUMNS, type EdaRow } from '../src/lib/data/eda';
-import { forgedAreaDistribution, instancesPerImage, sizeHistograms, sizeScatter } from '../src/viz/figures/eda';
+import { forgedAreaDistribution, instancesPerImage, partsPerEventFigure, sizeHistograms, sizeScatter } from '../src/viz/figures/eda';
 import { INSTANCE_COLOURS, overlayMasks, sampleGrid } from '../src/viz/overlay';
 
 function row(id: string, label: string, width: number, height: number, areas: number[] | null, fraction: number | null): EdaRow {
-  return { id, split: 'train', label, width, height, channels: 3, bit_depth: 8, format: 'png', bytes: 100, n_instances: areas?.length ?? 0, forged_area_fraction: fraction, instance_areas: areas };
+  return {
+    id, stem: id, split: 'train', label, width, height, megapixels: (width * height) / 1e6, channels: 3, mode: 'RGB', bit_depth: 8, format: 'png', bytes: 100,
+    n_events: areas?.length ?? 0, forged_area_fraction: fraction, event_areas: areas, parts_per_event: areas === null ? null : areas.map(() => 2),
+  };
 }
 const ROWS: EdaRow[] = [
   row('a', 'authentic', 100, 50, [], 0),
@@ -20,25 +23,29 @@ test('edaFrame: one row per image, snake_case columns, areas as text; describe o
   const before = tf.memory().numTensors;
   const df = edaFrame(ROWS);
   assert.deepEqual(df.columns, EDA_COLUMNS);
-  assert.deepEqual(df.shape, [4, 12]);
-  assert.deepEqual(df.column('instance_areas').values, ['', '400;100', '50', '']);
+  assert.deepEqual(df.shape, [4, 16]);
+  assert.deepEqual(df.column('event_areas').values, ['', '400;100', '50', '']);
+  assert.deepEqual(df.column('parts_per_event').values, ['', '2;2', '2', '']);
   assert.deepEqual(df.column('width').values, [100, 200, 100, 300]);
   const d = describeEda(ROWS);
   const widthStats = d.column('width').values as number[];
   const index = d.index as string[];
   assert.equal(widthStats[index.indexOf('mean')], 175);
   assert.equal(widthStats[index.indexOf('max')], 300);
-  assert.equal((d.column('n_instances').values as number[])[index.indexOf('count')], 4);
+  assert.equal((d.column('n_events').values as number[])[index.indexOf('count')], 4);
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('figures carry the rows: histograms, scatter per label, instance counts, area fractions', () => {
+test('figures carry the rows: histograms, scatter per label, event shares beside the competition, area fractions, parts', () => {
   const h = sizeHistograms(ROWS).data as Array<{ x: number[] }>;
   assert.deepEqual(h.map((t) => t.x), [[100, 200, 100, 300], [50, 100, 50, 300]]);
   const s = sizeScatter(ROWS).data as Array<{ name: string; x: number[]; y: number[] }>;
   assert.deepEqual(s.map((t) => [t.name, t.x, t.y]), [['authentic', [100], [50]], ['forged', [200, 100, 300], [100, 50, 300]]]);
-  const inst = instancesPerImage(ROWS).data[0] as { x: number[]; y: number[] };
-  assert.deepEqual([inst.x, inst.y], [[0, 1, 2], [1, 1, 1]]);
+  const [events, reference] = instancesPerImage(ROWS).data as Array<{ x: number[]; y: number[] }>;
+  assert.deepEqual([events.x, events.y], [[0, 1, 2, 3, 4, 5], [1 / 3, 1 / 3, 1 / 3, 0, 0, 0]]);
+  assert.deepEqual(reference.y, [0, 1869, 701, 174, 5, 2].map((n) => n / 2751));
+  const parts = partsPerEventFigure(ROWS).data[0] as { x: number[]; y: number[] };
+  assert.deepEqual([parts.x, parts.y], [[2], [3]]);
   const area = forgedAreaDistribution(ROWS).data as Array<{ x: number[] }>;
   // binned as log10(fraction), shown with percent tick labels
   assert.deepEqual(area[0].x, [0.025, 0.01].map(Math.log10));
