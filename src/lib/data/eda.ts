@@ -94,13 +94,13 @@ function dfd(): Danfo {
   return danfo;
 }
 
+const LIST_COLUMNS = new Set<keyof EdaRow>(['event_areas', 'parts_per_event']);
+
 /**
  * The EDA table as a danfojs DataFrame, one row per image. `event_areas` and `parts_per_event`
  * become strings ("120;45", "" when not read) because DataFrame cells hold scalars; a missing
  * number is NaN.
  */
-const LIST_COLUMNS = new Set<keyof EdaRow>(['event_areas', 'parts_per_event']);
-
 export function edaFrame(rows: readonly EdaRow[]): InstanceType<Danfo['DataFrame']> {
   const columns: Record<string, Array<string | number>> = {};
   for (const c of EDA_COLUMNS) columns[c] = [];
