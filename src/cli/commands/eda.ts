@@ -2,9 +2,11 @@ import * as path from 'path';
 import type { Command } from '../command';
 import { num, optStr, UsageError } from '../command';
 import { edaRows, labelCounts, problemCounts } from '../../lib/data/eda';
+import { edaComparison, edaSummary } from '../../lib/data/eda-summary';
 import { scan, type VerifyLevel } from '../../lib/data/scan';
 import { writeFileAtomic } from '../../lib/util/atomic';
 import { edaReportHtml } from '../../viz/figures/eda-report';
+import { tableText } from '../../viz/table';
 import { overlaySample } from '../../viz/overlay';
 
 const LEVELS: VerifyLevel[] = ['header', 'masks', 'full'];
@@ -14,9 +16,9 @@ export const eda: Command = {
   usage: `usage: sifd eda [--data DIR] [--json FILE] [--out report.html] [--verify masks] [--limit N] [--samples 8]
 
   --data DIR       dataset root (Kaggle layout or a flat folder of images); default $SIFD_DATA, else data/sample
-  --json FILE      write {"rows": [...], "problems": [...]} (snake_case keys)
+  --json FILE      write {"summary": {...}, "comparison": [...], "rows": [...], "problems": [...]} (snake_case keys)
   --out FILE       write a self-contained HTML report (plots, tables, sample overlays; no network needed)
-  --verify LEVEL   header (headers only), masks (default: also read masks for areas), full (also decode images)
+  --verify LEVEL   header (headers only), masks (default: also read masks for areas and parts per event), full (also decode images)
   --limit N        at most N images per split and label
   --samples N      forged samples with mask overlays in the report (default 8)`,
   options: {
@@ -38,9 +40,12 @@ export const eda: Command = {
     console.log(`${result.root} (${result.layout} layout): ${rows.length} images, ${result.problems.length} problems, ${seconds.toFixed(1)} s`);
     for (const c of labelCounts(rows)) console.log(`  ${c.split}/${c.label}: ${c.images}`);
     for (const p of problemCounts(result.problems)) console.log(`  problem ${p.kind}: ${p.count} (e.g. ${p.example})`);
+    const summary = edaSummary(rows);
+    const comparison = edaComparison(summary);
+    console.log(`\n${tableText(comparison, { maxRows: 200 })}`);
     const jsonFile = optStr(args, 'json');
     if (jsonFile) {
-      writeFileAtomic(jsonFile, JSON.stringify({ root: result.root, rows, problems: result.problems }, null, 1) + '\n');
+      writeFileAtomic(jsonFile, JSON.stringify({ root: result.root, summary, comparison, rows, problems: result.problems }, null, 1) + '\n');
       console.log(`wrote ${path.resolve(jsonFile)}`);
     }
     const out = optStr(args, 'out');
