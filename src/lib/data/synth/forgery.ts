@@ -1,6 +1,7 @@
 import type { Rng } from '../../util/random';
 import type { Image, Masks } from '../types';
 import { randomWobble } from './fluorescence';
+import { COMPETITION_REFERENCE as REAL } from '../competition-reference';
 import type { Box, CopyRecord, CopyTransform, ForgeryRecord, GeneratorName, Photometric, Resample } from './manifest';
 
 /** A binary region: `mask` (h*w, 0/1) whose top-left pixel sits at (x, y) in the image. */
@@ -41,7 +42,7 @@ export const FORGE_STYLES: Record<GeneratorName, ForgeStyle> = {
     photometric: 0.35,
     photometricKinds: ['brightness', 'contrast', 'blur', 'noise'],
     copies: [0.78, 0.15, 0.05, 0.02],
-    events: [1869, 701, 174, 5, 2],
+    events: [1, 2, 3, 4, 5].map((k) => REAL.eventCounts[k]),
   },
   classic: {
     resample: { nearest: 1, bilinear: 0, bicubic: 0 },

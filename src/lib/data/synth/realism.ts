@@ -8,24 +8,27 @@ import type { Rng } from '../../util/random';
 import type { SizeRange } from './generate';
 import { drawWeighted } from './forgery';
 import type { ImageMode } from './manifest';
+import { COMPETITION_REFERENCE as REAL } from '../competition-reference';
 
 /** [quantile, value] knots; values positive. */
 export type QuantileKnots = ReadonlyArray<readonly [number, number]>;
 
-/** Megapixels of real images: p10 0.066, median 0.33, p90 1.92, max 10.1 (ends extrapolated to 74x64). */
-export const MEGAPIXEL_KNOTS: QuantileKnots = [[0, 0.0047], [0.1, 0.066], [0.5, 0.33], [0.9, 1.92], [1, 10.1]];
+const MP = REAL.megapixels;
+/** Megapixels of real images through their p10, median, p90 and max (the low end: the smallest real size, 74x64). */
+export const MEGAPIXEL_KNOTS: QuantileKnots = [[0, (REAL.width.min * REAL.height.min) / 1e6], [0.1, MP.p10], [0.5, MP.median], [0.9, MP.p90], [1, MP.max]];
 
-/** Forged area (union of events) / image area: p10 0.0025, p25 0.0052, median 0.021, p75 0.073, p90 0.125, max 0.52. */
-export const AREA_FRACTION_KNOTS: QuantileKnots = [[0, 0.0008], [0.1, 0.0025], [0.25, 0.0052], [0.5, 0.021], [0.75, 0.073], [0.9, 0.125], [1, 0.52]];
+const AREA = REAL.areaFraction;
+/** Forged area (union of events) / image area through the real quantiles (the low end extrapolated). */
+export const AREA_FRACTION_KNOTS: QuantileKnots = [[0, 0.0008], [0.1, AREA.p10], [0.25, AREA.p25], [0.5, AREA.median], [0.75, AREA.p75], [0.9, AREA.p90], [1, AREA.max]];
 
 /** The five most common real sizes (width x height), drawn as they are for a share of the images. */
 export const COMMON_SIZES: ReadonlyArray<readonly [number, number]> = [[1000, 666], [256, 256], [1600, 1200], [696, 520], [320, 256]];
 const COMMON_SIZE_SHARE = 0.25;
 
-/** Storage modes per label, from the real counts (forged 1,935 RGB / 647 RGBA / 169 grey; authentic 1,448 / 787 / 142). */
+/** Storage modes per label, from the real counts. */
 export const MODE_COUNTS: Record<'authentic' | 'forged', Record<ImageMode, number>> = {
-  forged: { rgb: 1935, rgba: 647, grey: 169 },
-  authentic: { rgb: 1448, rgba: 787, grey: 142 },
+  forged: { rgb: REAL.modes.forged.RGB, rgba: REAL.modes.forged.RGBA, grey: REAL.modes.forged.grey },
+  authentic: { rgb: REAL.modes.authentic.RGB, rgba: REAL.modes.authentic.RGBA, grey: REAL.modes.authentic.grey },
 };
 
 /** Inverse CDF through the knots, linear in log(value). */

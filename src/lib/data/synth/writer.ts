@@ -5,6 +5,7 @@ import { ConfigError, DatasetError, didYouMean } from '../../errors';
 import { writeDirAtomic } from '../../util/atomic';
 import { Rng } from '../../util/random';
 import { encodeNpyMasks } from '../npy';
+import { COMPETITION_REFERENCE as REAL } from '../competition-reference';
 import type { Image } from '../types';
 import { cropBase, listBases, loadBases } from './bases';
 import { DEFAULT_SIZES, generateImage, REALISTIC_SIZES, validateSizes, type SizeRange } from './generate';
@@ -46,7 +47,7 @@ export interface GenerateDatasetOptions {
 }
 
 /** The real training data's share of forged images (2,751 of 5,128). */
-export const REAL_FORGED_RATIO = 2751 / 5128;
+export const REAL_FORGED_RATIO = REAL.forgedImages / (REAL.forgedImages + REAL.authenticImages);
 
 /** PNG settings are fixed: sharp/libspng then writes the same bytes for the same pixels. */
 function encodePng(img: Image): Promise<Buffer> {
