@@ -129,7 +129,7 @@ test('addTwinEvents: twins join the event they touch, touching twins are one eve
   };
   const found = () => [{ mask: rect(0, 0, 6, 6), score: 0.4 }];
   const pairs = [
-    twin(rect(7, 0, 4, 4), rect(20, 20, 4, 4)), // touches the found event (1 px gap): joins it
+    twin(rect(7, 0, 4, 4), rect(20, 20, 4, 4)), // 2 px from the found event: joins it
     twin(rect(30, 0, 4, 4), rect(30, 8, 4, 4)), // a new event ...
     twin(rect(34, 0, 4, 4), rect(34, 8, 4, 4)), // ... with this fragment that touches it
     twin(rect(2, 27, 1, 1), rect(5, 27, 1, 1)), // too small

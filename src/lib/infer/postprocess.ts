@@ -26,14 +26,18 @@ export interface PostprocessOptions {
    * applies its `events` option), so this is for grouping on top of a predictor's own choice.
    */
   events?: EventPolicy;
-  /** Pixels between two instances that policy 'overlap' still counts as touching. Default 3. */
+  /**
+   * Policy 'overlap': two instances whose nearest pixels lie at most this far apart (pixels,
+   * 8-neighbourhood distance; 0: overlap only, 1: touching) are one event. Default 3.
+   */
   eventGap?: number;
 }
 
 export const POSTPROCESS_DEFAULTS: Required<PostprocessOptions> = { scoreThreshold: 0, minArea: 10, mergeIoU: 0.6, events: 'keep', eventGap: 3 };
 
 export function resolvePostprocessOptions(opts: PostprocessOptions = {}): Required<PostprocessOptions> {
-  const o = { ...POSTPROCESS_DEFAULTS, ...opts };
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PostprocessOptions;
+  const o = { ...POSTPROCESS_DEFAULTS, ...given };
   if (!(o.scoreThreshold >= 0 && o.scoreThreshold <= 1)) throw new ConfigError(`scoreThreshold must be in [0, 1], got ${o.scoreThreshold}`);
   if (!(o.minArea >= 0) || !Number.isFinite(o.minArea)) throw new ConfigError(`minArea must be a number >= 0, got ${o.minArea}`);
   if (!(o.mergeIoU > 0 && o.mergeIoU <= 1)) throw new ConfigError(`mergeIoU must be in (0, 1], got ${o.mergeIoU}`);
@@ -46,8 +50,8 @@ export function resolvePostprocessOptions(opts: PostprocessOptions = {}): Requir
  * How a predictor's instances become copy-move events. In the competition's masks one channel is
  * one event: a source region and all of its copies. 'keep': the instances as they are;
  * 'merge-all': one event per image, every instance unioned, score the highest (most forged images
- * hold one event); 'overlap': instances whose masks overlap or touch (within a gap of a few
- * pixels) are one event, transitively, score the highest of its members.
+ * hold one event); 'overlap': instances whose masks overlap or come within a gap of a few pixels
+ * (`eventGap`) are one event, transitively, score the highest of its members.
  */
 export type EventPolicy = 'keep' | 'merge-all' | 'overlap';
 export const EVENT_POLICIES: readonly EventPolicy[] = ['keep', 'merge-all', 'overlap'];
