@@ -60,6 +60,9 @@ test('sifd predict: usage and input errors', () => {
   const keepClassical = sifd('predict', '--classical', '--evidence-keep', '0.3', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(keepClassical.code, 2);
   assert.match(keepClassical.stderr, /--evidence-keep goes with --run/);
+  const badEvents = sifd('predict', '--classical', '--events', 'merge_all', '--images', empty, '--out', path.join(empty, 's.csv'));
+  assert.equal(badEvents.code, 2);
+  assert.match(badEvents.stderr, /unknown --events 'merge_all'; did you mean 'merge-all'/);
   const noImages = sifd('predict', '--classical', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(noImages.code, 1);
   assert.match(noImages.stderr, /no images found/);

@@ -6,10 +6,10 @@ import { createClassicalPredictor } from '../../lib/classical/predictor';
 import type { ClassicalParams } from '../../lib/classical/params';
 import { loadPredictorFromRun } from '../../lib/train/predictor';
 import { predictImages, type ImageSource } from '../../lib/infer/predict';
-import { POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
+import { EVENT_POLICIES, type EventPolicy, POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
 import { writeSubmission } from '../../lib/infer/submission';
 import type { Predictor } from '../../lib/infer/types';
-import { DatasetError } from '../../lib/errors';
+import { DatasetError, didYouMean } from '../../lib/errors';
 import { initBackend } from '../../lib/backend/index';
 
 /** `--param key=value` pairs for the classical detector: numbers and true/false are parsed, the rest stay strings. */
@@ -25,16 +25,26 @@ export function parseParams(pairs: readonly string[]): Record<string, number | b
   return out;
 }
 
+/** --events, checked up front: undefined when not given. */
+function eventPolicy(value: string | undefined): EventPolicy | undefined {
+  if (value === undefined) return undefined;
+  if (!(EVENT_POLICIES as readonly string[]).includes(value)) {
+    throw new UsageError(`unknown --events '${value}'; ${didYouMean(value, EVENT_POLICIES)}`);
+  }
+  return value as EventPolicy;
+}
+
 export const predict: Command = {
   name: 'predict',
   usage: `usage: sifd predict (--run runs/R | --classical [--param K=V]...) --images DIR --out submission.csv
                     [--min-area N] [--merge-iou X] [--score-threshold X] [--evidence-keep X|none]
+                    [--events keep|merge-all|overlap]
 
 Runs a trained model (the latest complete checkpoint of a run folder) or the classical keypoint
 detector on every image under DIR (a dataset root, one of its image folders, or a flat folder of
 images) and writes case_id,annotation (case_id = file stem; Kaggle RLE or 'authentic') atomically.
 Predictions come back at each image's original size; see src/lib/infer/postprocess.ts for the
-resize policy.
+resize policy. Each instance written is one copy-move event: a source region and its copies.
 
 options:
   --run DIR             a training run folder (runs/<name>) written by 'sifd train'
@@ -46,7 +56,12 @@ options:
   --merge-iou X         merge instances overlapping with IoU above X (default ${POSTPROCESS_DEFAULTS.mergeIoU})
   --score-threshold X   drop instances scoring below X (default ${POSTPROCESS_DEFAULTS.scoreThreshold})
   --evidence-keep X     runs trained with evidence channels: add evidence regions whose mean predicted
-                        probability reaches X (default 0.3); 'none' keeps the model's output alone`,
+                        probability reaches X (default 0.3); 'none' keeps the model's output alone
+  --events P            how instances become copy-move events: 'keep' (as predicted), 'merge-all'
+                        (one event per image), 'overlap' (instances that overlap or touch are one).
+                        --run: default merge-all for probability-map models, overlap for query
+                        models. --classical: default keep (the detector already reports events;
+                        its own grouping is --param events=transform|regions)`,
   options: {
     run: { type: 'string' },
     classical: { type: 'boolean' },
@@ -57,6 +72,7 @@ options:
     'merge-iou': { type: 'string' },
     'score-threshold': { type: 'string' },
     'evidence-keep': { type: 'string' },
+    events: { type: 'string' },
   },
   async run(args) {
     const runDir = optStr(args, 'run');
@@ -66,10 +82,13 @@ options:
     if (params.length && !classical) throw new UsageError('--param goes with --classical');
     const imagesDir = str(args, 'images');
     const outFile = str(args, 'out');
+    const events = eventPolicy(optStr(args, 'events'));
     const postprocess = {
       minArea: num(args, 'min-area', POSTPROCESS_DEFAULTS.minArea),
       mergeIoU: num(args, 'merge-iou', POSTPROCESS_DEFAULTS.mergeIoU),
       scoreThreshold: num(args, 'score-threshold', POSTPROCESS_DEFAULTS.scoreThreshold),
+      // a run's predictor groups its own output; the classical detector's events may be grouped further here
+      events: classical ? events : undefined,
     };
 
     // the predictor first: a bad run folder or parameter fails before a long scan
@@ -80,7 +99,7 @@ options:
     const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3);
     const predictor: Predictor = classical
       ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>)
-      : await loadPredictorFromRun(runDir as string, { evidenceKeep });
+      : await loadPredictorFromRun(runDir as string, { evidenceKeep, events });
     const started = Date.now();
     try {
       const { samples, problems } = await scan(imagesDir);

@@ -16,8 +16,8 @@ export function createClassicalPredictor(params: Partial<ClassicalParams> = {}):
     async predict(image: Image): Promise<InstancePrediction> {
       if (disposed) throw new ModelError('classical predictor used after dispose()');
       const cv = await loadOpenCv();
-      const { instances, scores } = detectWith(cv, image, p);
-      return { instances, scores };
+      const { instances, scores, notes } = detectWith(cv, image, p);
+      return { instances, scores, notes };
     },
     dispose() {
       disposed = true;
