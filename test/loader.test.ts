@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { Loader, type Batch } from '../src/lib/data/loader';
+import { Loader, type LoadedBatch as Batch } from '../src/lib/data/loader';
 import { writeNpyMasks } from '../src/lib/data/npy';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/lib/augment';
 import type { Problem, Sample } from '../src/lib/data/types';

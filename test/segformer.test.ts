@@ -15,7 +15,7 @@ import type { Masks } from '../src/lib/data/types';
 
 import { initBackend } from '../src/lib/backend';
 import { trainModel } from '../src/lib/train/trainer';
-import { loadPredictorFromRun } from '../src/lib/train/predictor';
+import { loadPredictorFromRun } from '../src/lib/infer/run';
 import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
 import * as fs from 'fs';
 import * as os from 'os';

@@ -4,7 +4,7 @@ import { scan } from '../../lib/data/scan';
 import { readImage } from '../../lib/data/image-io';
 import { createClassicalPredictor } from '../../lib/classical/predictor';
 import type { ClassicalParams } from '../../lib/classical/params';
-import { loadPredictorFromRun } from '../../lib/train/predictor';
+import { loadPredictorFromRun } from '../../lib/infer/run';
 import { predictImages, type ImageSource } from '../../lib/infer/predict';
 import { EVENT_POLICIES, type EventPolicy, POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
 import { writeSubmission } from '../../lib/infer/submission';

@@ -11,6 +11,4 @@ export { DEFAULT_PARAMS, KEYPOINT_DETECTORS, resolveParams } from './params';
 export type { ClassicalParams, KeypointDetector } from './params';
 export { EVENT_MODES, gateEvents } from './events';
 export type { EventGate, EventMode } from './events';
-export { evaluateOnSynth } from './evaluate';
-export type { SynthEvalOptions, SynthEvaluation, SynthImageResult, GroupRow, TransformRow, CopyResult } from './evaluate';
 export { loadOpenCv } from './opencv';

@@ -9,6 +9,7 @@ import { BackendError, ConfigError } from '../errors';
 import { Rng } from '../util/random';
 import { processBatch, type BatchConfig, type BatchJob, type BatchResult, type WorkItem } from './loader-worker';
 import { checkEvidenceKind, inputChannels, type EvidenceKind } from './evidence';
+import type { Batch, InstanceTensors } from './batch';
 import type { Label, Problem, Sample } from './types';
 
 export interface LoaderOptions {
@@ -35,29 +36,21 @@ export interface LoaderOptions {
   onProblem?: (p: Problem) => void;
 }
 
-export interface InstanceTensors {
-  /** [N, H, W] float32 0/1. */
-  masks: tf.Tensor3D;
-  /** [N, 4] float32 [x1, y1, x2, y2] in output pixels, x2/y2 exclusive. */
-  boxes: tf.Tensor2D;
-}
-
 /**
- * One batch. The consumer owns its tensors: call `dispose()` when done. B is batchSize except for
- * the last batch of an epoch and for a batch that lost samples which failed to load.
+ * One batch of the loader: the shared Batch (data/batch.ts) with every field filled. The consumer
+ * owns its tensors: call `dispose()` when done. B is batchSize except for the last batch of an
+ * epoch and for a batch that lost samples which failed to load.
  */
-export interface Batch {
-  /** [B, H, W, C] float32, normalized by the pipeline; C = 3 + evidence planes (0/1). */
-  images: tf.Tensor4D;
-  /** [B, H, W, 1] float32 0/1, the union of the sample's instance masks (all 0 when authentic). */
-  masks: tf.Tensor4D;
+export interface LoadedBatch extends Batch {
   ids: string[];
   labels: Label[];
-  /** Sample positions in the loader's sample list. */
   indices: number[];
-  instances?: InstanceTensors[];
+  /** Per-sample instance masks [N,H,W] and boxes [N,4] (loader option `instances`). */
+  instances?: Array<Required<InstanceTensors>>;
   dispose(): void;
 }
+
+export type { Batch, InstanceTensors };
 
 interface Pending {
   resolve(r: BatchResult): void;
@@ -126,7 +119,7 @@ export class Loader {
   }
 
   /** Batches of one epoch, in order. Stop early with `break`; the work in flight is dropped. */
-  async *epoch(epoch = 0): AsyncGenerator<Batch> {
+  async *epoch(epoch = 0): AsyncGenerator<LoadedBatch> {
     if (this.closed) throw new ConfigError('loader is closed');
     if (this.active > 0) throw new ConfigError('an epoch is already being iterated; finish or break it first');
     this.active++;
@@ -236,7 +229,7 @@ export class Loader {
   }
 
   /** Wraps transferred buffers in tensors: the only per-batch work left to the main thread. */
-  private toBatch(r: BatchResult): Batch {
+  private toBatch(r: BatchResult): LoadedBatch {
     const [H, W] = this.size;
     const B = r.ids.length;
     const images = tf.tensor4d(r.images, [B, H, W, inputChannels(this.config.evidence)], 'float32');

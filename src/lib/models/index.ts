@@ -4,5 +4,6 @@
 import './unet-tiny/index';
 import './segformer/index';
 
-export { buildModel, getModelSpec, listModels, registerModel, resolveModelConfig } from './registry';
-export type { Batch, ForwardInput, ForwardOutput, Model, ModelConfig, ModelSpec } from './types';
+export { buildModel, getModelSpec, hasModel, listModels, modelContract, registerModel, resolveModelConfig } from './registry';
+export { TARGET_KINDS } from './types';
+export type { Batch, Decode, DecodeContext, ForwardInput, ForwardOutput, InputRecipe, Model, ModelConfig, ModelSpec, PreparedInput, Preprocess, PreprocessFactory, TargetKind } from './types';

@@ -1,6 +1,7 @@
 import { ConfigError, didYouMean } from '../errors';
 import { Rng } from '../util/random';
-import type { Model, ModelConfig, ModelSpec } from './types';
+import { decodeProbability } from '../infer/decode';
+import { TARGET_KINDS, type Model, type ModelConfig, type ModelSpec } from './types';
 
 /**
  * The model registry: every model family registers itself by name when its module is imported
@@ -10,6 +11,9 @@ const registry = new Map<string, ModelSpec>();
 
 export function registerModel(name: string, spec: ModelSpec): void {
   if (registry.has(name)) throw new ConfigError(`model '${name}' is registered twice`);
+  for (const t of spec.targets) {
+    if (!TARGET_KINDS.includes(t)) throw new ConfigError(`model '${name}' asks for an unknown target '${t}'; ${didYouMean(t, TARGET_KINDS)}`);
+  }
   registry.set(name, spec);
 }
 
@@ -17,6 +21,19 @@ export function getModelSpec(name: string): ModelSpec {
   const spec = registry.get(name);
   if (!spec) throw new ConfigError(`unknown model '${name}'; ${didYouMean(name, [...registry.keys()])}`);
   return spec;
+}
+
+/** Whether `name` is registered. */
+export function hasModel(name: string): boolean {
+  return registry.has(name);
+}
+
+/**
+ * The contract of a model by name: its registered spec, or, for a Model built outside the registry
+ * (tests, notebooks), a foreground-probability contract given the foreground, instances and boxes a batch has.
+ */
+export function modelContract(name: string): Pick<ModelSpec, 'targets' | 'decode' | 'metrics' | 'preprocess'> {
+  return registry.get(name) ?? { targets: ['foreground', 'instances', 'boxes'], decode: decodeProbability };
 }
 
 /** Defaults merged with `overrides`; unknown keys are rejected so typos do not pass silently. */

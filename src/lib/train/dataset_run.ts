@@ -73,7 +73,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   const split = labelled.length >= 2 && valFraction > 0 ? stratifiedSplit(labelled, { valFraction, seed: config.seed }) : { train: labelled, val: [] };
   if (split.train.length === 0) throw new DatasetError('the validation split took every sample; lower the validation fraction', scanned.root);
 
-  const common = { batchSize: config.batchSize, size: config.size, seed: config.seed, workers: opts.workers ?? 0, instances: spec.needsInstances ?? false, evidence: config.evidence, onProblem: opts.onProblem };
+  const common = { batchSize: config.batchSize, size: config.size, seed: config.seed, workers: opts.workers ?? 0, instances: spec.targets.some((t) => t === 'instances' || t === 'boxes'), evidence: config.evidence, onProblem: opts.onProblem };
   const loaders: Loader[] = [createLoader({ ...common, samples: split.train, augment: config.augment })];
   if (split.val.length) loaders.push(createLoader({ ...common, samples: split.val, augment: 'none', shuffle: false }));
   const [trainLoader, valLoader] = loaders;

@@ -2,8 +2,12 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { GradientReplicas } from './data-parallel';
 import { ModelError, TrainingError } from '../errors';
+import type { Batch, InstanceTensors } from '../data/batch';
 import type { Masks } from '../data/types';
-import type { Batch, BatchInstances, ForwardInput, Model } from '../models/types';
+import { DEFAULT_METRICS, getMetric } from '../eval/metrics';
+import { DECODE_DEFAULTS } from '../infer/decode';
+import { modelContract } from '../models/registry';
+import type { ForwardInput, ForwardOutput, Model, ModelSpec, TargetKind } from '../models/types';
 import { Rng } from '../util/random';
 import { findLatestCheckpoint, assignWeights, saveCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { clipByGlobalNorm } from './clip';
@@ -61,7 +65,12 @@ export interface TrainOptions {
    */
   dataParallel?: number;
   warn?: (msg: string) => void;
+  /** The model's contract (targets, decode, metrics); default: its registered spec (models/registry.ts, modelContract). */
+  contract?: Contract;
 }
+
+/** What the trainer reads of a model spec. */
+export type Contract = Pick<ModelSpec, 'targets' | 'decode' | 'metrics'>;
 
 export interface TrainResult {
   history: EpochRecord[];
@@ -80,6 +89,8 @@ export interface TrainResult {
  */
 export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const { model } = opts;
+  const contract = opts.contract ?? modelContract(model.name);
+  if (contract.targets.includes('pairs')) throw new TrainingError(`model '${model.name}' needs source/copy pair targets, which the loader does not make yet`);
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   const callbacks = opts.callbacks ?? [];
   const emit = <K extends keyof TrainerCallbacks>(key: K, ...args: Parameters<NonNullable<TrainerCallbacks[K]>>) => {
@@ -136,7 +147,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         let loss: number;
         let gradNorm: number | undefined;
         try {
-          ({ loss, gradNorm } = await trainStep(model, names, variables, batch, optimizer, config.clipNorm, replicas));
+          ({ loss, gradNorm } = await trainStep(model, contract, names, variables, batch, optimizer, config.clipNorm, replicas));
         } finally {
           disposeBatch(batch);
         }
@@ -156,9 +167,9 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
 
       const record: EpochRecord = { epoch, step, lr, trainLoss: lossSum / batches, seconds: 0 };
       if (opts.val) {
-        const v = await validate(model, iterate(opts.val, epoch, valRng));
+        const v = await validate(model, contract, iterate(opts.val, epoch, valRng));
         record.valLoss = v.loss;
-        record.metrics = { valDice: v.dice };
+        record.metrics = v.metrics;
       }
       record.seconds = (Date.now() - started) / 1000;
       history.push(record);
@@ -189,6 +200,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
 /** One optimizer step; returns the loss. When the loss is not finite nothing is updated. */
 async function trainStep(
   model: Model,
+  contract: Contract,
   names: string[],
   variables: tf.Variable[],
   batch: Batch,
@@ -196,7 +208,7 @@ async function trainStep(
   clipNorm: number | null,
   replicas: GradientReplicas | null,
 ): Promise<{ loss: number; gradNorm?: number }> {
-  const input = toForwardInput(batch);
+  const input = toForwardInput(batch, contract.targets);
   let loss: number;
   let named = new Map<string, tf.Tensor>();
   if (replicas) {
@@ -230,37 +242,70 @@ async function trainStep(
   }
 }
 
-/** Mean loss and mean per-sample Dice of the 0.5-thresholded prediction over a validation source. */
-async function validate(model: Model, source: AsyncIterable<Batch> | Iterable<Batch>): Promise<{ loss: number; dice: number }> {
+/**
+ * Mean loss, and the mean over samples of each of the contract's metrics (eval/metrics.ts): each
+ * sample's output is decoded by the model's own decoder at the input's size and scored against its
+ * truth events (the batch's instances, else its foreground as one event).
+ */
+async function validate(
+  model: Model,
+  contract: Contract,
+  source: AsyncIterable<Batch> | Iterable<Batch>,
+): Promise<{ loss: number; metrics: Record<string, number> }> {
+  const metrics = (contract.metrics ?? DEFAULT_METRICS).map(getMetric);
+  const sums = new Array<number>(metrics.length).fill(0);
   let lossSum = 0;
-  let diceSum = 0;
   let batches = 0;
   let samples = 0;
   for await (const batch of source) {
     try {
-      const [loss, dice] = tf.tidy(() => {
-        const out = model.forward(toForwardInput(batch), { training: false });
-        if (!out.masks) throw new ModelError(`model '${model.name}' returned no masks`);
-        const b = batch.images.shape[0];
-        const pred = out.masks.greater(0.5).toFloat().reshape([b, -1]); // [B,HW]
-        const truth = batch.masks.reshape([b, -1]);
-        const inter = pred.mul(truth).sum(1);
-        const denom = pred.sum(1).add(truth.sum(1));
-        // An empty prediction on an empty truth scores 1.
-        const d = tf.where(denom.equal(0), tf.onesLike(denom), inter.mul(2).div(denom.maximum(1e-12)));
-        return [out.loss ?? tf.scalar(NaN), d.sum()];
-      });
-      lossSum += loss.dataSync()[0];
-      diceSum += dice.dataSync()[0];
-      loss.dispose();
-      dice.dispose();
+      const out: ForwardOutput = model.forward(toForwardInput(batch, contract.targets), { training: false });
+      try {
+        lossSum += out.loss ? out.loss.dataSync()[0] : NaN;
+        const [b, h, w] = batch.images.shape;
+        for (let i = 0; i < b; i++) {
+          const sample = sliceOutput(out, i);
+          try {
+            const pred = contract.decode(sample, { height: h, width: w, restore: (m) => m, ...DECODE_DEFAULTS });
+            const truth = truthEvents(batch, i);
+            metrics.forEach((m, k) => (sums[k] += m.compute(pred, truth)));
+          } finally {
+            tf.dispose(Object.values(sample) as tf.Tensor[]);
+          }
+        }
+      } finally {
+        tf.dispose(Object.values(out) as tf.Tensor[]);
+      }
       batches += 1;
       samples += batch.images.shape[0];
     } finally {
       disposeBatch(batch);
     }
   }
-  return { loss: batches ? lossSum / batches : NaN, dice: samples ? diceSum / samples : NaN };
+  const result: Record<string, number> = {};
+  metrics.forEach((m, k) => (result[m.key] = samples ? sums[k] / samples : NaN));
+  return { loss: batches ? lossSum / batches : NaN, metrics: result };
+}
+
+/** Sample `i` of every batched output tensor (batch size 1); the loss is left out. */
+function sliceOutput(out: ForwardOutput, i: number): ForwardOutput {
+  const sample: Record<string, tf.Tensor> = {};
+  for (const [key, t] of Object.entries(out) as Array<[string, tf.Tensor | undefined]>) {
+    if (key === 'loss' || !t) continue;
+    sample[key] = tf.slice(t, [i, ...new Array<number>(t.rank - 1).fill(0)], [1, ...t.shape.slice(1)]);
+  }
+  return sample as ForwardOutput;
+}
+
+/** Sample `i`'s truth events: its instances, else its foreground as one event (none when empty). */
+function truthEvents(batch: Batch, i: number): Masks {
+  const inst = batch.instances?.[i];
+  if (inst) return isMasks(inst) ? inst : tensorMasks(inst.masks);
+  const [, height, width] = batch.masks.shape;
+  const fg = tf.tidy(() => batch.masks.slice([i, 0, 0, 0], [1, height, width, 1]).dataSync());
+  const data = Uint8Array.from(fg, (v) => (v >= 0.5 ? 1 : 0));
+  const any = data.some((v) => v === 1);
+  return { data: any ? data : new Uint8Array(0), count: any ? 1 : 0, height, width };
 }
 
 function iterate(source: BatchSource, epoch: number, rng: Rng): AsyncIterable<Batch> | Iterable<Batch> {
@@ -282,19 +327,31 @@ function disposeBatch(batch: Batch): void {
   }
 }
 
-function isMasks(x: BatchInstances | Masks): x is Masks {
+function isMasks(x: InstanceTensors | Masks): x is Masks {
   return (x as Masks).data instanceof Uint8Array;
 }
 
-/** What the model sees: tensor instances (from the loader) become plain (N,H,W) uint8 Masks. */
-function toForwardInput(batch: Batch): ForwardInput {
-  if (!batch.instances) return { images: batch.images, masks: batch.masks };
-  const instances = batch.instances.map((inst): Masks => {
-    if (isMasks(inst)) return inst;
-    const [count, height, width] = inst.masks.shape;
-    return { data: Uint8Array.from(inst.masks.dataSync(), (v) => (v >= 0.5 ? 1 : 0)), count, height, width };
-  });
-  return { images: batch.images, masks: batch.masks, instances };
+function tensorMasks(t: tf.Tensor3D): Masks {
+  const [count, height, width] = t.shape;
+  return { data: Uint8Array.from(t.dataSync(), (v) => (v >= 0.5 ? 1 : 0)), count, height, width };
+}
+
+/**
+ * What the model sees: the images and the targets its contract names that the batch has; tensor
+ * instances (from the loader) become plain (N,H,W) uint8 Masks. A target the batch lacks is left
+ * out (the model decides whether it can do without: segformer falls back on the foreground).
+ */
+function toForwardInput(batch: Batch, targets: readonly TargetKind[]): ForwardInput {
+  const input: ForwardInput = { images: batch.images };
+  if (targets.includes('foreground')) input.masks = batch.masks;
+  if (batch.instances && targets.includes('instances')) input.instances = batch.instances.map((inst) => (isMasks(inst) ? inst : tensorMasks(inst.masks)));
+  if (batch.instances && targets.includes('boxes')) {
+    const boxes = batch.instances.map((inst) => (isMasks(inst) ? undefined : inst.boxes));
+    if (boxes.every((b) => b !== undefined)) input.boxes = boxes as tf.Tensor2D[];
+  }
+  // A model that asks for instances trains on the foreground (one event) when the batch has none.
+  if (!input.instances && !input.masks) input.masks = batch.masks;
+  return input;
 }
 
 function checkResumable(model: Model, ckpt: LoadedCheckpoint): void {

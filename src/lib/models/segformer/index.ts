@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Masks } from '../../data/types';
 import { ModelError } from '../../errors';
 import type { InstanceTargets } from '../../losses/hungarian';
+import { decodeProbability, decodeQueries } from '../../infer/decode';
 import { registerModel } from '../registry';
 import type { ForwardInput, ForwardOutput, Model, ModelConfig } from '../types';
 import { instanceProbabilities } from './instance';
@@ -84,12 +85,16 @@ const SEG_DEFAULTS: SegformerConfig = { ...SEGFORMER_DEFAULTS, head: 'foreground
 registerModel('segformer-cmfd', {
   description: 'SegFormer (MiT) + intra-image correlation + query decoder: forged regions as instances, Hungarian set loss',
   defaults: { ...CMFD_DEFAULTS } as unknown as ModelConfig,
+  targets: ['instances'],
+  decode: decodeQueries,
   build: (config, rng) => adapt('segformer-cmfd', new SegformerModel({ ...(config as Partial<SegformerConfig>), head: 'instances' }, rng)),
 });
 
 registerModel('segformer-seg', {
   description: 'SegFormer (MiT) + intra-image correlation with a plain foreground head (dice + BCE), for comparison',
   defaults: { ...SEG_DEFAULTS } as unknown as ModelConfig,
+  targets: ['foreground'],
+  decode: decodeProbability,
   build: (config, rng) => adapt('segformer-seg', new SegformerModel({ ...(config as Partial<SegformerConfig>), head: 'foreground' }, rng)),
 });
 
@@ -98,5 +103,3 @@ export type { SegformerConfig, SegformerOutputs } from './model';
 export { instanceToForeground, foregroundProbability, instanceProbabilities, selectInstances } from './instance';
 export { MIT_VARIANTS } from './mit';
 export { parameterTable } from './summary';
-export { validatePredictor } from './validation';
-export type { ValidationResult, ValidationRow } from './validation';

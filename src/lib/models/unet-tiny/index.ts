@@ -4,6 +4,7 @@ import { bceWithLogits } from '../../losses/bce';
 import { diceLoss } from '../../losses/dice';
 import { weightedSum } from '../../losses/weighted';
 import { createBenchNet, type BenchNet } from '../benchnet';
+import { decodeProbability } from '../../infer/decode';
 import { registerModel } from '../registry';
 import type { ForwardInput, ForwardOutput, Model, ModelConfig } from '../types';
 
@@ -32,6 +33,8 @@ function validate(config: ModelConfig): UnetTinyConfig {
 registerModel('unet-tiny', {
   description: 'small U-Net (the bench net), one foreground mask, BCE + Dice loss; a fast baseline for tests and CPUs',
   defaults: { ...UNET_TINY_DEFAULTS },
+  targets: ['foreground'],
+  decode: decodeProbability,
   build(config, rng): Model {
     const cfg = validate(config);
     const net: BenchNet = createBenchNet(rng.nextUint32());

@@ -1,10 +1,10 @@
-import { readImage } from '../../data/image-io';
-import { readMasks } from '../../data/npy';
-import type { Masks, Sample } from '../../data/types';
-import { ModelError } from '../../errors';
-import { postprocessPrediction, type PostprocessOptions } from '../../infer/postprocess';
-import type { InstancePrediction, Predictor } from '../../infer/types';
-import { EvaluationAccumulator, type Evaluation, type TruthEntry } from '../../metrics/evaluate';
+import { readImage } from '../data/image-io';
+import { readMasks } from '../data/npy';
+import type { Masks, Sample } from '../data/types';
+import { ModelError } from '../errors';
+import { postprocessPrediction, type PostprocessOptions } from '../infer/postprocess';
+import type { InstancePrediction, Predictor } from '../infer/types';
+import { EvaluationAccumulator, type Evaluation, type TruthEntry } from '../metrics/evaluate';
 
 /**
  * Validation of a predictor on labelled samples, reported in the seed's format
