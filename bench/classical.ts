@@ -6,14 +6,14 @@ import { FAMILIES } from '../src/lib/data/synth/manifest';
 import { detectWith } from '../src/lib/classical/detect';
 import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
-import { computeEvidence } from '../src/lib/data/evidence';
+import { computeEvidence } from '../src/lib/evidence/index';
 import { Rng } from '../src/lib/util/random';
 import { mean, median, round1 as round } from '../src/lib/util/stats';
 
 /**
  * Classical detector speed: ms per square image at each size (default 512 and 1024), over forged
  * synthetic figures of every family, with the median time of each stage, and the median time of
- * the SegFormer's evidence planes (data/evidence.ts) on the same images. Wall time on a shared
+ * the SegFormer's evidence planes (evidence/index.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
  * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false]
  * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts).

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
-import { computeEvidence, evidencePlanes, inputChannels } from '../src/lib/data/evidence';
+import { computeEvidence, evidencePlanes, inputChannels } from '../src/lib/evidence/index';
 import { ConfigError } from '../src/lib/errors';
 import { pasteResampled, texture } from './fixtures/resampled';
 

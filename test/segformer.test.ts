@@ -21,7 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
-import { type EvidenceKind, inputChannels, trustedEvidencePlane } from '../src/lib/data/evidence';
+import { type EvidenceKind, inputChannels, trustedEvidencePlane } from '../src/lib/evidence/index';
 import { pasteResampled, texture } from './fixtures/resampled';
 
 // wasm with the project's training kernels when available (fast), else cpu; the values are the same.

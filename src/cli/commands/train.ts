@@ -2,12 +2,21 @@ import * as path from 'path';
 import type { Command } from '../command';
 import { flag, num, optStr, str, UsageError } from '../command';
 import { initBackend } from '../../lib/backend/index';
+import { listEvidenceKinds } from '../../lib/evidence/index';
 import { listModels } from '../../lib/models/index';
 import type { ModelConfig } from '../../lib/models/types';
 import { progressCallbacks } from '../../lib/train/callbacks';
 import type { TrainConfig } from '../../lib/train/config';
 import { trainOnDataset } from '../../lib/train/dataset_run';
 import { TRAIN_PRESETS } from '../../lib/train/presets';
+
+/** The evidence kinds and their planes, from the registry (src/lib/evidence/index.ts). */
+function evidenceList(): string {
+  return listEvidenceKinds()
+    .filter((k) => k.planes.length > 0)
+    .map((k) => `                        ${k.name}: ${k.planes.map((p) => p.name + (p.trusted ? ' (trusted)' : '')).join(' + ')}`)
+    .join('\n');
+}
 
 function presetList(): string {
   return Object.entries(TRAIN_PRESETS)
@@ -49,10 +58,9 @@ ${presetList()}
   --clip N            clip gradients to global L2 norm N
   --seed N            seed of weights, split, shuffling and augmentation (default 0)
   --augment A         loader augmentation preset: seed-a, seed-b, none (default none)
-  --evidence K        copy-move evidence as extra input channels (segformer models): exact-twins (pixel-exact
-                      block twins at native resolution), twins-blocks (those plus block-matching blocks),
-                      twins-blocks-resampled (those plus copies turned or rescaled with nearest-neighbour
-                      sampling) or none (default)
+  --evidence K        copy-move evidence planes appended to RGB as input channels (models with an
+                      inChannels option), computed at native resolution (default none):
+${evidenceList()}
   --val-fraction F    fraction held out for validation (default 0.2; 0 = none)
   --limit N           at most N images per split and label (quick runs)
   --workers N         loader decoding threads (default 0)

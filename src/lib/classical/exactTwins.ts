@@ -8,7 +8,7 @@
  * only by hash), far enough away, marks both blocks. The map is what a network cannot recover
  * from a resized image (resampling gives copy and source different interpolation phases): the
  * SegFormer copy-move model takes it as an extra input channel (see `computeEvidence` in
- * data/evidence.ts).
+ * evidence/index.ts).
  *
  * Blocks that are constant, and hashes shared by more than `maxBucket` blocks (flat gradients,
  * repeated glyphs, periodic texture), are left out: they are ambiguous, not evidence.

@@ -5,7 +5,7 @@ import type { Pair } from '../augment/transform';
 import { SifdError } from '../errors';
 import { Rng } from '../util/random';
 import { instanceStats, unionMask } from './components';
-import { appendEvidencePlanes, computeEvidence, EvidenceCache, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, type EvidenceKind } from './evidence';
+import { appendEvidencePlanes, computeEvidence, EvidenceCache, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, type EvidenceKind } from '../evidence/index';
 import { readImage } from './image-io';
 import { readMasks } from './npy';
 import type { Label, Masks, Problem } from './types';

@@ -8,7 +8,7 @@ import { toSize } from '../augment/transform';
 import { BackendError, ConfigError } from '../errors';
 import { Rng } from '../util/random';
 import { processBatch, type BatchConfig, type BatchJob, type BatchResult, type WorkItem } from './loader-worker';
-import { checkEvidenceKind, inputChannels, type EvidenceKind } from './evidence';
+import { checkEvidenceKind, inputChannels, type EvidenceKind } from '../evidence/index';
 import type { Batch, InstanceTensors } from './batch';
 import type { Label, Problem, Sample } from './types';
 
@@ -30,7 +30,7 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Also yield per-sample instance masks and boxes. */
   instances?: boolean;
-  /** Append copy-move evidence computed at native resolution as extra channels (data/evidence.ts); default 'none'. */
+  /** Append copy-move evidence computed at native resolution as extra channels (evidence/index.ts); default 'none'. */
   evidence?: EvidenceKind;
   /** Called once per sample that fails to load or augment (it is skipped). */
   onProblem?: (p: Problem) => void;

@@ -353,7 +353,7 @@ function linearAxis(src: number, dst: number): { lo: Int32Array; hi: Int32Array;
 
 /**
  * Evidence verified by the model, at native resolution. Each 8-connected region of a 0/1 evidence
- * map (data/evidence.ts) whose mean model probability reaches `keep` joins the prediction with
+ * map (evidence/index.ts) whose mean model probability reaches `keep` joins the prediction with
  * its pixel-exact outline (its pixels are raised to `threshold`); the model's own regions stay.
  * The model has seen the evidence only resized to its input size, so it judges which regions are
  * copies (repeated glyphs and look-alikes are not) better than it draws their boundaries.

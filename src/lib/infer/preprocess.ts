@@ -4,7 +4,7 @@
  */
 import { buildPipeline } from '../augment/pipeline';
 import { presetSpec } from '../augment/presets';
-import { appendEvidencePlanes, computeEvidence, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, checkEvidenceKind } from '../data/evidence';
+import { appendEvidencePlanes, computeEvidence, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, checkEvidenceKind } from '../evidence/index';
 import type { Image, Masks } from '../data/types';
 import { ModelError } from '../errors';
 import type { InputRecipe, Preprocess, PreparedInput } from '../models/types';
@@ -14,7 +14,7 @@ import { resizeProbability } from './postprocess';
 /**
  * The loader's own policy: RGB resized to the square training size and normalized as the run's
  * augmentation preset did; evidence planes (a run trained with them) are computed on the image at
- * its original size, resized with it as masks are, and appended as channels (data/evidence.ts).
+ * its original size, resized with it as masks are, and appended as channels (evidence/index.ts).
  * The way back is a bilinear resize to the original height x width.
  */
 export function squareResize(recipe: InputRecipe): Preprocess {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { evidenceUnion, trustedEvidencePlane, checkEvidenceKind } from '../data/evidence';
+import { evidenceUnion, trustedEvidencePlane, checkEvidenceKind } from '../evidence/index';
 import type { Image } from '../data/types';
 import { ConfigError, ModelError, TrainingError } from '../errors';
 import { buildModel, getModelSpec } from '../models/index';
@@ -21,7 +21,7 @@ export interface RunPredictorOptions {
    * reaches this joins the prediction at native resolution (infer/postprocess.ts,
    * keepVerifiedEvidence), and the instances are the connected regions of the result. null: the
    * model's output alone. Default 0.3 (chosen on validation figures of generator seeds 2 and 9, see README).
-   * Regions of a trusted plane (data/evidence.ts, trustedEvidencePlane: resampled twins) join
+   * Regions of a trusted plane (evidence/index.ts, trustedEvidencePlane: resampled twins) join
    * whatever the model says, unless this is null.
    */
   evidenceKeep?: number | null;

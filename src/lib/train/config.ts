@@ -1,4 +1,4 @@
-import { checkEvidenceKind, type EvidenceKind } from '../data/evidence';
+import { checkEvidenceKind, type EvidenceKind } from '../evidence/index';
 import { ConfigError } from '../errors';
 import { OPTIMIZER_KINDS, type OptimizerSpec } from './optimizers';
 import { SCHEDULE_KINDS, type ScheduleSpec } from './schedules';
@@ -21,7 +21,7 @@ export interface TrainConfig {
   /** Augmentation preset of the loader (src/lib/augment/presets.ts); the predictor reuses its normalization. */
   augment: string;
   /**
-   * Copy-move evidence appended to the RGB input as extra channels (data/evidence.ts); the model
+   * Copy-move evidence appended to the RGB input as extra channels (evidence/index.ts); the model
    * needs `inChannels` = inputChannels(evidence), and the predictor recomputes it. Absent in older runs: 'none'.
    */
   evidence?: EvidenceKind;

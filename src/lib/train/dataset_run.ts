@@ -1,12 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { inputChannels } from '../data/evidence';
+import { inputChannels } from '../evidence/index';
 import { createLoader, type Loader } from '../data/loader';
 import { scan } from '../data/scan';
 import { stratifiedSplit } from '../data/split';
 import type { Problem } from '../data/types';
 import { ConfigError, DatasetError } from '../errors';
-import { buildModel, getModelSpec } from '../models/index';
+import { buildModel, getModelSpec, listModels } from '../models/index';
 import type { ModelConfig } from '../models/types';
 import { Rng } from '../util/random';
 import { findLatestCheckpoint } from './checkpoint';
@@ -80,7 +80,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   // An evidence channel widens the model's input (a model without `inChannels` rejects it by name).
   const channels = inputChannels(config.evidence);
   if (channels !== 3 && !('inChannels' in spec.defaults)) {
-    throw new ConfigError(`model '${opts.model}' takes RGB input only; evidence '${config.evidence}' needs a model with an 'inChannels' option (segformer-cmfd, segformer-seg)`);
+    throw new ConfigError(`model '${opts.model}' takes RGB input only; evidence '${config.evidence}' needs a model with an 'inChannels' option (${listModels().filter((m) => 'inChannels' in m.defaults).map((m) => m.name).join(', ')})`);
   }
   const modelConfig = ckpt ? ckpt.meta.model.config : { ...(channels !== 3 ? { inChannels: channels } : {}), ...opts.modelConfig };
   const model = buildModel(opts.model, modelConfig, new Rng(config.seed));
