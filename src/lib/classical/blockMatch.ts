@@ -14,27 +14,12 @@
  * interpolation phases, and the pixel-exact agreement is gone.
  */
 import { BlockTable } from './blockTable';
+import type { BlockMatchParams } from './blockParams';
 import type { GrayImage } from './grayscale';
 import { type Affine, type CopyTransform, rescaleTransform } from './ransac';
 
-export interface BlockMatchParams {
-  /** Quantisation step of the DCT coefficients (grey levels): larger tolerates more noise, and merges more look-alikes. */
-  blockQuant: number;
-  /** Votes (matched block pairs) a transform needs. */
-  blockMinVotes: number;
-  /** Buckets holding more blocks than this are ambiguous (flat or periodic texture) and skipped. */
-  blockMaxBucket: number;
-  /** Transforms kept per image, most votes first. */
-  blockMaxTransforms: number;
-}
-
-/** Defaults chosen on synthetic validation figures (generator seed 2): see README, classical detector. */
-export const BLOCK_DEFAULTS: Readonly<BlockMatchParams> = Object.freeze({
-  blockQuant: 4,
-  blockMinVotes: 64,
-  blockMaxBucket: 3,
-  blockMaxTransforms: 8,
-});
+export { BLOCK_DEFAULTS } from './blockParams';
+export type { BlockMatchParams } from './blockParams';
 
 const B = 8;
 /** Blocks that look for twins, at most (about): sets the query stride on large images. */

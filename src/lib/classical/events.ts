@@ -9,8 +9,7 @@
  */
 import { connectedComponents } from '../data/components';
 import { addOrMerge, groupTouching, masksTouch, mergeDuplicates, type ScoredMask } from '../infer/postprocess';
-import type { ResampledTwinPair } from './resampledTwins';
-import type { Affine } from './ransac';
+import type { Affine, ResampledTwinPair } from './geometry';
 
 /** 'transform': one instance per event (source + copies); 'regions': source and copy apart (the old output). */
 export type EventMode = 'transform' | 'regions';

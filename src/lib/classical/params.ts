@@ -3,7 +3,7 @@
  * of the working image (the input downscaled so its longer side is at most `maxSide`).
  */
 import { ConfigError, didYouMean } from '../errors';
-import { BLOCK_DEFAULTS, type BlockMatchParams } from './blockMatch';
+import { BLOCK_DEFAULTS, type BlockMatchParams } from './blockParams';
 import { CONTRAST_MODES, type ContrastMode } from './contrast';
 import { EVENT_MODES, type EventGate, type EventMode } from './events';
 

@@ -9,23 +9,10 @@ import type { MatchCluster } from './cluster';
 import type { Matches } from './match';
 import { type OpenCv, release } from './opencv';
 import type { ClassicalParams } from './params';
+import type { Affine, CopyTransform } from './geometry';
 import { ransacSimilarity } from './similarity';
 
-/** Row-major 2x3 affine [a, b, tx, c, d, ty]: (x, y) -> (a x + b y + tx, c x + d y + ty). */
-export type Affine = [number, number, number, number, number, number];
-
-export interface CopyTransform {
-  /** Maps the source region onto its copy. */
-  affine: Affine;
-  /** Inlier point pairs (source -> copy), working-image pixels. */
-  src: Float32Array;
-  dst: Float32Array;
-  inliers: number;
-  /** Index of the cluster it came from. */
-  cluster: number;
-  /** True when the copy is mirrored (negative determinant). */
-  flipped: boolean;
-}
+export type { Affine, CopyTransform } from './geometry';
 
 export interface RejectedFit {
   cluster: number;

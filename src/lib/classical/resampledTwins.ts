@@ -28,7 +28,7 @@ import { ConfigError } from '../errors';
 import { rankFeatures } from './denseMatch';
 import { pixelKeys } from './exactTwins';
 import { toGray } from './grayscale';
-import type { Affine } from './ransac';
+import type { Affine, ResampledTwinPair } from './geometry';
 import { leastSquaresSimilarity } from './similarity';
 
 export interface ResampledTwinOptions {
@@ -122,12 +122,7 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
   return resampledTwinPairs(image, opts).map;
 }
 
-/** One verified copy: its pixels, its source's pixels (indices y * W + x) and the similarity copy -> source. */
-export interface ResampledTwinPair {
-  copy: Int32Array;
-  source: Int32Array;
-  similarity: Similarity;
-}
+export type { ResampledTwinPair } from './geometry';
 
 /** resampledTwinMap's map plus the pairs that make it up, in the order they were found. */
 export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}): { map: Uint8Array; pairs: ResampledTwinPair[] } {

@@ -6,7 +6,7 @@
  * proper q = a p + t, mirrored q = a conj(p) + t.
  */
 import { Rng } from '../util/random';
-import type { Affine } from './ransac';
+import type { Affine } from './geometry';
 
 export interface SimilarityFit {
   affine: Affine;
