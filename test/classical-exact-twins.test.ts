@@ -4,19 +4,8 @@ import { exactTwinMap } from '../src/lib/classical/exactTwins';
 import type { Image } from '../src/lib/data/types';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
-import { blobTexture } from './fixtures/texture';
+import { texture } from './fixtures/texture';
 import { SQUARE_SYMMETRIES as SYMS, type SquareSymmetry } from './fixtures/symmetries';
-
-/** Noisy RGB texture: no two blocks agree by chance. */
-function texture(w: number, h: number, seed: string): Image {
-  const rng = new Rng(seed);
-  const data = new Uint8Array(w * h * 3);
-  for (let c = 0; c < 3; c++) {
-    const f = blobTexture(w, h, rng, { base: 110 + 20 * c, areaPerBlob: 150, maxRadius: 12, amplitude: 60, noise: 4 });
-    for (let p = 0; p < w * h; p++) data[p * 3 + c] = Math.max(0, Math.min(255, Math.round(f[p])));
-  }
-  return { data, width: w, height: h, channels: 3 };
-}
 
 function paste(img: Image, sym: SquareSymmetry, s: number, src: [number, number], dst: [number, number], delta = 0): void {
   const { data, width: W } = img;

@@ -1,17 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { commands } from '../src/cli/commands';
 import { readSubmission } from '../src/lib/infer/submission';
+import { sifdProcess as sifd } from './helpers/cli';
 
-const root = path.resolve(__dirname, '..');
-function sifd(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sifd.js'), ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function synthSet(): string {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-predict-')), 'ds');

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -8,12 +7,8 @@ import { encodeNpyMasks } from '../src/lib/data/npy';
 import { writePng } from '../src/lib/data/image-io';
 import { encodeAnnotation } from '../src/lib/metrics/rle';
 import type { Masks } from '../src/lib/data/types';
+import { sifdProcess as sifd } from './helpers/cli';
 
-const root = path.resolve(__dirname, '..');
-function sifd(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'sifd.js'), ...args], { cwd: root, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 test('sifd evaluate --solution --json prints one JSON object with the Kaggle score', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-eval-'));

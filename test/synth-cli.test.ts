@@ -3,26 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../src/cli/main';
+import { sifdInProcess } from './helpers/cli';
 
 /** Run `sifd ...` in-process, capturing what it prints. */
-async function sifd(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
+const sifd = (args: string[]) => sifdInProcess(...args);
 
 test('sifd synth: writes the dataset, refuses foreign folders and bad options with clear messages', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-synth-cli-'));

@@ -4,7 +4,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { main } from '../src/cli/main';
 import { initBackend } from '../src/lib/backend';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { loadPredictorFromRun } from '../src/lib/infer/run';
@@ -16,33 +15,12 @@ import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
 import { buildModel } from '../src/lib/models';
 import { trainingCurvesFigure } from '../src/viz/figures/training';
 import { Rng } from '../src/lib/util/random';
+import { sifdInProcess as sifd } from './helpers/cli';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-train-cli-'));
 const data = path.join(root, 'data');
 const run = path.join(root, 'runs', 'tiny');
 const common = ['--data', data, '--out', run, '--size', '32', '--batch', '4', '--backend', 'wasm', '--seed', '1'];
-
-/** main() with console output captured (the CLI prints progress and a JSON summary). */
-async function sifd(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const warn = console.warn;
-  const write = process.stderr.write.bind(process.stderr);
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = console.error;
-  (process.stderr as { write: unknown }).write = (s: string) => (err.push(String(s)), true);
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    console.warn = warn;
-    (process.stderr as { write: unknown }).write = write;
-  }
-}
 
 test.before(async () => {
   await initBackend({ prefer: 'wasm' });
