@@ -3,7 +3,6 @@ import { num, optStr, str, UsageError } from '../command';
 import { scan } from '../../lib/data/scan';
 import { readImage } from '../../lib/data/image-io';
 import { createClassicalPredictor } from '../../lib/classical/predictor';
-import type { ClassicalParams } from '../../lib/classical/params';
 import { loadPredictorFromRun } from '../../lib/infer/run';
 import { predictImages, type ImageSource } from '../../lib/infer/predict';
 import { EVENT_POLICIES, type EventPolicy, POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
@@ -49,7 +48,8 @@ resize policy. Each instance written is one copy-move event: a source region and
 options:
   --run DIR             a training run folder (runs/<name>) written by 'sifd train'
   --classical           the classical copy-move detector instead of a model
-  --param K=V           a classical detector parameter (repeatable), e.g. --param detector=akaze
+  --param K=V           a classical detector parameter (repeatable), flat or by stage, e.g. --param detector=akaze
+                        or --param keypoints.detector=akaze (src/lib/classical/params.ts, PARAM_GROUPS)
   --images DIR          the images to predict (required)
   --out FILE            the submission CSV to write (required)
   --min-area N          drop instances smaller than N pixels at original size (default ${POSTPROCESS_DEFAULTS.minArea})
@@ -98,7 +98,7 @@ options:
     if (keepArg !== undefined && classical) throw new UsageError('--evidence-keep goes with --run');
     const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3);
     const predictor: Predictor = classical
-      ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>)
+      ? createClassicalPredictor(parseParams(params))
       : await loadPredictorFromRun(runDir as string, { evidenceKeep, events });
     const started = Date.now();
     try {

@@ -1,25 +1,21 @@
 /**
- * The classical copy-move detector, stage by stage:
- * grey -> working size -> contrast normalisation -> keypoints (+ mirrored) -> g2NN self-matching
- * -> clusters -> RANSAC similarity per cluster (+ transforms voted by dense block matching at
- * native resolution) -> dense ZNCC verification -> text-label suppression -> copy-move events
- * (events.ts: a source and all of its copies per instance) at the original size (+ resampled
- * twins, found at native resolution) -> the image-level gate.
+ * The classical copy-move detector: grey -> working size -> contrast normalisation -> the proposal
+ * stages (stages.ts: keypoints -> g2NN self-matching -> clusters -> RANSAC; dense block matching;
+ * rotation-invariant dense matching) -> one dense ZNCC verification with text-label suppression ->
+ * one merge into copy-move events (events.ts: a source and all of its copies per instance) at the
+ * original size, which the region stages' verified regions (resampled twins) join -> the gate.
  */
 import type { Image, Masks } from '../data/types';
-import { blockMatchTransforms } from './blockMatch';
+import { ConfigError } from '../errors';
 import { boxMean } from './maskOps';
 import { normalizeContrast } from './contrast';
-import { clusterMatches } from './cluster';
+import type { Affine, CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
-import { detectKeypoints } from './keypoints';
-import { matchKeypoints } from './match';
 import { loadOpenCv, type OpenCv } from './opencv';
-import { type ClassicalParams, resolveParams } from './params';
-import { type Affine, type CopyTransform, type RejectedFit, fitTransforms, rescaleTransform } from './ransac';
+import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
+import { type RejectedFit, rescaleTransform } from './ransac';
+import { type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
-import { denseMatchTransforms } from './denseMatch';
-import { resampledTwinPairs } from './resampledTwins';
 import { verifyCopy } from './verify';
 import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 import type { ScoredMask } from '../infer/postprocess';
@@ -70,7 +66,7 @@ export interface CopyMoveDetection {
  */
 const MAX_SELF_CONTACT = 0.02;
 
-export async function detectCopyMove(image: Image, params: Partial<ClassicalParams> = {}): Promise<CopyMoveDetection> {
+export async function detectCopyMove(image: Image, params: ClassicalParamsInput = {}): Promise<CopyMoveDetection> {
   const p = resolveParams(params);
   const cv = await loadOpenCv();
   return detectWith(cv, image, p);
@@ -88,43 +84,23 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   const { gray, scale } = toWorkingSize(cv, native, p.minSide, p.maxSide);
   const eq = normalizeContrast(cv, gray, p.contrast, p.claheClip, p.claheTiles);
   lap('preprocess');
-  const kp = detectKeypoints(cv, eq, p);
-  const kpMirror = p.flips ? detectKeypoints(cv, eq, p, true) : undefined;
-  lap('keypoints');
-  const matches = matchKeypoints(kp, kpMirror, p);
-  lap('match');
-  const clusters = clusterMatches(matches, p.clusterRadius).filter((c) => c.members.length >= p.minInliers);
-  const clusterOf = new Int32Array(matches.count).fill(-1);
-  clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
-  lap('cluster');
-  const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
-  lap('ransac');
-  if (p.blockMatching) {
-    // Native resolution (see blockMatch.ts), then into the working frame: x_w = scale * x.
-    for (const t of blockMatchTransforms(native, p, p.minDistance / scale)) {
-      transforms.push({ ...rescaleTransform(t, scale), cluster: clusters.length + transforms.length });
-    }
-    lap('blocks');
-  }
-  if (p.denseMatching) {
-    for (const t of denseMatchTransforms(native, { minDistance: p.minDistance / scale })) {
-      transforms.push({ ...rescaleTransform(t, scale), cluster: clusters.length + transforms.length });
-    }
-    lap('dense');
-  }
+  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap };
+  const stages = STAGES.filter((s) => s.enabled(p));
+  const { transforms, trace } = proposeTransforms(stages.filter((s): s is TransformStage => s.kind === 'transforms'), input);
 
   const { pairs, candidates } = verifyTransforms(gray, transforms, scale, p);
   lap('verify');
   let events = upscale(cv, pairsToInstances(pairs, p.events, gray.width), gray, image.width, image.height);
   lap('upscale');
   const notes = sizeNotes(image, gray, scale, p);
+  const keypoints = trace.kp.count + (trace.kpMirror?.count ?? 0);
   if (pairs.length > 0) notes.push(`${pairs.length} transform(s) verified -> ${events.length} ${p.events === 'transform' ? 'event(s)' : 'region(s)'}`);
-  else notes.push(nothingVerified(transforms.length, candidates, rejected, kp.count + (kpMirror?.count ?? 0)));
-  if (p.resampledTwins) {
-    const twins = resampledTwinPairs(image);
-    const { joined, added } = addTwinEvents(events, twins, p.events, image.height, image.width, p.minRegionFraction * image.width * image.height);
+  else notes.push(nothingVerified(transforms.length, candidates, trace.rejected, keypoints));
+  for (const stage of stages) {
+    if (stage.kind !== 'regions') continue;
+    const { joined, added } = addTwinEvents(events, stage.propose(input), p.events, image.height, image.width, p.minRegionFraction * image.width * image.height);
     if (joined + added > 0) notes.push(`resampled twins: ${joined} joined a found ${p.events === 'transform' ? 'event' : 'region'}, ${added} added`);
-    lap('resampled');
+    lap(stage.name);
   }
   const gated = gateEvents(events, p);
   events = gated.kept;
@@ -133,34 +109,52 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   const data = new Uint8Array(events.length * n);
   events.forEach((e, k) => data.set(e.mask, k * n));
   const instances: Masks = { data, count: events.length, height: image.height, width: image.width };
-  const scores = events.map((e) => e.score);
+  return { instances, scores: events.map((e) => e.score), notes, debug: debugOf(trace, scale, candidates, timings) };
+}
 
+/**
+ * The candidate transforms of every transform stage, in the working frame: native-resolution
+ * proposals are brought into it (x_w = scale * x) and numbered after the clusters before them.
+ */
+function proposeTransforms(stages: readonly TransformStage[], input: StageInput): { transforms: CopyTransform[]; trace: KeypointTrace } {
+  const transforms: CopyTransform[] = [];
+  let trace: KeypointTrace | undefined;
+  for (const stage of stages) {
+    const proposed = stage.propose(input);
+    trace ??= proposed.trace;
+    const clusters = trace?.clusters.length ?? 0;
+    for (const t of proposed.transforms) {
+      transforms.push(proposed.frame === 'working' ? t : { ...rescaleTransform(t, input.scale), cluster: clusters + transforms.length });
+    }
+  }
+  if (!trace) throw new ConfigError('the classical detector needs its keypoint stage');
+  return { transforms, trace };
+}
+
+/** Keypoints, matches and candidates in original pixels, for plots and tuning. */
+function debugOf(trace: KeypointTrace, scale: number, candidates: CopyCandidate[], timings: Record<string, number>): DetectionDebug {
+  const { kp, kpMirror, matches } = trace;
   const inv = 1 / scale;
   const scaleArr = (a: Float32Array) => a.map((v) => v * inv);
   return {
-    instances,
-    scores,
-    notes,
-    debug: {
-      scale,
-      keypoints: {
-        x: scaleArr(concat(kp.x, kpMirror?.x)),
-        y: scaleArr(concat(kp.y, kpMirror?.y)),
-        mirroredCount: kpMirror?.count ?? 0,
-      },
-      matches: {
-        ax: scaleArr(matches.ax),
-        ay: scaleArr(matches.ay),
-        bx: scaleArr(matches.bx),
-        by: scaleArr(matches.by),
-        flipped: matches.flipped,
-        cluster: clusterOf,
-      },
-      clusters: clusters.map((c) => ({ size: c.members.length })),
-      candidates,
-      rejectedFits: rejected,
-      timings,
+    scale,
+    keypoints: {
+      x: scaleArr(concat(kp.x, kpMirror?.x)),
+      y: scaleArr(concat(kp.y, kpMirror?.y)),
+      mirroredCount: kpMirror?.count ?? 0,
     },
+    matches: {
+      ax: scaleArr(matches.ax),
+      ay: scaleArr(matches.ay),
+      bx: scaleArr(matches.bx),
+      by: scaleArr(matches.by),
+      flipped: matches.flipped,
+      cluster: trace.clusterOf,
+    },
+    clusters: trace.clusters.map((c) => ({ size: c.members.length })),
+    candidates,
+    rejectedFits: trace.rejected,
+    timings,
   };
 }
 

@@ -54,6 +54,25 @@ export function pixelKeys(image: Image): Int32Array {
  * under a translation, flip or quarter turn.
  */
 export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Array {
+  const { B, minDistance, maxBucket, minVotes } = resolveExactTwinOptions(opts);
+  const { width: W, height: H } = image;
+  const out = new Uint8Array(W * H);
+  const cols = W - B + 1;
+  const rows = H - B + 1;
+  if (cols < 1 || rows < 1) return out;
+  const keys = pixelKeys(image);
+  const grid: BlockGrid = { keys, W, H, B, cols, rows };
+  const hashes = blockHashes(grid);
+  const active = activeBlocks(grid);
+  const table = new BlockTable(hashes.ident, active);
+  const { pairA, pairB, pairKey, votes } = verifiedTwinPairs(grid, hashes, table, active, minDistance, maxBucket);
+  const matched = new Uint8Array(rows * cols);
+  for (let k = 0; k < pairA.length; k++) if (votes.get(pairKey[k])! >= minVotes) matched[pairA[k]] = matched[pairB[k]] = 1;
+  paintBlocks(grid, matched, out);
+  return out;
+}
+
+function resolveExactTwinOptions(opts: ExactTwinOptions): { B: number; minDistance: number; maxBucket: number; minVotes: number } {
   const B = opts.block ?? 6;
   const minDistance = opts.minDistance ?? B;
   const maxBucket = opts.maxBucket ?? 4;
@@ -62,45 +81,65 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   if (!(minDistance >= 0)) throw new ConfigError(`exact twins: minDistance must be >= 0, got ${minDistance}`);
   if (!Number.isInteger(maxBucket) || maxBucket < 2) throw new ConfigError(`exact twins: maxBucket must be an integer >= 2, got ${maxBucket}`);
   if (!Number.isInteger(minVotes) || minVotes < 1) throw new ConfigError(`exact twins: minVotes must be an integer >= 1, got ${minVotes}`);
-  const { width: W, height: H } = image;
-  const out = new Uint8Array(W * H);
-  const cols = W - B + 1;
-  const rows = H - B + 1;
-  if (cols < 1 || rows < 1) return out;
-  const keys = pixelKeys(image);
+  return { B, minDistance, maxBucket, minVotes };
+}
 
-  // Polynomial block hash h(Q) = sum Q[i][j] a^i b^j (mod 2^32). A symmetry only moves which power
-  // multiplies which pixel, so the hash of every symmetric variant of a block comes from four
-  // horizontal passes (powers of b or a, forwards or reversed) and eight vertical ones.
-  const A = 0x2f0b3a49;
-  const Bm = 0x6c8e9cf5;
-  const pow = (base: number, e: number) => {
-    let r = 1;
-    for (let k = 0; k < e; k++) r = Math.imul(r, base);
-    return r;
-  };
-  // Sliding window sums over `count` windows of `src` (element stride `step`), O(1) per window:
-  // forward coefficients base^j (scanned right to left), reversed base^(B-1-j) (left to right).
-  const slide = (src: Int32Array, s0: number, step: number, count: number, out: Int32Array, o0: number, ostep: number, base: number, reversed: boolean) => {
-    const top = pow(base, reversed ? B - 1 : B);
-    if (reversed) {
-      let h = 0;
-      for (let j = 0; j < B; j++) h = (Math.imul(h, base) + src[s0 + j * step]) | 0;
-      out[o0] = h;
-      for (let x = 1; x < count; x++) {
-        h = (Math.imul((h - Math.imul(src[s0 + (x - 1) * step], top)) | 0, base) + src[s0 + (x + B - 1) * step]) | 0;
-        out[o0 + x * ostep] = h;
-      }
-    } else {
-      let h = 0;
-      for (let j = B - 1; j >= 0; j--) h = (Math.imul(h, base) + src[s0 + (count - 1 + j) * step]) | 0;
-      out[o0 + (count - 1) * ostep] = h;
-      for (let x = count - 2; x >= 0; x--) {
-        h = (src[s0 + x * step] + Math.imul(h, base) - Math.imul(src[s0 + (x + B) * step], top)) | 0;
-        out[o0 + x * ostep] = h;
-      }
+/** An image's pixel keys and its grid of B x B blocks (cols x rows block positions). */
+interface BlockGrid {
+  keys: Int32Array;
+  W: number;
+  H: number;
+  B: number;
+  cols: number;
+  rows: number;
+}
+
+// Polynomial block hash h(Q) = sum Q[i][j] a^i b^j (mod 2^32). A symmetry only moves which power
+// multiplies which pixel, so the hash of every symmetric variant of a block comes from four
+// horizontal passes (powers of b or a, forwards or reversed) and eight vertical ones.
+const A = 0x2f0b3a49;
+const Bm = 0x6c8e9cf5;
+
+function pow(base: number, e: number): number {
+  let r = 1;
+  for (let k = 0; k < e; k++) r = Math.imul(r, base);
+  return r;
+}
+
+/**
+ * Sliding window sums of B values over `count` windows of `src` (element stride `step`), O(1) per
+ * window: forward coefficients base^j (scanned right to left), reversed base^(B-1-j) (left to right).
+ */
+function slide(B: number, src: Int32Array, s0: number, step: number, count: number, out: Int32Array, o0: number, ostep: number, base: number, reversed: boolean): void {
+  const top = pow(base, reversed ? B - 1 : B);
+  if (reversed) {
+    let h = 0;
+    for (let j = 0; j < B; j++) h = (Math.imul(h, base) + src[s0 + j * step]) | 0;
+    out[o0] = h;
+    for (let x = 1; x < count; x++) {
+      h = (Math.imul((h - Math.imul(src[s0 + (x - 1) * step], top)) | 0, base) + src[s0 + (x + B - 1) * step]) | 0;
+      out[o0 + x * ostep] = h;
     }
-  };
+  } else {
+    let h = 0;
+    for (let j = B - 1; j >= 0; j--) h = (Math.imul(h, base) + src[s0 + (count - 1 + j) * step]) | 0;
+    out[o0 + (count - 1) * ostep] = h;
+    for (let x = count - 2; x >= 0; x--) {
+      h = (src[s0 + x * step] + Math.imul(h, base) - Math.imul(src[s0 + (x + B) * step], top)) | 0;
+      out[o0 + x * ostep] = h;
+    }
+  }
+}
+
+interface BlockHashes {
+  /** The identity's hash of every block (kept for the table). */
+  ident: Int32Array;
+  /** The hashes of symmetry `sym`'s variant of every block, written into `out`. */
+  variant(sym: number, out: Int32Array): Int32Array;
+}
+
+function blockHashes(g: BlockGrid): BlockHashes {
+  const { keys, W, H, B, cols, rows } = g;
   // Horizontal passes: powers of b or a, forwards or reversed.
   const rowPass = [
     [Bm, false],
@@ -109,26 +148,27 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
     [A, true],
   ].map(([base, reversed]) => {
     const r = new Int32Array(H * cols);
-    for (let y = 0; y < H; y++) slide(keys, y * W, 1, cols, r, y * cols, 1, base as number, reversed as boolean);
+    for (let y = 0; y < H; y++) slide(B, keys, y * W, 1, cols, r, y * cols, 1, base as number, reversed as boolean);
     return r;
   });
-  const n = rows * cols;
   // variant s of block P has P[k][l] at (i, j) = t ? (l', k') : (k', l') with k' = fi ? B-1-k : k, l' = fj ? B-1-l : l
   // (i indexes rows of the variant): coefficient a^i b^j.
   // One symmetry's hashes at a time (memory: the identity's, kept for the table, and one more).
-  const variantHashes = (sym: number, out: Int32Array): Int32Array => {
+  const variant = (sym: number, out: Int32Array): Int32Array => {
     const { t, fi, fj } = SYMS[sym];
     // non-transposed: row pass over l with b^{l'}, column pass over k with a^{k'};
     // transposed: row pass over l with a^{l'}, column pass over k with b^{k'}.
     const r = rowPass[(t ? 2 : 0) + (fj ? 1 : 0)];
-    for (let x = 0; x < cols; x++) slide(r, x, cols, rows, out, x, cols, t ? Bm : A, fi);
+    for (let x = 0; x < cols; x++) slide(B, r, x, cols, rows, out, x, cols, t ? Bm : A, fi);
     return out;
   };
-  const ident = variantHashes(0, new Int32Array(n));
-  const scratch = new Int32Array(n);
+  return { ident: variant(0, new Int32Array(rows * cols)), variant };
+}
 
-  // Constant blocks match any other constant block of the same value: not evidence.
-  const active = new Uint8Array(n);
+/** Blocks that are not constant: constant blocks match any other constant block of the same value, which is not evidence. */
+function activeBlocks(g: BlockGrid): Uint8Array {
+  const { keys, W, B, cols, rows } = g;
+  const active = new Uint8Array(rows * cols);
   for (let y = 0; y < rows; y++) {
     for (let x = 0; x < cols; x++) {
       const k0 = keys[y * W + x];
@@ -145,19 +185,31 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
       active[y * cols + x] = varied ? 1 : 0;
     }
   }
+  return active;
+}
 
-  const table = new BlockTable(ident, active);
-
-  // Verified twin pairs, each with the copy transform it implies: the symmetry and where the
-  // image origin lands, which all block pairs of one pasted region share.
+/**
+ * Verified twin pairs, each with the copy transform it implies: the symmetry and where the image
+ * origin lands, which all block pairs of one pasted region share (`votes` counts them per key).
+ */
+function verifiedTwinPairs(
+  g: BlockGrid,
+  hashes: BlockHashes,
+  table: BlockTable,
+  active: Uint8Array,
+  minDistance: number,
+  maxBucket: number,
+): { pairA: number[]; pairB: number[]; pairKey: number[]; votes: Map<number, number> } {
+  const { cols, rows } = g;
+  const n = rows * cols;
+  const scratch = new Int32Array(n);
   const pairA: number[] = [];
   const pairB: number[] = [];
   const pairKey: number[] = [];
   const votes = new Map<number, number>();
   const twins = new Int32Array(maxBucket);
   for (let s = 0; s < SYMS.length; s++) {
-    const { t, fi, fj } = SYMS[s];
-    const hs = s === 0 ? ident : variantHashes(s, scratch);
+    const hs = s === 0 ? hashes.ident : hashes.variant(s, scratch);
     for (let i = 0; i < n; i++) {
       if (!active[i]) continue;
       // the identity finds the block itself: a twin needs the hash twice
@@ -170,27 +222,8 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
         const qx = q % cols;
         const qy = (q - qx) / cols;
         if (Math.max(Math.abs(qx - px), Math.abs(qy - py)) < minDistance) continue;
-        // verify pixel by pixel: variant[i][j] of P is Q[i][j]
-        let same = true;
-        for (let k = 0; k < B && same; k++) {
-          for (let l = 0; l < B; l++) {
-            const kk = fi ? B - 1 - k : k;
-            const ll = fj ? B - 1 - l : l;
-            const vi = t ? ll : kk;
-            const vj = t ? kk : ll;
-            if (keys[(py + k) * W + px + l] !== keys[(qy + vi) * W + qx + vj]) {
-              same = false;
-              break;
-            }
-          }
-        }
-        if (!same) continue;
-        // Image pixel (x, y) of P's block lands at (qx + j, qy + i) of Q's: where does the origin go?
-        const l0 = fj ? B - 1 + px : -px;
-        const k0 = fi ? B - 1 + py : -py;
-        const X0 = qx + (t ? k0 : l0);
-        const Y0 = qy + (t ? l0 : k0);
-        const key = (s * 65536 + X0 + 32768) * 65536 + Y0 + 32768;
+        if (!sameUnder(g, s, px, py, qx, qy)) continue;
+        const key = originKey(g.B, s, px, py, qx, qy);
         votes.set(key, (votes.get(key) ?? 0) + 1);
         pairA.push(i);
         pairB.push(q);
@@ -198,13 +231,41 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
       }
     }
   }
+  return { pairA, pairB, pairKey, votes };
+}
 
-  const matched = new Uint8Array(n);
-  for (let k = 0; k < pairA.length; k++) if (votes.get(pairKey[k])! >= minVotes) matched[pairA[k]] = matched[pairB[k]] = 1;
+/** Pixel by pixel: is symmetry s's variant of the block at (px, py) the block at (qx, qy)? variant[i][j] of P is Q[i][j]. */
+function sameUnder(g: BlockGrid, s: number, px: number, py: number, qx: number, qy: number): boolean {
+  const { keys, W, B } = g;
+  const { t, fi, fj } = SYMS[s];
+  for (let k = 0; k < B; k++) {
+    for (let l = 0; l < B; l++) {
+      const kk = fi ? B - 1 - k : k;
+      const ll = fj ? B - 1 - l : l;
+      const vi = t ? ll : kk;
+      const vj = t ? kk : ll;
+      if (keys[(py + k) * W + px + l] !== keys[(qy + vi) * W + qx + vj]) return false;
+    }
+  }
+  return true;
+}
 
-  // Paint matched blocks (a 2D running count of block corners covering each pixel).
+/** The copy transform of a twin pair as one number: the symmetry, and where image pixel (0, 0) of P's block lands in Q's frame. */
+function originKey(B: number, s: number, px: number, py: number, qx: number, qy: number): number {
+  const { t, fi, fj } = SYMS[s];
+  // Image pixel (x, y) of P's block lands at (qx + j, qy + i) of Q's: where does the origin go?
+  const l0 = fj ? B - 1 + px : -px;
+  const k0 = fi ? B - 1 + py : -py;
+  const X0 = qx + (t ? k0 : l0);
+  const Y0 = qy + (t ? l0 : k0);
+  return (s * 65536 + X0 + 32768) * 65536 + Y0 + 32768;
+}
+
+/** Paint matched blocks into `out` (a 2D running count of block corners covering each pixel). */
+function paintBlocks(g: BlockGrid, matched: Uint8Array, out: Uint8Array): void {
+  const { W, H, B, cols } = g;
   const diff = new Int32Array((W + 1) * (H + 1));
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < matched.length; i++) {
     if (!matched[i]) continue;
     const x = i % cols;
     const y = (i - x) / cols;
@@ -224,5 +285,4 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
       if (run > 0) out[y * W + x] = 1;
     }
   }
-  return out;
 }

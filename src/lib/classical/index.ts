@@ -7,8 +7,8 @@ export type { CopyMoveDetection, CopyCandidate, DetectionDebug } from './detect'
 export { createClassicalPredictor, createExactTwinPredictor } from './predictor';
 export { exactTwinMap } from './exactTwins';
 export type { ExactTwinOptions } from './exactTwins';
-export { DEFAULT_PARAMS, KEYPOINT_DETECTORS, resolveParams } from './params';
-export type { ClassicalParams, KeypointDetector } from './params';
+export { DEFAULT_PARAMS, KEYPOINT_DETECTORS, PARAM_GROUPS, flattenParams, resolveParams } from './params';
+export type { ClassicalParams, ClassicalParamsInput, KeypointDetector } from './params';
 export { EVENT_MODES, gateEvents } from './events';
 export type { EventGate, EventMode } from './events';
 export { loadOpenCv } from './opencv';

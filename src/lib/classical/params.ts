@@ -144,8 +144,49 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   ...BLOCK_DEFAULTS,
 });
 
-/** Fills in defaults and rejects unknown names and out-of-range values. */
-export function resolveParams(partial: Partial<ClassicalParams> = {}): ClassicalParams {
+/**
+ * The parameters by the stage (or step) of the detector they belong to (stages.ts): the nested
+ * form resolveParams also accepts, `{ keypoints: { detector: 'akaze' } }`, or dotted,
+ * `'keypoints.detector'` (sifd predict --param keypoints.detector=akaze). The flat names stay valid.
+ */
+export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalParams)[]>> = Object.freeze({
+  input: ['maxSide', 'minSide', 'contrast', 'claheClip', 'claheTiles'],
+  keypoints: [
+    'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
+    'minDistance', 'clusterRadius', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale',
+  ],
+  blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
+  dense: ['denseMatching'],
+  resampled: ['resampledTwins'],
+  verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minRegionFraction', 'suppressText'],
+  events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare'],
+});
+
+/** Flat, nested (per group) or dotted parameters. */
+export type ClassicalParamsInput = Partial<ClassicalParams> | Record<string, unknown>;
+
+/** Nested groups and dotted names -> flat names, each checked against its group ("did you mean"). */
+export function flattenParams(input: ClassicalParamsInput): Partial<ClassicalParams> {
+  const flat: Record<string, unknown> = {};
+  const put = (group: string, key: string, value: unknown) => {
+    const keys = PARAM_GROUPS[group] as readonly string[];
+    if (!keys.includes(key)) throw new ConfigError(`unknown classical parameter '${group}.${key}'; ${didYouMean(key, keys)}`);
+    flat[key] = value;
+  };
+  for (const [key, value] of Object.entries(input)) {
+    const dot = key.indexOf('.');
+    if (dot > 0 && key.slice(0, dot) in PARAM_GROUPS) put(key.slice(0, dot), key.slice(dot + 1), value);
+    // ('events' is a group and a flat parameter: an object is the group, a string the mode)
+    else if (key in PARAM_GROUPS && typeof value === 'object' && value !== null) {
+      for (const [k, v] of Object.entries(value)) put(key, k, v);
+    } else flat[key] = value;
+  }
+  return flat as Partial<ClassicalParams>;
+}
+
+/** Fills in defaults and rejects unknown names and out-of-range values; takes flat, nested or dotted names. */
+export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams {
+  const partial = flattenParams(input);
   const known = Object.keys(DEFAULT_PARAMS);
   if ('mergePairs' in partial) throw new ConfigError("classical parameter 'mergePairs' was replaced by 'events': 'transform' (one instance per copy-move event, the default) or 'regions' (source and copy apart)");
   for (const k of Object.keys(partial)) {

@@ -6,9 +6,9 @@ import type { InstancePrediction, Predictor } from '../infer/types';
 import { detectWith } from './detect';
 import { exactTwinMap, type ExactTwinOptions } from './exactTwins';
 import { loadOpenCv } from './opencv';
-import { type ClassicalParams, resolveParams } from './params';
+import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 
-export function createClassicalPredictor(params: Partial<ClassicalParams> = {}): Predictor {
+export function createClassicalPredictor(params: ClassicalParamsInput = {}): Predictor {
   const p = resolveParams(params);
   let disposed = false;
   return {

@@ -130,35 +130,97 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
   const n = W * H;
   const o: Required<ResampledTwinOptions> = { anchorStride: Math.max(2, Math.round(Math.sqrt(n / 2 ** 16))), ...DEFAULTS, ...opts };
   check(o);
-  const out = new Uint8Array(n);
-  const pairs: ResampledTwinPair[] = [];
-  const R = o.verifyRadius;
-  const margin = Math.max(R, o.radius) + 1;
-  if (W <= 2 * margin + o.baseline || H <= 2 * margin + o.baseline) return { map: out, pairs };
+  const margin = Math.max(o.verifyRadius, o.radius) + 1;
+  if (W <= 2 * margin + o.baseline || H <= 2 * margin + o.baseline) return { map: new Uint8Array(n), pairs: [] };
+  const search = new TwinSearch(image, o);
+  search.scan(margin);
+  return { map: search.out, pairs: search.pairs };
+}
 
-  const keys = pixelKeys(image);
-  const feat = rankFeatures(toGray(image), o.radius, o.minContrast);
-  const F = feat.data;
-  const D = feat.dims;
-  const MID = 4; // the outer disc's median: orders each value's pixels so near features sit together
+/** The disc median's slot among the rank features: orders each value's pixels so near features sit together. */
+const MID = 4;
+/** Moves (dx, dy) of the specificity test: a true copy stops agreeing when moved by two pixels. */
+const SHIFTS = [2, 0, -2, 0, 0, 2, 0, -2];
 
-  // Valid pixels grouped by exact value, ordered by disc median inside a group.
-  const listed: number[] = [];
-  for (let p = 0; p < n; p++) if (feat.valid[p]) listed.push(p);
-  const order = Int32Array.from(listed).sort((a, b) => keys[a] - keys[b] || F[a * D + MID] - F[b * D + MID]);
-  const pos = new Int32Array(n).fill(-1);
-  for (let i = 0; i < order.length; i++) pos[order[i]] = i;
+/** The search of one image, steps 1-4 of the header: candidates, hypotheses, verification, growth. */
+class TwinSearch {
+  /** The map of copies and sources found so far, and their pairs. */
+  readonly out: Uint8Array;
+  readonly pairs: ResampledTwinPair[] = [];
+  private readonly W: number;
+  private readonly H: number;
+  private readonly n: number;
+  private readonly keys: ReturnType<typeof pixelKeys>;
+  private readonly feat: ReturnType<typeof rankFeatures>;
+  private readonly F: ReturnType<typeof rankFeatures>['data'];
+  private readonly D: number;
+  private readonly order: Int32Array;
+  private readonly pos: Int32Array;
+  private readonly memo = new Map<number, Int32Array>();
+  private readonly bestIdx: Int32Array;
+  private readonly bestDist: Float64Array;
+  private readonly disc: Int32Array;
+  /** The quick test's ring: every other pixel of the disc of radius 4 at least 3 from the centre. */
+  private readonly ringPts: number[] = [];
+  private readonly ringMisses: number;
+  private readonly need: number;
+  private readonly spec: number;
+  private readonly done: Uint8Array;
+  private readonly okCache: Int8Array;
+  private readonly inRegion: Uint8Array;
+  private hypotheses = 0;
 
-  const K = o.candidates;
-  const memo = new Map<number, Int32Array>();
-  const bestIdx = new Int32Array(K);
-  const bestDist = new Float64Array(K);
+  constructor(image: Image, private readonly o: Required<ResampledTwinOptions>) {
+    const { width: W, height: H } = image;
+    this.W = W;
+    this.H = H;
+    const n = (this.n = W * H);
+    this.out = new Uint8Array(n);
+    const keys = (this.keys = pixelKeys(image));
+    const feat = (this.feat = rankFeatures(toGray(image), o.radius, o.minContrast));
+    const F = (this.F = feat.data);
+    const D = (this.D = feat.dims);
+    // Valid pixels grouped by exact value, ordered by disc median inside a group.
+    const listed: number[] = [];
+    for (let p = 0; p < n; p++) if (feat.valid[p]) listed.push(p);
+    this.order = Int32Array.from(listed).sort((a, b) => keys[a] - keys[b] || F[a * D + MID] - F[b * D + MID]);
+    this.pos = new Int32Array(n).fill(-1);
+    for (let i = 0; i < this.order.length; i++) this.pos[this.order[i]] = i;
+    this.bestIdx = new Int32Array(o.candidates);
+    this.bestDist = new Float64Array(o.candidates);
+    this.disc = discOffsets(o.verifyRadius);
+    const disc4 = discOffsets(4);
+    for (let k = 0; k < disc4.length; k += 4) if (disc4[k] ** 2 + disc4[k + 1] ** 2 >= 9) this.ringPts.push(disc4[k], disc4[k + 1]);
+    this.ringMisses = Math.floor(this.ringPts.length / 2 / 4);
+    this.need = o.minAgreement * (this.disc.length / 2);
+    this.spec = o.minSpecificity * (this.disc.length / 2);
+    this.done = new Uint8Array(n);
+    this.okCache = new Int8Array(n);
+    this.inRegion = new Uint8Array(n);
+  }
+
+  /** Anchors on a grid (step 2's first anchor), until the hypothesis budget is spent. */
+  scan(margin: number): void {
+    const { W, H, o } = this;
+    const B = o.baseline;
+    const S = o.anchorStride;
+    for (let ay = margin; ay < H - margin - B && this.hypotheses < o.maxHypotheses; ay += S) {
+      for (let ax = margin; ax < W - margin - B && this.hypotheses < o.maxHypotheses; ax += S) {
+        const a = ay * W + ax;
+        if (!this.feat.valid[a] || this.done[a]) continue;
+        this.tryAnchor(ax, ay);
+      }
+    }
+  }
+
   /** The K same-valued pixels, far enough away, whose disc quantiles are nearest a's. */
-  const candidatesOf = (a: number): Int32Array => {
-    const cached = memo.get(a);
+  private candidatesOf(a: number): Int32Array {
+    const cached = this.memo.get(a);
     if (cached) return cached;
+    const { W, F, D, keys, order, bestIdx, bestDist, o } = this;
+    const K = o.candidates;
     let found = 0;
-    const i = pos[a];
+    const i = this.pos[a];
     const ax = a % W;
     const ay = (a - ax) / W;
     // Returns false once q's disc median alone is as far as the K-th best distance: the scan is in
@@ -186,19 +248,99 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
     for (let j = i - 1; j >= 0 && i - j <= o.scan && keys[order[j]] === keys[a]; j--) if (!consider(order[j])) break;
     for (let j = i + 1; j < order.length && j - i <= o.scan && keys[order[j]] === keys[a]; j++) if (!consider(order[j])) break;
     const res = bestIdx.slice(0, found);
-    memo.set(a, res);
+    this.memo.set(a, res);
     return res;
-  };
+  }
 
-  const disc = discOffsets(R);
-  // the quick test's ring: every other pixel of the disc of radius 4 at least 3 from the centre
-  const ringPts: number[] = [];
-  const disc4 = discOffsets(4);
-  for (let k = 0; k < disc4.length; k += 4) if (disc4[k] ** 2 + disc4[k + 1] ** 2 >= 9) ringPts.push(disc4[k], disc4[k + 1]);
-  const shifts = [2, 0, -2, 0, 0, 2, 0, -2];
+  /** Step 2: pairs of the anchor's and its baseline partner's candidates fix similarities to verify. */
+  private tryAnchor(ax: number, ay: number): void {
+    const { W, o } = this;
+    const B = o.baseline;
+    const a = ay * W + ax;
+    const ca = this.candidatesOf(a);
+    if (ca.length === 0) return;
+    const anchorDisc = this.discAt(ax, ay);
+    let found = false;
+    for (const [ex, ey] of [[B, 0], [0, B]]) {
+      const b = (ay + ey) * W + ax + ex;
+      if (found || !this.feat.valid[b]) continue;
+      const cb = this.candidatesOf(b);
+      for (let i = 0; i < ca.length && !found; i++) {
+        const a2 = ca[i];
+        const a2x = a2 % W;
+        const a2y = (a2 - a2x) / W;
+        for (let j = 0; j < cb.length && !found; j++) {
+          const b2 = cb[j];
+          const ux = (b2 % W) - a2x;
+          const uy = Math.floor(b2 / W) - a2y;
+          const scale = Math.hypot(ux, uy) / B;
+          if (scale < o.minScale / 1.25 || scale > o.maxScale * 1.25) continue;
+          for (const mirrored of [false, true]) {
+            // lambda = u / e (mirrored: u / conj(e)), e = (ex, ey) real or imaginary
+            const c = (ux * ex + (mirrored ? -uy * ey : uy * ey)) / (B * B);
+            const s = (uy * ex + (mirrored ? ux * ey : -ux * ey)) / (B * B);
+            const m1 = mirrored ? s : -s;
+            const m4 = mirrored ? -c : c;
+            const m: Similarity = [c, m1, a2x - c * ax - m1 * ay, s, m4, a2y - s * ax - m4 * ay];
+            if (this.tryHypothesis(m, a, ax, ay, anchorDisc, mirrored)) found = true;
+          }
+        }
+      }
+    }
+  }
+
+  /** Steps 3 and 4 for one similarity: true when it settled the anchor (a copy marked, or a block symmetry left to exact twins). */
+  private tryHypothesis(m0: Similarity, a: number, ax: number, ay: number, anchorDisc: number[], mirrored: boolean): boolean {
+    const { o } = this;
+    this.hypotheses++;
+    let m = m0;
+    if (!this.ringHolds(m, ax, ay)) return false;
+    let fit: Similarity | null = m;
+    for (let r = 0; r < 2 && fit; r++) fit = this.refine(fit, anchorDisc, mirrored);
+    if (!fit) return false;
+    m = fit;
+    const scaleFit = Math.hypot(m[0], m[3]);
+    if (scaleFit < o.minScale || scaleFit > o.maxScale || isBlockSymmetry(m)) return false;
+    const agree = this.agreement(m, ax, ay, 0, 0);
+    if (agree < this.need) return false;
+    let shifted = 0;
+    for (let k = 0; k < SHIFTS.length; k += 2) shifted = Math.max(shifted, this.agreement(m, ax, ay, SHIFTS[k], SHIFTS[k + 1]));
+    if (agree - shifted < this.spec) return false;
+    // grow, refit on the whole copy (a disc's fit drifts at a large copy's far side), grow again
+    let region = this.growRegion(m, a);
+    if (region.length < o.minArea) return false;
+    const wide = this.refine(m, region, mirrored);
+    if (wide && isBlockSymmetry(wide)) {
+      // the whole copy says translation, flip or quarter turn: exact twins' job
+      for (const t of region) this.done[t] = 1;
+      return true;
+    }
+    if (wide) {
+      const again = this.growRegion(wide, a);
+      if (again.length > region.length) {
+        region = again;
+        m = wide;
+      }
+    }
+    this.mark(m, region);
+    return true;
+  }
+
+  /** Quick test on a ring around the anchor: most of it must find its value near its image. */
+  private ringHolds(m: Similarity, ax: number, ay: number): boolean {
+    const { W, ringPts } = this;
+    let misses = 0;
+    for (let k = 0; k < ringPts.length && misses <= this.ringMisses; k += 2) {
+      const x = ax + ringPts[k];
+      const y = ay + ringPts[k + 1];
+      if (this.near(y * W + x, m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]) < 0) misses++;
+    }
+    return misses <= this.ringMisses;
+  }
 
   /** Does the value at t appear in the 3x3 around (u, v)? Returns the nearest such pixel or -1. */
-  const near = (t: number, u: number, v: number): number => {
+  private near(t: number, u: number, v: number): number {
+    const { W, H, keys } = this;
     const cx = Math.round(u);
     const cy = Math.round(v);
     let best = -1;
@@ -217,9 +359,11 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
       }
     }
     return best;
-  };
+  }
+
   /** Pixels of the disc around (ax, ay) whose value equals that of their image under m moved by (sx, sy). */
-  const agreement = (m: Similarity, ax: number, ay: number, sx: number, sy: number): number => {
+  private agreement(m: Similarity, ax: number, ay: number, sx: number, sy: number): number {
+    const { W, H, keys, disc } = this;
     let agree = 0;
     for (let k = 0; k < disc.length; k += 2) {
       const x = ax + disc[k];
@@ -229,35 +373,32 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
       if (u >= 0 && v >= 0 && u < W && v < H && keys[v * W + u] === keys[y * W + x]) agree++;
     }
     return agree;
-  };
-
-  const done = new Uint8Array(n);
-  const okCache = new Int8Array(n);
-  const inRegion = new Uint8Array(n);
-  let hypotheses = 0;
+  }
 
   /**
    * Least-squares similarity (mirrored or not) of the pixels `pts` to their nearest same-valued
    * pixel near m's image; null when fewer than 60% find one.
    */
-  const refine = (m: Similarity, pts: ArrayLike<number>, mirrored: boolean): Similarity | null => {
+  private refine(m: Similarity, pts: ArrayLike<number>, mirrored: boolean): Similarity | null {
+    const { W } = this;
     const ts: number[] = [];
     const qs: number[] = [];
     for (let k = 0; k < pts.length; k++) {
       const t = pts[k];
       const x = t % W;
       const y = (t - x) / W;
-      const q = near(t, m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]);
+      const q = this.near(t, m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]);
       if (q < 0) continue;
       ts.push(x, y);
       qs.push(q % W, Math.floor(q / W));
     }
     if (ts.length / 2 < 0.6 * pts.length) return null;
     return leastSquaresSimilarity(ts, qs, mirrored);
-  };
+  }
 
   /** Copy pixel test: its value equals its image's, far enough away, and its 3x3 is not flat. */
-  const agrees = (m: Similarity, t: number): boolean => {
+  private agrees(m: Similarity, t: number): boolean {
+    const { W, H, keys, okCache, o } = this;
     if (okCache[t]) return okCache[t] > 0;
     const x = t % W;
     const y = (t - x) / W;
@@ -280,22 +421,22 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
     }
     okCache[t] = ok ? 1 : -1;
     return ok;
-  };
+  }
 
   /**
    * The copy grown from the anchor over pixels that agree under m (most of their 3x3 too: rounding
-   * flips single pixels of a true copy), then closed by one pass over its rim: neighbours that
-   * agree themselves, and holes most of whose neighbours are in. Empty when it would swallow a
-   * quarter of the image (a flat background agreeing with itself).
+   * flips single pixels of a true copy), then closed by one pass over its rim (closeRim). Empty
+   * when it would swallow a quarter of the image (a flat background agreeing with itself).
    */
-  const growRegion = (m: Similarity, a: number): number[] => {
+  private growRegion(m: Similarity, a: number): number[] {
+    const { W, H, inRegion, done } = this;
     const region: number[] = [];
     const queue: number[] = [];
-    okCache.fill(0);
+    this.okCache.fill(0);
     inRegion.fill(0);
     queue.push(a);
     inRegion[a] = 1;
-    const cap = n >> 2;
+    const cap = this.n >> 2;
     while (queue.length) {
       const t = queue.pop()!;
       region.push(t);
@@ -309,18 +450,24 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
         const q = yy * W + xx;
         if (inRegion[q] || done[q]) continue;
         // majority of the 3x3 agrees: rounding may flip single pixels of a true copy
-        if (!agrees(m, q)) continue;
+        if (!this.agrees(m, q)) continue;
         let votes = 0;
         for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) {
           const px = xx + kx;
           const py = yy + ky;
-          if (px >= 0 && py >= 0 && px < W && py < H && agrees(m, py * W + px)) votes++;
+          if (px >= 0 && py >= 0 && px < W && py < H && this.agrees(m, py * W + px)) votes++;
         }
         if (votes < 5) continue;
         inRegion[q] = 1;
         queue.push(q);
       }
     }
+    return this.closeRim(m, region);
+  }
+
+  /** The region plus its rim's neighbours that agree themselves, and holes most of whose neighbours are in. */
+  private closeRim(m: Similarity, region: number[]): number[] {
+    const { W, H, inRegion, done } = this;
     const rim: number[] = [];
     for (const t of region) {
       const x = t % W;
@@ -334,7 +481,7 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
           if (inRegion[q] || done[q]) continue;
           let inside = 0;
           for (let ky = -1; ky <= 1; ky++) for (let kx = -1; kx <= 1; kx++) inside += inRegion[q + ky * W + kx];
-          if (inside >= 6 || agrees(m, q)) {
+          if (inside >= 6 || this.agrees(m, q)) {
             inRegion[q] = 2;
             rim.push(q);
           }
@@ -344,10 +491,11 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
     for (const q of rim) inRegion[q] = 1;
     region.push(...rim);
     return region;
-  };
+  }
 
   /** Mark a copy and its source: every pixel whose inverse image rounds into the copy. */
-  const mark = (m: Similarity, region: number[]): void => {
+  private mark(m: Similarity, region: number[]): void {
+    const { W, H, inRegion, out, done } = this;
     inRegion.fill(0);
     for (const t of region) inRegion[t] = 1;
     let x0 = W;
@@ -384,92 +532,13 @@ export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}
         source.push(v * W + u);
       }
     }
-    pairs.push({ copy: Int32Array.from(region), source: Int32Array.from(source), similarity: m });
-  };
+    this.pairs.push({ copy: Int32Array.from(region), source: Int32Array.from(source), similarity: m });
+  }
 
-  const discAt = (ax: number, ay: number): number[] => {
+  private discAt(ax: number, ay: number): number[] {
+    const { W, disc } = this;
     const pts: number[] = [];
     for (let k = 0; k < disc.length; k += 2) pts.push((ay + disc[k + 1]) * W + ax + disc[k]);
     return pts;
-  };
-  const need = o.minAgreement * (disc.length / 2);
-  const spec = o.minSpecificity * (disc.length / 2);
-  const B = o.baseline;
-  const S = o.anchorStride;
-  const ringMisses = Math.floor(ringPts.length / 2 / 4);
-  for (let ay = margin; ay < H - margin - B && hypotheses < o.maxHypotheses; ay += S) {
-    for (let ax = margin; ax < W - margin - B && hypotheses < o.maxHypotheses; ax += S) {
-      const a = ay * W + ax;
-      if (!feat.valid[a] || done[a]) continue;
-      const ca = candidatesOf(a);
-      if (ca.length === 0) continue;
-      const anchorDisc = discAt(ax, ay);
-      let found = false;
-      for (const [ex, ey] of [[B, 0], [0, B]]) {
-        const b = (ay + ey) * W + ax + ex;
-        if (found || !feat.valid[b]) continue;
-        const cb = candidatesOf(b);
-        for (let i = 0; i < ca.length && !found; i++) {
-          const a2 = ca[i];
-          const a2x = a2 % W;
-          const a2y = (a2 - a2x) / W;
-          for (let j = 0; j < cb.length && !found; j++) {
-            const b2 = cb[j];
-            const ux = (b2 % W) - a2x;
-            const uy = Math.floor(b2 / W) - a2y;
-            const scale = Math.hypot(ux, uy) / B;
-            if (scale < o.minScale / 1.25 || scale > o.maxScale * 1.25) continue;
-            for (const mirrored of [false, true]) {
-              hypotheses++;
-              // lambda = u / e (mirrored: u / conj(e)), e = (ex, ey) real or imaginary
-              const c = (ux * ex + (mirrored ? -uy * ey : uy * ey)) / (B * B);
-              const s = (uy * ex + (mirrored ? ux * ey : -ux * ey)) / (B * B);
-              const m1 = mirrored ? s : -s;
-              const m4 = mirrored ? -c : c;
-              let m: Similarity = [c, m1, a2x - c * ax - m1 * ay, s, m4, a2y - s * ax - m4 * ay];
-              // quick test on a ring around the anchor: most of it must find its value near its image
-              let misses = 0;
-              for (let k = 0; k < ringPts.length && misses <= ringMisses; k += 2) {
-                const x = ax + ringPts[k];
-                const y = ay + ringPts[k + 1];
-                if (near(y * W + x, m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]) < 0) misses++;
-              }
-              if (misses > ringMisses) continue;
-              let fit: Similarity | null = m;
-              for (let r = 0; r < 2 && fit; r++) fit = refine(fit, anchorDisc, mirrored);
-              if (!fit) continue;
-              m = fit;
-              const scaleFit = Math.hypot(m[0], m[3]);
-              if (scaleFit < o.minScale || scaleFit > o.maxScale || isBlockSymmetry(m)) continue;
-              const agree = agreement(m, ax, ay, 0, 0);
-              if (agree < need) continue;
-              let shifted = 0;
-              for (let k = 0; k < shifts.length; k += 2) shifted = Math.max(shifted, agreement(m, ax, ay, shifts[k], shifts[k + 1]));
-              if (agree - shifted < spec) continue;
-              // grow, refit on the whole copy (a disc's fit drifts at a large copy's far side), grow again
-              let region = growRegion(m, a);
-              if (region.length < o.minArea) continue;
-              const wide = refine(m, region, mirrored);
-              if (wide && isBlockSymmetry(wide)) {
-                // the whole copy says translation, flip or quarter turn: exact twins' job
-                for (const t of region) done[t] = 1;
-                found = true;
-                continue;
-              }
-              if (wide) {
-                const again = growRegion(wide, a);
-                if (again.length > region.length) {
-                  region = again;
-                  m = wide;
-                }
-              }
-              mark(m, region);
-              found = true;
-            }
-          }
-        }
-      }
-    }
   }
-  return { map: out, pairs };
 }

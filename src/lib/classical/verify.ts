@@ -107,11 +107,24 @@ function verifyInRoi(
   params: ClassicalParams,
   roi: Roi,
 ): Omit<VerifiedCopy, 'target' | 'targetArea'> {
+  const warp = warpWindow(gray, t.affine, roi);
+  const corr = localZncc(warp, t.affine, roi, params);
+  const local = sourceRegion(corr, t, roi);
+  return measureSource(gray, warp, corr, local, roi);
+}
+
+/** The window and the image under the transform over it. */
+interface Warped {
+  /** img(x) and warped(x) = I(A x) over the window, bilinear; valid marks A x inside the frame. */
+  img: Float32Array;
+  wv: Float32Array;
+  valid: Uint8Array;
+}
+
+function warpWindow(gray: GrayImage, a: Affine, roi: Roi): Warped {
   const { width: W, height: H, data } = gray;
   const { x0, y0, w, h } = roi;
   const n = w * h;
-  const a = t.affine;
-  // img(x) and warped(x) = I(A x) over the window, bilinear; valid marks A x inside the frame.
   const img = new Float32Array(n);
   const wv = new Float32Array(n);
   const valid = new Uint8Array(n);
@@ -134,6 +147,22 @@ function verifyInRoi(
       valid[i] = 1;
     }
   }
+  return { img, wv, valid };
+}
+
+/** Per-pixel ZNCC of the window with its warp, and which pixels are textured, correlated or flat but equal. */
+interface Correlation {
+  /** Textured and correlated. */
+  agree: Uint8Array;
+  textured: Uint8Array;
+  flatAgree: Uint8Array;
+  zncc: Float32Array;
+}
+
+function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): Correlation {
+  const { img, wv, valid } = warp;
+  const { x0, y0, w, h } = roi;
+  const n = w * h;
   const r = (params.znccWindow - 1) / 2;
   const ii = new Float32Array(n);
   const ww = new Float32Array(n);
@@ -150,7 +179,7 @@ function verifyInRoi(
   const mIW = boxMean(iw, w, h, r);
   const minD2 = params.minDistance * params.minDistance;
 
-  const agree = new Uint8Array(n); // textured and correlated
+  const agree = new Uint8Array(n);
   const textured = new Uint8Array(n);
   const flatAgree = new Uint8Array(n);
   const zncc = new Float32Array(n);
@@ -174,8 +203,18 @@ function verifyInRoi(
       }
     }
   }
+  return { agree, textured, flatAgree, zncc };
+}
 
-  // Components of agreeing pixels that contain an inlier keypoint.
+/**
+ * The source region in the window: components of agreeing pixels that contain an inlier keypoint,
+ * plus flat but equal pixels inside the hull of what was found (copied background, smooth bands),
+ * closed and with holes filled.
+ */
+function sourceRegion(corr: Correlation, t: CopyTransform, roi: Roi): Uint8Array {
+  const { agree, flatAgree } = corr;
+  const { x0, y0, w, h } = roi;
+  const n = w * h;
   const { labels, count } = connectedComponents(close(agree, w, h, 2), h, w);
   const keep = new Uint8Array(count + 1);
   for (let k = 0; k < t.src.length; k += 2) {
@@ -193,15 +232,21 @@ function verifyInRoi(
   const grown = new Uint8Array(n);
   for (let i = 0; i < n; i++) if (keep[labels[i]]) grown[i] = 1;
 
-  // Flat but equal pixels inside the hull of what was found (copied background, smooth bands).
   const hullPts: number[] = [];
   for (let k = 0; k < t.src.length; k += 2) hullPts.push(t.src[k] - x0, t.src[k + 1] - y0);
   for (let y = 0; y < h; y += 2) for (let x = 0; x < w; x += 2) if (grown[y * w + x]) hullPts.push(x, y);
   const hull = fillConvexPolygon(convexHull(hullPts), w, h);
   const source0 = new Uint8Array(n);
   for (let i = 0; i < n; i++) source0[i] = grown[i] || (hull[i] && (flatAgree[i] || agree[i])) ? 1 : 0;
-  const local = fillHoles(close(source0, w, h, 2), w, h);
+  return fillHoles(close(source0, w, h, 2), w, h);
+}
 
+/** The source at the image's size, its area, mean ZNCC and support over its textured pixels, and the fine-detail correlation. */
+function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: Uint8Array, roi: Roi): Omit<VerifiedCopy, 'target' | 'targetArea'> {
+  const { width: W, height: H } = gray;
+  const { img, wv, valid } = warp;
+  const { agree, textured, zncc } = corr;
+  const { x0, y0, w, h } = roi;
   const fineI = boxMean(img, w, h, 2);
   const fineW = boxMean(wv, w, h, 2);
   let sIW = 0;

@@ -1,0 +1,122 @@
+/**
+ * The classical detector's proposal stages, in the order they run. A transform stage proposes
+ * candidate copy transforms, which all go through the one verification (verify.ts, via detect.ts);
+ * a region stage proposes copy/source regions already verified pixel for pixel at native
+ * resolution, which join the one merge into events (events.ts, addTwinEvents). A stage runs when
+ * its switch in ClassicalParams is on. To add a stage: write it here and add it to STAGES.
+ */
+import type { Image } from '../data/types';
+import { blockMatchTransforms } from './blockMatch';
+import { clusterMatches } from './cluster';
+import { denseMatchTransforms } from './denseMatch';
+import type { CopyTransform, ResampledTwinPair } from './geometry';
+import type { GrayImage } from './grayscale';
+import { detectKeypoints, type Keypoints } from './keypoints';
+import { matchKeypoints, type Matches } from './match';
+import type { OpenCv } from './opencv';
+import type { ClassicalParams } from './params';
+import { type RejectedFit, fitTransforms } from './ransac';
+import { resampledTwinPairs } from './resampledTwins';
+
+/** What every stage may read: the image at native size and in the working frame. */
+export interface StageInput {
+  cv: OpenCv;
+  image: Image;
+  /** Grey at native resolution. */
+  native: GrayImage;
+  /** Grey in the working frame (working = original * scale), and contrast-normalised. */
+  gray: GrayImage;
+  eq: GrayImage;
+  scale: number;
+  p: ClassicalParams;
+  /** Stage timings (ms) by name; a stage records its own steps with lap(name). */
+  lap(name: string): void;
+}
+
+/** What the keypoint stage leaves for plots and notes. */
+export interface KeypointTrace {
+  kp: Keypoints;
+  kpMirror?: Keypoints;
+  matches: Matches;
+  clusters: { members: number[] }[];
+  clusterOf: Int32Array;
+  rejected: RejectedFit[];
+}
+
+export interface TransformStage {
+  kind: 'transforms';
+  name: string;
+  enabled(p: ClassicalParams): boolean;
+  /**
+   * Candidate transforms. frame 'working': in the working frame with their own cluster ids;
+   * 'native': at native resolution, renumbered after all clusters so far by the caller.
+   */
+  propose(input: StageInput): { transforms: CopyTransform[]; frame: 'working' | 'native'; trace?: KeypointTrace };
+}
+
+export interface RegionStage {
+  kind: 'regions';
+  name: string;
+  enabled(p: ClassicalParams): boolean;
+  /** Verified copy/source regions at native resolution: their map and the pairs that make it up. */
+  propose(input: StageInput): { map: Uint8Array; pairs: ResampledTwinPair[] };
+}
+
+export type ProposalStage = TransformStage | RegionStage;
+
+/** ORB/AKAZE/BRISK keypoints (+ mirrored) -> g2NN self-matching -> clusters -> RANSAC per cluster. */
+const keypointStage: TransformStage = {
+  kind: 'transforms',
+  name: 'keypoints',
+  enabled: () => true,
+  propose({ cv, eq, p, lap }) {
+    const kp = detectKeypoints(cv, eq, p);
+    const kpMirror = p.flips ? detectKeypoints(cv, eq, p, true) : undefined;
+    lap('keypoints');
+    const matches = matchKeypoints(kp, kpMirror, p);
+    lap('match');
+    const clusters = clusterMatches(matches, p.clusterRadius).filter((c) => c.members.length >= p.minInliers);
+    const clusterOf = new Int32Array(matches.count).fill(-1);
+    clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
+    lap('cluster');
+    const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
+    lap('ransac');
+    return { transforms, frame: 'working', trace: { kp, kpMirror, matches, clusters, clusterOf, rejected } };
+  },
+};
+
+/** Dense DCT block matching at native resolution (blockMatch.ts). */
+const blockStage: TransformStage = {
+  kind: 'transforms',
+  name: 'blocks',
+  enabled: (p) => p.blockMatching,
+  propose({ native, p, scale, lap }) {
+    const transforms = blockMatchTransforms(native, p, p.minDistance / scale);
+    lap('blocks');
+    return { transforms, frame: 'native' };
+  },
+};
+
+/** Rotation-invariant dense matching at native resolution (denseMatch.ts). */
+const denseStage: TransformStage = {
+  kind: 'transforms',
+  name: 'dense',
+  enabled: (p) => p.denseMatching,
+  propose({ native, p, scale, lap }) {
+    const transforms = denseMatchTransforms(native, { minDistance: p.minDistance / scale });
+    lap('dense');
+    return { transforms, frame: 'native' };
+  },
+};
+
+/** Copies turned by any angle or rescaled with nearest-neighbour sampling, verified pixel for pixel (resampledTwins.ts). */
+const resampledStage: RegionStage = {
+  kind: 'regions',
+  name: 'resampled',
+  enabled: (p) => p.resampledTwins,
+  propose: ({ image }) => resampledTwinPairs(image),
+  // timed by the caller with the merge ('resampled'), where its regions join the events
+};
+
+/** Every stage, in the order it runs. */
+export const STAGES: readonly ProposalStage[] = [keypointStage, blockStage, denseStage, resampledStage];

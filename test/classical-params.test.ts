@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_PARAMS, PARAM_GROUPS, resolveParams } from '../src/lib/classical/params';
+import { STAGES } from '../src/lib/classical/stages';
+
+test('every classical parameter belongs to exactly one group', () => {
+  const grouped = Object.values(PARAM_GROUPS).flat();
+  assert.deepEqual([...grouped].sort(), Object.keys(DEFAULT_PARAMS).sort());
+  assert.equal(new Set(grouped).size, grouped.length);
+});
+
+test('nested, dotted and flat parameters resolve alike; unknown nested names get a suggestion', () => {
+  const flat = resolveParams({ detector: 'akaze', blockMinVotes: 32, minEventScore: 0.5, events: 'regions' });
+  assert.deepEqual(resolveParams({ keypoints: { detector: 'akaze' }, blocks: { blockMinVotes: 32 }, events: { minEventScore: 0.5, events: 'regions' } }), flat);
+  assert.deepEqual(resolveParams({ 'keypoints.detector': 'akaze', 'blocks.blockMinVotes': 32, 'events.minEventScore': 0.5, events: 'regions' }), flat);
+  assert.throws(() => resolveParams({ keypoints: { detectr: 'orb' } }), /unknown classical parameter 'keypoints.detectr'; did you mean 'detector'/);
+  assert.throws(() => resolveParams({ 'blocks.minInliers': 3 }), /unknown classical parameter 'blocks.minInliers'/);
+  assert.throws(() => resolveParams({ detectr: 'orb' } as never), /unknown classical parameter 'detectr'; did you mean 'detector'/);
+});
+
+test('the detector is a list of proposal stages, switched by their parameters', () => {
+  assert.deepEqual(STAGES.map((s) => `${s.name}:${s.kind}`), ['keypoints:transforms', 'blocks:transforms', 'dense:transforms', 'resampled:regions']);
+  const on = (p: Partial<typeof DEFAULT_PARAMS>) => STAGES.filter((s) => s.enabled(resolveParams(p))).map((s) => s.name);
+  assert.deepEqual(on({}), ['keypoints', 'blocks', 'resampled']);
+  assert.deepEqual(on({ blockMatching: false, denseMatching: true, resampledTwins: false }), ['keypoints', 'dense']);
+});
