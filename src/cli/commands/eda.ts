@@ -1,8 +1,9 @@
 import * as path from 'path';
 import type { Command } from '../command';
-import { num, optStr, UsageError } from '../command';
+import { num, optNum, optStr, UsageError } from '../command';
+import { checkInputDir, checkOutputFile } from '../../lib/util/checkpath';
 import { edaRows, labelCounts, problemCounts } from '../../lib/data/eda';
-import { scan, type VerifyLevel } from '../../lib/data/scan';
+import { resolveDataRoot, scan, type VerifyLevel } from '../../lib/data/scan';
 import { writeFileAtomic } from '../../lib/util/atomic';
 import { edaReportHtml } from '../../viz/figures/eda-report';
 import { overlaySample } from '../../viz/overlay';
@@ -30,7 +31,13 @@ export const eda: Command = {
   async run(args) {
     const verify = (optStr(args, 'verify') ?? 'masks') as VerifyLevel;
     if (!LEVELS.includes(verify)) throw new UsageError(`--verify must be one of ${LEVELS.join(', ')}, got '${verify}'`);
-    const limit = args.values.limit === undefined ? undefined : num(args, 'limit');
+    const limit = optNum(args, 'limit', { integer: true, min: 1 });
+    const samples = num(args, 'samples', 8, { integer: true, min: 0 });
+    checkInputDir(resolveDataRoot(optStr(args, 'data')), 'data folder');
+    const jsonFile = optStr(args, 'json');
+    const out = optStr(args, 'out');
+    if (jsonFile) checkOutputFile(jsonFile, '--json');
+    if (out) checkOutputFile(out, '--out');
     const t0 = Date.now();
     const result = await scan(optStr(args, 'data'), { verify, limitPerGroup: limit });
     const rows = edaRows(result);
@@ -38,15 +45,12 @@ export const eda: Command = {
     console.log(`${result.root} (${result.layout} layout): ${rows.length} images, ${result.problems.length} problems, ${seconds.toFixed(1)} s`);
     for (const c of labelCounts(rows)) console.log(`  ${c.split}/${c.label}: ${c.images}`);
     for (const p of problemCounts(result.problems)) console.log(`  problem ${p.kind}: ${p.count} (e.g. ${p.example})`);
-    const jsonFile = optStr(args, 'json');
     if (jsonFile) {
       writeFileAtomic(jsonFile, JSON.stringify({ root: result.root, rows, problems: result.problems }, null, 1) + '\n');
       console.log(`wrote ${path.resolve(jsonFile)}`);
     }
-    const out = optStr(args, 'out');
     if (out) {
-      const n = num(args, 'samples', 8);
-      const picks = result.samples.filter((s) => s.label === 'forged').slice(0, n);
+      const picks = result.samples.filter((s) => s.label === 'forged').slice(0, samples);
       const images = [];
       for (const s of picks) images.push({ png: await overlaySample(s, { maxSize: 512 }), caption: `${s.split}/${s.id}` });
       writeFileAtomic(out, edaReportHtml({ root: result.root, rows, problems: result.problems, images }));

@@ -1,5 +1,6 @@
 import type { Command } from '../command';
-import { num, optStr, str, UsageError } from '../command';
+import { num, optStr, outFile as outFileOption, str, UsageError } from '../command';
+import { checkInputDir, checkNotAnInput } from '../../lib/util/checkpath';
 import { scan } from '../../lib/data/scan';
 import { readImage } from '../../lib/data/image-io';
 import { createClassicalPredictor } from '../../lib/classical/predictor';
@@ -33,6 +34,9 @@ export const predict: Command = {
 Runs a trained model (the latest complete checkpoint of a run folder) or the classical keypoint
 detector on every image under DIR (a dataset root, one of its image folders, or a flat folder of
 images) and writes case_id,annotation (case_id = file stem; Kaggle RLE or 'authentic') atomically.
+Only the images are read: masks beside them (good, bad or missing) never drop an image. An image
+that cannot be read is skipped with a warning; the CSV is still written for the rest and the exit
+status is then 1. --out may not be one of the input images.
 Predictions come back at each image's original size; see src/lib/infer/postprocess.ts for the
 resize policy.
 
@@ -64,33 +68,46 @@ options:
     if ((runDir === undefined) === !classical) throw new UsageError('give exactly one of --run DIR or --classical');
     const params = (args.values.param as string[] | undefined) ?? [];
     if (params.length && !classical) throw new UsageError('--param goes with --classical');
-    const imagesDir = str(args, 'images');
-    const outFile = str(args, 'out');
+    const keepArg = optStr(args, 'evidence-keep');
+    if (keepArg !== undefined && classical) throw new UsageError('--evidence-keep goes with --run');
+    // every option and path is checked before the predictor loads and before any image is read
+    const unit = { min: 0, max: 1 };
     const postprocess = {
-      minArea: num(args, 'min-area', POSTPROCESS_DEFAULTS.minArea),
-      mergeIoU: num(args, 'merge-iou', POSTPROCESS_DEFAULTS.mergeIoU),
-      scoreThreshold: num(args, 'score-threshold', POSTPROCESS_DEFAULTS.scoreThreshold),
+      minArea: num(args, 'min-area', POSTPROCESS_DEFAULTS.minArea, { min: 0 }),
+      mergeIoU: num(args, 'merge-iou', POSTPROCESS_DEFAULTS.mergeIoU, unit),
+      scoreThreshold: num(args, 'score-threshold', POSTPROCESS_DEFAULTS.scoreThreshold, unit),
     };
+    const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3, unit);
+    const imagesDir = str(args, 'images');
+    checkInputDir(imagesDir, '--images');
+    const outFile = outFileOption(args, 'out');
+    if (runDir !== undefined) checkInputDir(runDir, '--run');
 
     // the predictor first: a bad run folder or parameter fails before a long scan
     // a learned model runs on the fastest backend available (tfjs-node(-gpu), wasm, then cpu)
     if (!classical) await initBackend();
-    const keepArg = optStr(args, 'evidence-keep');
-    if (keepArg !== undefined && classical) throw new UsageError('--evidence-keep goes with --run');
-    const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3);
     const predictor: Predictor = classical
       ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>)
       : await loadPredictorFromRun(runDir as string, { evidenceKeep });
     const started = Date.now();
     try {
-      const { samples, problems } = await scan(imagesDir);
+      // Prediction needs the images only: masks (bad, missing or none) never drop an image.
+      const { samples, problems } = await scan(imagesDir, { imagesOnly: true });
       for (const p of problems) console.warn(`warning: ${p.file}: ${p.kind}: ${p.reason}`);
       if (samples.length === 0) throw new DatasetError('no images found', imagesDir);
+      checkNotAnInput(outFile, samples.map((s) => s.imagePath), '--out');
+      const skipped = problems.filter((p) => p.kind === 'corrupt-image').map((p) => ({ file: p.file, reason: p.reason }));
       const sources: ImageSource[] = samples.map((s) => ({ caseId: s.id, file: s.imagePath, load: () => readImage(s.imagePath) }));
       const rows = await predictImages(predictor, sources, {
         postprocess,
         onImage: (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\rpredict ${done}/${total}`);
+        },
+        onError: (src, err) => {
+          if (process.stderr.isTTY) process.stderr.write('\n');
+          console.warn(`warning: skipped ${src.file}: ${err.reason}`);
+          skipped.push({ file: src.file, reason: err.reason });
+          return 'skip';
         },
       });
       if (process.stderr.isTTY) process.stderr.write('\n');
@@ -98,6 +115,11 @@ options:
       const forged = rows.filter((r) => r.annotation !== 'authentic').length;
       const seconds = (Date.now() - started) / 1000;
       console.log(`${predictor.name}: ${rows.length} images (${forged} with forged regions) in ${seconds.toFixed(1)} s -> ${outFile}`);
+      if (skipped.length) {
+        console.error(`sifd predict: ${skipped.length} image(s) could not be read and have no row in ${outFile}:`);
+        for (const s of skipped) console.error(`  ${s.file}: ${s.reason}`);
+        return 1;
+      }
     } finally {
       predictor.dispose();
     }

@@ -1,4 +1,4 @@
-import { num, optStr, str, UsageError, type Command } from '../command';
+import { num, optStr, outDir, str, UsageError, type Command } from '../command';
 import { generateDataset, DEFAULT_SIZES, FAMILIES, type Family } from '../../lib/data/synth/index';
 import { didYouMean } from '../../lib/errors';
 
@@ -13,7 +13,8 @@ copy-move forges a fraction of them and writes, atomically, the Kaggle layout:
   DIR/test_images/<id>.png                       DIR/test_masks/<id>.npy   (truth of forged test images)
   DIR/manifest.json  (per image: id, split, label, family, size, each forgery's boxes and transform)
 The same options give byte-identical files. DIR must not exist, be empty, or hold an earlier
-sifd synth output (it is replaced); any other folder is refused.
+sifd synth output and nothing else (it is replaced); a folder with any other file is refused and
+left as it is. A DIR that is a symbolic link stays one (the folder it points to is written).
 
 options:
   --out DIR             output folder (required)
@@ -35,8 +36,15 @@ options:
     families: { type: 'string' },
   },
   async run(args) {
-    const out = str(args, 'out');
-    const n = num(args, 'n');
+    const out = outDir(args, 'out');
+    const n = num(args, 'n', undefined, { integer: true, min: 1, max: 1_000_000 });
+    const forgedRatio = num(args, 'forged-ratio', 0.5, { min: 0, max: 1 });
+    const testFraction = num(args, 'test-fraction', 0.1, { min: 0, max: 1, maxExclusive: true });
+    const sizes = {
+      min: num(args, 'min-size', DEFAULT_SIZES.min, { integer: true, min: 32, max: 4096 }),
+      max: num(args, 'max-size', DEFAULT_SIZES.max, { integer: true, min: 32, max: 4096 }),
+    };
+    if (sizes.min > sizes.max) throw new UsageError(`--min-size ${sizes.min} is above --max-size ${sizes.max}`);
     const seedText = str(args, 'seed');
     const seed = /^\d+$/.test(seedText) ? Number(seedText) : seedText;
     const familiesText = optStr(args, 'families');
@@ -50,9 +58,9 @@ options:
       out,
       n,
       seed,
-      forgedRatio: num(args, 'forged-ratio', 0.5),
-      testFraction: num(args, 'test-fraction', 0.1),
-      sizes: { min: num(args, 'min-size', DEFAULT_SIZES.min), max: num(args, 'max-size', DEFAULT_SIZES.max) },
+      forgedRatio,
+      testFraction,
+      sizes,
       families,
       onProgress(done, total) {
         const now = Date.now();
