@@ -10,6 +10,11 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
   /** Allow positional arguments (e.g. notebook names). */
   positionals?: boolean;
+  /**
+   * Every argument goes through untouched as a positional (a wrapper such as `sifd lab` hands
+   * them to another program); only a first argument --help/-h is sifd's, and a leading -- is dropped.
+   */
+  passThrough?: boolean;
   run(args: ParsedArgs): Promise<number | void>;
 }
 
@@ -22,6 +27,10 @@ export interface ParsedArgs {
 export class UsageError extends SifdError {}
 
 export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
+  if (cmd.passThrough) {
+    if (argv[0] === '--help' || argv[0] === '-h') return { values: { help: true }, positionals: [] };
+    return { values: {}, positionals: argv[0] === '--' ? argv.slice(1) : argv.slice() };
+  }
   try {
     const { values, positionals } = parseArgs({
       args: argv,

@@ -1,7 +1,7 @@
 import type { EdaRow } from '../../lib/data/eda';
 import { labelCounts, problemCounts, topImageSizes } from '../../lib/data/eda';
 import type { Problem } from '../../lib/data/types';
-import { escapeHtml, plotlyJs, type PlotlyFigure } from '../display';
+import { escapeHtml, plotlyJs, type PlotlyFigure } from '../display-core';
 import { renderTable } from '../table';
 import { forgedAreaDistribution, instancesPerImage, sizeHistograms, sizeScatter } from './eda';
 
