@@ -2,7 +2,12 @@
  * Classical copy-move detector: keypoints + g2NN self-matching + clustering + RANSAC +
  * dense ZNCC verification, behind the same Predictor interface as the learned models.
  */
-export { detectCopyMove, detectWith } from './detect';
+export { detectWith } from './detect';
+// detectCopyMove with `notes` on its result (why it is empty, a small image)
+export { detectCopyMove, detectionNotes, SMALL_IMAGE_SIDE } from './notes';
+export type { NotedDetection } from './notes';
+export { detectors } from './detectors';
+export type { DetectorResult } from './detectors';
 export type { CopyMoveDetection, CopyCandidate, DetectionDebug } from './detect';
 export { createClassicalPredictor, createExactTwinPredictor } from './predictor';
 export { exactTwinMap } from './exactTwins';
