@@ -8,13 +8,13 @@ import { ConfigError, SifdError } from '../errors';
  * instead of a raw EISDIR/ENOTDIR/EEXIST stack trace after the work is done.
  */
 
-function statOrUndefined(p: string): fs.Stats | undefined {
+function statOrUndefined(p: string, what: string): fs.Stats | undefined {
   try {
     return fs.statSync(p);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ENOTDIR') throw new ConfigError(`cannot be used: ${blockingFile(p) ?? 'a part of it'} is a file, not a folder`, p);
+    if (code === 'ENOTDIR') throw new ConfigError(`${what} cannot be created: ${blockingFile(p) ?? 'a part of it'} is a file, not a folder`, p);
     throw new ConfigError(explainFsError(err), p);
   }
 }
@@ -54,7 +54,7 @@ function checkParent(p: string, what: string): void {
 /** An output file: may exist as a file (it is replaced atomically), must not be a folder or lie under a file. */
 export function checkOutputFile(file: string, what = 'output file'): string {
   const abs = path.resolve(file);
-  const st = statOrUndefined(abs);
+  const st = statOrUndefined(abs, what);
   if (st?.isDirectory()) throw new ConfigError(`${what} is a folder; give a file name (e.g. ${path.join(file, 'out')})`, file);
   if (st && !st.isFile()) throw new ConfigError(`${what} exists and is not a regular file`, file);
   checkParent(abs, what);
@@ -64,7 +64,7 @@ export function checkOutputFile(file: string, what = 'output file'): string {
 /** An output folder: may exist as a folder, must not be a file or lie under a file. */
 export function checkOutputDir(dir: string, what = 'output folder'): string {
   const abs = path.resolve(dir);
-  const st = statOrUndefined(abs);
+  const st = statOrUndefined(abs, what);
   if (st && !st.isDirectory()) throw new ConfigError(`${what} exists and is not a folder`, dir);
   if (st) {
     try {
@@ -81,7 +81,7 @@ export function checkOutputDir(dir: string, what = 'output folder'): string {
 /** An input folder: must exist and be a folder. */
 export function checkInputDir(dir: string, what = 'input folder'): string {
   const abs = path.resolve(dir);
-  const st = statOrUndefined(abs);
+  const st = statOrUndefined(abs, what);
   if (!st) throw new ConfigError(`${what} does not exist`, dir);
   if (!st.isDirectory()) throw new ConfigError(`${what} is not a folder`, dir);
   return abs;
