@@ -99,33 +99,51 @@ test('sifd lab: notebook 00 runs in Chromium with the TypeScript kernel; chart, 
     );
     const errors = await page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
     assert.deepEqual(errors, [], 'no cell wrote an error');
+    // JupyterLab lays out only the cells in view: bring each output into view before looking at it
+    const cell = async (text: string) => {
+      const c = page.locator('.jp-Notebook .jp-CodeCell', { hasText: text }).first();
+      await c.scrollIntoViewIfNeeded();
+      return c;
+    };
     // the Plotly chart (JupyterLab's plotly renderer or the inlined plotly.js)
-    await page.waitForSelector('.jp-OutputArea-output .js-plotly-plot .main-svg', { timeout: 60_000 });
-    assert.ok((await page.locator('.jp-OutputArea-output .js-plotly-plot .scatterlayer .trace').count()) >= 2, 'both traces drawn');
+    const plotCell = await cell('Plotly works');
+    await plotCell.locator('.js-plotly-plot .main-svg').first().waitFor({ timeout: 60_000 });
+    assert.ok((await plotCell.locator('.js-plotly-plot .scatterlayer .trace').count()) >= 2, 'both traces drawn');
     // a table
     assert.ok((await page.locator('.jp-OutputArea-output table').count()) >= 3, 'the version, backend and DataFrame tables');
     assert.ok((await page.locator('.jp-OutputArea-output table', { hasText: '@tensorflow/tfjs' }).count()) >= 1);
     // an image with its caption, visible
-    const figure = page.locator('.jp-OutputArea-output figure', { hasText: 'sharp-made test image' });
+    const figure = (await cell('sharp-made test image')).locator('.jp-OutputArea-output figure', { hasText: 'sharp-made test image' });
     await figure.waitFor({ timeout: 30_000 });
     assert.ok(await figure.locator('figcaption').isVisible(), 'the caption is visible');
     const size = await figure.locator('img').evaluate((img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]);
     assert.deepEqual(size, [192, 128]);
     // a progress bar, finished
-    const bar = page.locator('.jp-OutputArea-output .sifd-progress progress');
+    const bar = (await cell("label: 'demo'")).locator('.jp-OutputArea-output .sifd-progress progress');
     assert.ok((await bar.count()) >= 1, 'a progress bar is shown');
     const [value, max] = await bar.last().evaluate((p) => [(p as HTMLProgressElement).value, (p as HTMLProgressElement).max]);
     assert.ok(max > 0 && value === max, `progress ${value}/${max}`);
 
     // save: outputs are stripped, the tracked file stays byte for byte the same
+    const mtime = fs.statSync(notebook).mtimeMs;
     await page.locator('.jp-Notebook').first().click();
     await page.keyboard.press('Control+s');
-    await waitFor('the save', 30_000, async () => !(await page.locator('.jp-mod-dirty').count()) && fs.statSync(notebook).mtimeMs > 0);
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor('the save', 30_000, async () => fs.statSync(notebook).mtimeMs > mtime);
+    await new Promise((r) => setTimeout(r, 2000));
     const saved = fs.readFileSync(notebook);
     if (!saved.equals(tracked)) fs.writeFileSync(notebook, tracked);
     assert.equal(saved.toString(), tracked.toString(), 'running and saving notebook 00 leaves the tracked file unchanged');
     assert.deepEqual(fs.readdirSync(home), [], 'nothing written to HOME');
+  } catch (err) {
+    // what the page showed, for the failure report
+    const page = browser?.contexts()[0]?.pages()[0];
+    if (page) {
+      const dir = repoPath('out', 'lab-browser-test');
+      fs.mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: path.join(dir, 'page.png'), fullPage: true }).catch(() => undefined);
+      fs.writeFileSync(path.join(dir, 'outputs.html'), await page.locator('.jp-Notebook').innerHTML().catch(() => ''));
+    }
+    throw err;
   } finally {
     await browser?.close();
     if (lab.exitCode === null) lab.kill('SIGTERM');

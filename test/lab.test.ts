@@ -47,6 +47,7 @@ test('item 1/9: the lab command line: python -P from the repo root, PYTHONSAFEPA
     assert.ok(dir.startsWith(repoPath('environment', '.venv') + path.sep), `${key}=${dir} is inside the project's ignored venv`);
   }
   assert.equal(asRoot.env.JUPYTER_CONFIG_PATH, repoPath('environment', 'jupyter'));
+  assert.equal(asRoot.env.NPM_CONFIG_CACHE, repoPath('environment', '.cache', 'npm'), 'npm (run by jupyter-lsp) logs inside the project');
   const ignored = spawnSync('git', ['check-ignore', '-q', path.join(asRoot.env.JUPYTER_CONFIG_DIR as string, 'lab', 'user-settings', 'x.json')], { cwd: repoRoot() });
   assert.equal(ignored.status, 0, 'JupyterLab settings land in a git-ignored folder');
 });
@@ -88,6 +89,42 @@ test('item 10: the lab saves notebooks without outputs (pre_save_hook in environ
   assert.deepEqual(saved.cells[1], nb.cells[1]);
   const keep = spawnSync(venvPython, ['-c', script], { input: JSON.stringify(nb), encoding: 'utf8', env: { ...process.env, SIFD_LAB_KEEP_OUTPUTS: '1' } });
   assert.equal(JSON.parse(keep.stdout).cells[0].outputs.length, 1, 'SIFD_LAB_KEEP_OUTPUTS=1 keeps them');
+});
+
+test('item 10: a save that changes nothing keeps the file byte for byte (key order, kernel language_info)', { skip: noVenv }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-save-'));
+  const file = path.join(dir, 'n.ipynb');
+  const tracked = fs.readFileSync(repoPath('notebooks', '00_environment.ipynb'));
+  fs.writeFileSync(file, tracked);
+  const script = [
+    'import json, os, sys',
+    'from traitlets.config import Config',
+    'c = Config()',
+    'ns = {"get_config": lambda: c}',
+    `exec(open(${JSON.stringify(repoPath('environment', 'jupyter', 'jupyter_server_config.py'))}).read(), ns)`,
+    'class CM:',
+    '    def _get_os_path(self, p): return p',
+    'path = sys.argv[1]',
+    'nb = json.load(open(path))',
+    'nb["metadata"]["language_info"]["version"] = "3.7.2"',
+    'nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x"}]',
+    'nb["cells"][1]["execution_count"] = 1',
+    'model = {"type": "notebook", "content": nb}',
+    'c.FileContentsManager.pre_save_hook(model=model, path=path, contents_manager=CM())',
+    // what nbformat writes: sorted keys, indent 1
+    'open(path, "w").write(json.dumps(model["content"], indent=1, sort_keys=True, ensure_ascii=False) + "\\n")',
+    'os.utime(path, ns=(1, 2_000_000_000_000_000_000))',
+    'c.FileContentsManager.post_save_hook(model=model, os_path=path, contents_manager=CM())',
+    'print(os.stat(path).st_mtime_ns)',
+  ].join('\n');
+  try {
+    const r = spawnSync(venvPython, ['-c', script, file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(fs.readFileSync(file), tracked, 'the tracked bytes are kept');
+    assert.equal(r.stdout.trim(), '2000000000000000000', 'with the modification time JupyterLab was told');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('item 12: the kernel names the /index file for a folder import, and says when tslab skipped a cell', async () => {

@@ -18,7 +18,8 @@ export interface LabCommandLine {
  *   started in is never on Python's import path (a json.py in a downloaded dataset does not run);
  * - `--allow-root` added when running as root (containers), unless given already;
  * - Jupyter's config, data and runtime folders (and JupyterLab's settings and workspaces, which
- *   live under the config folder) inside the project's git-ignored environment/.venv/jupyter-home;
+ *   live under the config folder) inside the project's git-ignored environment/.venv/jupyter-home,
+ *   npm's cache and logs (jupyter-lsp runs npm) in environment/.cache/npm, as setup.sh does;
  * - environment/jupyter/ on JUPYTER_CONFIG_PATH: notebooks are saved without outputs.
  */
 export function labCommandLine(extra: readonly string[], opts: { uid?: number } = {}): LabCommandLine {
@@ -29,6 +30,8 @@ export function labCommandLine(extra: readonly string[], opts: { uid?: number } 
   });
   const home = path.dirname(env.JUPYTER_CONFIG_DIR as string);
   env.IPYTHONDIR = path.join(home, 'ipython');
+  // jupyter-lsp asks `npm prefix --global` for language servers; npm would log to ~/.npm/_logs
+  env.NPM_CONFIG_CACHE = repoPath('environment', '.cache', 'npm');
   for (const dir of [env.JUPYTER_CONFIG_DIR, env.JUPYTER_DATA_DIR, env.JUPYTER_RUNTIME_DIR] as string[]) fs.mkdirSync(dir, { recursive: true });
   const args = [
     '-P',
