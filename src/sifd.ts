@@ -3,8 +3,8 @@
  *
  *   import { synth, scan, eda, overlay, detectors, display } from './src/sifd';
  *
- *   await synth({ out: 'data/mine', n: 40, seed: 1 });      // a synthetic Kaggle-layout dataset
- *   const ds = await scan('data/mine');                     // samples + problems
+ *   await synth({ out: 'out/demo', n: 40, seed: 1 });       // a synthetic Kaggle-layout dataset
+ *   const ds = await scan('out/demo');                      // samples + problems
  *   display.table(eda(ds).slice(0, 10));                    // one row per image
  *   display.png(await overlay(ds.samples.find((s) => s.label === 'forged')!), { caption: 'masks' });
  *   const found = await detectors.classical(image);         // instances, scores, notes

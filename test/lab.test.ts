@@ -12,6 +12,7 @@ import { commands } from '../src/cli/commands/index';
 import { parseCommandArgs } from '../src/cli/command';
 import { labCommandLine } from '../src/cli/commands/lab';
 import { repoPath, repoRoot } from '../src/lib/util/paths';
+import { describeFailure, runNotebook } from '../src/lib/notebooks/runner';
 
 const venvPython = repoPath('environment', '.venv', 'bin', 'python');
 const noVenv = fs.existsSync(venvPython) ? false : 'the project venv is missing (npm test runs environment/setup.sh first)';
@@ -176,4 +177,29 @@ test('items 12/13: the prelude src/sifd.ts gives the public API under short name
   const imported = /import \{([^}]+)\} from '\.\/src\/sifd';/.exec(first[1]);
   assert.ok(imported, 'the first cell imports from ./src/sifd');
   for (const name of imported[1].split(',').map((n) => n.trim()).filter(Boolean)) assert.ok(name in sifd, `README imports ${name}, which src/sifd.ts exports`);
+});
+
+test('item 13: README\'s first cell runs as written in the tslab kernel', { skip: noVenv, timeout: 600_000 }, async () => {
+  const readme = fs.readFileSync(repoPath('README.md'), 'utf8');
+  const code = /### First cell[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-first-cell-'));
+  const file = path.join(dir, 'first.ipynb');
+  const nb = {
+    cells: [{ cell_type: 'code', execution_count: null, id: 'first', metadata: {}, outputs: [], source: code }],
+    metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  fs.writeFileSync(file, JSON.stringify(nb));
+  try {
+    const result = await runNotebook(file, { outDir: dir, cellTimeout: 300 });
+    assert.ok(result.ok, describeFailure(result));
+    const executed = JSON.parse(fs.readFileSync(path.join(dir, 'first.ipynb'), 'utf8'));
+    const outputs = executed.cells[0].outputs as Array<{ data?: Record<string, unknown> }>;
+    assert.ok(outputs.some((o) => o.data?.['text/html'] && String(o.data['text/html']).includes('<figcaption')), 'the captioned grid');
+    assert.ok(outputs.some((o) => /region\(s\)/.test(String(o.data?.['text/markdown'] ?? ''))), 'the detection line');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(repoPath('out', 'demo'), { recursive: true, force: true });
+  }
 });
