@@ -159,7 +159,7 @@ test('item 5: train skips forged images whose mask is all zero or NaN, naming th
   floatMask(path.join(dir, 'train_masks', `${a}.npy`), ...dims(a), 0);
   floatMask(path.join(dir, 'train_masks', `${b}.npy`), ...dims(b), NaN);
   const run = path.join(root, 'runs', 'empty');
-  const r = await sifd('train', '--data', dir, '--out', run, '--epochs', '1', '--size', '32', '--batch', '4', '--backend', 'cpu', '--val-fraction', '0');
+  const r = await sifd('train', '--data', dir, '--out', run, '--epochs', '1', '--size', '32', '--batch', '4', '--backend', 'wasm', '--val-fraction', '0');
   assert.equal(r.code, 0, r.err);
   for (const id of [a, b]) assert.match(r.err, new RegExp(`skipped .*${id}\\.npy: .*no forged pixel`));
   const summary = JSON.parse(r.out.trim().split('\n').pop()!);

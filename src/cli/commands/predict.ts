@@ -1,9 +1,9 @@
 import type { Command } from '../command';
-import { num, optStr, outFile as outFileOption, str, UsageError } from '../command';
+import { num, optNum, optStr, outFile as outFileOption, str, UsageError } from '../command';
 import { checkInputDir, checkNotAnInput } from '../../lib/util/checkpath';
 import { scan } from '../../lib/data/scan';
 import { readImage } from '../../lib/data/image-io';
-import { createClassicalPredictor } from '../../lib/classical/predictor';
+import { CLASSICAL_MAX_PIXELS, createClassicalPredictor } from '../../lib/classical/predictor';
 import type { ClassicalParams } from '../../lib/classical/params';
 import { loadPredictorFromRun } from '../../lib/train/predictor';
 import { predictImages, type ImageSource } from '../../lib/infer/predict';
@@ -49,6 +49,9 @@ options:
   --min-area N          drop instances smaller than N pixels at original size (default ${POSTPROCESS_DEFAULTS.minArea})
   --merge-iou X         merge instances overlapping with IoU above X (default ${POSTPROCESS_DEFAULTS.mergeIoU})
   --score-threshold X   drop instances scoring below X (default ${POSTPROCESS_DEFAULTS.scoreThreshold})
+  --max-pixels N        classical: larger images are detected on a nearest-neighbour downscaled copy
+                        of at most N pixels (default ${CLASSICAL_MAX_PIXELS}, ~0.5 GB peak; the detector
+                        needs ~100 bytes per pixel at native resolution)
   --evidence-keep X     runs trained with evidence channels: add evidence regions whose mean predicted
                         probability reaches X (default 0.3); 'none' keeps the model's output alone`,
   options: {
@@ -61,6 +64,7 @@ options:
     'merge-iou': { type: 'string' },
     'score-threshold': { type: 'string' },
     'evidence-keep': { type: 'string' },
+    'max-pixels': { type: 'string' },
   },
   async run(args) {
     const runDir = optStr(args, 'run');
@@ -77,6 +81,8 @@ options:
       mergeIoU: num(args, 'merge-iou', POSTPROCESS_DEFAULTS.mergeIoU, unit),
       scoreThreshold: num(args, 'score-threshold', POSTPROCESS_DEFAULTS.scoreThreshold, unit),
     };
+    const maxPixels = optNum(args, 'max-pixels', { integer: true, min: 1 });
+    if (maxPixels !== undefined && !classical) throw new UsageError('--max-pixels goes with --classical');
     const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3, unit);
     const imagesDir = str(args, 'images');
     checkInputDir(imagesDir, '--images');
@@ -87,7 +93,7 @@ options:
     // a learned model runs on the fastest backend available (tfjs-node(-gpu), wasm, then cpu)
     if (!classical) await initBackend();
     const predictor: Predictor = classical
-      ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>)
+      ? createClassicalPredictor(parseParams(params) as Partial<ClassicalParams>, { maxPixels })
       : await loadPredictorFromRun(runDir as string, { evidenceKeep });
     const started = Date.now();
     try {
