@@ -223,8 +223,14 @@ test('item 7: --out that is a folder, lies under a file, or is a file where a fo
   const before = fs.readFileSync(victim);
   const r = await sifd('predict', '--classical', '--images', pristine, '--out', victim);
   assert.equal(r.code, 1);
-  assert.match(r.err, /would overwrite an input file/);
+  assert.match(r.err, /would overwrite an input file|--out is an existing image or mask file/);
   assert.deepEqual(fs.readFileSync(victim), before);
+  const maskFile = path.join(pristine, 'train_masks', fs.readdirSync(path.join(pristine, 'train_masks'))[0]);
+  const maskBytes = fs.readFileSync(maskFile);
+  const m = await sifd('predict', '--classical', '--images', path.join(pristine, 'train_images'), '--out', maskFile);
+  assert.equal(m.code, 1);
+  assert.match(m.err, /--out is an existing image or mask file/);
+  assert.deepEqual(fs.readFileSync(maskFile), maskBytes);
   // an fs error no check foresaw still comes out as one line naming the path
   const { explainFsError } = await import('../src/lib/util/checkpath');
   let raw: unknown;

@@ -10,7 +10,8 @@ import { predictImages, type ImageSource } from '../../lib/infer/predict';
 import { POSTPROCESS_DEFAULTS } from '../../lib/infer/postprocess';
 import { writeSubmission } from '../../lib/infer/submission';
 import type { Predictor } from '../../lib/infer/types';
-import { DatasetError } from '../../lib/errors';
+import * as fs from 'fs';
+import { ConfigError, DatasetError } from '../../lib/errors';
 import { initBackend } from '../../lib/backend/index';
 
 /** `--param key=value` pairs for the classical detector: numbers and true/false are parsed, the rest stay strings. */
@@ -87,6 +88,10 @@ options:
     const imagesDir = str(args, 'images');
     checkInputDir(imagesDir, '--images');
     const outFile = outFileOption(args, 'out');
+    // a submission is a CSV: never replace an existing image or mask (masks are not scanned below)
+    if (fs.existsSync(outFile) && /\.(png|jpe?g|tiff?|webp|npy)$/i.test(outFile)) {
+      throw new ConfigError('--out is an existing image or mask file; predict writes a CSV (choose another path)', outFile);
+    }
     if (runDir !== undefined) checkInputDir(runDir, '--run');
 
     // the predictor first: a bad run folder or parameter fails before a long scan
