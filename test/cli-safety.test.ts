@@ -79,7 +79,8 @@ const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at .+:\d+:\d+/
 before(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-safety-'));
   pristine = path.join(root, 'pristine');
-  await generateDataset({ out: pristine, n: 10, seed: 4, forgedRatio: 0.6, testFraction: 0, sizes: { min: 48, max: 72 } });
+  // no twins: every stem names one image, so the tests below can name images by stem
+  await generateDataset({ out: pristine, n: 10, seed: 4, forgedRatio: 0.6, testFraction: 0, sizes: { min: 48, max: 72 }, twins: false });
   for (const d of ['test_images', 'test_masks']) fs.rmSync(path.join(pristine, d), { recursive: true }); // train split only
 });
 
