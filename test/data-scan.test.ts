@@ -145,7 +145,13 @@ test('verify levels: layout skips file checks, full decodes pixels', async () =>
     await png(path.join(trunc, 'ok.png'));
     const good = fs.readFileSync(path.join(trunc, 'ok.png'));
     fs.writeFileSync(path.join(trunc, 'cut.png'), good.subarray(0, good.length - 40));
-    assert.deepEqual((await scan(trunc)).samples.map((s) => s.id), ['cut', 'ok']);
+    // the header level already reads a PNG's last bytes: a cut-off file is a problem, not a sample
+    for (const verify of ['header', 'masks'] as const) {
+      const r = await scan(trunc, { verify });
+      assert.deepEqual(r.samples.map((s) => s.id), ['ok']);
+      assert.deepEqual(r.problems.map((p) => [p.kind, p.file]), [['corrupt-image', path.join(trunc, 'cut.png')]]);
+      assert.match(r.problems[0].reason, /truncated PNG/);
+    }
     const full = await scan(trunc, { verify: 'full' });
     assert.deepEqual(full.samples.map((s) => s.id), ['ok']);
     assert.deepEqual(full.problems.map((p) => [p.kind, p.file]), [['corrupt-image', path.join(trunc, 'cut.png')]]);

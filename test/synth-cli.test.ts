@@ -42,8 +42,8 @@ test('sifd synth: writes the dataset, refuses foreign folders and bad options wi
     assert.equal(noOut.code, 2);
     assert.match(noOut.err, /missing required option --out/);
     const badSize = await sifd(['synth', '--out', path.join(root, 'x'), '--n', '2', '--seed', '1', '--min-size', '500', '--max-size', '100']);
-    assert.equal(badSize.code, 1);
-    assert.match(badSize.err, /32 <= min <= max <= 4096/);
+    assert.equal(badSize.code, 2);
+    assert.match(badSize.err, /--min-size 500 is above --max-size 100/);
     assert.ok(!fs.existsSync(path.join(root, 'x')));
     const help = await sifd(['synth', '--help']);
     assert.equal(help.code, 0);

@@ -62,7 +62,7 @@ test('sifd train --replicas 2 trains data-parallel to the same loss as one repli
     assert.ok(Math.abs(lossOf(one) - lossOf(two)) <= 1e-4 * Math.abs(lossOf(one)), `${lossOf(one)} vs ${lossOf(two)}`);
     const bad = await sifd('train', '--data', data, '--replicas', '0');
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /--replicas must be >= 1, got 0/);
+    assert.match(bad.err, /--replicas must be an integer >= 1, got '0'/);
   } finally {
     if (saved === undefined) delete process.env.SIFD_WASM_THREADS;
     else process.env.SIFD_WASM_THREADS = saved;
@@ -72,7 +72,7 @@ test('sifd train --replicas 2 trains data-parallel to the same loss as one repli
 test('sifd train rejects bad options with a clear message', async () => {
   const badLr = await sifd('train', '--data', data, '--lr', 'fast');
   assert.equal(badLr.code, 2);
-  assert.match(badLr.err, /--lr must be a number, got 'fast'/);
+  assert.match(badLr.err, /--lr must be a number > 0, got 'fast'/);
   const badModel = await sifd('train', '--data', data, '--model', 'unet-tiyn', '--out', path.join(root, 'runs', 'x'), '--backend', 'wasm');
   assert.equal(badModel.code, 1);
   assert.match(badModel.err, /unknown model 'unet-tiyn'; did you mean 'unet-tiny'/);

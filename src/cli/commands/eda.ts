@@ -1,9 +1,10 @@
 import * as path from 'path';
 import type { Command } from '../command';
-import { num, optStr, UsageError } from '../command';
+import { num, optNum, optStr, UsageError } from '../command';
+import { checkInputDir, checkOutputFile } from '../../lib/util/checkpath';
 import { edaRows, labelCounts, problemCounts } from '../../lib/data/eda';
 import { edaComparison, edaSummary } from '../../lib/data/eda-summary';
-import { scan, type VerifyLevel } from '../../lib/data/scan';
+import { resolveDataRoot, scan, type VerifyLevel } from '../../lib/data/scan';
 import { writeFileAtomic } from '../../lib/util/atomic';
 import { edaReportHtml } from '../../viz/figures/eda-report';
 import { tableText } from '../../viz/table';
@@ -32,7 +33,13 @@ export const eda: Command = {
   async run(args) {
     const verify = (optStr(args, 'verify') ?? 'masks') as VerifyLevel;
     if (!LEVELS.includes(verify)) throw new UsageError(`--verify must be one of ${LEVELS.join(', ')}, got '${verify}'`);
-    const limit = args.values.limit === undefined ? undefined : num(args, 'limit');
+    const limit = optNum(args, 'limit', { integer: true, min: 1 });
+    const samples = num(args, 'samples', 8, { integer: true, min: 0 });
+    checkInputDir(resolveDataRoot(optStr(args, 'data')), 'data folder');
+    const jsonFile = optStr(args, 'json');
+    const out = optStr(args, 'out');
+    if (jsonFile) checkOutputFile(jsonFile, '--json');
+    if (out) checkOutputFile(out, '--out');
     const t0 = Date.now();
     const result = await scan(optStr(args, 'data'), { verify, limitPerGroup: limit });
     const rows = edaRows(result);
@@ -43,15 +50,12 @@ export const eda: Command = {
     const summary = edaSummary(rows);
     const comparison = edaComparison(summary);
     console.log(`\n${tableText(comparison, { maxRows: 200 })}`);
-    const jsonFile = optStr(args, 'json');
     if (jsonFile) {
       writeFileAtomic(jsonFile, JSON.stringify({ root: result.root, summary, comparison, rows, problems: result.problems }, null, 1) + '\n');
       console.log(`wrote ${path.resolve(jsonFile)}`);
     }
-    const out = optStr(args, 'out');
     if (out) {
-      const n = num(args, 'samples', 8);
-      const picks = result.samples.filter((s) => s.label === 'forged').slice(0, n);
+      const picks = result.samples.filter((s) => s.label === 'forged').slice(0, samples);
       const images = [];
       for (const s of picks) images.push({ png: await overlaySample(s, { maxSize: 512 }), caption: `${s.split}/${s.id}` });
       writeFileAtomic(out, edaReportHtml({ root: result.root, rows, problems: result.problems, images }));

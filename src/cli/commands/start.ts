@@ -21,7 +21,7 @@ index page's path. Exits non-zero if any notebook fails (the others still run).`
   async run(args) {
     const sample = repoPath('data', 'sample');
     if (!fs.existsSync(sample)) {
-      const n = num(args, 'sample-n', SAMPLE.n);
+      const n = num(args, 'sample-n', SAMPLE.n, { integer: true, min: 1 });
       console.log(`start: generating the sample dataset (${n} images) in ${sample}`);
       await generateDataset({ out: sample, n, seed: SAMPLE.seed, sizes: { min: 64, max: SAMPLE.maxSize } });
     }

@@ -1,4 +1,4 @@
-import { num, optStr, str, UsageError, type Command } from '../command';
+import { num, optStr, outDir, str, UsageError, type Command } from '../command';
 import { generateDataset, DEFAULT_SIZES, FAMILIES, GENERATORS, REALISTIC_SIZES, type FigureFamily, type GeneratorName } from '../../lib/data/synth/index';
 import { REAL_FORGED_RATIO } from '../../lib/data/synth/writer';
 import { didYouMean } from '../../lib/errors';
@@ -21,7 +21,8 @@ brightness/contrast/blur/noise changes, some forged twins re-saved through JPEG 
 RGB/RGBA files, the real sizes (up to 3888 px), event counts and forged-area fractions. 'classic'
 is the first generator (RGB, nearest-neighbour copies, skewed-small sizes, no twins).
 The same options give byte-identical files. DIR must not exist, be empty, or hold an earlier
-sifd synth output (it is replaced); any other folder is refused.
+sifd synth output and nothing else (it is replaced); a folder with any other file is refused and
+left as it is. A DIR that is a symbolic link stays one (the folder it points to is written).
 
 options:
   --out DIR             output folder (required)
@@ -48,8 +49,18 @@ options:
     bases: { type: 'string' },
   },
   async run(args) {
-    const out = str(args, 'out');
-    const n = num(args, 'n');
+    const out = outDir(args, 'out');
+    const n = num(args, 'n', undefined, { integer: true, min: 1, max: 1_000_000 });
+    const generator = (optStr(args, 'generator') ?? 'realistic') as GeneratorName;
+    if (!GENERATORS.includes(generator)) throw new UsageError(`unknown generator '${generator}'; ${didYouMean(generator, GENERATORS)}`);
+    const defaults = generator === 'realistic' ? REALISTIC_SIZES : DEFAULT_SIZES;
+    const forgedRatio = optStr(args, 'forged-ratio') === undefined ? undefined : num(args, 'forged-ratio', undefined, { min: 0, max: 1 });
+    const testFraction = num(args, 'test-fraction', 0.1, { min: 0, max: 1, maxExclusive: true });
+    const sizes = {
+      min: num(args, 'min-size', defaults.min, { integer: true, min: 32, max: 4096 }),
+      max: num(args, 'max-size', defaults.max, { integer: true, min: 32, max: 4096 }),
+    };
+    if (sizes.min > sizes.max) throw new UsageError(`--min-size ${sizes.min} is above --max-size ${sizes.max}`);
     const seedText = str(args, 'seed');
     const seed = /^\d+$/.test(seedText) ? Number(seedText) : seedText;
     const familiesText = optStr(args, 'families');
@@ -57,9 +68,6 @@ options:
     for (const f of families ?? []) {
       if (!FAMILIES.includes(f)) throw new UsageError(`unknown family '${f}'; ${didYouMean(f, FAMILIES)}`);
     }
-    const generator = (optStr(args, 'generator') ?? 'realistic') as GeneratorName;
-    if (!GENERATORS.includes(generator)) throw new UsageError(`unknown generator '${generator}'; ${didYouMean(generator, GENERATORS)}`);
-    const defaults = generator === 'realistic' ? REALISTIC_SIZES : DEFAULT_SIZES;
     const started = Date.now();
     let lastReport = started;
     const manifest = await generateDataset({
@@ -68,9 +76,9 @@ options:
       seed,
       generator,
       bases: optStr(args, 'bases'),
-      forgedRatio: optStr(args, 'forged-ratio') === undefined ? undefined : num(args, 'forged-ratio'),
-      testFraction: num(args, 'test-fraction', 0.1),
-      sizes: { min: num(args, 'min-size', defaults.min), max: num(args, 'max-size', defaults.max) },
+      forgedRatio,
+      testFraction,
+      sizes,
       families,
       onWarning: (msg) => process.stderr.write(`synth: ${msg}\n`),
       onProgress(done, total) {

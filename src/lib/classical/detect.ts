@@ -245,12 +245,22 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
 }
 
 /** A note when the image was resized to the working size. */
+/** Below this shorter side, copied regions are often too small to carry enough keypoints. */
+export const SMALL_IMAGE_SIDE = 256;
+
+/** What the working size did, and a warning for figures too small for keypoints. */
 function sizeNotes(image: Image, gray: GrayImage, scale: number, p: ClassicalParams): string[] {
-  if (scale === 1) return [];
   const size = `${image.width}x${image.height}`;
-  return scale > 1
-    ? [`image ${size} smaller than minSide ${p.minSide}: upscaled to ${gray.width}x${gray.height} (x${scale.toFixed(2)})`]
-    : [`image ${size} larger than maxSide ${p.maxSide}: downscaled to ${gray.width}x${gray.height} (x${scale.toFixed(2)})`];
+  const notes: string[] = [];
+  if (Math.min(image.width, image.height) < SMALL_IMAGE_SIDE) {
+    notes.push(
+      `small image (${size}): copies in figures under ~${SMALL_IMAGE_SIDE} px are often too small for keypoints ` +
+        `(minInliers ${p.minInliers} matches per copy); the detector is tuned on figures of 384 px and more (notebook 08)`,
+    );
+  }
+  if (scale > 1) notes.push(`image ${size} smaller than minSide ${p.minSide}: upscaled to ${gray.width}x${gray.height} (x${scale.toFixed(2)})`);
+  if (scale < 1) notes.push(`image ${size} larger than maxSide ${p.maxSide}: downscaled to ${gray.width}x${gray.height} (x${scale.toFixed(2)})`);
+  return notes;
 }
 
 /** Why no transform was verified: none proposed (and why), or all rejected (most often for what). */

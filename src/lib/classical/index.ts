@@ -2,7 +2,10 @@
  * Classical copy-move detector: keypoints + g2NN self-matching + clustering + RANSAC +
  * dense ZNCC verification, behind the same Predictor interface as the learned models.
  */
-export { detectCopyMove, detectWith } from './detect';
+// detectCopyMove's result carries `notes`: the working size, what was verified, why it is empty, the gate
+export { detectCopyMove, detectWith, SMALL_IMAGE_SIDE } from './detect';
+export { detectors } from './detectors';
+export type { DetectorResult } from './detectors';
 export type { CopyMoveDetection, CopyCandidate, DetectionDebug } from './detect';
 export { createClassicalPredictor, createExactTwinPredictor } from './predictor';
 export { exactTwinMap } from './exactTwins';

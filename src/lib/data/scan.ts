@@ -22,6 +22,11 @@ export interface ScanOptions {
   /** Files checked in parallel (sharp runs on libuv threads); default 8. */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Inference: only the images matter. Masks are neither read nor required, so a bad, missing or
+   * ambiguous mask never drops an image (labels still come from the folders).
+   */
+  imagesOnly?: boolean;
 }
 
 /** What the scan learned about one sample's files (present from verify 'header' on). */
@@ -77,11 +82,32 @@ function idOf(file: string): string {
   return path.basename(file, path.extname(file));
 }
 
-function listDir(dir: string): fs.Dirent[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith('.'))
-    .sort((a, b) => naturalCompare(a.name, b.name));
+interface Entry {
+  name: string;
+  isDirectory(): boolean;
+}
+
+/**
+ * A folder's visible entries in natural order. Symbolic links are followed (a label folder or an
+ * image may be a link to elsewhere); a link whose target is missing is reported and left out.
+ */
+function listDir(dir: string, report?: Report): Entry[] {
+  const entries: Entry[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    if (!e.isSymbolicLink()) {
+      entries.push(e);
+      continue;
+    }
+    const file = path.join(dir, e.name);
+    try {
+      const isDir = fs.statSync(file).isDirectory();
+      entries.push({ name: e.name, isDirectory: () => isDir });
+    } catch (err) {
+      report?.(file, 'broken-link', `symbolic link to a missing target (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  }
+  return entries.sort((a, b) => naturalCompare(a.name, b.name));
 }
 
 /**
@@ -97,7 +123,7 @@ export async function scan(root?: string, opts: ScanOptions = {}): Promise<ScanR
   const problems: Problem[] = [];
   const report = (file: string, kind: string, reason: string) => problems.push({ file, kind, reason });
   const kaggle = SPLITS.some((s) => fs.existsSync(path.join(dir, s.images)) || fs.existsSync(path.join(dir, s.masks)));
-  let samples = kaggle ? findKaggle(dir, report) : findFlat(dir, report);
+  let samples = kaggle ? findKaggle(dir, report, opts.imagesOnly ?? false) : findFlat(dir, report);
   samples.sort(
     (a, b) =>
       SPLIT_ORDER[a.split] - SPLIT_ORDER[b.split] ||
@@ -116,7 +142,7 @@ export async function scan(root?: string, opts: ScanOptions = {}): Promise<ScanR
   const details = new Map<string, SampleDetails>();
   const level = opts.verify ?? 'masks';
   if (level !== 'layout') {
-    const ok = await verifySamples(samples, level, opts, details, report);
+    const ok = await verifySamples(samples, opts.imagesOnly ? 'header' : level, opts, details, report);
     samples = samples.filter((_, i) => ok[i]);
   }
   return { root: dir, layout: kaggle ? 'kaggle' : 'flat', samples, problems, details };
@@ -132,7 +158,7 @@ function findFlat(dir: string, report: Report): Sample[] {
   const samples: Sample[] = [];
   const seen = new Map<string, string>();
   const visit = (folder: string, nested: boolean) => {
-    for (const e of listDir(folder)) {
+    for (const e of listDir(folder, report)) {
       const file = path.join(folder, e.name);
       if (e.isDirectory()) {
         if (!nested && LABEL_DIRS.some((l) => l === e.name)) visit(file, true);
@@ -156,14 +182,14 @@ function findFlat(dir: string, report: Report): Sample[] {
   return samples;
 }
 
-function findKaggle(dir: string, report: Report): Sample[] {
+function findKaggle(dir: string, report: Report, imagesOnly: boolean): Sample[] {
   const samples: Sample[] = [];
   for (const { split, images, masks } of SPLITS) {
     const imageDir = path.join(dir, images);
     const maskDir = path.join(dir, masks);
     const maskById = new Map<string, string>();
-    if (fs.existsSync(maskDir)) {
-      for (const e of listDir(maskDir)) {
+    if (!imagesOnly && fs.existsSync(maskDir)) {
+      for (const e of listDir(maskDir, report)) {
         const file = path.join(maskDir, e.name);
         if (e.isDirectory()) report(file, 'unexpected-folder', `folder inside ${masks}/ (masks are ${masks}/<id>.npy)`);
         else if (path.extname(e.name).toLowerCase() !== '.npy') report(file, 'not-a-mask', 'not an .npy file');
@@ -171,6 +197,7 @@ function findKaggle(dir: string, report: Report): Sample[] {
       }
     }
     if (!fs.existsSync(imageDir)) {
+      if (imagesOnly) continue;
       for (const file of maskById.values()) report(file, 'mask-without-image', `no ${images}/ folder for this mask`);
       continue;
     }
@@ -190,6 +217,10 @@ function findKaggle(dir: string, report: Report): Sample[] {
       }
       seenIds.set(key, file);
       const mask = maskById.get(id);
+      if (imagesOnly) {
+        samples.push({ id, stem: id, split, label: label === 'by-mask' ? 'unknown' : label, imagePath: file });
+        return;
+      }
       if (label === 'unknown') {
         samples.push({ id, stem: id, split, label, imagePath: file });
         return;
@@ -210,7 +241,7 @@ function findKaggle(dir: string, report: Report): Sample[] {
     };
     let imageCount = 0;
     let sawLabelDir = false;
-    for (const e of listDir(imageDir)) {
+    for (const e of listDir(imageDir, report)) {
       const file = path.join(imageDir, e.name);
       if (e.isDirectory()) {
         const label = LABEL_DIRS.find((l) => l === e.name);
@@ -220,7 +251,7 @@ function findKaggle(dir: string, report: Report): Sample[] {
         }
         sawLabelDir = true;
         let inLabel = 0;
-        for (const f of listDir(file)) {
+        for (const f of listDir(file, report)) {
           const inner = path.join(file, f.name);
           if (f.isDirectory()) report(inner, 'unexpected-folder', `folder inside ${images}/${label}/`);
           else if (!isImageFile(f.name)) report(inner, 'not-an-image', 'not an image file (expected .png, .jpg, .jpeg, .tif, .tiff or .webp)');
@@ -240,6 +271,7 @@ function findKaggle(dir: string, report: Report): Sample[] {
     }
     if (imageCount === 0 && !sawLabelDir) report(imageDir, 'empty-folder', 'no images in this folder');
     nameTwins(samples.filter((s) => s.split === split));
+    if (imagesOnly) continue;
     for (const [id, file] of maskById) {
       if (!used.has(id) && !seenIds.has(id)) report(file, 'mask-without-image', `no image '${id}' in ${images}/`);
     }

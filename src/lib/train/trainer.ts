@@ -13,6 +13,7 @@ import { findLatestCheckpoint, assignWeights, saveCheckpoint, type LoadedCheckpo
 import { clipByGlobalNorm } from './clip';
 import { validateTrainConfig, type TrainConfig } from './config';
 import { writeHistory, type EpochRecord } from './history';
+import { cleanStaleTemps } from '../util/tempfile';
 import { createOptimizer } from './optimizers';
 import { makeSchedule } from './schedules';
 
@@ -106,7 +107,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let lastCheckpoint: string | undefined;
 
   const resumeFrom =
-    typeof opts.resume === 'object' ? opts.resume : opts.resume && opts.runDir ? findLatestCheckpoint(opts.runDir, warn) : undefined;
+    typeof opts.resume === 'object'
+      ? opts.resume
+      : opts.resume && opts.runDir
+        ? findLatestCheckpoint(opts.runDir, warn, { setAsideCorrupt: true })
+        : undefined;
+  // temp folders of a run killed mid-save (.epoch_<k>.tmp-<pid>-*) go before anything is written
+  if (opts.runDir) cleanStaleTemps(opts.runDir);
   if (opts.resume === true && !opts.runDir) throw new TrainingError('resume needs a run folder');
   const replicas = (opts.dataParallel ?? 1) > 1 ? await GradientReplicas.start(model, opts.dataParallel!, tf.getBackend()) : null;
   const optimizer = createOptimizer(config.optimizer, config.lr);
@@ -114,6 +121,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     if (resumeFrom) {
       checkResumable(model, resumeFrom);
       // The run's own recipe wins; only the epoch count may be raised to train longer.
+      if (config.epochs < resumeFrom.meta.epoch) {
+        throw new TrainingError(
+          `the run has already finished ${resumeFrom.meta.epoch} epochs; epochs ${config.epochs} is below that (give more to train longer)`,
+          resumeFrom.dir,
+        );
+      }
       config = validateTrainConfig({ ...resumeFrom.meta.train, epochs: config.epochs });
       assignWeights(model, resumeFrom.weights, resumeFrom.dir);
       optimizer.setState(resumeFrom.optimizer);
@@ -123,6 +136,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       step = resumeFrom.meta.step;
       resumedFrom = resumeFrom.dir;
       lastCheckpoint = resumeFrom.dir;
+      // history.jsonl is written after each checkpoint: a kill in between leaves it one epoch short
+      if (opts.runDir) writeHistory(path.join(opts.runDir, 'history.jsonl'), history);
     } else if (opts.resume === true) {
       warn(`warning: no complete checkpoint in ${opts.runDir}; starting from scratch`);
     }

@@ -2,7 +2,7 @@ import type { EdaRow } from '../../lib/data/eda';
 import { labelCounts, problemCounts, topImageSizes } from '../../lib/data/eda';
 import { edaComparison, edaSummary } from '../../lib/data/eda-summary';
 import type { Problem } from '../../lib/data/types';
-import { escapeHtml, plotlyJs, type PlotlyFigure } from '../display';
+import { escapeHtml, plotlyJs, type PlotlyFigure } from '../display-core';
 import { renderTable } from '../table';
 import { forgedAreaDistribution, instancesPerImage, partsPerEventFigure, sizeHistograms, sizeScatter } from './eda';
 

@@ -114,14 +114,50 @@ function checkOptions(o: GenerateDatasetOptions): Required<Pick<GenerateDatasetO
   return { forgedRatio, testFraction, sizes, generator, twins: o.twins ?? realistic };
 }
 
-/** Refuse to touch a folder that holds anything but an earlier output of this generator. */
+/**
+ * Refuse to touch a folder that holds anything but an earlier output of this generator: an earlier
+ * output is replaced only when every entry in it is one the generator wrote (its manifest's images
+ * and masks, the manifest, the marker, the layout folders). A file the user added (notes, a runs/
+ * folder, a symbolic link) makes it refuse, naming what it would have deleted.
+ */
 function checkTarget(out: string): void {
   if (!fs.existsSync(out)) return;
   if (!fs.statSync(out).isDirectory()) throw new DatasetError('exists and is not a folder; refusing to replace it', out);
   const entries = fs.readdirSync(out);
-  if (entries.length > 0 && !entries.includes(SYNTH_MARKER)) {
+  if (entries.length === 0) return;
+  if (!entries.includes(SYNTH_MARKER)) {
     throw new DatasetError(`folder is not empty and was not created by sifd synth (no ${SYNTH_MARKER} marker); refusing to write into it`, out);
   }
+  const foreign = foreignEntries(out);
+  if (foreign.length) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, ... (${foreign.length} in all)` : '');
+    throw new DatasetError(`holds an earlier sifd synth output plus files it did not write (${shown}); move them elsewhere or choose another --out`, out);
+  }
+}
+
+const LAYOUT_DIRS = ['train_images', 'train_images/authentic', 'train_images/forged', 'train_masks', 'test_images', 'test_masks'];
+
+/** Entries of an earlier output (relative paths) that the generator did not write. */
+function foreignEntries(out: string): string[] {
+  let ours: Set<string>;
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
+    ours = new Set(manifest.images.flatMap((e) => [e.image, ...(e.mask ? [e.mask] : [])]));
+  } catch {
+    return ['manifest.json (missing or unreadable, so no file can be known as generated)'];
+  }
+  ours.add('manifest.json');
+  ours.add(SYNTH_MARKER);
+  const foreign: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of fs.readdirSync(path.join(out, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory() && LAYOUT_DIRS.includes(child)) walk(child);
+      else if (!e.isFile() || !ours.has(child)) foreign.push(e.isDirectory() ? `${child}/` : child);
+    }
+  };
+  walk('');
+  return foreign;
 }
 
 /** n distinct Kaggle-like numeric ids, in random order. */
@@ -177,7 +213,9 @@ function planUnits(plan: Rng, n: number, forgedRatio: number, testFraction: numb
  */
 export async function generateDataset(opts: GenerateDatasetOptions): Promise<Manifest> {
   const { forgedRatio, testFraction, sizes, generator, twins } = checkOptions(opts);
-  const out = path.resolve(opts.out);
+  // An --out that is a symbolic link stays one: the folder it points to is written, not the link.
+  const given = path.resolve(opts.out);
+  const out = fs.existsSync(given) ? fs.realpathSync(given) : given;
   checkTarget(out);
   const bases = opts.bases === undefined ? undefined : await loadBases(listBases(opts.bases), opts.onWarning);
   const { n, seed } = opts;
