@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../src/cli/main';
+import { sifdInProcess as sifd } from './helpers/cli';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { scan } from '../src/lib/data/scan';
 import { readSubmission } from '../src/lib/infer/submission';
@@ -19,24 +19,6 @@ import type { Image } from '../src/lib/data/types';
 let root: string;
 /** A synthetic Kaggle-layout dataset, copied fresh for each test that changes it. */
 let pristine: string;
-
-async function sifd(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error, warn: console.warn, write: process.stderr.write };
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = console.error;
-  (process.stderr as { write: unknown }).write = (s: string) => (err.push(String(s)), true);
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    console.warn = saved.warn;
-    (process.stderr as { write: unknown }).write = saved.write;
-  }
-}
 
 function copy(name: string): string {
   const dir = path.join(root, name);

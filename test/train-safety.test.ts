@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../src/cli/main';
+import { sifdInProcess as sifd } from './helpers/cli';
 import { initBackend } from '../src/lib/backend';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { readHistory } from '../src/lib/train/history';
@@ -17,24 +17,6 @@ import { loadCheckpoint } from '../src/lib/train/checkpoint';
 let root: string;
 let data: string;
 let other: string;
-
-async function sifd(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = { log: console.log, error: console.error, warn: console.warn, write: process.stderr.write };
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  console.warn = console.error;
-  (process.stderr as { write: unknown }).write = (s: string) => (err.push(String(s)), true);
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = saved.log;
-    console.error = saved.error;
-    console.warn = saved.warn;
-    (process.stderr as { write: unknown }).write = saved.write;
-  }
-}
 
 const train = (run: string, ...extra: string[]) =>
   sifd('train', '--data', data, '--out', run, '--size', '32', '--batch', '4', '--backend', 'wasm', '--seed', '1', '--val-fraction', '0', ...extra);

@@ -354,7 +354,7 @@ function tensorMasks(t: tf.Tensor3D): Masks {
 /**
  * What the model sees: the images and the targets its contract names that the batch has; tensor
  * instances (from the loader) become plain (N,H,W) uint8 Masks. A target the batch lacks is left
- * out (the model decides whether it can do without: segformer falls back on the foreground).
+ * out (the model decides whether it can do without, e.g. a set loss taking the foreground as one event).
  */
 function toForwardInput(batch: Batch, targets: readonly TargetKind[]): ForwardInput {
   const input: ForwardInput = { images: batch.images };
