@@ -24,9 +24,10 @@ import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
 import { type EvidenceKind, inputChannels, trustedEvidencePlane } from '../src/lib/data/evidence';
 import { pasteResampled, texture } from './fixtures/resampled';
 
-// wasm with the project's training kernels when available (fast), else cpu; the values are the same.
+// The best backend: native TensorFlow where it is built, else wasm with the project's training kernels (SIFD_BACKEND
+// or SIFD_NATIVE=0 pick another); the values are the same.
 before(async () => {
-  await initBackend({ prefer: process.env.SIFD_BACKEND ? undefined : 'wasm' });
+  await initBackend();
 });
 
 /**

@@ -5,7 +5,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { maxPoolGradConfig } from './max-pool-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { captureStockConcat, captureStockIdentity, concatConfig, identityConfig, splitVConfig } from './copy-kernels';
-import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig } from './resize-bilinear-grad';
+import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig, resizeBilinearGradTensorflowConfig } from './resize-bilinear-grad';
 import { captureStockSum, sumConfig } from './sum';
 
 /** The kernels sifd adds to (or replaces on) the wasm backend so models can train there. */
@@ -48,8 +48,17 @@ export function registerWasmTrainingKernels(): void {
  * kernels are checked against): ResizeBilinearGrad ignored halfPixelCenters and swapped H and W. Idempotent.
  */
 export function registerCpuKernelFixes(): void {
-  const existing = tf.getKernel(resizeBilinearGradCpuConfig.kernelName, 'cpu');
-  if (existing?.kernelFunc === resizeBilinearGradCpuConfig.kernelFunc) return;
-  if (existing) tf.unregisterKernel(resizeBilinearGradCpuConfig.kernelName, 'cpu');
-  tf.registerKernel(resizeBilinearGradCpuConfig);
+  replaceKernel(resizeBilinearGradCpuConfig);
+}
+
+/** The same correction on the native 'tensorflow' backend (tfjs-node drops halfPixelCenters). Idempotent. */
+export function registerTensorflowKernelFixes(): void {
+  replaceKernel(resizeBilinearGradTensorflowConfig);
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  const existing = tf.getKernel(config.kernelName, config.backendName);
+  if (existing?.kernelFunc === config.kernelFunc) return;
+  if (existing) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
 }

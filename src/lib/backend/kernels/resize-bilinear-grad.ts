@@ -118,3 +118,29 @@ export const resizeBilinearGradCpuConfig: tf.KernelConfig = {
     return cpu.makeTensorInfo(images.shape, 'float32', resizeBilinearGradValues(dyValues, images.shape, dy.shape, alignCorners, halfPixelCenters));
   },
 };
+
+/** The parts of tfjs-node's NodeJSKernelBackend this kernel uses. */
+interface TensorflowBackendLike {
+  binding: { TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number };
+  executeSingleOutput(name: string, opAttrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.TensorInfo;
+}
+
+/**
+ * tensorflow (tfjs-node): TensorFlow's own ResizeBilinearGrad op, given the half_pixel_centers attribute that
+ * tfjs-node's kernel leaves out (so its gradient of a half-pixel resize was the align_corners=False one of the old
+ * TF 1 convention, not the adjoint of the forward pass).
+ */
+export const resizeBilinearGradTensorflowConfig: tf.KernelConfig = {
+  kernelName: tf.ResizeBilinearGrad,
+  backendName: 'tensorflow',
+  kernelFunc: (args) => {
+    const { images, dy, alignCorners, halfPixelCenters } = gradArgs(args);
+    const backend = args.backend as unknown as TensorflowBackendLike;
+    const { binding } = backend;
+    return backend.executeSingleOutput(tf.ResizeBilinearGrad, [
+      { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+      { name: 'align_corners', type: binding.TF_ATTR_BOOL, value: alignCorners },
+      { name: 'half_pixel_centers', type: binding.TF_ATTR_BOOL, value: halfPixelCenters },
+    ], [dy, images]);
+  },
+};
