@@ -341,3 +341,17 @@ test('ResizeBilinearGrad (wasm SIMD, wasm JavaScript, the corrected cpu kernel, 
     await compare(`dx ${label}`, grad);
   }
 });
+
+test('Step on tensorflow (sifd\'s two-op kernel, tfjs-node\'s for alpha != 0) matches cpu, NaN kept, nothing left behind', async (t) => {
+  if (!native) return t.skip('the native backend is not built here');
+  const x = () => tf.tensor([NaN, -2, -0, 0, 1e-30, 3, -Infinity, Infinity]);
+  for (const alpha of [0, 0.2]) {
+    const ref = await on('cpu', () => tf.step(x(), alpha));
+    await tf.setBackend('tensorflow');
+    const before = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const got = await on('tensorflow', () => tf.step(x(), alpha));
+    assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), before, `alpha ${alpha}: backend tensors left`);
+    assert.deepEqual(Array.from(got.values), Array.from(ref.values), `alpha ${alpha}`);
+  }
+  await tf.setBackend('wasm');
+});

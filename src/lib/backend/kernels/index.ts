@@ -7,6 +7,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { captureStockConcat, captureStockIdentity, concatConfig, identityConfig, splitVConfig } from './copy-kernels';
 import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig, resizeBilinearGradTensorflowConfig } from './resize-bilinear-grad';
 import { captureStockSum, sumConfig } from './sum';
+import { captureStockStep, stepTensorflowConfig } from './step-tensorflow';
 
 /** The kernels sifd adds to (or replaces on) the wasm backend so models can train there. */
 const TRAINING_KERNELS: tf.KernelConfig[] = [
@@ -51,9 +52,14 @@ export function registerCpuKernelFixes(): void {
   replaceKernel(resizeBilinearGradCpuConfig);
 }
 
-/** The same correction on the native 'tensorflow' backend (tfjs-node drops halfPixelCenters). Idempotent. */
+/**
+ * On the native 'tensorflow' backend: the ResizeBilinearGrad correction (tfjs-node drops halfPixelCenters) and a
+ * Step kernel of two TensorFlow ops instead of tfjs-node's six (every ReLU gradient runs it). Idempotent.
+ */
 export function registerTensorflowKernelFixes(): void {
   replaceKernel(resizeBilinearGradTensorflowConfig);
+  captureStockStep(tf.getKernel(stepTensorflowConfig.kernelName, 'tensorflow'));
+  replaceKernel(stepTensorflowConfig);
 }
 
 function replaceKernel(config: tf.KernelConfig): void {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from '../simd/kernels';
 import { heapOffset, kernelInput, type WasmBackendLike } from './compose';
+import type { TensorflowBackendLike } from './step-tensorflow';
 
 /**
  * Source coordinates of tfjs's forward bilinear resize along one axis, for every output index: the two input
@@ -118,12 +119,6 @@ export const resizeBilinearGradCpuConfig: tf.KernelConfig = {
     return cpu.makeTensorInfo(images.shape, 'float32', resizeBilinearGradValues(dyValues, images.shape, dy.shape, alignCorners, halfPixelCenters));
   },
 };
-
-/** The parts of tfjs-node's NodeJSKernelBackend this kernel uses. */
-interface TensorflowBackendLike {
-  binding: { TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeSingleOutput(name: string, opAttrs: { name: string; type: number; value: unknown }[], inputs: tf.TensorInfo[]): tf.TensorInfo;
-}
 
 /**
  * tensorflow (tfjs-node): TensorFlow's own ResizeBilinearGrad op, given the half_pixel_centers attribute that
