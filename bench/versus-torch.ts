@@ -37,7 +37,7 @@ function torchPython(given?: string): { python?: string; reason?: string } {
 }
 
 /** Runs one bench process and parses the JSON object it prints. */
-function runJson(cmd: string, args: string[], env: Record<string, string>): Record<string, unknown> {
+function runJson(cmd: string, args: readonly string[], env: Record<string, string>): Record<string, unknown> {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
   const out = r.stdout ?? '';
   const start = out.indexOf('{');
