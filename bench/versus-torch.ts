@@ -63,6 +63,7 @@ export async function run(argv: string[]): Promise<object> {
     },
   });
   if (values.help) return { usage: USAGE };
+  const loadStart = round(os.loadavg()[0]);
   const threads = values.threads!;
   const steps = values.steps!;
   const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
@@ -111,12 +112,13 @@ export async function run(argv: string[]): Promise<object> {
     step_ms_medians: runs.map((x) => x.step_ms_median ?? null),
     step_ms_median: medianOf(runs, (x) => x.step_ms_median),
     step_ms_min: minOf(runs, (x) => x.step_ms_min),
+    step_cpu_ms_median: medianOf(runs, (x) => x.step_cpu_ms_median),
     infer_ms_median: medianOf(runs, (x) => x.infer_ms_median),
     ...(runs.some((x) => x.error) ? { errors: runs.map((x) => x.error).filter(Boolean) } : {}),
   }]));
   const torchBest = Math.min(...['torch', 'torch-cl'].map((e) => (netSummary[e]?.step_ms_median as number) ?? Infinity));
   const netRatios = Object.fromEntries(Object.entries(netSummary).filter(([e]) => !e.startsWith('torch') && Number.isFinite(torchBest))
-    .map(([e, s]) => [`${e}_vs_fastest_torch`, s.step_ms_median === null ? null : round((s.step_ms_median as number) / torchBest * 100) / 100]));
+    .map(([e, s]) => [`${e}_vs_fastest_torch`, s.step_ms_median === null ? null : Math.round((s.step_ms_median as number) / torchBest * 100) / 100]));
 
   const segSummary: Record<string, unknown> = {};
   for (const size of ['256px', '512px']) {
@@ -126,13 +128,13 @@ export async function run(argv: string[]): Promise<object> {
     }]));
     const t = per.torch?.train_step_ms_median;
     const ratios = Object.fromEntries(Object.entries(per).filter(([e]) => e !== 'torch' && t)
-      .map(([e, s]) => [`${e}_vs_torch`, s.train_step_ms_median === null ? null : round((s.train_step_ms_median as number) / (t as number) * 100) / 100]));
+      .map(([e, s]) => [`${e}_vs_torch`, s.train_step_ms_median === null ? null : Math.round((s.train_step_ms_median as number) / (t as number) * 100) / 100]));
     segSummary[size] = { batch: size === '256px' ? 2 : 1, ...per, ...ratios };
   }
   const segErrors = Object.fromEntries(Object.entries(segRuns).flatMap(([e, runs]) => runs.filter((x) => x.error).map((x) => [e, x.error])));
 
   return {
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, load_avg_1m_end: round(os.loadavg()[0]) },
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, load_avg_1m_start: loadStart, load_avg_1m_end: round(os.loadavg()[0]) },
     threads: Number(threads),
     rounds: Number(values.rounds),
     ...(torch.reason ? { torch_unavailable: torch.reason } : {}),

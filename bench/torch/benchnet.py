@@ -68,11 +68,13 @@ def main():
 
     for _ in range(a.warmup):
         step()
-    ms = []
+    ms, cpu = [], []
     for _ in range(a.steps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         step()
         ms.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
     infer = []
     with torch.no_grad():
         for _ in range(max(3, min(a.steps, 10))):
@@ -84,6 +86,8 @@ def main():
         "threads": a.threads,
         "step_ms_median": round(statistics.median(ms), 1),
         "step_ms_min": round(min(ms), 1),
+        # CPU time of every thread per step (compare with train-step's step_cpu_ms_median on a loaded machine).
+        "step_cpu_ms_median": round(statistics.median(cpu), 1),
         "infer_ms_median": round(statistics.median(infer), 1),
         "steps": a.steps,
         "input": [a.batch, a.size, a.size, 3],
