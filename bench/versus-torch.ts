@@ -117,6 +117,9 @@ export async function run(argv: string[]): Promise<object> {
     ...(runs.some((x) => x.error) ? { errors: runs.map((x) => x.error).filter(Boolean) } : {}),
   }]));
   const torchBest = Math.min(...['torch', 'torch-cl'].map((e) => (netSummary[e]?.step_ms_median as number) ?? Infinity));
+  const torchBestCpu = Math.min(...['torch', 'torch-cl'].map((e) => (netSummary[e]?.step_cpu_ms_median as number) ?? Infinity));
+  const netCpuRatios = Object.fromEntries(Object.entries(netSummary).filter(([e]) => !e.startsWith('torch') && Number.isFinite(torchBestCpu))
+    .map(([e, s]) => [`${e}_vs_fastest_torch_cpu_time`, s.step_cpu_ms_median === null ? null : Math.round((s.step_cpu_ms_median as number) / torchBestCpu * 100) / 100]));
   const netRatios = Object.fromEntries(Object.entries(netSummary).filter(([e]) => !e.startsWith('torch') && Number.isFinite(torchBest))
     .map(([e, s]) => [`${e}_vs_fastest_torch`, s.step_ms_median === null ? null : Math.round((s.step_ms_median as number) / torchBest * 100) / 100]));
 
@@ -124,12 +127,16 @@ export async function run(argv: string[]): Promise<object> {
   for (const size of ['256px', '512px']) {
     const per = Object.fromEntries(Object.entries(segRuns).map(([e, runs]) => [e, {
       train_step_ms_median: medianOf(runs, (x) => (x[size] as Record<string, number> | undefined)?.train_step_ms_median),
+      train_step_cpu_ms_median: medianOf(runs, (x) => (x[size] as Record<string, number> | undefined)?.train_step_cpu_ms_median),
       infer_ms_median_batch1: medianOf(runs, (x) => (x[size] as Record<string, number> | undefined)?.infer_ms_median_batch1),
     }]));
     const t = per.torch?.train_step_ms_median;
+    const tc = per.torch?.train_step_cpu_ms_median;
     const ratios = Object.fromEntries(Object.entries(per).filter(([e]) => e !== 'torch' && t)
       .map(([e, s]) => [`${e}_vs_torch`, s.train_step_ms_median === null ? null : Math.round((s.train_step_ms_median as number) / (t as number) * 100) / 100]));
-    segSummary[size] = { batch: size === '256px' ? 2 : 1, ...per, ...ratios };
+    const cpuRatios = Object.fromEntries(Object.entries(per).filter(([e]) => e !== 'torch' && tc)
+      .map(([e, s]) => [`${e}_vs_torch_cpu_time`, s.train_step_cpu_ms_median === null ? null : Math.round((s.train_step_cpu_ms_median as number) / (tc as number) * 100) / 100]));
+    segSummary[size] = { batch: size === '256px' ? 2 : 1, ...per, ...ratios, ...cpuRatios };
   }
   const segErrors = Object.fromEntries(Object.entries(segRuns).flatMap(([e, runs]) => runs.filter((x) => x.error).map((x) => [e, x.error])));
 
@@ -138,7 +145,7 @@ export async function run(argv: string[]): Promise<object> {
     threads: Number(threads),
     rounds: Number(values.rounds),
     ...(torch.reason ? { torch_unavailable: torch.reason } : {}),
-    bench_net_4x256x256: { ...netSummary, ...netRatios },
+    bench_net_4x256x256: { ...netSummary, ...netRatios, ...netCpuRatios },
     segformer_b0: { ...segSummary, ...(Object.keys(segErrors).length ? { errors: segErrors } : {}) },
   };
 }

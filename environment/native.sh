@@ -152,7 +152,7 @@ fetch_package() {
     (cd "$cache/native" && npm pack "$pkg@$tfjs_node_version" --cache "$cache/npm" --silent) || return 1
   fi
   local got
-  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  got="sha512-$(node -e 'process.stdout.write(require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
   if [ "$got" != "$pkg_integrity" ]; then
     echo "$tgz: integrity $got, expected $pkg_integrity"
     rm -f "$tgz"
