@@ -100,7 +100,7 @@ test('dense matching proposes a copy turned by an odd angle with the right trans
   }
 });
 
-test('the detector finds a small turned copy that keypoints miss with dense matching on, and with resampled twins (default); an untouched texture stays clean', async () => {
+test('the detector finds a small turned copy that keypoints miss with dense matching on, and with resampled twins on (off by default); an untouched texture stays clean', async () => {
   const W = 160;
   const H = 128;
   const g = field(W, H, 'dense-detect-b');
@@ -125,11 +125,12 @@ test('the detector finds a small turned copy that keypoints miss with dense matc
   assert.ok(coverage(withDense) > 0.6, `copy coverage ${coverage(withDense).toFixed(2)}`);
   assert.ok(coverage(without) < 0.3, `keypoints and blocks already cover ${coverage(without).toFixed(2)}: the test no longer shows what dense matching adds`);
   assert.ok(withDense.debug.timings.dense >= 0, 'the dense stage ran');
-  // the copy was turned with nearest-neighbour sampling: resampled twins mark it pixel for pixel
-  const defaults = await detectCopyMove(rgb(g));
-  assert.ok(coverage(defaults) > 0.85, `resampled twins cover ${coverage(defaults).toFixed(2)} of the copy`);
-  assert.ok(defaults.debug.timings.resampled >= 0, 'the resampled-twin stage ran');
-  assert.equal(defaults.instances.count, defaults.scores.length, 'one score per instance');
+  // the copy was turned with nearest-neighbour sampling: resampled twins (opt-in) mark it pixel for pixel
+  const twins = await detectCopyMove(rgb(g), { resampledTwins: true });
+  assert.ok(coverage(twins) > 0.85, `resampled twins cover ${coverage(twins).toFixed(2)} of the copy`);
+  assert.ok(twins.debug.timings.resampled >= 0, 'the resampled-twin stage ran');
+  assert.equal(twins.instances.count, twins.scores.length, 'one score per instance');
+  assert.equal((await detectCopyMove(rgb(g))).debug.timings.resampled, undefined, 'resampled twins are off by default');
 });
 
 test('a large image is matched at reduced size and the transform comes back in full-resolution pixels', () => {

@@ -49,33 +49,45 @@ function iou(a: Uint8Array, b: Uint8Array): number {
   return u ? i / u : 0;
 }
 
+function union(...masks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(masks[0].length);
+  for (const m of masks) for (let k = 0; k < m.length; k++) out[k] |= m[k];
+  return out;
+}
+
 function bestIou(masks: Masks, truth: Uint8Array): number {
   let best = 0;
   for (let k = 0; k < masks.count; k++) best = Math.max(best, iou(maskChannel(masks, k), truth));
   return best;
 }
 
-test('an exact translated copy is found as two regions overlapping the truth (IoU > 0.5)', async () => {
+test('an exact translated copy is found as one event (source and copy in one instance); events: regions gives them apart (IoU > 0.5)', async () => {
   const w = 384;
   const h = 320;
   const f = texture(w, h, new Rng('classical-translate'));
   const [sx, sy, dx, dy, s] = [40, 50, 210, 120, 90];
   for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) f[(sy + dy + y) * w + sx + dx + x] = f[(sy + y) * w + sx + x];
   const image = await viaPng(toRgb(f, w, h));
+  const source = rectMask(w, h, sx, sy, s, s);
+  const copy = rectMask(w, h, sx + dx, sy + dy, s, s);
   const r = await detectCopyMove(image);
-  assert.ok(r.instances.count >= 2, `expected source and copy, got ${r.instances.count} instance(s)`);
+  assert.equal(r.instances.count, 1, `expected one event, got ${r.instances.count} instance(s)`);
   assert.equal(r.instances.width, w);
   assert.equal(r.instances.height, h);
   assert.equal(r.scores.length, r.instances.count);
-  const src = bestIou(r.instances, rectMask(w, h, sx, sy, s, s));
-  const dst = bestIou(r.instances, rectMask(w, h, sx + dx, sy + dy, s, s));
-  assert.ok(src > 0.5, `source IoU ${src.toFixed(3)}`);
-  assert.ok(dst > 0.5, `copy IoU ${dst.toFixed(3)}`);
+  const event = bestIou(r.instances, union(source, copy));
+  assert.ok(event > 0.5, `event IoU ${event.toFixed(3)}`);
   const accepted = r.debug.candidates.filter((c) => c.accepted);
   assert.ok(accepted.some((c) => Math.abs(Math.abs(c.affine[2]) - dx) < 3 && Math.abs(Math.abs(c.affine[5]) - dy) < 3), 'the fitted shift is the copy shift');
+  assert.ok(r.notes.some((n) => /upscaled/.test(n)), `notes: ${r.notes.join(' | ')}`);
 
-  const merged = await detectCopyMove(image, { mergePairs: true });
-  assert.equal(merged.instances.count, r.instances.count / 2, 'mergePairs gives one instance per pair');
+  const regions = await detectCopyMove(image, { events: 'regions' });
+  assert.ok(regions.instances.count >= 2, `expected source and copy, got ${regions.instances.count} instance(s)`);
+  const src = bestIou(regions.instances, source);
+  const dst = bestIou(regions.instances, copy);
+  assert.ok(src > 0.5, `source IoU ${src.toFixed(3)}`);
+  assert.ok(dst > 0.5, `copy IoU ${dst.toFixed(3)}`);
+  assert.equal(r.instances.count, regions.instances.count / 2, 'events give one instance per pair of regions');
 });
 
 test('regular blot lanes drawn independently with noise are not flagged', async () => {
@@ -118,8 +130,8 @@ test('the predictor returns masks at the original size when the image is downsca
   predictor.dispose();
   assert.equal(pred.instances.width, w);
   assert.equal(pred.instances.height, h);
-  assert.ok(pred.instances.count >= 2);
-  assert.ok(bestIou(pred.instances, rectMask(w, h, 1000, 400, 200, 200)) > 0.5);
+  assert.equal(pred.instances.count, 1, 'one event: source and copy');
+  assert.ok(bestIou(pred.instances, union(rectMask(w, h, 1000, 400, 200, 200), rectMask(w, h, 150, 100, 200, 200))) > 0.5);
   await assert.rejects(predictor.predict(toRgb(f, w, h)), /after dispose/);
 });
 
@@ -129,6 +141,13 @@ test('parameters: unknown names and bad values are rejected with the reason', ()
   assert.throws(() => resolveParams({ minInliers: 2 }), /at least 3/);
   assert.throws(() => resolveParams({ znccWindow: 6 }), /odd/);
   assert.equal(resolveParams({ minInliers: 9 }).minInliers, 9);
+  assert.throws(() => resolveParams({ mergePairs: true } as never), /'mergePairs' was replaced by 'events'/);
+  assert.throws(() => resolveParams({ events: 'region' as never }), /unknown events mode 'region'; did you mean 'regions'/);
+  assert.throws(() => resolveParams({ maxEvents: 1.5 }), /maxEvents must be an integer >= 0/);
+  assert.throws(() => resolveParams({ minEventScore: 2 }), /minEventScore must be in \[0, 1\]/);
+  assert.throws(() => resolveParams({ minForgedShare: -0.1 }), /minForgedShare must be in \[0, 1\)/);
+  const d = resolveParams();
+  assert.deepEqual([d.events, d.minEventScore, d.maxEvents, d.minForgedShare], ['transform', 0, 0, 0], 'the gate changes nothing by default');
 });
 
 test('similarity RANSAC recovers a rotation+scale and a mirrored copy despite outliers', () => {
@@ -207,6 +226,7 @@ test('figures: a clustered match is drawn in its cluster colour; masks panel sit
   const detection: CopyMoveDetection = {
     instances: { data: new Uint8Array(0), count: 0, height: h, width: w },
     scores: [],
+    notes: [],
     debug: {
       scale: 1,
       keypoints: { x: f32(10, 50), y: f32(10, 10), mirroredCount: 0 },

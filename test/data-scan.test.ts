@@ -122,17 +122,18 @@ test('EDA rows: sizes, instances, areas (overlapping instances counted once in t
   const f2 = rows.find((x) => x.id === 'f2')!;
   assert.deepEqual(
     { ...f2, bytes: 0 },
-    { id: 'f2', split: 'train', label: 'forged', width: W, height: H, channels: 3, bit_depth: 8, format: 'png', bytes: 0, n_instances: 3, forged_area_fraction: 20 / (W * H), instance_areas: [16, 16, 4] },
+    { id: 'f2', stem: 'f2', split: 'train', label: 'forged', width: W, height: H, megapixels: (W * H) / 1e6, channels: 3, mode: 'RGB', bit_depth: 8, format: 'png', bytes: 0, n_events: 3, forged_area_fraction: 20 / (W * H), event_areas: [16, 16, 4], parts_per_event: [1, 1, 1] },
   );
   assert.equal(f2.bytes, fs.statSync(path.join(root, 'train_images', 'forged', 'f2.png')).size);
   const a2 = rows.find((x) => x.id === 'a2')!;
-  assert.deepEqual([a2.width, a2.height, a2.n_instances, a2.forged_area_fraction, a2.instance_areas], [64, 48, 0, 0, []]);
+  assert.deepEqual([a2.width, a2.height, a2.n_events, a2.forged_area_fraction, a2.event_areas, a2.parts_per_event], [64, 48, 0, 0, [], []]);
   assert.deepEqual(labelCounts(rows).map((c) => [c.split, c.label, c.images]), [['train', 'authentic', 2], ['train', 'forged', 4], ['test', 'unknown', 2]]);
   assert.deepEqual(topImageSizes(rows, 2).map((s) => [s.width, s.height, s.images]), [[40, 30, 5], [50, 20, 2]]);
   assert.equal(problemCounts(r.problems).find((p) => p.kind === 'empty-mask')?.count, 2);
   // Header level: no mask data read, so no areas.
   const header = edaRows(await scan(root, { verify: 'header' }));
-  assert.deepEqual([header.find((x) => x.id === 'f2')!.instance_areas, header.find((x) => x.id === 'f2')!.n_instances], [null, 3]);
+  const f2h = header.find((x) => x.id === 'f2')!;
+  assert.deepEqual([f2h.event_areas, f2h.parts_per_event, f2h.n_events], [null, null, 3]);
 });
 
 test('verify levels: layout skips file checks, full decodes pixels', async () => {
@@ -144,7 +145,13 @@ test('verify levels: layout skips file checks, full decodes pixels', async () =>
     await png(path.join(trunc, 'ok.png'));
     const good = fs.readFileSync(path.join(trunc, 'ok.png'));
     fs.writeFileSync(path.join(trunc, 'cut.png'), good.subarray(0, good.length - 40));
-    assert.deepEqual((await scan(trunc)).samples.map((s) => s.id), ['cut', 'ok']);
+    // the header level already reads a PNG's last bytes: a cut-off file is a problem, not a sample
+    for (const verify of ['header', 'masks'] as const) {
+      const r = await scan(trunc, { verify });
+      assert.deepEqual(r.samples.map((s) => s.id), ['ok']);
+      assert.deepEqual(r.problems.map((p) => [p.kind, p.file]), [['corrupt-image', path.join(trunc, 'cut.png')]]);
+      assert.match(r.problems[0].reason, /truncated PNG/);
+    }
     const full = await scan(trunc, { verify: 'full' });
     assert.deepEqual(full.samples.map((s) => s.id), ['ok']);
     assert.deepEqual(full.problems.map((p) => [p.kind, p.file]), [['corrupt-image', path.join(trunc, 'cut.png')]]);
@@ -221,7 +228,7 @@ test('sifd eda writes snake_case JSON rows and problems, and a self-contained HT
     assert.match(res.stdout, /8 images, 16 problems/);
     const parsed = JSON.parse(fs.readFileSync(json, 'utf8')) as { rows: Array<Record<string, unknown>>; problems: Array<Record<string, unknown>> };
     assert.equal(parsed.rows.length, 8);
-    assert.deepEqual(Object.keys(parsed.rows[0]), ['id', 'split', 'label', 'width', 'height', 'channels', 'bit_depth', 'format', 'bytes', 'n_instances', 'forged_area_fraction', 'instance_areas']);
+    assert.deepEqual(Object.keys(parsed.rows[0]), ['id', 'stem', 'split', 'label', 'width', 'height', 'megapixels', 'channels', 'mode', 'bit_depth', 'format', 'bytes', 'n_events', 'forged_area_fraction', 'event_areas', 'parts_per_event']);
     assert.equal(parsed.problems.length, 16);
     assert.ok(parsed.problems.every((p) => typeof p.file === 'string' && typeof p.kind === 'string' && typeof p.reason === 'string'));
     const page = fs.readFileSync(html, 'utf8');
@@ -257,7 +264,7 @@ test('areas of odd-sized, numpy-written masks (instances not 4-byte aligned) and
     let union = 0;
     for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) if ((x + 2 * y) % 4 === 0 || (x + 2 * y + 3) % 4 === 0) union++;
     for (const row of edaRows(r)) {
-      assert.deepEqual(row.instance_areas, expected, row.id);
+      assert.deepEqual(row.event_areas, expected, row.id);
       assert.equal(row.forged_area_fraction, union / 35, row.id);
     }
   } finally {

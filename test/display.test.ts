@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as dfd from 'danfojs-node';
 import * as display from '../src/viz/display';
+import * as displayCore from '../src/viz/display-core';
 import { formatCell, renderTable, tableText } from '../src/viz/table';
 
 type Sent = { data: Record<string, unknown>; transient: { display_id?: string }; update: boolean };
@@ -62,7 +63,7 @@ test('each display call sends exactly its MIME bundle', () => {
 
 test('plot HTML inlines plotly.js once per process, or always when standalone', () => {
   const fig = { data: [{ y: [1] }] };
-  const a = display.plotHtml(fig, { standalone: true });
+  const a = displayCore.plotHtml(fig, { standalone: true });
   assert.ok(a.length > 1_000_000, 'standalone HTML carries plotly.js');
   const sent = captureKernel(() => {
     display.plot(fig);
@@ -158,7 +159,7 @@ test('tables accept a danfojs DataFrame', () => {
 
 test('a figure in an updatable display gets plotly.js from a separate output that is never replaced', () => {
   const sent = captureKernel(() => {
-    const handle = display.createHandle();
+    const handle = display.handle();
     handle.plot({ data: [{ y: [1, 2] }] });
     handle.plot({ data: [{ y: [1, 2, 3] }] });
   });
@@ -168,4 +169,22 @@ test('a figure in an updatable display gets plotly.js from a separate output tha
   for (const f of figures) assert.ok(String(f.data['text/html']).length < 10_000, 'updates never carry the library');
   assert.equal(figures[1].update, true);
   assert.match(String(figures[1].data['text/html']), /addEventListener\('load',draw\)/);
+});
+
+test('png with a caption sends an HTML figure whose caption is visible (escaped) under the image', () => {
+  const sent = captureKernel(() => display.png(tinyPng, { caption: 'forged <b>#3</b> & twin' }));
+  assert.equal(sent.length, 1);
+  assert.deepEqual(keys(sent[0]), ['image/png', 'text/html', 'text/plain']);
+  const html = String(sent[0].data['text/html']);
+  assert.match(html, /<figure[^>]*><img src="data:image\/png;base64,[A-Za-z0-9+/=]+" width="1" height="1"/);
+  assert.match(html, /<figcaption[^>]*>forged &lt;b&gt;#3&lt;\/b&gt; &amp; twin<\/figcaption><\/figure>$/);
+  // without a caption the bare image stays the whole bundle
+  assert.deepEqual(keys(captureKernel(() => display.png(tinyPng))[0]), ['image/png', 'text/plain']);
+});
+
+test('the display module a notebook imports exposes the curated calls only, no internals', () => {
+  assert.deepEqual(Object.keys(display).sort(), ['handle', 'html', 'markdown', 'plot', 'png', 'progress', 'svg', 'table', 'text']);
+  for (const internal of ['createHandle', 'sendBundle', 'plotlyJs', 'progressState', 'escapeHtml', 'plotBundle', 'inKernel']) {
+    assert.ok(!(internal in display), `${internal} is not on display`);
+  }
 });

@@ -52,7 +52,7 @@ test('sifd predict: usage and input errors', () => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-noimg-'));
   const noRun = sifd('predict', '--run', path.join(empty, 'missing-run'), '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(noRun.code, 1);
-  assert.match(noRun.stderr, /missing-run: no complete checkpoint/);
+  assert.match(noRun.stderr, /missing-run: --run does not exist/);
   assert.ok(!fs.existsSync(path.join(empty, 's.csv')), 'nothing written on error');
   const badParam = sifd('predict', '--classical', '--param', 'detectr=orb', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(badParam.code, 1);
@@ -60,6 +60,9 @@ test('sifd predict: usage and input errors', () => {
   const keepClassical = sifd('predict', '--classical', '--evidence-keep', '0.3', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(keepClassical.code, 2);
   assert.match(keepClassical.stderr, /--evidence-keep goes with --run/);
+  const badEvents = sifd('predict', '--classical', '--events', 'merge_all', '--images', empty, '--out', path.join(empty, 's.csv'));
+  assert.equal(badEvents.code, 2);
+  assert.match(badEvents.stderr, /unknown --events 'merge_all'; did you mean 'merge-all'/);
   const noImages = sifd('predict', '--classical', '--images', empty, '--out', path.join(empty, 's.csv'));
   assert.equal(noImages.code, 1);
   assert.match(noImages.stderr, /no images found/);
@@ -99,7 +102,7 @@ test('synth -> train segformer with --evidence twins-blocks-resampled -> predict
     assertFiniteSummary(e.stdout, fs.readdirSync(path.join(data, 'test_images')).length);
   }
   const bad = sifd('predict', '--run', run, '--images', path.join(data, 'test_images'), '--out', path.join(data, 'x.csv'), '--evidence-keep', '2');
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /evidenceKeep must be in \[0, 1\] or null, got 2/);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--evidence-keep must be a number >= 0 and <= 1, got '2'/);
   fs.rmSync(path.dirname(data), { recursive: true });
 });

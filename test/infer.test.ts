@@ -9,7 +9,7 @@ import type { Image, Masks } from '../src/lib/data/types';
 import type { Predictor } from '../src/lib/infer/types';
 import { predictImages, type ImageSource } from '../src/lib/infer/predict';
 import { ConfigError, MetricError } from '../src/lib/errors';
-import { keepVerifiedEvidence, postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
+import { addOrMerge, groupEvents, keepVerifiedEvidence, maskIoU, mergeDuplicates, postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
 import { caseIdOf, formatSubmission, readSubmission, writeSubmission } from '../src/lib/infer/submission';
 import { readSolutionCsv } from '../src/lib/metrics/solution';
 import { evaluateSubmission, evaluationSummary, EvaluationAccumulator, type TruthEntry } from '../src/lib/metrics/evaluate';
@@ -63,6 +63,66 @@ test('postprocess: resize to original size, drop low score and small, merge near
   assert.deepEqual(out.instances.data.subarray(64), resizeMasks(stack(4, 4, other), 8, 8).data);
   assert.throws(() => postprocessPrediction(pred, null, 8, 8, { mergeIoU: 0 }), ConfigError);
   assert.throws(() => postprocessPrediction({ instances: pred.instances, scores: [1] }, null, 8, 8), /5 instances but 1 scores/);
+});
+
+test('groupEvents: keep, merge-all, overlap (touching within the gap, transitively) on hand-made masks', () => {
+  const a = rowsMask(['##......', '##......', '........', '........', '........', '........', '........', '........']);
+  const b = rowsMask(['...##...', '...##...', '....#...', '........', '........', '........', '........', '........']); // 2 px from a
+  const c = rowsMask(['........', '........', '........', '....#...', '........', '........', '........', '........']); // touches b diagonally
+  const d = rowsMask(['........', '........', '........', '........', '........', '........', '......##', '......##']); // far away
+  const probability = new Float32Array(64).fill(0.25);
+  const pred = { instances: stack(8, 8, a, b, c, d), scores: [0.2, 0.9, 0.4, 0.6], probability, notes: ['n'] };
+  assert.equal(groupEvents(pred, 'keep'), pred, "'keep' returns the prediction itself");
+
+  const all = groupEvents(pred, 'merge-all');
+  assert.equal(all.instances.count, 1);
+  assert.deepEqual(all.scores, [0.9]);
+  assert.deepEqual(all.instances.data, Uint8Array.from(a.map((v, p) => v | b[p] | c[p] | d[p])));
+  assert.equal(all.probability, probability);
+  assert.deepEqual(all.notes, ['n']);
+
+  // gap = the largest distance (pixels, 8-neighbourhood) between two masks that still join them
+  const touching = groupEvents(pred, 'overlap', { gap: 2 });
+  assert.equal(touching.instances.count, 2, 'a-b 2 px apart, b-c adjacent: one event; d apart');
+  assert.deepEqual(touching.scores, [0.9, 0.6]);
+  assert.deepEqual(touching.instances.data.subarray(0, 64), Uint8Array.from(a.map((v, p) => v | b[p] | c[p])));
+  assert.deepEqual(touching.instances.data.subarray(64), d);
+  assert.deepEqual(groupEvents(pred, 'overlap', { gap: 1 }).scores, [0.9, 0.6, 0.2], 'gap 1: b-c (diagonal neighbours) join, a stays apart');
+  assert.deepEqual(groupEvents(pred, 'overlap', { gap: 0 }).scores, [0.9, 0.6, 0.4, 0.2], 'gap 0: overlap only');
+  assert.equal(groupEvents(pred, 'overlap').instances.count, 1, 'default gap 3: d lies 3 px from c');
+
+  // 255 for on counts as on, and comes back 0/1
+  const on255 = groupEvents({ instances: stack(8, 8, a.map((v) => v * 255), d.map((v) => v * 255)), scores: [0.5, 0.5] }, 'merge-all');
+  assert.deepEqual(on255.instances.data, Uint8Array.from(a.map((v, p) => v | d[p])));
+  assert.equal(groupEvents({ instances: stack(8, 8), scores: [] }, 'merge-all').instances.count, 0);
+  assert.throws(() => groupEvents(pred, 'merge_all' as never), (e: unknown) => e instanceof ConfigError && /unknown event policy 'merge_all'; did you mean 'merge-all'/.test(e.message));
+  assert.throws(() => groupEvents(pred, 'overlap', { gap: -1 }), /eventGap must be an integer >= 0/);
+  assert.throws(() => groupEvents({ ...pred, scores: [1] }, 'merge-all'), /4 instances but 1 scores/);
+
+  // postprocessPrediction takes the policy as an option (default 'keep')
+  assert.equal(postprocessPrediction(pred, null, 8, 8, { minArea: 1 }).instances.count, 4);
+  const merged = postprocessPrediction(pred, null, 16, 16, { minArea: 1, events: 'merge-all' });
+  assert.equal(merged.instances.count, 1);
+  assert.deepEqual(merged.notes, ['n']);
+  assert.equal(postprocessPrediction(pred, null, 8, 8, { minArea: 1, events: 'overlap', eventGap: 2 }).instances.count, 2);
+  assert.throws(() => postprocessPrediction(pred, null, 8, 8, { events: 'all' as never }), ConfigError);
+});
+
+test('maskIoU / addOrMerge / mergeDuplicates: the one duplicate merge', () => {
+  const a = rowsMask(['##..', '##..']);
+  const a2 = rowsMask(['###.', '##..']);
+  const b = rowsMask(['...#', '...#']);
+  assert.equal(maskIoU(a, a2), 0.8);
+  assert.equal(maskIoU(a, b), 0);
+  assert.equal(maskIoU(new Uint8Array(8), new Uint8Array(8)), 0);
+  const kept = mergeDuplicates([{ mask: a, score: 0.3 }, { mask: b, score: 0.5 }, { mask: a2, score: 0.7 }], 0.5);
+  assert.equal(kept.length, 2);
+  assert.deepEqual(kept.map((k) => k.score), [0.7, 0.5]);
+  assert.deepEqual(kept[0].mask, a2);
+  assert.deepEqual(a, rowsMask(['##..', '##..']), 'inputs are not changed');
+  assert.equal(addOrMerge(kept, b, 0.1, 0.5), 1);
+  assert.equal(kept[1].score, 0.5);
+  assert.equal(addOrMerge(kept, b, 0.1, 1), 2, 'IoU must exceed the threshold');
 });
 
 test('submission: written atomically, quoted, read back; case_id is the file stem', () => {

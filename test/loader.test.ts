@@ -10,6 +10,8 @@ import { writeNpyMasks } from '../src/lib/data/npy';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../src/lib/augment';
 import type { Problem, Sample } from '../src/lib/data/types';
 import { Rng } from '../src/lib/util/random';
+import { generateImage } from '../src/lib/data/synth/index';
+import { connectedComponents } from '../src/lib/data/components';
 
 let dir = '';
 let samples: Sample[] = [];
@@ -222,5 +224,80 @@ test('evidence channel: the exact-twin map of the native image rides the augment
     }
   }
   assert.throws(() => new Loader({ samples, batchSize: 2, size: 32, evidence: 'twins' as never }), /evidence must be one of/);
+  assert.equal(tf.memory().numTensors, start);
+});
+
+test('event targets: a source copied twice is ONE target instance whose box holds all three parts', async () => {
+  const start = tf.memory().numTensors;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-loader-events-'));
+  try {
+    // Find a generated figure whose one event has its source and both copies placed.
+    let g: ReturnType<typeof generateImage> | undefined;
+    for (let i = 0; i < 8 && !g; i++) {
+      const c = generateImage(new Rng(`loader-event-${i}`), { family: 'sem', forged: true, width: 160, height: 120, regions: 1, copies: 2, generator: 'classic' });
+      if (c.record.forgeries[0].copies.length === 2) g = c;
+    }
+    assert.ok(g, 'no figure of eight got both copies placed');
+    const imagePath = path.join(root, 'f.png');
+    const maskPath = path.join(root, 'f.npy');
+    await sharp(Buffer.from(g.image.data), { raw: { width: 160, height: 120, channels: 3 } }).png().toFile(imagePath);
+    writeNpyMasks(maskPath, g.masks);
+    const loader = new Loader({ samples: [{ id: 'f', split: 'train', label: 'forged', imagePath, maskPath }], batchSize: 1, size: [120, 160], augment: 'none', seed: 1, instances: true });
+    try {
+      for await (const b of loader.epoch(0)) {
+        const inst = b.instances![0];
+        assert.equal(inst.masks.shape[0], 1, 'one event, one target instance');
+        const m = await inst.masks.data();
+        const [x1, y1, x2, y2] = await inst.boxes.data();
+        const f = g.record.forgeries[0];
+        for (const part of [f.source, ...f.copies.map((c) => c.box)]) {
+          assert.ok(part.x >= x1 && part.y >= y1 && part.x + part.w <= x2 && part.y + part.h <= y2, 'the event box holds every part');
+        }
+        const parts = connectedComponents(Uint8Array.from(m), 120, 160);
+        assert.equal(parts.count, 3, 'the target instance has the source and both copies as parts');
+        inst.masks.dispose();
+        inst.boxes.dispose();
+        b.images.dispose();
+        b.masks.dispose();
+      }
+    } finally {
+      await loader.close();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  assert.equal(tf.memory().numTensors, start);
+});
+
+test('old-convention masks (one channel per region) load as they are: two channels stay two targets', async () => {
+  const start = tf.memory().numTensors;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-loader-old-'));
+  try {
+    const W = 64;
+    const H = 48;
+    const data = new Uint8Array(2 * W * H);
+    for (let y = 5; y < 15; y++) for (let x = 5; x < 15; x++) data[y * W + x] = 1; // source, channel 0
+    for (let y = 30; y < 40; y++) for (let x = 40; x < 50; x++) data[W * H + y * W + x] = 1; // copy, channel 1
+    const imagePath = path.join(root, 'old.png');
+    const maskPath = path.join(root, 'old.npy');
+    await sharp(Buffer.alloc(W * H * 3, 128), { raw: { width: W, height: H, channels: 3 } }).png().toFile(imagePath);
+    writeNpyMasks(maskPath, { data, count: 2, height: H, width: W });
+    const loader = new Loader({ samples: [{ id: 'old', split: 'train', label: 'forged', imagePath, maskPath }], batchSize: 1, size: [H, W], augment: 'none', seed: 1, instances: true });
+    try {
+      for await (const b of loader.epoch(0)) {
+        const inst = b.instances![0];
+        assert.equal(inst.masks.shape[0], 2, 'no silent conversion to events');
+        assert.deepEqual(Array.from(await inst.boxes.data()), [5, 5, 15, 15, 40, 30, 50, 40]);
+        inst.masks.dispose();
+        inst.boxes.dispose();
+        b.images.dispose();
+        b.masks.dispose();
+      }
+    } finally {
+      await loader.close();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
   assert.equal(tf.memory().numTensors, start);
 });

@@ -46,7 +46,7 @@ test('sifd evaluate --solution --json prints one JSON object with the Kaggle sco
   fs.rmSync(dir, { recursive: true });
 });
 
-test('sifd evaluate --data scores against a dataset folder (masks as .npy, authentic by size)', async () => {
+test('sifd evaluate --data scores against a dataset folder (masks as .npy, authentic by size), with the score breakdown in JSON and text', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-eval-data-'));
   const [h, w] = [6, 8];
   const gray = { data: new Uint8Array(h * w * 3).fill(128), width: w, height: h, channels: 3 };
@@ -68,5 +68,18 @@ test('sifd evaluate --data scores against a dataset folder (masks as .npy, authe
   assert.equal(out.n_forged, 1);
   assert.equal(out.dice_pos, 2 / 3); // tp 8, fn 8
   assert.equal(out.dice_all, (2 / 3 + 1) / 2);
+  // the breakdown: the authentic row kept clean, the forged row found with one of its two events
+  assert.deepEqual(
+    [out.n_authentic_clean, out.authentic_false_alarm_rate, out.forged_detected_share, out.of1_forged, out.of1_authentic, out.mean_pred_instances_forged, out.mean_true_instances_forged, out.of1_merged],
+    [1, 0, 1, 0.5, 1, 1, 2, 0.75],
+  );
+  assert.equal(out.mean_pred_instances_detected, 1);
+  const text = sifd('evaluate', '--data', dir, '--pred', pred);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^of1\s+0\.7500$/m);
+  assert.match(text.stdout, /^score breakdown/m);
+  assert.match(text.stdout, /^authentic false-alarm rate\s+0$/m);
+  assert.match(text.stdout, /^instances per forged image: true\s+2$/m);
+  assert.match(text.stdout, /^oF1 had each image's instances been merged\s+0\.75$/m);
   fs.rmSync(dir, { recursive: true });
 });

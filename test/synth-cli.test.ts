@@ -30,7 +30,7 @@ test('sifd synth: writes the dataset, refuses foreign folders and bad options wi
     const out = path.join(root, 'ds');
     const ok = await sifd(['synth', '--out', out, '--n', '8', '--seed', '5', '--forged-ratio', '0.25', '--min-size', '64', '--max-size', '128', '--families', 'gel,chart']);
     assert.equal(ok.code, 0, ok.err);
-    assert.match(ok.out, /wrote 8 images \(2 forged, 1 test\)/);
+    assert.match(ok.out, /wrote 8 images \(2 forged, 1 test, 2 twin pairs\)/);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     assert.equal(manifest.images.length, 8);
     assert.ok(manifest.images.every((r: { family: string }) => r.family === 'gel' || r.family === 'chart'));
@@ -44,6 +44,13 @@ test('sifd synth: writes the dataset, refuses foreign folders and bad options wi
     assert.match(refused.err, /DatasetError: .*mine: folder is not empty and was not created by sifd synth/);
     assert.deepEqual(fs.readdirSync(foreign), ['keep.txt']);
 
+    const classic = await sifd(['synth', '--out', path.join(root, 'classic'), '--n', '6', '--seed', '5', '--generator', 'classic', '--max-size', '128']);
+    assert.equal(classic.code, 0, classic.err);
+    assert.match(classic.out, /wrote 6 images \(3 forged, 1 test\)/, 'classic: half forged, no twins');
+    const badGenerator = await sifd(['synth', '--out', path.join(root, 'x'), '--n', '2', '--seed', '1', '--generator', 'realistik']);
+    assert.equal(badGenerator.code, 2);
+    assert.match(badGenerator.err, /unknown generator 'realistik'; did you mean 'realistic'/);
+
     const badFamily = await sifd(['synth', '--out', path.join(root, 'x'), '--n', '2', '--seed', '1', '--families', 'westernblot']);
     assert.equal(badFamily.code, 2);
     assert.match(badFamily.err, /unknown family 'westernblot'; did you mean 'western_blot'/);
@@ -51,8 +58,8 @@ test('sifd synth: writes the dataset, refuses foreign folders and bad options wi
     assert.equal(noOut.code, 2);
     assert.match(noOut.err, /missing required option --out/);
     const badSize = await sifd(['synth', '--out', path.join(root, 'x'), '--n', '2', '--seed', '1', '--min-size', '500', '--max-size', '100']);
-    assert.equal(badSize.code, 1);
-    assert.match(badSize.err, /32 <= min <= max <= 4096/);
+    assert.equal(badSize.code, 2);
+    assert.match(badSize.err, /--min-size 500 is above --max-size 100/);
     assert.ok(!fs.existsSync(path.join(root, 'x')));
     const help = await sifd(['synth', '--help']);
     assert.equal(help.code, 0);

@@ -8,6 +8,7 @@ import { main } from '../src/cli/main';
 import { initBackend } from '../src/lib/backend';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { loadPredictorFromRun } from '../src/lib/train/predictor';
+import { probabilityToInstances } from '../src/lib/infer/postprocess';
 import { readHistory } from '../src/lib/train/history';
 import { progressCallbacks } from '../src/lib/train/callbacks';
 import { trainModel } from '../src/lib/train/trainer';
@@ -85,7 +86,7 @@ test('sifd train --replicas 2 trains data-parallel to the same loss as one repli
     assert.ok(Math.abs(lossOf(one) - lossOf(two)) <= 1e-4 * Math.abs(lossOf(one)), `${lossOf(one)} vs ${lossOf(two)}`);
     const bad = await sifd('train', '--data', data, '--replicas', '0');
     assert.equal(bad.code, 2);
-    assert.match(bad.err, /--replicas must be >= 1, got 0/);
+    assert.match(bad.err, /--replicas must be an integer >= 1, got '0'/);
   } finally {
     if (saved === undefined) delete process.env.SIFD_WASM_THREADS;
     else process.env.SIFD_WASM_THREADS = saved;
@@ -95,7 +96,7 @@ test('sifd train --replicas 2 trains data-parallel to the same loss as one repli
 test('sifd train rejects bad options with a clear message', async () => {
   const badLr = await sifd('train', '--data', data, '--lr', 'fast');
   assert.equal(badLr.code, 2);
-  assert.match(badLr.err, /--lr must be a number, got 'fast'/);
+  assert.match(badLr.err, /--lr must be a number > 0, got 'fast'/);
   const badModel = await sifd('train', '--data', data, '--model', 'unet-tiyn', '--out', path.join(root, 'runs', 'x'), '--backend', 'wasm');
   assert.equal(badModel.code, 1);
   assert.match(badModel.err, /unknown model 'unet-tiyn'; did you mean 'unet-tiny'/);
@@ -128,6 +129,39 @@ test('loadPredictorFromRun predicts instances at the original size of any image'
   predictor.dispose();
   await assert.rejects(predictor.predict(rgb), /after dispose/);
   await assert.rejects(loadPredictorFromRun(path.join(root, 'runs', 'none')), /no complete checkpoint/);
+});
+
+test('loadPredictorFromRun events: a probability-map model gives one merged event by default, its regions with keep', async () => {
+  const rng = new Rng(6);
+  const image = { data: Uint8Array.from({ length: 50 * 70 * 3 }, () => rng.int(0, 255)), width: 70, height: 50, channels: 3 };
+  // a threshold at which this run's map splits into several regions
+  const probe = await loadPredictorFromRun(run, { events: 'keep' });
+  const prob = (await probe.predict(image)).probability!;
+  probe.dispose();
+  const sorted = Float32Array.from(prob).sort();
+  const threshold = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.4, 0.3]
+    .map((q) => sorted[Math.floor(q * sorted.length)])
+    .find((t) => t > 0 && probabilityToInstances(prob, 50, 70, { threshold: t, minArea: 1 }).instances.count >= 2);
+  assert.ok(threshold !== undefined, 'the map splits into regions at some quantile');
+  const keep = await loadPredictorFromRun(run, { threshold, minArea: 1, events: 'keep' });
+  const merged = await loadPredictorFromRun(run, { threshold, minArea: 1 });
+  const overlap = await loadPredictorFromRun(run, { threshold, minArea: 1, events: 'overlap' });
+  const start = tf.memory().numTensors;
+  const parts = await keep.predict(image);
+  const one = await merged.predict(image);
+  const touching = await overlap.predict(image);
+  assert.equal(tf.memory().numTensors, start, 'predict leaked tensors');
+  assert.ok(parts.instances.count >= 2, `regions: ${parts.instances.count}`);
+  assert.equal(one.instances.count, 1, "default for a probability-map model: 'merge-all'");
+  const n = 50 * 70;
+  const union = new Uint8Array(n);
+  for (let k = 0; k < parts.instances.count; k++) for (let p = 0; p < n; p++) union[p] |= parts.instances.data[k * n + p];
+  assert.deepEqual(one.instances.data, union);
+  assert.equal(one.scores[0], Math.max(...parts.scores));
+  assert.deepEqual(one.probability, parts.probability);
+  assert.ok(touching.instances.count >= 1 && touching.instances.count <= parts.instances.count);
+  for (const p of [keep, merged, overlap]) p.dispose();
+  await assert.rejects(loadPredictorFromRun(run, { events: 'all' as never }), /unknown event policy 'all'; known: keep, merge-all, overlap/);
 });
 
 test('progress callbacks log one line per epoch; the training figure has loss and metric traces', async () => {

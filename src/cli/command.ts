@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'util';
 import { SifdError } from '../lib/errors';
+import { checkOutputDir, checkOutputFile } from '../lib/util/checkpath';
 
 /** One `sifd` sub-command. Each lives in src/cli/commands/<name>.ts and is listed in commands/index.ts. */
 export interface Command {
@@ -9,6 +10,11 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
   /** Allow positional arguments (e.g. notebook names). */
   positionals?: boolean;
+  /**
+   * Every argument goes through untouched as a positional (a wrapper such as `sifd lab` hands
+   * them to another program); only a first argument --help/-h is sifd's, and a leading -- is dropped.
+   */
+  passThrough?: boolean;
   run(args: ParsedArgs): Promise<number | void>;
 }
 
@@ -21,6 +27,10 @@ export interface ParsedArgs {
 export class UsageError extends SifdError {}
 
 export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
+  if (cmd.passThrough) {
+    if (argv[0] === '--help' || argv[0] === '-h') return { values: { help: true }, positionals: [] };
+    return { values: {}, positionals: argv[0] === '--' ? argv.slice(1) : argv.slice() };
+  }
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -47,15 +57,57 @@ export function optStr(args: ParsedArgs, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function num(args: ParsedArgs, name: string, fallback?: number): number {
+export interface Range {
+  /** Smallest allowed value (inclusive unless `minExclusive`). */
+  min?: number;
+  minExclusive?: boolean;
+  /** Largest allowed value (inclusive unless `maxExclusive`). */
+  max?: number;
+  maxExclusive?: boolean;
+  integer?: boolean;
+}
+
+function rangeText(r: Range): string {
+  const parts: string[] = [];
+  if (r.min !== undefined) parts.push(`${r.minExclusive ? '>' : '>='} ${r.min}`);
+  if (r.max !== undefined) parts.push(`${r.maxExclusive ? '<' : '<='} ${r.max}`);
+  return `${r.integer ? 'an integer' : 'a number'}${parts.length ? ` ${parts.join(' and ')}` : ''}`;
+}
+
+/** A number option checked against its range when the command starts (never after the work began). */
+export function num(args: ParsedArgs, name: string, fallback?: number, range: Range = {}): number {
   const v = args.values[name];
   if (v === undefined) {
     if (fallback !== undefined) return fallback;
     throw new UsageError(`missing required option --${name}`);
   }
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${String(v)}'`);
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  const bad =
+    !Number.isFinite(n) ||
+    (range.integer && !Number.isInteger(n)) ||
+    (range.min !== undefined && (range.minExclusive ? n <= range.min : n < range.min)) ||
+    (range.max !== undefined && (range.maxExclusive ? n >= range.max : n > range.max));
+  if (bad) throw new UsageError(`--${name} must be ${rangeText(range)}, got '${String(v)}'`);
   return n;
+}
+
+/** An optional number option: undefined when absent, else checked like `num`. */
+export function optNum(args: ParsedArgs, name: string, range: Range = {}): number | undefined {
+  return args.values[name] === undefined ? undefined : num(args, name, undefined, range);
+}
+
+/** An output file option, checked up front (not a folder, not under a file, folder writable). */
+export function outFile(args: ParsedArgs, name: string): string {
+  const file = str(args, name);
+  checkOutputFile(file, `--${name}`);
+  return file;
+}
+
+/** An output folder option, checked up front (not a file, not under a file, writable). */
+export function outDir(args: ParsedArgs, name: string, fallback?: string): string {
+  const dir = str(args, name, fallback);
+  checkOutputDir(dir, `--${name}`);
+  return dir;
 }
 
 export function flag(args: ParsedArgs, name: string): boolean {

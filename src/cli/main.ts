@@ -2,6 +2,7 @@ import { commands } from './commands/index';
 import { parseCommandArgs, UsageError } from './command';
 import type { CommandEntry } from './commands/index';
 import { SifdError, didYouMean } from '../lib/errors';
+import { explainFsError, isFsError } from '../lib/util/checkpath';
 
 function topUsage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -40,6 +41,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof SifdError) {
       console.error(`sifd ${cmd.name}: ${err.name}: ${err.message}`);
+      return 1;
+    }
+    // A file-system error that no check caught: one line naming the path, not a stack trace.
+    if (isFsError(err)) {
+      console.error(`sifd ${cmd.name}: ${explainFsError(err)}`);
       return 1;
     }
     throw err;

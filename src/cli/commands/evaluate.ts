@@ -1,20 +1,21 @@
 import type { Command } from '../command';
 import { flag, optStr, str, UsageError } from '../command';
 import { readSubmission } from '../../lib/infer/submission';
-import { evaluateSubmission, evaluationSummary, truthForSubmission, type Evaluation } from '../../lib/metrics/evaluate';
+import { evaluateSubmission, evaluationSummary, SCORE_BREAKDOWN_KEYS, truthForSubmission, type Evaluation } from '../../lib/metrics/evaluate';
 import type { Split } from '../../lib/data/types';
 import { readSolutionCsv, truthFromDataset } from '../../lib/metrics/solution';
+import { breakdownText } from '../../viz/score-breakdown';
 
 const SPLITS: readonly Split[] = ['train', 'supplemental', 'test'];
 
-/** Human-readable table of the summary: one metric a line. */
+/** Human-readable summary: one metric a line, then the score breakdown as a table. */
 export function formatEvaluation(e: Evaluation): string {
-  const s = evaluationSummary(e);
+  const breakdown = new Set<string>(SCORE_BREAKDOWN_KEYS);
+  const s = Object.entries(evaluationSummary(e)).filter(([k]) => !breakdown.has(k));
   const fmt = (v: number | null, k: string) => (v === null ? 'n/a' : k.startsWith('n_') ? String(v) : v.toFixed(4));
-  const width = Math.max(...Object.keys(s).map((k) => k.length));
-  return Object.entries(s)
-    .map(([k, v]) => `${k.padEnd(width)}  ${fmt(v, k)}`)
-    .join('\n');
+  const width = Math.max(...s.map(([k]) => k.length));
+  const metrics = s.map(([k, v]) => `${k.padEnd(width)}  ${fmt(v, k)}`).join('\n');
+  return `${metrics}\n\n${breakdownText(e, { caption: 'score breakdown (blank: no such rows)' })}`;
 }
 
 export const evaluate: Command = {
@@ -33,7 +34,10 @@ options:
   --solution FILE     solution CSV case_id,annotation,shape instead of --data
   --pred FILE         the submission CSV to score (required)
   --json              print one JSON object (snake_case keys: of1, pixel_f1, dice_pos, dice_all,
-                      iou_pos, iou_all, image_f1, n_images, n_forged, ...) instead of a table
+                      iou_pos, iou_all, image_f1, n_images, n_forged, ... and the breakdown:
+                      of1_merged, of1_forged, of1_authentic, n_authentic_clean,
+                      authentic_false_alarm_rate, forged_detected_share,
+                      mean_pred_instances_forged, mean_true_instances_detected, ...) instead of a table
 Metrics undefined for the data (e.g. dice_pos with no forged image) print as n/a, or null in JSON.`,
   options: {
     data: { type: 'string' },

@@ -1,5 +1,6 @@
 import type { Command } from '../command';
-import { flag, num, optStr } from '../command';
+import { flag, num, optStr, UsageError } from '../command';
+import { checkOutputDir } from '../../lib/util/checkpath';
 import { describeFailure, resolveNotebooks, runNotebook, writeIndex, type NotebookResult } from '../../lib/notebooks/runner';
 
 /** Parse repeated `--env KEY=VALUE` options. */
@@ -7,7 +8,7 @@ export function parseEnvPairs(values: string[] | undefined): Record<string, stri
   const env: Record<string, string> = {};
   for (const pair of values ?? []) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`--env expects KEY=VALUE, got '${pair}'`);
+    if (eq <= 0) throw new UsageError(`--env expects KEY=VALUE, got '${pair}'`);
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return env;
@@ -58,9 +59,12 @@ the kernel's error text.`,
   async run(args) {
     const env = parseEnvPairs(args.values.env as string[] | undefined);
     if (flag(args, 'quick')) env.SIFD_QUICK = '1';
+    const cellTimeout = num(args, 'cell-timeout', 1800, { min: 0, minExclusive: true });
+    const out = optStr(args, 'out');
+    if (out !== undefined) checkOutputDir(out, '--out');
     const results = await runNotebooks(args.positionals, {
       env,
-      cellTimeout: num(args, 'cell-timeout', 1800),
+      cellTimeout,
       keepGoing: flag(args, 'keep-going'),
       outDir: optStr(args, 'out'),
     });

@@ -6,8 +6,8 @@ import { writeIndex } from '../../lib/notebooks/runner';
 import { repoPath } from '../../lib/util/paths';
 import { runNotebooks } from './notebooks';
 
-/** The sample dataset `npm start` generates once: a few hundred small synthetic figures. */
-export const SAMPLE = { n: 300, seed: 20261123 };
+/** The sample dataset `npm start` generates once: a few hundred realistic figures, long side at most 1024 px. */
+export const SAMPLE = { n: 300, seed: 20261123, maxSize: 1024 };
 
 export const start: Command = {
   name: 'start',
@@ -21,9 +21,9 @@ index page's path. Exits non-zero if any notebook fails (the others still run).`
   async run(args) {
     const sample = repoPath('data', 'sample');
     if (!fs.existsSync(sample)) {
-      const n = num(args, 'sample-n', SAMPLE.n);
+      const n = num(args, 'sample-n', SAMPLE.n, { integer: true, min: 1 });
       console.log(`start: generating the sample dataset (${n} images) in ${sample}`);
-      await generateDataset({ out: sample, n, seed: SAMPLE.seed });
+      await generateDataset({ out: sample, n, seed: SAMPLE.seed, sizes: { min: 64, max: SAMPLE.maxSize } });
     }
     const results = await runNotebooks([], { env: flag(args, 'quick') ? { SIFD_QUICK: '1' } : {}, keepGoing: true });
     const index = writeIndex(results);

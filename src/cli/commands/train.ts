@@ -1,6 +1,8 @@
 import * as path from 'path';
 import type { Command } from '../command';
-import { flag, num, optStr, str, UsageError } from '../command';
+import { flag, optNum, optStr, outDir, str, UsageError } from '../command';
+import { resolveDataRoot } from '../../lib/data/scan';
+import { checkInputDir } from '../../lib/util/checkpath';
 import { initBackend } from '../../lib/backend/index';
 import { listModels } from '../../lib/models/index';
 import type { ModelConfig } from '../../lib/models/types';
@@ -32,7 +34,10 @@ Scans DIR, splits its labelled images into train/validation (stratified, seeded)
 Every epoch writes runs/R/epoch_<k>/ (weights, optimizer state, RNG state, history, config)
 atomically, and runs/R/history.jsonl. A NaN/Inf loss stops the run with an error; the last
 checkpoint stays valid. --resume continues from the latest complete checkpoint with the run's
-own recipe (only --epochs may raise the total); without it an existing run is never overwritten.
+own recipe (only --epochs may raise the total; a lower one is refused) on the dataset it was
+started on (runs/R/run.json; another --data is refused); without it an existing run is never
+overwritten. A corrupt newest checkpoint is kept as epoch_<k>.corrupt-<time> and the one before is used.
+Forged images whose mask is empty (all zero or NaN) are skipped with a warning.
 
 options:
   --model M           registered model (default unet-tiny):
@@ -86,21 +91,16 @@ ${presetList()}
   async run(args) {
     const model = str(args, 'model', 'unet-tiny');
     const overrides: Partial<TrainConfig> = {};
-    const intOpt = (name: string): number | undefined => {
-      if (args.values[name] === undefined) return undefined;
-      const v = num(args, name);
-      if (!Number.isInteger(v)) throw new UsageError(`--${name} must be an integer, got ${v}`);
-      return v;
-    };
+    const positive = { integer: true, min: 1 };
     const set = <K extends keyof TrainConfig>(key: K, v: TrainConfig[K] | undefined) => {
       if (v !== undefined) overrides[key] = v;
     };
-    set('epochs', intOpt('epochs'));
-    set('batchSize', intOpt('batch'));
-    set('size', intOpt('size'));
-    set('seed', intOpt('seed'));
-    set('lr', args.values.lr === undefined ? undefined : num(args, 'lr'));
-    set('clipNorm', args.values.clip === undefined ? undefined : num(args, 'clip'));
+    set('epochs', optNum(args, 'epochs', positive));
+    set('batchSize', optNum(args, 'batch', positive));
+    set('size', optNum(args, 'size', { integer: true, min: 8 }));
+    set('seed', optNum(args, 'seed', { integer: true, min: 0 }));
+    set('lr', optNum(args, 'lr', { min: 0, minExclusive: true }));
+    set('clipNorm', optNum(args, 'clip', { min: 0, minExclusive: true }));
     set('augment', optStr(args, 'augment'));
     set('evidence', optStr(args, 'evidence') as TrainConfig['evidence']);
     let modelConfig: ModelConfig | undefined;
@@ -113,25 +113,29 @@ ${presetList()}
       }
       if (typeof modelConfig !== 'object' || modelConfig === null || Array.isArray(modelConfig)) throw new UsageError('--model-config must be a JSON object');
     }
-    const replicas = intOpt('replicas') ?? 1;
-    if (replicas < 1) throw new UsageError(`--replicas must be >= 1, got ${replicas}`);
+    const replicas = optNum(args, 'replicas', positive) ?? 1;
+    const valFraction = optNum(args, 'val-fraction', { min: 0, max: 1, maxExclusive: true });
+    const workers = optNum(args, 'workers', { integer: true, min: 0 });
+    const limitPerGroup = optNum(args, 'limit', positive);
+    const data = optStr(args, 'data');
+    if (data !== undefined) checkInputDir(resolveDataRoot(data), '--data');
+    const out = outDir(args, 'out', path.join('runs', model));
     // One wasm thread per replica: XNNPACK threads on top would only compete with the other replicas.
     if (replicas > 1) process.env.SIFD_WASM_THREADS ??= '1';
     const backend = await initBackend({ prefer: optStr(args, 'backend') });
-    const out = optStr(args, 'out') ?? path.join('runs', model);
     console.error(`sifd train: model ${model}, backend ${backend.backend}, run folder ${out}`);
     const result = await trainOnDataset({
       model,
       modelConfig,
-      data: optStr(args, 'data'),
+      data,
       out,
       resume: flag(args, 'resume'),
       preset: optStr(args, 'preset'),
       overrides,
-      valFraction: args.values['val-fraction'] === undefined ? undefined : num(args, 'val-fraction'),
-      workers: intOpt('workers'),
+      valFraction,
+      workers,
       replicas,
-      limitPerGroup: intOpt('limit'),
+      limitPerGroup,
       callbacks: [progressCallbacks({ label: model })],
       onProblem: (p) => console.error(`warning: skipped ${p.file}: ${p.reason}`),
     });

@@ -2,8 +2,9 @@
  * The classical copy-move detector, stage by stage:
  * grey -> working size -> contrast normalisation -> keypoints (+ mirrored) -> g2NN self-matching
  * -> clusters -> RANSAC similarity per cluster (+ transforms voted by dense block matching at
- * native resolution) -> dense ZNCC verification -> text-label
- * suppression -> instances at the original size (+ resampled twins, found at native resolution).
+ * native resolution) -> dense ZNCC verification -> text-label suppression -> copy-move events
+ * (events.ts: a source and all of its copies per instance) at the original size (+ resampled
+ * twins, found at native resolution) -> the image-level gate.
  */
 import type { Image, Masks } from '../data/types';
 import { blockMatchTransforms } from './blockMatch';
@@ -15,12 +16,13 @@ import { detectKeypoints } from './keypoints';
 import { matchKeypoints } from './match';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, resolveParams } from './params';
-import { type Affine, type RejectedFit, fitTransforms, rescaleTransform } from './ransac';
+import { type Affine, type CopyTransform, type RejectedFit, fitTransforms, rescaleTransform } from './ransac';
 import { isTextLike } from './textLabels';
 import { denseMatchTransforms } from './denseMatch';
-import { resampledTwinMap } from './resampledTwins';
+import { resampledTwinPairs } from './resampledTwins';
 import { verifyCopy } from './verify';
-import { connectedComponents } from '../data/components';
+import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from './events';
+import type { ScoredMask } from '../infer/postprocess';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
 export interface CopyCandidate {
@@ -32,7 +34,10 @@ export interface CopyCandidate {
   support: number;
   detail: number;
   accepted: boolean;
+  /** Why it was rejected, with the numbers. */
   reason?: string;
+  /** The kind of rejection, without numbers (for counting): e.g. 'ZNCC support too low'. */
+  rejectedFor?: string;
 }
 
 export interface DetectionDebug {
@@ -47,13 +52,14 @@ export interface DetectionDebug {
 }
 
 export interface CopyMoveDetection {
+  /** (N,H,W) at the original size: one copy-move event per instance (params.events). */
   instances: Masks;
   scores: number[];
+  /** What a user should know about this image's result: resizing, why nothing was found, what the gate did. */
+  notes: string[];
   debug: DetectionDebug;
 }
 
-/** Instances overlapping more than this (IoU) are the same region found twice and get merged. */
-const DUPLICATE_IOU = 0.5;
 /**
  * A pasted copy lies apart from its source, while a periodic texture (chart grids, ladders) or a
  * mirror-symmetric object (a band, a cell) matched with itself gives a "source" and "copy" that
@@ -107,53 +113,34 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     lap('dense');
   }
 
-  const regions: { mask: Uint8Array; score: number }[] = [];
-  const candidates: CopyCandidate[] = [];
-  const minArea = p.minRegionFraction * gray.width * gray.height;
-  for (const t of transforms) {
-    const v = verifyCopy(gray, t, p);
-    let reason: string | undefined;
-    if (v.support < p.minSupport) reason = `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`;
-    else if (v.detail < p.minDetail) reason = `detail correlation ${v.detail.toFixed(2)} < ${p.minDetail}`;
-    else if (Math.min(v.sourceArea, v.targetArea) < minArea) reason = `region of ${Math.min(v.sourceArea, v.targetArea)} px too small`;
-    else if (contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT) reason = 'source and copy touch (periodic or symmetric structure)';
-    else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) reason = 'text label';
-    candidates.push({
-      affine: toOriginal(t.affine, scale),
-      inliers: t.inliers,
-      cluster: t.cluster,
-      flipped: t.flipped,
-      meanZncc: v.meanZncc,
-      support: v.support,
-      detail: v.detail,
-      accepted: !reason,
-      reason,
-    });
-    if (reason) continue;
-    const score = Math.max(0, Math.min(1, v.meanZncc)) * Math.min(1, t.inliers / (2 * p.minInliers));
-    if (p.mergePairs) {
-      const both = new Uint8Array(v.source.length);
-      for (let i = 0; i < both.length; i++) both[i] = v.source[i] | v.target[i];
-      addRegion(regions, both, score);
-    } else {
-      addRegion(regions, v.source, score);
-      addRegion(regions, v.target, score);
-    }
-  }
+  const { pairs, candidates } = verifyTransforms(gray, transforms, scale, p);
   lap('verify');
-  let instances = toMasks(cv, regions.map((r) => r.mask), gray, image.width, image.height);
-  const scores = regions.map((r) => r.score);
+  let events = upscale(cv, pairsToInstances(pairs, p.events, gray.width), gray, image.width, image.height);
   lap('upscale');
+  const notes = sizeNotes(image, gray, scale, p);
+  if (pairs.length > 0) notes.push(`${pairs.length} transform(s) verified -> ${events.length} ${p.events === 'transform' ? 'event(s)' : 'region(s)'}`);
+  else notes.push(nothingVerified(transforms.length, candidates, rejected, kp.count + (kpMirror?.count ?? 0)));
   if (p.resampledTwins) {
-    instances = addResampledTwins(image, instances, scores, p.minRegionFraction);
+    const twins = resampledTwinPairs(image);
+    const { joined, added } = addTwinEvents(events, twins, p.events, image.height, image.width, p.minRegionFraction * image.width * image.height);
+    if (joined + added > 0) notes.push(`resampled twins: ${joined} joined a found ${p.events === 'transform' ? 'event' : 'region'}, ${added} added`);
     lap('resampled');
   }
+  const gated = gateEvents(events, p);
+  events = gated.kept;
+  notes.push(...gated.notes);
+  const n = image.width * image.height;
+  const data = new Uint8Array(events.length * n);
+  events.forEach((e, k) => data.set(e.mask, k * n));
+  const instances: Masks = { data, count: events.length, height: image.height, width: image.width };
+  const scores = events.map((e) => e.score);
 
   const inv = 1 / scale;
   const scaleArr = (a: Float32Array) => a.map((v) => v * inv);
   return {
     instances,
     scores,
+    notes,
     debug: {
       scale,
       keypoints: {
@@ -205,65 +192,13 @@ function contact(a: Uint8Array, b: Uint8Array, w: number, h: number, r: number):
   return touching / Math.max(1, Math.min(na, nb));
 }
 
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    inter += a[i] & b[i];
-    union += a[i] | b[i];
-  }
-  return union ? inter / union : 0;
-}
-
-/** Adds a region, merging it into an existing one that it essentially repeats. */
-function addRegion(regions: { mask: Uint8Array; score: number }[], mask: Uint8Array, score: number): void {
-  for (const r of regions) {
-    if (iou(r.mask, mask) > DUPLICATE_IOU) {
-      for (let i = 0; i < mask.length; i++) r.mask[i] |= mask[i];
-      r.score = Math.max(r.score, score);
-      return;
-    }
-  }
-  regions.push({ mask: mask.slice(), score });
-}
-
-/**
- * The instances plus each region of the resampled-twin map (native resolution) large enough to
- * keep, score 1 (verified pixel for pixel); a region that essentially repeats an instance is merged
- * into it. `scores` is extended in place.
- */
-function addResampledTwins(image: Image, instances: Masks, scores: number[], minRegionFraction: number): Masks {
-  const { width: W, height: H } = image;
-  const n = W * H;
-  const cc = connectedComponents(resampledTwinMap(image), H, W);
-  const masks: Uint8Array[] = [];
-  for (let k = 0; k < instances.count; k++) masks.push(instances.data.slice(k * n, (k + 1) * n));
-  for (let c = 1; c <= cc.count; c++) {
-    if (cc.areas[c - 1] < minRegionFraction * n) continue;
-    const region = new Uint8Array(n);
-    for (let q = 0; q < n; q++) if (cc.labels[q] === c) region[q] = 1;
-    const same = masks.findIndex((m) => iou(m, region) > DUPLICATE_IOU);
-    if (same >= 0) {
-      for (let q = 0; q < n; q++) masks[same][q] |= region[q];
-      scores[same] = 1;
-    } else {
-      masks.push(region);
-      scores.push(1);
-    }
-  }
-  const data = new Uint8Array(masks.length * n);
-  masks.forEach((m, k) => data.set(m, k * n));
-  return { data, count: masks.length, height: H, width: W };
-}
-
-/** Working-frame 0/1 masks -> (N,H,W) at the original size (bilinear then threshold, so edges stay smooth). */
-function toMasks(cv: OpenCv, masks: Uint8Array[], gray: GrayImage, width: number, height: number): Masks {
-  const out = new Uint8Array(masks.length * width * height);
-  masks.forEach((m, k) => {
-    const dst = out.subarray(k * width * height, (k + 1) * width * height);
+/** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth). */
+function upscale(cv: OpenCv, instances: ScoredMask[], gray: GrayImage, width: number, height: number): ScoredMask[] {
+  return instances.map(({ mask: m, score }) => {
+    const dst = new Uint8Array(width * height);
     if (gray.width === width && gray.height === height) {
       dst.set(m);
-      return;
+      return { mask: dst, score };
     }
     const src = cv.matFromArray(gray.height, gray.width, cv.CV_8UC1, m.map((v) => v * 255));
     const big = new cv.Mat();
@@ -275,6 +210,79 @@ function toMasks(cv: OpenCv, masks: Uint8Array[], gray: GrayImage, width: number
       src.delete();
       big.delete();
     }
+    return { mask: dst, score };
   });
-  return { data: out, count: masks.length, height, width };
+}
+
+/**
+ * Dense verification of every proposed transform: the accepted ones as source/copy pairs (working
+ * frame) and a record of each, accepted or not, with the reason (original frame).
+ */
+function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: number, p: ClassicalParams): { pairs: VerifiedPair[]; candidates: CopyCandidate[] } {
+  const pairs: VerifiedPair[] = [];
+  const candidates: CopyCandidate[] = [];
+  const minArea = p.minRegionFraction * gray.width * gray.height;
+  for (const t of transforms) {
+    const v = verifyCopy(gray, t, p);
+    let rejection: [string, string] | undefined;
+    const smaller = Math.min(v.sourceArea, v.targetArea);
+    if (v.support < p.minSupport) rejection = ['ZNCC support too low', `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`];
+    else if (v.detail < p.minDetail) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${p.minDetail}`];
+    else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
+    else if (contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
+    else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
+    candidates.push({
+      affine: toOriginal(t.affine, scale),
+      inliers: t.inliers,
+      cluster: t.cluster,
+      flipped: t.flipped,
+      meanZncc: v.meanZncc,
+      support: v.support,
+      detail: v.detail,
+      accepted: !rejection,
+      reason: rejection?.[1],
+      rejectedFor: rejection?.[0],
+    });
+    if (rejection) continue;
+    const score = Math.max(0, Math.min(1, v.meanZncc)) * Math.min(1, t.inliers / (2 * p.minInliers));
+    pairs.push({ source: v.source, target: v.target, score, affine: t.affine });
+  }
+  return { pairs, candidates };
+}
+
+/** A note when the image was resized to the working size. */
+/** Below this shorter side, copied regions are often too small to carry enough keypoints. */
+export const SMALL_IMAGE_SIDE = 256;
+
+/** What the working size did, and a warning for figures too small for keypoints. */
+function sizeNotes(image: Image, gray: GrayImage, scale: number, p: ClassicalParams): string[] {
+  const size = `${image.width}x${image.height}`;
+  const notes: string[] = [];
+  if (Math.min(image.width, image.height) < SMALL_IMAGE_SIDE) {
+    notes.push(
+      `small image (${size}): copies in figures under ~${SMALL_IMAGE_SIDE} px are often too small for keypoints ` +
+        `(minInliers ${p.minInliers} matches per copy); the detector is tuned on figures of 384 px and more (notebook 08)`,
+    );
+  }
+  if (scale > 1) notes.push(`image ${size} smaller than minSide ${p.minSide}: upscaled to ${gray.width}x${gray.height} (x${scale.toFixed(2)})`);
+  if (scale < 1) notes.push(`image ${size} larger than maxSide ${p.maxSide}: downscaled to ${gray.width}x${gray.height} (x${scale.toFixed(2)})`);
+  return notes;
+}
+
+/** Why no transform was verified: none proposed (and why), or all rejected (most often for what). */
+function nothingVerified(proposed: number, candidates: CopyCandidate[], rejectedFits: RejectedFit[], keypoints: number): string {
+  if (proposed === 0) {
+    const fits = rejectedFits.length ? `; ${rejectedFits.length} RANSAC fit(s) rejected, most often: ${mostCommon(rejectedFits.map((r) => r.reason.replace(/[\d.]+/g, '#')))}` : '';
+    return `no copy transform proposed (${keypoints} keypoints${fits})`;
+  }
+  const kinds = candidates.map((c) => c.rejectedFor ?? 'rejected');
+  return `no transform passed verification: ${candidates.length} rejected, most often for ${mostCommon(kinds)}`;
+}
+
+/** The most frequent string and its count, e.g. "text label (3)". */
+function mostCommon(items: string[]): string {
+  const counts = new Map<string, number>();
+  for (const it of items) counts.set(it, (counts.get(it) ?? 0) + 1);
+  const [best, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  return `${best} (${n})`;
 }

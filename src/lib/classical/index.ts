@@ -2,13 +2,18 @@
  * Classical copy-move detector: keypoints + g2NN self-matching + clustering + RANSAC +
  * dense ZNCC verification, behind the same Predictor interface as the learned models.
  */
-export { detectCopyMove, detectWith } from './detect';
+// detectCopyMove's result carries `notes`: the working size, what was verified, why it is empty, the gate
+export { detectCopyMove, detectWith, SMALL_IMAGE_SIDE } from './detect';
+export { detectors } from './detectors';
+export type { DetectorResult } from './detectors';
 export type { CopyMoveDetection, CopyCandidate, DetectionDebug } from './detect';
 export { createClassicalPredictor, createExactTwinPredictor } from './predictor';
 export { exactTwinMap } from './exactTwins';
 export type { ExactTwinOptions } from './exactTwins';
 export { DEFAULT_PARAMS, KEYPOINT_DETECTORS, resolveParams } from './params';
 export type { ClassicalParams, KeypointDetector } from './params';
+export { EVENT_MODES, gateEvents } from './events';
+export type { EventGate, EventMode } from './events';
 export { evaluateOnSynth } from './evaluate';
 export type { SynthEvalOptions, SynthEvaluation, SynthImageResult, GroupRow, TransformRow, CopyResult } from './evaluate';
 export { loadOpenCv } from './opencv';

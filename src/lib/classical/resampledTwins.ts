@@ -119,14 +119,27 @@ function discOffsets(r: number): Int32Array {
  * region of the image, and of their sources.
  */
 export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}): Uint8Array {
+  return resampledTwinPairs(image, opts).map;
+}
+
+/** One verified copy: its pixels, its source's pixels (indices y * W + x) and the similarity copy -> source. */
+export interface ResampledTwinPair {
+  copy: Int32Array;
+  source: Int32Array;
+  similarity: Similarity;
+}
+
+/** resampledTwinMap's map plus the pairs that make it up, in the order they were found. */
+export function resampledTwinPairs(image: Image, opts: ResampledTwinOptions = {}): { map: Uint8Array; pairs: ResampledTwinPair[] } {
   const { width: W, height: H } = image;
   const n = W * H;
   const o: Required<ResampledTwinOptions> = { anchorStride: Math.max(2, Math.round(Math.sqrt(n / 2 ** 16))), ...DEFAULTS, ...opts };
   check(o);
   const out = new Uint8Array(n);
+  const pairs: ResampledTwinPair[] = [];
   const R = o.verifyRadius;
   const margin = Math.max(R, o.radius) + 1;
-  if (W <= 2 * margin + o.baseline || H <= 2 * margin + o.baseline) return out;
+  if (W <= 2 * margin + o.baseline || H <= 2 * margin + o.baseline) return { map: out, pairs };
 
   const keys = pixelKeys(image);
   const feat = rankFeatures(toGray(image), o.radius, o.minContrast);
@@ -363,6 +376,7 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
     const i1 = -m[1] / det;
     const i3 = -m[3] / det;
     const i4 = m[0] / det;
+    const source: number[] = [];
     for (let v = Math.max(0, y0); v <= Math.min(H - 1, y1); v++) {
       for (let u = Math.max(0, x0); u <= Math.min(W - 1, x1); u++) {
         const du = u - m[2];
@@ -372,8 +386,10 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
         if (x < 0 || y < 0 || x >= W || y >= H || !inRegion[y * W + x]) continue;
         out[v * W + u] = 1;
         done[v * W + u] = 1;
+        source.push(v * W + u);
       }
     }
+    pairs.push({ copy: Int32Array.from(region), source: Int32Array.from(source), similarity: m });
   };
 
   const discAt = (ax: number, ay: number): number[] => {
@@ -460,5 +476,5 @@ export function resampledTwinMap(image: Image, opts: ResampledTwinOptions = {}):
       }
     }
   }
-  return out;
+  return { map: out, pairs };
 }

@@ -1,54 +1,89 @@
 import { ConfigError } from '../errors';
+import { connectedComponents } from './components';
+import { readMasks } from './npy';
 import type { ScanResult } from './scan';
-import type { Problem } from './types';
+import { maskChannel, type Problem, type Sample } from './types';
+
+/** Colour mode from the channel count, as the competition's statistics name them. */
+export type ImageMode = 'grey' | 'grey+alpha' | 'RGB' | 'RGBA' | 'other';
+
+export function imageMode(channels: number): ImageMode {
+  return channels === 1 ? 'grey' : channels === 2 ? 'grey+alpha' : channels === 3 ? 'RGB' : channels === 4 ? 'RGBA' : 'other';
+}
 
 /** One row per image: the EDA table (snake_case, as the CLI's JSON and the DataFrame columns). */
 export interface EdaRow {
   id: string;
+  /** File stem, the twin key: an authentic and a forged image of one figure share it (the id when the scan gives no stem). */
+  stem: string;
   split: string;
   label: string;
   width: number;
   height: number;
+  megapixels: number;
   channels: number;
+  mode: ImageMode;
   bit_depth: number;
   format: string;
   bytes: number;
-  /** 0 for authentic and unlabelled images. */
-  n_instances: number;
-  /** Forged pixels (union of instances) / image pixels; null when mask data was not read. */
+  /** Copy-move events = mask channels (each: a source and its copies); 0 for authentic and unlabelled images. */
+  n_events: number;
+  /** Forged pixels (union of the events) / image pixels; null when mask data was not read. */
   forged_area_fraction: number | null;
-  /** Forged pixels per instance; null when mask data was not read. */
-  instance_areas: number[] | null;
+  /** Forged pixels per event; null when mask data was not read. */
+  event_areas: number[] | null;
+  /** 8-connected parts of each event (a source and two copies apart: 3); null when mask data was not read. */
+  parts_per_event: number[] | null;
 }
 
 export const EDA_COLUMNS: Array<keyof EdaRow> = [
-  'id', 'split', 'label', 'width', 'height', 'channels', 'bit_depth', 'format', 'bytes',
-  'n_instances', 'forged_area_fraction', 'instance_areas',
+  'id', 'stem', 'split', 'label', 'width', 'height', 'megapixels', 'channels', 'mode', 'bit_depth', 'format', 'bytes',
+  'n_events', 'forged_area_fraction', 'event_areas', 'parts_per_event',
 ];
 
-/** EDA rows from a scan run at verify 'header' or deeper (areas need 'masks'). */
-export function edaRows(result: ScanResult): EdaRow[] {
+export interface EdaRowOptions {
+  /**
+   * Count the connected parts of every event (reads each mask file again, one at a time). Default:
+   * true when the scan read mask data (verify 'masks' or 'full'); parts stay null otherwise.
+   */
+  parts?: boolean;
+}
+
+/** EDA rows from a scan run at verify 'header' or deeper (areas and parts need 'masks'). */
+export function edaRows(result: ScanResult, opts: EdaRowOptions = {}): EdaRow[] {
   return result.samples.map((s) => {
     const d = result.details.get(s.imagePath);
     if (!d) throw new ConfigError(`no header details for ${s.imagePath}: scan with verify 'header' or deeper`);
     const { image, mask } = d;
     const pixels = image.width * image.height;
-    const areas = mask ? mask.areas ?? null : [];
+    const maskRead = mask?.areas !== undefined;
     return {
       id: s.id,
+      stem: (s as Sample & { stem?: string }).stem ?? s.id,
       split: s.split,
       label: s.label,
       width: image.width,
       height: image.height,
+      megapixels: pixels / 1e6,
       channels: image.channels,
+      mode: imageMode(image.channels),
       bit_depth: image.bitDepth,
       format: image.format,
       bytes: image.bytes,
-      n_instances: mask?.count ?? 0,
+      n_events: mask?.count ?? 0,
       forged_area_fraction: mask ? (mask.unionArea === undefined ? null : mask.unionArea / pixels) : 0,
-      instance_areas: areas,
+      event_areas: mask ? mask.areas ?? null : [],
+      parts_per_event: !mask ? [] : maskRead && opts.parts !== false && s.maskPath ? partsPerEvent(s.maskPath, image.height, image.width) : null,
     };
   });
+}
+
+/** 8-connected parts of each mask channel of one .npy file (the only mask held in memory). */
+export function partsPerEvent(maskPath: string, height: number, width: number): number[] {
+  const masks = readMasks(maskPath, { height, width });
+  const parts: number[] = [];
+  for (let c = 0; c < masks.count; c++) parts.push(connectedComponents(maskChannel(masks, c), masks.height, masks.width).count);
+  return parts;
 }
 
 // danfojs loads tfjs: required on first use only, so the CLI's JSON path stays light.
@@ -59,9 +94,12 @@ function dfd(): Danfo {
   return danfo;
 }
 
+const LIST_COLUMNS = new Set<keyof EdaRow>(['event_areas', 'parts_per_event']);
+
 /**
- * The EDA table as a danfojs DataFrame, one row per image. `instance_areas` becomes a string
- * ("120;45") because DataFrame cells hold scalars; a missing value is NaN.
+ * The EDA table as a danfojs DataFrame, one row per image. `event_areas` and `parts_per_event`
+ * become strings ("120;45", "" when not read) because DataFrame cells hold scalars; a missing
+ * number is NaN.
  */
 export function edaFrame(rows: readonly EdaRow[]): InstanceType<Danfo['DataFrame']> {
   const columns: Record<string, Array<string | number>> = {};
@@ -69,7 +107,7 @@ export function edaFrame(rows: readonly EdaRow[]): InstanceType<Danfo['DataFrame
   for (const r of rows) {
     for (const c of EDA_COLUMNS) {
       const v = r[c];
-      columns[c].push(c === 'instance_areas' ? (v === null ? '' : (v as number[]).join(';')) : v === null ? NaN : (v as string | number));
+      columns[c].push(Array.isArray(v) ? v.join(';') : v === null ? (LIST_COLUMNS.has(c) ? '' : NaN) : (v as string | number));
     }
   }
   return new (dfd().DataFrame)(columns);
@@ -77,7 +115,7 @@ export function edaFrame(rows: readonly EdaRow[]): InstanceType<Danfo['DataFrame
 
 /** describe() of the numeric columns (count, mean, std, min, median, max ...), as a DataFrame. */
 export function describeEda(rows: readonly EdaRow[]): InstanceType<Danfo['DataFrame']> {
-  const numeric = ['width', 'height', 'channels', 'bit_depth', 'bytes', 'n_instances', 'forged_area_fraction'];
+  const numeric = ['width', 'height', 'megapixels', 'channels', 'bit_depth', 'bytes', 'n_events', 'forged_area_fraction'];
   return edaFrame(rows).loc({ columns: numeric }).describe();
 }
 

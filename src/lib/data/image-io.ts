@@ -54,11 +54,12 @@ export async function imageInfo(file: string): Promise<ImageInfo> {
       // IHDR and the small chunks before the first IDAT nearly always fit; otherwise sharp decides.
       head = Buffer.allocUnsafe(Math.min(bytes, 1024));
       fs.readSync(fd, head, 0, head.length, 0);
+      if (isPng(head)) checkPngTail(fd, bytes, file);
     } finally {
       fs.closeSync(fd);
     }
   } catch (err) {
-    throw decodeError(err, file);
+    throw err instanceof DatasetError ? err : decodeError(err, file);
   }
   const png = pngHeaderInfo(head);
   if (png) return { ...png, bytes };
@@ -84,6 +85,24 @@ export async function imageInfo(file: string): Promise<ImageInfo> {
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Every complete PNG ends with this IEND chunk (length 0, type, CRC). */
+const PNG_IEND = Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]);
+
+function isPng(head: Buffer): boolean {
+  return head.length >= 8 && head.subarray(0, 8).equals(PNG_SIGNATURE);
+}
+
+/**
+ * A header-only scan would pass a PNG cut off after its header (an interrupted download or copy),
+ * and the decode would fail later, mid-run. Its last 12 bytes tell: they must be the IEND chunk.
+ */
+function checkPngTail(fd: number, bytes: number, file: string): void {
+  const tail = Buffer.alloc(PNG_IEND.length);
+  const got = bytes >= tail.length ? fs.readSync(fd, tail, 0, tail.length, bytes - tail.length) : 0;
+  if (got !== tail.length || !tail.equals(PNG_IEND)) {
+    throw new DatasetError(`truncated PNG: the file (${bytes} bytes) does not end with the IEND chunk`, file);
+  }
+}
 /** PNG colour type -> channels as libvips reports them (palette: 3, or 4 with a tRNS chunk). */
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 3, 4: 2, 6: 4 };
 

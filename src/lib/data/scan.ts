@@ -3,7 +3,7 @@ import * as path from 'path';
 import { DatasetError } from '../errors';
 import { imageInfo, isImageFile, readImage, type ImageInfo } from './image-io';
 import { MaskShapeError, maskLayout, readMasks, readNpyHeader } from './npy';
-import type { Label, Problem, Sample, Split } from './types';
+import { stemOf, type Label, type Problem, type Sample, type Split } from './types';
 import { repoRoot } from '../util/paths';
 
 /**
@@ -22,6 +22,11 @@ export interface ScanOptions {
   /** Files checked in parallel (sharp runs on libuv threads); default 8. */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Inference: only the images matter. Masks are neither read nor required, so a bad, missing or
+   * ambiguous mask never drops an image (labels still come from the folders).
+   */
+  imagesOnly?: boolean;
 }
 
 /** What the scan learned about one sample's files (present from verify 'header' on). */
@@ -77,11 +82,32 @@ function idOf(file: string): string {
   return path.basename(file, path.extname(file));
 }
 
-function listDir(dir: string): fs.Dirent[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith('.'))
-    .sort((a, b) => naturalCompare(a.name, b.name));
+interface Entry {
+  name: string;
+  isDirectory(): boolean;
+}
+
+/**
+ * A folder's visible entries in natural order. Symbolic links are followed (a label folder or an
+ * image may be a link to elsewhere); a link whose target is missing is reported and left out.
+ */
+function listDir(dir: string, report?: Report): Entry[] {
+  const entries: Entry[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    if (!e.isSymbolicLink()) {
+      entries.push(e);
+      continue;
+    }
+    const file = path.join(dir, e.name);
+    try {
+      const isDir = fs.statSync(file).isDirectory();
+      entries.push({ name: e.name, isDirectory: () => isDir });
+    } catch (err) {
+      report?.(file, 'broken-link', `symbolic link to a missing target (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  }
+  return entries.sort((a, b) => naturalCompare(a.name, b.name));
 }
 
 /**
@@ -97,7 +123,7 @@ export async function scan(root?: string, opts: ScanOptions = {}): Promise<ScanR
   const problems: Problem[] = [];
   const report = (file: string, kind: string, reason: string) => problems.push({ file, kind, reason });
   const kaggle = SPLITS.some((s) => fs.existsSync(path.join(dir, s.images)) || fs.existsSync(path.join(dir, s.masks)));
-  let samples = kaggle ? findKaggle(dir, report) : findFlat(dir, report);
+  let samples = kaggle ? findKaggle(dir, report, opts.imagesOnly ?? false) : findFlat(dir, report);
   samples.sort(
     (a, b) =>
       SPLIT_ORDER[a.split] - SPLIT_ORDER[b.split] ||
@@ -116,7 +142,7 @@ export async function scan(root?: string, opts: ScanOptions = {}): Promise<ScanR
   const details = new Map<string, SampleDetails>();
   const level = opts.verify ?? 'masks';
   if (level !== 'layout') {
-    const ok = await verifySamples(samples, level, opts, details, report);
+    const ok = await verifySamples(samples, opts.imagesOnly ? 'header' : level, opts, details, report);
     samples = samples.filter((_, i) => ok[i]);
   }
   return { root: dir, layout: kaggle ? 'kaggle' : 'flat', samples, problems, details };
@@ -132,7 +158,7 @@ function findFlat(dir: string, report: Report): Sample[] {
   const samples: Sample[] = [];
   const seen = new Map<string, string>();
   const visit = (folder: string, nested: boolean) => {
-    for (const e of listDir(folder)) {
+    for (const e of listDir(folder, report)) {
       const file = path.join(folder, e.name);
       if (e.isDirectory()) {
         if (!nested && LABEL_DIRS.some((l) => l === e.name)) visit(file, true);
@@ -147,7 +173,7 @@ function findFlat(dir: string, report: Report): Sample[] {
       if (other) report(file, 'duplicate-id', `id '${id}' is also ${other}`);
       else {
         seen.set(id, file);
-        samples.push({ id, split: 'test', label: 'unknown', imagePath: file });
+        samples.push({ id, stem: id, split: 'test', label: 'unknown', imagePath: file });
       }
     }
   };
@@ -156,14 +182,14 @@ function findFlat(dir: string, report: Report): Sample[] {
   return samples;
 }
 
-function findKaggle(dir: string, report: Report): Sample[] {
+function findKaggle(dir: string, report: Report, imagesOnly: boolean): Sample[] {
   const samples: Sample[] = [];
   for (const { split, images, masks } of SPLITS) {
     const imageDir = path.join(dir, images);
     const maskDir = path.join(dir, masks);
     const maskById = new Map<string, string>();
-    if (fs.existsSync(maskDir)) {
-      for (const e of listDir(maskDir)) {
+    if (!imagesOnly && fs.existsSync(maskDir)) {
+      for (const e of listDir(maskDir, report)) {
         const file = path.join(maskDir, e.name);
         if (e.isDirectory()) report(file, 'unexpected-folder', `folder inside ${masks}/ (masks are ${masks}/<id>.npy)`);
         else if (path.extname(e.name).toLowerCase() !== '.npy') report(file, 'not-a-mask', 'not an .npy file');
@@ -171,24 +197,32 @@ function findKaggle(dir: string, report: Report): Sample[] {
       }
     }
     if (!fs.existsSync(imageDir)) {
+      if (imagesOnly) continue;
       for (const file of maskById.values()) report(file, 'mask-without-image', `no ${images}/ folder for this mask`);
       continue;
     }
     // Test images are unlabelled unless a test_masks/ folder holds their truth (the synthetic sample).
     const testLabel: Label | 'by-mask' = fs.existsSync(maskDir) ? 'by-mask' : 'unknown';
     const used = new Set<string>();
+    // Stem -> file, per label folder: the same stem under authentic/ and forged/ is a twin pair.
     const seenIds = new Map<string, string>();
+    const twinKey = (id: string, label: Label | 'by-mask') => (label === 'authentic' || label === 'forged' ? `${label}/${id}` : id);
     const add = (file: string, label: Label | 'by-mask') => {
       const id = idOf(file);
-      const other = seenIds.get(id);
+      const key = twinKey(id, label);
+      const other = seenIds.get(key) ?? (key === id ? undefined : seenIds.get(id));
       if (other) {
         report(file, 'duplicate-id', `id '${id}' is also ${other}`);
         return;
       }
-      seenIds.set(id, file);
+      seenIds.set(key, file);
       const mask = maskById.get(id);
+      if (imagesOnly) {
+        samples.push({ id, stem: id, split, label: label === 'by-mask' ? 'unknown' : label, imagePath: file });
+        return;
+      }
       if (label === 'unknown') {
-        samples.push({ id, split, label, imagePath: file });
+        samples.push({ id, stem: id, split, label, imagePath: file });
         return;
       }
       const resolved: Label = label === 'by-mask' ? (mask ? 'forged' : 'authentic') : label;
@@ -196,15 +230,18 @@ function findKaggle(dir: string, report: Report): Sample[] {
       if (resolved === 'forged' && !mask) {
         report(file, 'forged-without-mask', `forged image has no mask ${path.join(masks, `${id}.npy`)}`);
       } else if (resolved === 'authentic' && mask) {
-        report(mask, 'mask-on-authentic', `mask for an authentic image (${file}); the image is kept as authentic, the mask ignored`);
-        samples.push({ id, split, label: resolved, imagePath: file });
+        // The mask of a twin pair belongs to its forged twin; anywhere else it contradicts the label.
+        if (!fs.existsSync(path.join(imageDir, 'forged')) || !hasImage(path.join(imageDir, 'forged'), id)) {
+          report(mask, 'mask-on-authentic', `mask for an authentic image (${file}); the image is kept as authentic, the mask ignored`);
+        }
+        samples.push({ id, stem: id, split, label: resolved, imagePath: file });
       } else {
-        samples.push({ id, split, label: resolved, imagePath: file, ...(mask ? { maskPath: mask } : {}) });
+        samples.push({ id, stem: id, split, label: resolved, imagePath: file, ...(mask ? { maskPath: mask } : {}) });
       }
     };
     let imageCount = 0;
     let sawLabelDir = false;
-    for (const e of listDir(imageDir)) {
+    for (const e of listDir(imageDir, report)) {
       const file = path.join(imageDir, e.name);
       if (e.isDirectory()) {
         const label = LABEL_DIRS.find((l) => l === e.name);
@@ -214,7 +251,7 @@ function findKaggle(dir: string, report: Report): Sample[] {
         }
         sawLabelDir = true;
         let inLabel = 0;
-        for (const f of listDir(file)) {
+        for (const f of listDir(file, report)) {
           const inner = path.join(file, f.name);
           if (f.isDirectory()) report(inner, 'unexpected-folder', `folder inside ${images}/${label}/`);
           else if (!isImageFile(f.name)) report(inner, 'not-an-image', 'not an image file (expected .png, .jpg, .jpeg, .tif, .tiff or .webp)');
@@ -233,12 +270,33 @@ function findKaggle(dir: string, report: Report): Sample[] {
       }
     }
     if (imageCount === 0 && !sawLabelDir) report(imageDir, 'empty-folder', 'no images in this folder');
+    nameTwins(samples.filter((s) => s.split === split));
+    if (imagesOnly) continue;
     for (const [id, file] of maskById) {
       if (!used.has(id) && !seenIds.has(id)) report(file, 'mask-without-image', `no image '${id}' in ${images}/`);
     }
   }
   if (samples.length === 0) report(dir, 'empty-folder', 'no images found in any split');
   return samples;
+}
+
+/** Whether `dir` holds an image file with this stem. */
+function hasImage(dir: string, stem: string): boolean {
+  return listDir(dir).some((e) => !e.isDirectory() && isImageFile(e.name) && idOf(e.name) === stem);
+}
+
+/** Twins (one stem, both labels, one split) get ids '<label>/<stem>' so every id stays unique. */
+function nameTwins(samples: Sample[]): void {
+  const labels = new Map<string, Set<Label>>();
+  for (const s of samples) {
+    const set = labels.get(stemOf(s)) ?? new Set<Label>();
+    set.add(s.label);
+    labels.set(stemOf(s), set);
+  }
+  for (const s of samples) {
+    const l = labels.get(stemOf(s))!;
+    if (l.has('authentic') && l.has('forged')) s.id = `${s.label}/${stemOf(s)}`;
+  }
 }
 
 async function verifySamples(

@@ -21,7 +21,13 @@ export type Split = 'train' | 'supplemental' | 'test';
 export type Label = 'authentic' | 'forged' | 'unknown';
 
 export interface Sample {
+  /**
+   * Unique within a scan: the file stem, except for authentic/forged twins (the same stem under
+   * both label folders of a split), which are 'authentic/<stem>' and 'forged/<stem>'.
+   */
   id: string;
+  /** The file stem (scans always set it; `id` when absent): twins share it, and every split keeps a stem's images on one side. */
+  stem?: string;
   split: Split;
   label: Label;
   imagePath: string;
@@ -34,6 +40,11 @@ export interface Problem {
   file: string;
   kind: string;
   reason: string;
+}
+
+/** The twin key of a sample: its file stem. */
+export function stemOf(s: Sample): string {
+  return s.stem ?? s.id;
 }
 
 export function maskChannel(m: Masks, i: number): Uint8Array {

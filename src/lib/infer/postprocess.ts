@@ -1,6 +1,7 @@
-import { ConfigError } from '../errors';
+import { ConfigError, didYouMean } from '../errors';
 import type { Masks } from '../data/types';
 import { connectedComponents } from '../data/components';
+import { dilate } from '../classical/maskOps';
 import type { InstancePrediction } from './types';
 
 /**
@@ -19,16 +20,202 @@ export interface PostprocessOptions {
   minArea?: number;
   /** Two instances whose IoU exceeds this are one region seen twice: merged (union, max score). Default 0.6. */
   mergeIoU?: number;
+  /**
+   * How the cleaned instances become copy-move events (see groupEvents). Default 'keep': the
+   * predictors group their own output (the classical detector reports events, the run predictor
+   * applies its `events` option), so this is for grouping on top of a predictor's own choice.
+   */
+  events?: EventPolicy;
+  /**
+   * Policy 'overlap': two instances whose nearest pixels lie at most this far apart (pixels,
+   * 8-neighbourhood distance; 0: overlap only, 1: touching) are one event. Default 3.
+   */
+  eventGap?: number;
 }
 
-export const POSTPROCESS_DEFAULTS: Required<PostprocessOptions> = { scoreThreshold: 0, minArea: 10, mergeIoU: 0.6 };
+export const POSTPROCESS_DEFAULTS: Required<PostprocessOptions> = { scoreThreshold: 0, minArea: 10, mergeIoU: 0.6, events: 'keep', eventGap: 3 };
 
 export function resolvePostprocessOptions(opts: PostprocessOptions = {}): Required<PostprocessOptions> {
-  const o = { ...POSTPROCESS_DEFAULTS, ...opts };
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PostprocessOptions;
+  const o = { ...POSTPROCESS_DEFAULTS, ...given };
   if (!(o.scoreThreshold >= 0 && o.scoreThreshold <= 1)) throw new ConfigError(`scoreThreshold must be in [0, 1], got ${o.scoreThreshold}`);
   if (!(o.minArea >= 0) || !Number.isFinite(o.minArea)) throw new ConfigError(`minArea must be a number >= 0, got ${o.minArea}`);
   if (!(o.mergeIoU > 0 && o.mergeIoU <= 1)) throw new ConfigError(`mergeIoU must be in (0, 1], got ${o.mergeIoU}`);
+  checkEventPolicy(o.events);
+  checkEventGap(o.eventGap);
   return o;
+}
+
+/**
+ * How a predictor's instances become copy-move events. In the competition's masks one channel is
+ * one event: a source region and all of its copies. 'keep': the instances as they are;
+ * 'merge-all': one event per image, every instance unioned, score the highest (most forged images
+ * hold one event); 'overlap': instances whose masks overlap or come within a gap of a few pixels
+ * (`eventGap`) are one event, transitively, score the highest of its members.
+ */
+export type EventPolicy = 'keep' | 'merge-all' | 'overlap';
+export const EVENT_POLICIES: readonly EventPolicy[] = ['keep', 'merge-all', 'overlap'];
+
+/** The policy itself, or a ConfigError naming the valid ones. */
+export function checkEventPolicy(policy: string): EventPolicy {
+  if (!(EVENT_POLICIES as readonly string[]).includes(policy)) {
+    throw new ConfigError(`unknown event policy '${policy}'; ${didYouMean(policy, EVENT_POLICIES)}`);
+  }
+  return policy as EventPolicy;
+}
+
+function checkEventGap(gap: number): void {
+  if (!(Number.isInteger(gap) && gap >= 0)) throw new ConfigError(`eventGap must be an integer >= 0 (pixels), got ${gap}`);
+}
+
+/** Pixels that are on (non-zero). */
+export function maskArea(m: Uint8Array): number {
+  let c = 0;
+  for (let p = 0; p < m.length; p++) if (m[p] !== 0) c++;
+  return c;
+}
+
+/** Intersection over union of two 0/1 masks of the same size (0 when both are empty). */
+export function maskIoU(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let p = 0; p < a.length; p++) {
+    inter += a[p] & b[p];
+    union += a[p] | b[p];
+  }
+  return union ? inter / union : 0;
+}
+
+export interface ScoredMask {
+  /** 0/1, H*W. */
+  mask: Uint8Array;
+  score: number;
+}
+
+/**
+ * The one duplicate merge of sifd (postprocessPrediction, the classical detector's regions and its
+ * resampled twins): `mask` is OR-ed into the first of `kept` that it overlaps with IoU above `iou`
+ * (that one's score becomes the higher of the two), else a copy of it is appended. Returns the
+ * index it landed at. `kept` is changed in place.
+ */
+export function addOrMerge(kept: ScoredMask[], mask: Uint8Array, score: number, iou: number): number {
+  const k = kept.findIndex((r) => maskIoU(r.mask, mask) > iou);
+  if (k < 0) {
+    kept.push({ mask: mask.slice(), score });
+    return kept.length - 1;
+  }
+  const r = kept[k];
+  for (let p = 0; p < mask.length; p++) r.mask[p] |= mask[p];
+  r.score = Math.max(r.score, score);
+  return k;
+}
+
+/** addOrMerge over `items` in their order: a region found twice (IoU above `iou`) becomes one. */
+export function mergeDuplicates(items: readonly ScoredMask[], iou: number): ScoredMask[] {
+  const kept: ScoredMask[] = [];
+  for (const it of items) addOrMerge(kept, it.mask, it.score, iou);
+  return kept;
+}
+
+/**
+ * Copy-move events from a prediction's instances (see EventPolicy). 'keep' returns `pred` itself;
+ * otherwise the events come out sorted by score, highest first, and `probability` and `notes`
+ * are carried over. Masks are read as 0/1 (any non-zero value is on).
+ */
+export function groupEvents(pred: InstancePrediction, policy: EventPolicy, opts: { gap?: number } = {}): InstancePrediction {
+  checkEventPolicy(policy);
+  const gap = opts.gap ?? POSTPROCESS_DEFAULTS.eventGap;
+  checkEventGap(gap);
+  const { count, height, width } = pred.instances;
+  if (pred.scores.length !== count) throw new ConfigError(`prediction has ${count} instances but ${pred.scores.length} scores`);
+  if (policy === 'keep' || count === 0) return pred;
+  const n = height * width;
+  const masks = Array.from({ length: count }, (_, i) => pred.instances.data.subarray(i * n, (i + 1) * n).map((v) => (v !== 0 ? 1 : 0)));
+  const group = policy === 'merge-all' ? new Int32Array(count) : groupTouching(masks, height, width, gap);
+  const events = new Map<number, ScoredMask>();
+  masks.forEach((m, i) => {
+    const e = events.get(group[i]);
+    if (!e) {
+      events.set(group[i], { mask: m, score: pred.scores[i] });
+      return;
+    }
+    for (let p = 0; p < n; p++) e.mask[p] |= m[p];
+    e.score = Math.max(e.score, pred.scores[i]);
+  });
+  const list = [...events.values()].sort((a, b) => b.score - a.score);
+  const data = new Uint8Array(list.length * n);
+  list.forEach((e, k) => data.set(e.mask, k * n));
+  return { ...pred, instances: { data, count: list.length, height, width }, scores: list.map((e) => e.score) };
+}
+
+/**
+ * A group label per 0/1 mask (H*W each): masks that overlap or lie within `gap` pixels (square
+ * neighbourhood) of each other share one, transitively. Labels are mask indices (the group's first).
+ */
+export function groupTouching(masks: Uint8Array[], height: number, width: number, gap: number): Int32Array {
+  const parent = Int32Array.from(masks.map((_, i) => i));
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  const boxes = masks.map((m) => boundingBox(m, width));
+  for (let i = 0; i < masks.length; i++) {
+    let grown: Uint8Array | undefined;
+    for (let j = i + 1; j < masks.length; j++) {
+      if (find(i) === find(j) || !boxesNear(boxes[i], boxes[j], gap)) continue;
+      grown ??= gap > 0 ? dilate(masks[i], width, height, gap) : masks[i];
+      if (touches(grown, masks[j], boxes[j]!, width)) parent[find(j)] = find(i);
+    }
+  }
+  // labels: the smallest index of each group
+  const root = masks.map((_, i) => find(i));
+  const first = new Map<number, number>();
+  root.forEach((r, i) => first.has(r) || first.set(r, i));
+  return Int32Array.from(root.map((r) => first.get(r)!));
+}
+
+/**
+ * Does `mask` overlap `other` anywhere, or come within `gap` pixels of it? (`other` already
+ * dilated by the gap may be passed with gap 0.)
+ */
+export function masksTouch(mask: Uint8Array, other: Uint8Array, height: number, width: number, gap: number): boolean {
+  const a = boundingBox(mask, width);
+  const b = boundingBox(other, width);
+  if (!boxesNear(a, b, gap)) return false;
+  return touches(gap > 0 ? dilate(other, width, height, gap) : other, mask, a!, width);
+}
+
+type Bounds = { x0: number; y0: number; x1: number; y1: number };
+
+function boxesNear(a: Bounds | null, b: Bounds | null, gap: number): boolean {
+  if (!a || !b) return false;
+  return !(b.x0 > a.x1 + gap || a.x0 > b.x1 + gap || b.y0 > a.y1 + gap || a.y0 > b.y1 + gap);
+}
+
+/** Any pixel of `m` (inside its bounds `box`) that is on in `grown`? */
+function touches(grown: Uint8Array, m: Uint8Array, box: Bounds, width: number): boolean {
+  for (let y = box.y0; y <= box.y1; y++) {
+    for (let x = box.x0, p = y * width + x; x <= box.x1; x++, p++) if (m[p] && grown[p]) return true;
+  }
+  return false;
+}
+
+/** Inclusive bounding box of a 0/1 mask, or null when it is empty. */
+function boundingBox(m: Uint8Array, width: number): Bounds | null {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -1;
+  let y1 = -1;
+  for (let p = 0; p < m.length; p++) {
+    if (!m[p]) continue;
+    const y = (p / width) | 0;
+    const x = p - y * width;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    y1 = y;
+  }
+  return x1 < 0 ? null : { x0, y0, x1, y1 };
 }
 
 /** Nearest-neighbour resize of (N,h,w) masks to (N,height,width). */
@@ -76,7 +263,8 @@ export function resizeProbability(prob: Float32Array, h: number, w: number, heig
 /**
  * Bring a prediction to (height,width) and clean it: resize, drop low-score and small instances,
  * merge near-duplicates (highest score first; a later instance overlapping a kept one above
- * mergeIoU is OR-ed into it). Instances come out sorted by score, highest first.
+ * mergeIoU is OR-ed into it, see addOrMerge), then group them into events (`events`, default
+ * 'keep'). Instances come out sorted by score, highest first. `notes` are carried over.
  */
 export function postprocessPrediction(
   pred: InstancePrediction,
@@ -92,19 +280,12 @@ export function postprocessPrediction(
   const resized = resizeMasks(pred.instances, height, width);
   const n = height * width;
   const order = pred.scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
-  const kept: Array<{ mask: Uint8Array; area: number; score: number }> = [];
+  const kept: ScoredMask[] = [];
   for (const [score, i] of order) {
     if (score < o.scoreThreshold) continue;
     const mask = resized.data.slice(i * n, (i + 1) * n).map((v) => (v !== 0 ? 1 : 0)); // a predictor may use 255 for on
-    const area = countOn(mask);
-    if (area < o.minArea) continue;
-    const twin = kept.find((k) => iou(k.mask, k.area, mask, area) > o.mergeIoU);
-    if (twin) {
-      for (let p = 0; p < n; p++) twin.mask[p] |= mask[p];
-      twin.area = countOn(twin.mask);
-    } else {
-      kept.push({ mask, area, score });
-    }
+    if (maskArea(mask) < o.minArea) continue;
+    addOrMerge(kept, mask, score, o.mergeIoU);
   }
   const data = new Uint8Array(kept.length * n);
   kept.forEach((k, i) => data.set(k.mask, i * n));
@@ -113,7 +294,8 @@ export function postprocessPrediction(
     const src = probabilitySize ?? { height: pred.instances.height, width: pred.instances.width };
     out.probability = resizeProbability(pred.probability, src.height, src.width, height, width);
   }
-  return out;
+  if (pred.notes) out.notes = pred.notes;
+  return groupEvents(out, o.events, { gap: o.eventGap });
 }
 
 /**
@@ -145,19 +327,6 @@ export function probabilityToInstances(prob: Float32Array, height: number, width
     scores: keep.map((i) => sums[i + 1] / cc.areas[i]),
     probability: prob,
   };
-}
-
-function iou(a: Uint8Array, areaA: number, b: Uint8Array, areaB: number): number {
-  let inter = 0;
-  for (let p = 0; p < a.length; p++) inter += a[p] & b[p];
-  const union = areaA + areaB - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-function countOn(m: Uint8Array): number {
-  let c = 0;
-  for (let p = 0; p < m.length; p++) c += m[p] !== 0 ? 1 : 0;
-  return c;
 }
 
 /** For each destination index, the nearest source index (half-pixel centres). */

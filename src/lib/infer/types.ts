@@ -2,7 +2,8 @@ import type { Image, Masks } from '../data/types';
 
 /**
  * What every predictor returns for one image, at the image's ORIGINAL height x width.
- * `instances` is (N,H,W) 0/1, one channel per detected forged region; N = 0 means authentic.
+ * `instances` is (N,H,W) 0/1, one channel per detected copy-move event (a source and its copies);
+ * N = 0 means authentic.
  */
 export interface InstancePrediction {
   instances: Masks;
@@ -10,6 +11,8 @@ export interface InstancePrediction {
   scores: number[];
   /** Optional per-pixel forgery probability (H*W, row-major) at the original size. */
   probability?: Float32Array;
+  /** Optional human-readable reasons behind the prediction (e.g. why an image came out authentic). */
+  notes?: string[];
 }
 
 /** One interface for every model family and the classical detector, so one CLI predicts with all. */

@@ -26,10 +26,45 @@ export interface ImageEvaluation {
   forged: boolean;
   n_true: number;
   n_pred: number;
+  /** The oF1 had this image's predicted instances been merged into one (equals of1 with 0 or 1 predicted). */
+  of1_merged: number;
 }
 
+/**
+ * What explains an oF1: the competition scores every row 0..1 and averages, an `authentic` row
+ * scoring 1 only when predicted exactly `authentic`, a forged row by matched F1 / max(n_pred, n_true).
+ * NaN where a share has no rows (no authentic rows, no detected forged rows).
+ */
+export interface ScoreBreakdown {
+  /** Authentic rows predicted exactly `authentic` (no instance), and their share of authentic rows. */
+  n_authentic_clean: number;
+  authentic_clean_share: number;
+  /** Share of authentic rows with at least one predicted instance (each costs a full point). */
+  authentic_false_alarm_rate: number;
+  /** Forged rows with at least one predicted instance ("detected"), and their share of forged rows. */
+  n_forged_detected: number;
+  forged_detected_share: number;
+  /** Mean oF1 over forged rows and over authentic rows. */
+  of1_forged: number;
+  of1_authentic: number;
+  /** Mean predicted and true instances per forged row. */
+  mean_pred_instances_forged: number;
+  mean_true_instances_forged: number;
+  /** The same over detected forged rows only (the fragmentation of what was found). */
+  mean_pred_instances_detected: number;
+  mean_true_instances_detected: number;
+  /** oF1 had each image's predicted instances been merged into one instance. */
+  of1_merged: number;
+}
+
+export const SCORE_BREAKDOWN_KEYS: ReadonlyArray<keyof ScoreBreakdown> = [
+  'n_authentic_clean', 'authentic_clean_share', 'authentic_false_alarm_rate', 'n_forged_detected', 'forged_detected_share',
+  'of1_forged', 'of1_authentic', 'mean_pred_instances_forged', 'mean_true_instances_forged',
+  'mean_pred_instances_detected', 'mean_true_instances_detected', 'of1_merged',
+];
+
 /** Everything `sifd evaluate` prints; snake_case so the JSON keys read the same everywhere. NaN where undefined. */
-export interface Evaluation {
+export interface Evaluation extends ScoreBreakdown {
   /** Kaggle oF1: mean over images. */
   of1: number;
   /** Pixel precision/recall/F1 pooled over all pixels of all images (union of instances). */
@@ -101,7 +136,8 @@ export class EvaluationAccumulator {
       this.pixels = addConfusion(this.pixels, c);
       const overlap = imageOverlap(c);
       this.overlaps.push(overlap);
-      result = { case_id: truth.caseId, of1: nPred === 0 ? 1 : 0, dice: overlap.dice, iou: overlap.iou, forged, n_true: 0, n_pred: nPred };
+      const of1 = nPred === 0 ? 1 : 0;
+      result = { case_id: truth.caseId, of1, dice: overlap.dice, iou: overlap.iou, forged, n_true: 0, n_pred: nPred, of1_merged: of1 };
     } else {
       const [h, w] = truth.shape;
       const predMasks = typeof pred.instances === 'string' ? decodeAnnotation(pred.instances, h, w, where) : pred.instances;
@@ -117,7 +153,9 @@ export class EvaluationAccumulator {
         this.histogram.add(pred.probability, trueUnion);
         this.sawProbability = true;
       }
-      result = { case_id: truth.caseId, of1: imageOF1(predMasks, trueMasks), dice: overlap.dice, iou: overlap.iou, forged, n_true: trueMasks.count, n_pred: predMasks.count };
+      const of1 = imageOF1(predMasks, trueMasks);
+      const of1Merged = predMasks.count > 1 ? imageOF1(mergeInstances(predMasks), trueMasks) : of1;
+      result = { case_id: truth.caseId, of1, dice: overlap.dice, iou: overlap.iou, forged, n_true: trueMasks.count, n_pred: predMasks.count, of1_merged: of1Merged };
     }
     const calledForged = result.n_pred > 0;
     if (calledForged && forged) this.detection.tp++;
@@ -151,6 +189,7 @@ export class EvaluationAccumulator {
       n_forged: nForged,
       n_authentic: n - nForged,
       n_pred_forged: this.perImage.filter((r) => r.n_pred > 0).length,
+      ...scoreBreakdown(this.perImage),
       per_image: this.perImage.slice(),
     };
     if (this.sawProbability) {
@@ -162,6 +201,34 @@ export class EvaluationAccumulator {
     if (this.imageScores.length) out.image_auc = rocAuc(this.imageScores, this.imageLabels);
     return out;
   }
+}
+
+/** The breakdown of per-image results (what `EvaluationAccumulator.result` adds to an Evaluation). */
+export function scoreBreakdown(perImage: readonly ImageEvaluation[]): ScoreBreakdown {
+  const forged = perImage.filter((r) => r.forged);
+  const authentic = perImage.filter((r) => !r.forged);
+  const detected = forged.filter((r) => r.n_pred > 0);
+  const clean = authentic.filter((r) => r.n_pred === 0).length;
+  const mean = (rows: readonly ImageEvaluation[], f: (r: ImageEvaluation) => number) => meanScore(rows.map(f));
+  return {
+    n_authentic_clean: clean,
+    authentic_clean_share: authentic.length ? clean / authentic.length : NaN,
+    authentic_false_alarm_rate: authentic.length ? 1 - clean / authentic.length : NaN,
+    n_forged_detected: detected.length,
+    forged_detected_share: forged.length ? detected.length / forged.length : NaN,
+    of1_forged: mean(forged, (r) => r.of1),
+    of1_authentic: mean(authentic, (r) => r.of1),
+    mean_pred_instances_forged: mean(forged, (r) => r.n_pred),
+    mean_true_instances_forged: mean(forged, (r) => r.n_true),
+    mean_pred_instances_detected: mean(detected, (r) => r.n_pred),
+    mean_true_instances_detected: mean(detected, (r) => r.n_true),
+    of1_merged: mean(perImage, (r) => r.of1_merged),
+  };
+}
+
+/** The union of every instance as one instance (N=1), or the masks unchanged when N <= 1. */
+export function mergeInstances(m: Masks): Masks {
+  return m.count <= 1 ? m : { data: unionMask(m), count: 1, height: m.height, width: m.width };
 }
 
 /**
@@ -191,7 +258,7 @@ export function truthForSubmission(truth: readonly TruthEntry[], submission: Rea
   return truth.filter((t) => covered.has(t.split));
 }
 
-/** The evaluation without per-image rows, NaN as null: what `--json` prints. */
+/** The evaluation without per-image rows, NaN as null: what `--json` prints (the breakdown's keys included). */
 export function evaluationSummary(e: Evaluation): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(e)) {

@@ -1,4 +1,4 @@
-import { createHandle, inKernel, progress, type DisplayHandle, type Progress } from '../../viz/display';
+import { createHandle, inKernel, progress, type DisplayHandle, type Progress } from '../../viz/display-core';
 import { trainingCurvesFigure, type StepLoss } from '../../viz/figures/training';
 import type { EpochRecord } from './history';
 import type { TrainerCallbacks } from './trainer';

@@ -98,12 +98,17 @@ export async function saveCheckpoint(
       [OPTIMIZER]: { bytes: optim.bytes.length, fnv1a: fnv1a(optim.bytes) },
     },
   };
-  await writeDirAtomic(dir, async (tmp) => {
-    fs.writeFileSync(path.join(tmp, WEIGHTS), weights.bytes);
-    fs.writeFileSync(path.join(tmp, OPTIMIZER), optim.bytes);
-    fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 1));
-    if (opts.beforeRename) await opts.beforeRename(tmp);
-  });
+  // A checkpoint is never deleted: an epoch folder already there (from a run resumed earlier) is set aside.
+  await writeDirAtomic(
+    dir,
+    async (tmp) => {
+      fs.writeFileSync(path.join(tmp, WEIGHTS), weights.bytes);
+      fs.writeFileSync(path.join(tmp, OPTIMIZER), optim.bytes);
+      fs.writeFileSync(path.join(tmp, META), JSON.stringify(meta, null, 1));
+      if (opts.beforeRename) await opts.beforeRename(tmp);
+    },
+    { existing: 'aside' },
+  );
   return dir;
 }
 
@@ -130,11 +135,23 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   return { dir, meta, weights, optimizer: { spec: meta.optimizer.spec, t: meta.optimizer.t, slots } };
 }
 
+export interface FindCheckpointOptions {
+  /**
+   * Resuming: rename every unloadable checkpoint newer than the one returned to
+   * `epoch_<k>.corrupt-<time>` (kept, never deleted), so the epoch can be written again.
+   */
+  setAsideCorrupt?: boolean;
+}
+
 /**
  * The newest loadable checkpoint of a run, or undefined when there is none. Incomplete or corrupt
  * folders are skipped with a warning (through `warn`), never deleted: the user may want them.
  */
-export function findLatestCheckpoint(runDir: string, warn: (msg: string) => void = (m) => console.warn(m)): LoadedCheckpoint | undefined {
+export function findLatestCheckpoint(
+  runDir: string,
+  warn: (msg: string) => void = (m) => console.warn(m),
+  opts: FindCheckpointOptions = {},
+): LoadedCheckpoint | undefined {
   if (!fs.existsSync(runDir)) return undefined;
   const epochs = fs
     .readdirSync(runDir)
@@ -143,10 +160,17 @@ export function findLatestCheckpoint(runDir: string, warn: (msg: string) => void
     .map((m) => Number(m[1]))
     .sort((a, b) => b - a);
   for (const e of epochs) {
+    const dir = checkpointDir(runDir, e);
     try {
-      return loadCheckpoint(checkpointDir(runDir, e));
+      return loadCheckpoint(dir);
     } catch (err) {
-      warn(`warning: skipping checkpoint ${checkpointDir(runDir, e)}: ${(err as Error).message}`);
+      if (opts.setAsideCorrupt) {
+        const aside = `${dir}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        fs.renameSync(dir, aside);
+        warn(`warning: checkpoint ${dir} is unusable (${(err as Error).message}); kept as ${aside}, resuming from an earlier one`);
+      } else {
+        warn(`warning: skipping checkpoint ${dir}: ${(err as Error).message}`);
+      }
     }
   }
   return undefined;

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { inputChannels } from '../data/evidence';
 import { createLoader, type Loader } from '../data/loader';
-import { scan } from '../data/scan';
+import { resolveDataRoot, scan } from '../data/scan';
+import { writeFileAtomic } from '../util/atomic';
 import { stratifiedSplit } from '../data/split';
 import type { Problem } from '../data/types';
 import { ConfigError, DatasetError } from '../errors';
@@ -40,6 +41,29 @@ export interface DatasetRunOptions {
   onProblem?: (p: Problem) => void;
 }
 
+/** runs/<name>/run.json: what a run was started on, so a resume can check it is the same. */
+interface RunInfo {
+  model: string;
+  /** Absolute dataset root. */
+  data: string;
+}
+
+const RUN_INFO = 'run.json';
+
+function readRunInfo(runDir: string): RunInfo | undefined {
+  const file = path.join(runDir, RUN_INFO);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunInfo;
+  } catch (err) {
+    throw new ConfigError(`unreadable run description (${(err as Error).message})`, file);
+  }
+}
+
+function writeRunInfo(runDir: string, info: RunInfo): void {
+  writeFileAtomic(path.join(runDir, RUN_INFO), JSON.stringify(info, null, 1) + '\n');
+}
+
 /**
  * The `sifd train` pipeline: scan -> stratified train/val split -> seeded loaders -> trainer,
  * checkpointing into `out`. Refuses to overwrite the checkpoints of an earlier run unless asked
@@ -52,7 +76,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   if (existing && !opts.resume) {
     throw new ConfigError('this run folder already holds checkpoints; pass --resume to continue it or choose another --out', runDir);
   }
-  const ckpt = opts.resume ? findLatestCheckpoint(runDir, warn) : undefined;
+  const ckpt = opts.resume ? findLatestCheckpoint(runDir, warn, { setAsideCorrupt: true }) : undefined;
   if (opts.resume && !ckpt) warn(`warning: no complete checkpoint in ${runDir}; starting from scratch`);
   if (ckpt && ckpt.meta.model.name !== opts.model) {
     throw new ConfigError(`the run was trained with model '${ckpt.meta.model.name}', not '${opts.model}'`, runDir);
@@ -61,11 +85,21 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   if (ckpt && (ignored.length || opts.preset)) {
     warn(`warning: resuming keeps the run's own recipe; ignoring ${[...ignored, ...(opts.preset ? ['preset'] : [])].join(', ')}`);
   }
+  const recorded = readRunInfo(runDir);
+  const dataRoot = resolveDataRoot(opts.data ?? (ckpt && recorded ? recorded.data : undefined));
+  if (ckpt && recorded && opts.data !== undefined && dataRoot !== recorded.data) {
+    throw new ConfigError(`the run was trained on ${recorded.data}, not ${dataRoot}; resume with that --data (or omit it) or start a new --out`, runDir);
+  }
+  if (ckpt && opts.overrides?.epochs !== undefined && opts.overrides.epochs < ckpt.meta.epoch) {
+    throw new ConfigError(`the run has already finished ${ckpt.meta.epoch} epochs; --epochs ${opts.overrides.epochs} is below that (give more to train longer)`, runDir);
+  }
   const base = opts.preset ? trainPreset(opts.preset) : { ...DEFAULT_TRAIN_CONFIG };
   const config = validateTrainConfig(ckpt ? { ...ckpt.meta.train, ...(opts.overrides?.epochs ? { epochs: opts.overrides.epochs } : {}) } : { ...base, ...opts.overrides });
   const spec = getModelSpec(opts.model);
 
-  const scanned = await scan(opts.data, { verify: 'header', limitPerGroup: opts.limitPerGroup });
+  // 'masks': mask data is read, so a forged image whose mask is empty (all zero or NaN) is skipped
+  // with an 'empty-mask' problem instead of teaching the model that forged means nothing.
+  const scanned = await scan(dataRoot, { verify: 'masks', limitPerGroup: opts.limitPerGroup });
   for (const p of scanned.problems) opts.onProblem?.(p);
   const labelled = scanned.samples.filter((s) => s.split !== 'test' && s.label !== 'unknown');
   if (labelled.length === 0) throw new DatasetError('no labelled training images (train_images/ or supplemental_images/ with authentic/ and forged/)', scanned.root);
@@ -84,6 +118,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   }
   const modelConfig = ckpt ? ckpt.meta.model.config : { ...(channels !== 3 ? { inChannels: channels } : {}), ...opts.modelConfig };
   const model = buildModel(opts.model, modelConfig, new Rng(config.seed));
+  if (!ckpt || !recorded) writeRunInfo(runDir, { model: opts.model, data: scanned.root });
   try {
     const result = await trainModel({
       model,

@@ -4,7 +4,7 @@ import { presetSpec } from '../augment/presets';
 import { appendEvidencePlanes, computeEvidence, evidencePlanes, evidenceUnion, inputChannels, interleaveEvidence, splitEvidencePlanes, trustedEvidencePlane } from '../data/evidence';
 import type { Image, Masks } from '../data/types';
 import { ConfigError, ModelError, TrainingError } from '../errors';
-import { keepVerifiedEvidence, probabilityToInstances, resizeProbability } from '../infer/postprocess';
+import { checkEventPolicy, type EventPolicy, groupEvents, keepVerifiedEvidence, probabilityToInstances, resizeProbability } from '../infer/postprocess';
 import type { InstancePrediction, Predictor } from '../infer/types';
 import { buildModel } from '../models/index';
 import { Rng } from '../util/random';
@@ -24,6 +24,13 @@ export interface RunPredictorOptions {
    * whatever the model says, unless this is null.
    */
   evidenceKeep?: number | null;
+  /**
+   * How the instances become copy-move events (infer/postprocess.ts, groupEvents). Default: 'merge-all'
+   * for probability-map models (the map's connected regions are fragments of the image's copy-move
+   * events, and most forged images hold one event), 'overlap' for query-decoder models (each query
+   * is an event; queries whose masks overlap or touch are merged).
+   */
+  events?: EventPolicy;
   warn?: (msg: string) => void;
 }
 
@@ -32,12 +39,14 @@ export interface RunPredictorOptions {
  * channels, resized to the run's training size and normalized as the loader did in training;
  * a run trained with evidence channels gets them computed here the same way, on the image at its
  * original size, and resized with it (data/evidence.ts). The model's probability map (or
- * per-query instance maps) is resized back bilinearly to the image's original H x W, then thresholded. A foreground-only model's mask is split into
- * 8-connected regions, one instance each, scored by mean probability.
+ * per-query instance maps) is resized back bilinearly to the image's original H x W, then
+ * thresholded. A foreground-only model's mask is split into 8-connected regions scored by mean
+ * probability; then the regions (or queries) are grouped into events (`events`).
  */
 export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
   const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
   if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
+  if (opts.events !== undefined) checkEventPolicy(opts.events);
   const ckpt = findLatestCheckpoint(runDir, opts.warn);
   if (!ckpt) throw new TrainingError('no complete checkpoint (epoch_<k>/) in this run folder', runDir);
   const { meta } = ckpt;
@@ -85,16 +94,16 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
           let fused = keepVerifiedEvidence(prob, evidenceUnion(map, height * width), height, width, evidenceKeep, threshold);
           const trusted = trustedEvidencePlane(evidence, map, height * width);
           if (trusted) fused = keepVerifiedEvidence(fused, trusted, height, width, 0, threshold);
-          return { ...probabilityToInstances(fused, height, width, { threshold, minArea }), probability: fused };
+          return groupEvents({ ...probabilityToInstances(fused, height, width, { threshold, minArea }), probability: fused }, opts.events ?? 'merge-all');
         }
         if (out.instances && out.scores) {
           const pred = instancesFromQueries(out.instances, out.scores, size, height, width, threshold, minArea);
           // The merged per-pixel probability too, so evaluations can report pixel ROC AUC for query models.
           if (out.masks) pred.probability = resizeProbability(out.masks.dataSync() as Float32Array, size, size, height, width);
-          return pred;
+          return groupEvents(pred, opts.events ?? 'overlap');
         }
         const prob = resizeProbability(out.masks!.dataSync() as Float32Array, size, size, height, width);
-        return probabilityToInstances(prob, height, width, { threshold, minArea });
+        return groupEvents(probabilityToInstances(prob, height, width, { threshold, minArea }), opts.events ?? 'merge-all');
       } finally {
         out.masks?.dispose();
         out.instances?.dispose();

@@ -9,6 +9,7 @@ import { findLatestCheckpoint, assignWeights, saveCheckpoint, type LoadedCheckpo
 import { clipByGlobalNorm } from './clip';
 import { validateTrainConfig, type TrainConfig } from './config';
 import { writeHistory, type EpochRecord } from './history';
+import { cleanStaleTemps } from '../util/tempfile';
 import { createOptimizer } from './optimizers';
 import { makeSchedule } from './schedules';
 
@@ -96,7 +97,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let lastCheckpoint: string | undefined;
 
   const resumeFrom =
-    typeof opts.resume === 'object' ? opts.resume : opts.resume && opts.runDir ? findLatestCheckpoint(opts.runDir, warn) : undefined;
+    typeof opts.resume === 'object'
+      ? opts.resume
+      : opts.resume && opts.runDir
+        ? findLatestCheckpoint(opts.runDir, warn, { setAsideCorrupt: true })
+        : undefined;
+  // temp folders of a run killed mid-save (.epoch_<k>.tmp-<pid>-*) go before anything is written
+  if (opts.runDir) cleanStaleTemps(opts.runDir);
   if (opts.resume === true && !opts.runDir) throw new TrainingError('resume needs a run folder');
   // On the native backend TensorFlow's own thread pool already uses every core; replicas would only compete for them.
   const nativeBackend = tf.getBackend() === 'tensorflow';
@@ -107,6 +114,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     if (resumeFrom) {
       checkResumable(model, resumeFrom);
       // The run's own recipe wins; only the epoch count may be raised to train longer.
+      if (config.epochs < resumeFrom.meta.epoch) {
+        throw new TrainingError(
+          `the run has already finished ${resumeFrom.meta.epoch} epochs; epochs ${config.epochs} is below that (give more to train longer)`,
+          resumeFrom.dir,
+        );
+      }
       config = validateTrainConfig({ ...resumeFrom.meta.train, epochs: config.epochs });
       assignWeights(model, resumeFrom.weights, resumeFrom.dir);
       optimizer.setState(resumeFrom.optimizer);
@@ -116,6 +129,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       step = resumeFrom.meta.step;
       resumedFrom = resumeFrom.dir;
       lastCheckpoint = resumeFrom.dir;
+      // history.jsonl is written after each checkpoint: a kill in between leaves it one epoch short
+      if (opts.runDir) writeHistory(path.join(opts.runDir, 'history.jsonl'), history);
     } else if (opts.resume === true) {
       warn(`warning: no complete checkpoint in ${opts.runDir}; starting from scratch`);
     }

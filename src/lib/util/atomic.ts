@@ -1,16 +1,23 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { cleanStaleTemps, createTempDir, createTempFile } from './tempfile';
 
 /**
- * Writes that matter go to a temp file in the same folder, then rename (atomic on POSIX), so a
- * crash or kill mid-write never leaves a half-written file where the user's data was.
+ * Writes that matter go to an exclusively created temp file in the same folder (tempfile.ts), then
+ * rename (atomic on POSIX), so a crash or kill mid-write never leaves a half-written file where the
+ * user's data was. Temp leftovers of killed writers in that folder are removed first.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now()}`);
+  cleanStaleTemps(dir, path.basename(file));
+  const { file: tmp, fd } = createTempFile(file);
   try {
-    fs.writeFileSync(tmp, data);
+    try {
+      fs.writeFileSync(fd, data);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
@@ -18,23 +25,43 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
+export interface WriteDirOptions {
+  /**
+   * What to do with an existing `dir`: 'replace' (default) swaps it out once the new one is
+   * complete and removes it; 'aside' renames it to `<dir>.replaced-<time>` and keeps it.
+   */
+  existing?: 'replace' | 'aside';
+}
+
 /**
- * Build a whole directory atomically: `fill(tmpDir)` writes into a sibling temp dir, which is then
- * renamed to `dir`. An existing `dir` is replaced only after the new one is complete.
+ * Build a whole directory atomically: `fill(tmpDir)` writes into a sibling temp dir (tempfile.ts),
+ * which is then renamed to `dir`. An existing `dir` is moved out only after the new one is complete.
+ * Returns the path an existing folder was set aside to, if any.
  */
-export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => void | Promise<void>): Promise<void> {
+export async function writeDirAtomic(
+  dir: string,
+  fill: (tmpDir: string) => void | Promise<void>,
+  opts: WriteDirOptions = {},
+): Promise<string | undefined> {
   const parent = path.dirname(dir);
   fs.mkdirSync(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
+  cleanStaleTemps(parent, path.basename(dir));
+  const tmp = createTempDir(dir);
+  let aside: string | undefined;
   try {
     await fill(tmp);
     if (fs.existsSync(dir)) {
-      const old = `${tmp}.old`;
-      fs.renameSync(dir, old);
-      fs.renameSync(tmp, dir);
-      fs.rmSync(old, { recursive: true, force: true });
+      if (opts.existing === 'aside') {
+        aside = `${dir}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        fs.renameSync(dir, aside);
+        fs.renameSync(tmp, dir);
+      } else {
+        // `<tmp>.old` keeps the temp naming, so a kill between the two renames is cleaned up later.
+        const old = `${tmp}.old`;
+        fs.renameSync(dir, old);
+        fs.renameSync(tmp, dir);
+        fs.rmSync(old, { recursive: true, force: true });
+      }
     } else {
       fs.renameSync(tmp, dir);
     }
@@ -42,4 +69,5 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => void
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+  return aside;
 }

@@ -1,9 +1,10 @@
 import type { EdaRow } from '../../lib/data/eda';
 import { labelCounts, problemCounts, topImageSizes } from '../../lib/data/eda';
+import { edaComparison, edaSummary } from '../../lib/data/eda-summary';
 import type { Problem } from '../../lib/data/types';
-import { escapeHtml, plotlyJs, type PlotlyFigure } from '../display';
+import { escapeHtml, plotlyJs, type PlotlyFigure } from '../display-core';
 import { renderTable } from '../table';
-import { forgedAreaDistribution, instancesPerImage, sizeHistograms, sizeScatter } from './eda';
+import { forgedAreaDistribution, instancesPerImage, partsPerEventFigure, sizeHistograms, sizeScatter } from './eda';
 
 export interface EdaReportInput {
   root: string;
@@ -19,7 +20,7 @@ export interface EdaReportInput {
  */
 export function edaReportHtml(input: EdaReportInput): string {
   const { rows, problems } = input;
-  const figures: PlotlyFigure[] = [sizeHistograms(rows), sizeScatter(rows), instancesPerImage(rows), forgedAreaDistribution(rows)];
+  const figures: PlotlyFigure[] = [sizeHistograms(rows), sizeScatter(rows), instancesPerImage(rows), forgedAreaDistribution(rows), partsPerEventFigure(rows)];
   const plots = figures
     .map((f, i) => {
       const spec = JSON.stringify({ data: f.data, layout: f.layout ?? {} }).replace(/</g, '\\u003c');
@@ -39,6 +40,7 @@ export function edaReportHtml(input: EdaReportInput): string {
 <script>${plotlyJs().replace(/<\/script/gi, '<\\/script')}</script></head>
 <body><h1>Dataset EDA</h1><p>Root: <code>${escapeHtml(input.root)}</code>: ${rows.length} images, ${problems.length} problems.</p>
 <h2>Images per split and label</h2>${renderTable(labelCounts(rows))}
+<h2>This set beside the real competition's training data</h2>${renderTable(edaComparison(edaSummary(rows)), { maxRows: 200 })}
 <h2>Most common image sizes</h2>${renderTable(topImageSizes(rows, 15))}
 <h2>Problems</h2>${problems.length ? renderTable(problemCounts(problems), { caption: 'Problems per kind' }) : ''}${problemTable}
 <h2>Figures</h2>${plots}

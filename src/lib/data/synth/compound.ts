@@ -1,7 +1,7 @@
 import type { Rng } from '../../util/random';
 import { Canvas, grey, WHITE } from './canvas';
 import { textSize } from './font';
-import type { Box, Family } from './manifest';
+import type { Box, FigureFamily as Family } from './manifest';
 
 export type PanelRenderer = (rng: Rng, family: Family, width: number, height: number) => Canvas;
 

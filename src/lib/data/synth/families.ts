@@ -8,7 +8,7 @@ import { renderSem } from './sem';
 import { renderHistology } from './histology';
 import { renderChart } from './chart';
 import { renderCompound } from './compound';
-import { FAMILIES, type Box, type Family } from './manifest';
+import { FAMILIES, type Box, type FigureFamily as Family } from './manifest';
 
 export type FamilyRenderer = (rng: Rng, width: number, height: number) => Canvas;
 

@@ -3,8 +3,9 @@ import { ConfigError, didYouMean } from '../../errors';
 import type { Image, Masks } from '../types';
 import type { Canvas } from './canvas';
 import { pickFamily, renderCompoundFigure, renderFamily } from './families';
-import { duplicatePanel, forge } from './forgery';
-import { FAMILIES, type Box, type Family, type ImageRecord } from './manifest';
+import { drawWeighted, duplicatePanel, forge } from './forgery';
+import { FAMILIES, GENERATORS, type Box, type Family, type FigureFamily, type GeneratorName, type ImageMode, type ImageRecord, type Reencoding } from './manifest';
+import { realisticAreaFraction, realisticMode, realisticSize } from './realism';
 
 export interface SizeRange {
   /** Smallest side in pixels (>= 32). */
@@ -19,15 +20,24 @@ export interface GenerateImageOptions {
   /** Figure family; default drawn by `FAMILY_WEIGHTS` among `families`. */
   family?: Family;
   /** Families to draw from when `family` is not given (default: all). */
-  families?: readonly Family[];
+  families?: readonly FigureFamily[];
   /** Copy-move forge the image; default: a coin flip. */
   forged?: boolean;
   /** Exact size; default drawn from `sizes`. */
   width?: number;
   height?: number;
   sizes?: SizeRange;
-  /** Number of duplicated regions for a forged image (default 1-3). */
+  /** Number of copy-move events for a forged image (1-5; default drawn by the generator). */
   regions?: number;
+  /** Copies per event (1-4; default drawn by the generator). */
+  copies?: number;
+  /** 'realistic' (default) or 'classic' (the first generator: nearest-neighbour copies, RGB, skewed-small sizes). */
+  generator?: GeneratorName;
+  /**
+   * A real photograph to forge instead of a procedural figure (family 'photo'), already at the
+   * size wanted (`sifd synth --bases` crops and scales it).
+   */
+  base?: Image;
 }
 
 export interface GeneratedImage {
@@ -36,8 +46,10 @@ export interface GeneratedImage {
   /** (N,H,W) 0/1; count 0 for an authentic image. */
   masks: Masks;
   record: ImageRecord;
-  /** The figure before forgery (equal to `image` for an authentic one). */
+  /** The figure before forgery (equal to `image` for an authentic one): the authentic twin. */
   pristine: Image;
+  /** Storage mode drawn for the pristine figure as an authentic twin (twins may differ in mode). */
+  pristineMode: ImageMode;
 }
 
 /** Preferred width/height ratio range per family (blots are wide strips, micrographs often square). */
@@ -50,7 +62,14 @@ const ASPECT: Record<Family, [number, number, number]> = {
   histology: [0.7, 1.6, 0.3],
   chart: [1, 1.6, 0.1],
   compound: [0.7, 1.8, 0.1],
+  photo: [1, 1.5, 0.2],
 };
+
+/** Aspect ratio (width / height) drawn for a family. */
+export function sampleAspect(rng: Rng, family: Family): number {
+  const [lo, hi, square] = ASPECT[family];
+  return rng.bool(square) ? 1 : Math.exp(rng.uniform(Math.log(lo), Math.log(hi)));
+}
 
 export function validateSizes(sizes: SizeRange): void {
   const { min, max } = sizes;
@@ -67,8 +86,7 @@ export function sampleSize(rng: Rng, family: Family, sizes: SizeRange): { width:
   const { min, max } = sizes;
   const u = rng.next();
   const long = Math.round(min * Math.pow(max / min, u * u * u * u));
-  const [lo, hi, square] = ASPECT[family];
-  const ratio = rng.bool(square) ? 1 : Math.exp(rng.uniform(Math.log(lo), Math.log(hi)));
+  const ratio = sampleAspect(rng, family);
   const clamp = (v: number) => Math.min(max, Math.max(min, Math.round(v)));
   return ratio >= 1 ? { width: clamp(long), height: clamp(long / ratio) } : { width: clamp(long * ratio), height: clamp(long) };
 }
@@ -78,51 +96,101 @@ export function sampleSize(rng: Rng, family: Family, sizes: SizeRange): { width:
  * `rng`, so the same rng state gives the same pixels.
  */
 export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): GeneratedImage {
-  if (opts.family !== undefined && !FAMILIES.includes(opts.family)) {
+  if (opts.family !== undefined && !FAMILIES.includes(opts.family as FigureFamily) && !(opts.family === 'photo' && opts.base)) {
     throw new ConfigError(`unknown figure family '${opts.family}'; ${didYouMean(opts.family, FAMILIES)}`);
   }
-  const family = opts.family ?? pickFamily(rng, opts.families?.length ? opts.families : FAMILIES);
-  const sizes = opts.sizes ?? DEFAULT_SIZES;
+  const generator = opts.generator ?? 'realistic';
+  if (!GENERATORS.includes(generator)) throw new ConfigError(`unknown generator '${generator}'; ${didYouMean(generator, GENERATORS)}`);
+  const realistic = generator === 'realistic';
+  const family: Family = opts.base ? 'photo' : (opts.family as FigureFamily | undefined) ?? pickFamily(rng, opts.families?.length ? opts.families : FAMILIES);
+  const sizes = opts.sizes ?? (realistic ? REALISTIC_SIZES : DEFAULT_SIZES);
   validateSizes(sizes);
-  const drawn = sampleSize(rng, family, sizes);
+  const drawn = opts.base ? { width: opts.base.width, height: opts.base.height } : realistic ? realisticSize(rng, sampleAspect(rng, family), sizes) : sampleSize(rng, family, sizes);
   const width = opts.width ?? drawn.width;
   const height = opts.height ?? drawn.height;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 32 || height < 32 || width > 8192 || height > 8192) {
     throw new ConfigError(`image size must be integers in [32, 8192], got ${width}x${height}`);
   }
-  if (opts.regions !== undefined && !(Number.isInteger(opts.regions) && opts.regions >= 1 && opts.regions <= 3)) {
-    throw new ConfigError(`regions must be 1, 2 or 3, got ${opts.regions}`);
+  if (opts.base && (opts.base.width !== width || opts.base.height !== height || opts.base.channels !== 3)) {
+    throw new ConfigError(`base photograph must be RGB ${width}x${height}, got ${opts.base.width}x${opts.base.height}x${opts.base.channels}`);
+  }
+  if (opts.regions !== undefined && !(Number.isInteger(opts.regions) && opts.regions >= 1 && opts.regions <= 5)) {
+    throw new ConfigError(`regions (events) must be an integer from 1 to 5, got ${opts.regions}`);
+  }
+  if (opts.copies !== undefined && !(Number.isInteger(opts.copies) && opts.copies >= 1 && opts.copies <= 4)) {
+    throw new ConfigError(`copies per event must be an integer from 1 to 4, got ${opts.copies}`);
   }
   const forged = opts.forged ?? rng.bool(0.5);
   let panels: Box[] = [];
-  let canvas: Canvas;
-  if (family === 'compound') {
-    ({ canvas, panels } = renderCompoundFigure(rng, width, height));
+  let pristine: Image;
+  if (opts.base) {
+    pristine = opts.base;
+  } else if (family === 'compound') {
+    const compound = renderCompoundFigure(rng, width, height);
+    panels = compound.panels;
+    pristine = compound.canvas.toImage();
   } else if (rng.bool(0.25) && Math.min(width, height) >= 64) {
     // Figures in papers are often resampled: draw smaller and upscale for the softer look.
     const s = rng.uniform(0.5, 0.85);
-    canvas = renderFamily(rng, family, Math.max(32, Math.round(width * s)), Math.max(32, Math.round(height * s))).resized(width, height);
+    pristine = renderFamily(rng, family as FigureFamily, Math.max(32, Math.round(width * s)), Math.max(32, Math.round(height * s))).resized(width, height).toImage();
   } else {
-    canvas = renderFamily(rng, family, width, height);
+    pristine = renderFamily(rng, family as FigureFamily, width, height).toImage();
   }
-  const pristine = canvas.toImage();
+  const authenticMode: ImageMode = realistic ? realisticMode(rng, 'authentic') : 'rgb';
   if (!forged) {
     return {
       image: pristine,
       masks: { data: new Uint8Array(0), count: 0, height, width },
-      record: { label: 'authentic', family, width, height, instances: 0, forgeries: [] },
+      record: { label: 'authentic', family, width, height, instances: 0, forgeries: [], mode: authenticMode },
       pristine,
+      pristineMode: authenticMode,
     };
   }
   // Blots and gels are forged along their lanes and rows more often than other figures.
   const align = family === 'western_blot' || family === 'gel' ? 0.6 : 0.15;
-  const reusePanel = family === 'compound' && opts.regions === undefined && rng.bool(0.35);
-  const result = (reusePanel ? duplicatePanel(rng, pristine, panels) : null) ?? forge(rng, pristine, { regions: opts.regions, align });
+  const reusePanel = family === 'compound' && opts.regions === undefined && opts.copies === undefined && rng.bool(0.35);
+  const areaFraction = realistic ? realisticAreaFraction(rng) : undefined;
+  const result = (reusePanel ? duplicatePanel(rng, pristine, panels) : null) ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
-  return {
-    image: result.image,
-    masks: result.masks,
-    record: { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries },
-    pristine,
-  };
+  const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb' };
+  if (realistic) {
+    record.globalDifferences = perturbOutside(rng, result.image, result.masks.data, rng.int(10, 300));
+    const reencoding = drawReencoding(rng);
+    if (reencoding) record.reencoding = reencoding;
+  }
+  return { image: result.image, masks: result.masks, record, pristine, pristineMode: authenticMode };
+}
+
+/** Sizes the realistic generator draws within unless told otherwise (the real data's range). */
+export const REALISTIC_SIZES: SizeRange = { min: 64, max: 3888 };
+
+/**
+ * Twins differ outside the mask too (the real forged twins by tens to hundreds of pixels): change
+ * `count` random pixels that no event covers by 1-3 levels. Returns the number changed.
+ */
+function perturbOutside(rng: Rng, image: Image, masks: Uint8Array, count: number): number {
+  const n = image.width * image.height;
+  const channels = masks.length / n;
+  let changed = 0;
+  for (let t = 0; t < count * 3 && changed < count; t++) {
+    const p = rng.int(0, n - 1);
+    let covered = false;
+    for (let c = 0; c < channels && !covered; c++) covered = masks[c * n + p] === 1;
+    if (covered) continue;
+    const delta = rng.int(1, 3) * (rng.bool() ? 1 : -1);
+    for (let k = 0; k < image.channels; k++) {
+      const i = p * image.channels + k;
+      image.data[i] = Math.min(255, Math.max(0, image.data[i] + delta));
+    }
+    changed++;
+  }
+  return changed;
+}
+
+/** About a third of forged twins are re-saved whole: a JPEG round trip (PNG on disk) or a resize round trip. */
+function drawReencoding(rng: Rng): Reencoding | undefined {
+  const kind = drawWeighted(rng, [0.67, 0.23, 0.1]);
+  if (kind === 0) return undefined;
+  if (kind === 1) return { type: 'jpeg', params: { quality: rng.int(75, 95) } };
+  return { type: 'resize', params: { factor: Number(rng.uniform(0.6, 0.9).toFixed(3)) } };
 }

@@ -1,0 +1,240 @@
+/**
+ * From verified copies to copy-move events, the unit of the competition's masks: one instance is
+ * a source region and all of its copies. A verified transform gives one pair (source, copy);
+ * pairs that share a region (two copies of one source, a copy matched with another copy, the same
+ * copy found twice) or that move pixels the same way (fragments of one copy found by separate
+ * clusters) are one event. Resampled twins join the event they touch, else make events of their
+ * own from their pairs. An image-level gate then drops weak events (false alarms on authentic
+ * figures cost a whole point each).
+ */
+import { connectedComponents } from '../data/components';
+import { addOrMerge, groupTouching, masksTouch, mergeDuplicates, type ScoredMask } from '../infer/postprocess';
+import type { ResampledTwinPair } from './resampledTwins';
+import type { Affine } from './ransac';
+
+/** 'transform': one instance per event (source + copies); 'regions': source and copy apart (the old output). */
+export type EventMode = 'transform' | 'regions';
+export const EVENT_MODES: readonly EventMode[] = ['transform', 'regions'];
+
+/** A verified transform in the working frame: source region, copy region (0/1 masks), score, source -> copy. */
+export interface VerifiedPair {
+  source: Uint8Array;
+  target: Uint8Array;
+  score: number;
+  affine: Affine;
+}
+
+/** Regions overlapping more than this (IoU) are the same region found twice ('regions' mode). */
+export const DUPLICATE_IOU = 0.5;
+/** Two pairs share a region when this share of the smaller of two of their regions overlaps the other. */
+const SHARED_REGION = 0.25;
+/** Two transforms move alike when they place every corner of a source's box within this many working pixels. */
+const SAME_MOTION_PX = 4;
+/** Resampled twins within this many pixels of an event (or of each other) belong to it. */
+const TWIN_GAP = 2;
+
+/** The verified pairs as instances of the working frame: events ('transform') or regions. */
+export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode, width: number): ScoredMask[] {
+  if (mode === 'regions') return mergeDuplicates(pairs.flatMap((q) => [{ mask: q.source, score: q.score }, { mask: q.target, score: q.score }]), DUPLICATE_IOU);
+  const parent = pairs.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const info = pairs.map((q) => ({ src: stats(q.source, width), dst: stats(q.target, width) }));
+  for (let i = 0; i < pairs.length; i++) {
+    for (let j = i + 1; j < pairs.length; j++) {
+      if (find(i) === find(j)) continue;
+      const shared = [info[i].src, info[i].dst].some((a, ka) =>
+        [info[j].src, info[j].dst].some((b, kb) => overlapShare(ka ? pairs[i].target : pairs[i].source, a, kb ? pairs[j].target : pairs[j].source, b, width) >= SHARED_REGION),
+      );
+      if (shared || sameMotion(pairs[i].affine, pairs[j].affine, info[i].src.box)) parent[find(j)] = find(i);
+    }
+  }
+  const events = new Map<number, ScoredMask>();
+  pairs.forEach((q, i) => {
+    const root = find(i);
+    let e = events.get(root);
+    if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score }));
+    for (let p = 0; p < e.mask.length; p++) e.mask[p] |= q.source[p] | q.target[p];
+    e.score = Math.max(e.score, q.score);
+  });
+  return [...events.values()];
+}
+
+/**
+ * Adds what resampled twins found (native resolution, score 1: verified pixel for pixel) to the
+ * instances at the original size, in place. 'transform': twin pairs that touch are one event
+ * (fragments, several copies of one source); an event of twins joins every instance it touches
+ * (those become one), else it is a new event when its copies and its sources each reach `minArea`
+ * pixels. 'regions': each connected region of the twin map reaching `minArea` is an instance,
+ * merged into one it repeats (the old output). Returns how many twin events joined, and how many
+ * were added.
+ */
+export function addTwinEvents(
+  instances: ScoredMask[],
+  twins: { map: Uint8Array; pairs: readonly ResampledTwinPair[] },
+  mode: EventMode,
+  height: number,
+  width: number,
+  minArea: number,
+): { joined: number; added: number } {
+  const n = height * width;
+  let joined = 0;
+  let added = 0;
+  if (mode === 'regions') {
+    const cc = connectedComponents(twins.map, height, width);
+    for (let c = 1; c <= cc.count; c++) {
+      if (cc.areas[c - 1] < minArea) continue;
+      const region = new Uint8Array(n);
+      for (let q = 0; q < n; q++) if (cc.labels[q] === c) region[q] = 1;
+      const before = instances.length;
+      addOrMerge(instances, region, 1, DUPLICATE_IOU);
+      if (instances.length > before) added++;
+      else joined++;
+    }
+    return { joined, added };
+  }
+  const masks = twins.pairs.map((t) => {
+    const m = new Uint8Array(n);
+    for (const q of t.copy) m[q] = 1;
+    for (const q of t.source) m[q] = 1;
+    return m;
+  });
+  const group = groupTouching(masks, height, width, TWIN_GAP);
+  for (let g = 0; g < masks.length; g++) {
+    const members = twins.pairs.filter((_, i) => group[i] === g);
+    if (members.length === 0) continue;
+    const mask = new Uint8Array(n);
+    masks.forEach((m, i) => {
+      if (group[i] === g) for (let q = 0; q < n; q++) mask[q] |= m[q];
+    });
+    const touched = instances.map((e, k) => (masksTouch(mask, e.mask, height, width, TWIN_GAP) ? k : -1)).filter((k) => k >= 0);
+    if (touched.length > 0) {
+      const into = instances[touched[0]];
+      for (const k of touched.slice(1)) for (let q = 0; q < n; q++) into.mask[q] |= instances[k].mask[q];
+      for (let q = 0; q < n; q++) into.mask[q] |= mask[q];
+      into.score = 1;
+      for (const k of touched.slice(1).reverse()) instances.splice(k, 1);
+      joined++;
+      continue;
+    }
+    const copies = members.reduce((s, t) => s + t.copy.length, 0);
+    const sources = members.reduce((s, t) => s + t.source.length, 0);
+    if (Math.min(copies, sources) < minArea) continue;
+    instances.push({ mask, score: 1 });
+    added++;
+  }
+  return { joined, added };
+}
+
+/**
+ * The image-level gate against false alarms on authentic figures, part of ClassicalParams. The
+ * defaults (0, 0, 0) change nothing: tune them on a tuning set of a realistic generator.
+ */
+export interface EventGate {
+  /**
+   * Events scoring below this are dropped. An event's score is its best pair's: mean ZNCC of the
+   * verified copy (clamped to [0, 1]) times min(1, inliers / (2 minInliers)); 1 for resampled twins.
+   */
+  minEventScore: number;
+  /** At most this many events are kept, the best-scored first; 0: no limit. */
+  maxEvents: number;
+  /** Below this share of the image covered by all events together, the image is reported authentic. */
+  minForgedShare: number;
+}
+
+/**
+ * Sorts the events by score (highest first, then largest) and applies the gate. Returns the kept
+ * events and a note for each thing the gate did.
+ */
+export function gateEvents(events: readonly ScoredMask[], gate: EventGate): { kept: ScoredMask[]; notes: string[] } {
+  const notes: string[] = [];
+  const areas = new Map(events.map((e) => [e, area(e.mask)]));
+  let kept = [...events].sort((a, b) => b.score - a.score || areas.get(b)! - areas.get(a)!);
+  const weak = kept.filter((e) => e.score < gate.minEventScore).length;
+  if (weak > 0) {
+    kept = kept.filter((e) => e.score >= gate.minEventScore);
+    notes.push(`gate: ${weak} event(s) scoring below minEventScore ${gate.minEventScore} dropped`);
+  }
+  if (gate.maxEvents > 0 && kept.length > gate.maxEvents) {
+    notes.push(`gate: kept the best ${gate.maxEvents} of ${kept.length} events (maxEvents)`);
+    kept = kept.slice(0, gate.maxEvents);
+  }
+  if (gate.minForgedShare > 0 && kept.length > 0) {
+    const n = kept[0].mask.length;
+    let covered = 0;
+    for (let p = 0; p < n; p++) {
+      for (const e of kept) {
+        if (e.mask[p]) {
+          covered++;
+          break;
+        }
+      }
+    }
+    if (covered / n < gate.minForgedShare) {
+      notes.push(`gate: events cover ${(covered / n).toPrecision(2)} of the image < minForgedShare ${gate.minForgedShare}: reported authentic`);
+      kept = [];
+    }
+  }
+  return { kept, notes };
+}
+
+interface RegionStats {
+  area: number;
+  box: { x0: number; y0: number; x1: number; y1: number };
+}
+
+function stats(m: Uint8Array, width: number): RegionStats {
+  const box = { x0: Infinity, y0: Infinity, x1: -1, y1: -1 };
+  let a = 0;
+  for (let p = 0; p < m.length; p++) {
+    if (!m[p]) continue;
+    a++;
+    const y = (p / width) | 0;
+    const x = p - y * width;
+    if (x < box.x0) box.x0 = x;
+    if (x > box.x1) box.x1 = x;
+    if (y < box.y0) box.y0 = y;
+    box.y1 = y;
+  }
+  return { area: a, box };
+}
+
+function area(m: Uint8Array): number {
+  let a = 0;
+  for (let p = 0; p < m.length; p++) a += m[p] ? 1 : 0;
+  return a;
+}
+
+/** |a ∩ b| / min(|a|, |b|), counted inside the boxes' intersection only. */
+function overlapShare(a: Uint8Array, sa: RegionStats, b: Uint8Array, sb: RegionStats, width: number): number {
+  const x0 = Math.max(sa.box.x0, sb.box.x0);
+  const x1 = Math.min(sa.box.x1, sb.box.x1);
+  const y0 = Math.max(sa.box.y0, sb.box.y0);
+  const y1 = Math.min(sa.box.y1, sb.box.y1);
+  const smaller = Math.min(sa.area, sb.area);
+  if (x0 > x1 || y0 > y1 || smaller === 0) return 0;
+  let inter = 0;
+  for (let y = y0; y <= y1; y++) for (let x = x0, p = y * width + x; x <= x1; x++, p++) inter += a[p] & b[p];
+  return inter / smaller;
+}
+
+/**
+ * Do transforms a and b move the corners of a's source box to the same places (within
+ * SAME_MOTION_PX), or is b a's inverse (b(a(x)) back at x)? Near-identical transforms are
+ * fragments of one copy, or one copy found from both ends.
+ */
+function sameMotion(a: Affine, b: Affine, box: RegionStats['box']): boolean {
+  if (box.x1 < 0) return false;
+  const at = (m: Affine, x: number, y: number): [number, number] => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+  const corners: Array<[number, number]> = [[box.x0, box.y0], [box.x1, box.y0], [box.x0, box.y1], [box.x1, box.y1]];
+  const same = corners.every(([x, y]) => {
+    const [u, v] = at(a, x, y);
+    const [s, t] = at(b, x, y);
+    return Math.hypot(u - s, v - t) <= SAME_MOTION_PX;
+  });
+  if (same) return true;
+  return corners.every(([x, y]) => {
+    const [u, v] = at(a, x, y);
+    const [s, t] = at(b, u, v);
+    return Math.hypot(x - s, y - t) <= SAME_MOTION_PX;
+  });
+}
