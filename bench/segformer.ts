@@ -65,16 +65,19 @@ export async function run(argv: string[]): Promise<object> {
     const { images, instances } = randomBatch(rng, batch, size);
     const optimizer = createOptimizer({ kind: 'adamw', weightDecay: 0.01 }, 3e-5);
     const trainMs: number[] = [];
+    const trainCpuMs: number[] = [];
     const inferMs: number[] = [];
     const single = images.slice([0, 0, 0, 0], [1, size, size, 3]);
     let tensorsAfterWarmup = 0;
     for (let i = 0; i < warmup + steps; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const { value, grads } = tf.variableGrads(() => model.forward({ images, instances }, { training: true }).loss!, vars);
       optimizer.apply(model.params, new Map([...model.params].map(([n, v]) => [n, grads[v.name]])));
       value.dataSync();
       tf.dispose([value, ...Object.values(grads)]);
       const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
       const out = model.forward({ images: single }, { training: false });
       out.masks!.dataSync();
       const t2 = performance.now();
@@ -82,6 +85,7 @@ export async function run(argv: string[]): Promise<object> {
       if (i === warmup - 1) tensorsAfterWarmup = tf.memory().numTensors;
       if (i >= warmup) {
         trainMs.push(t1 - t0);
+        trainCpuMs.push((c1.user + c1.system) / 1000);
         inferMs.push(t2 - t1);
       }
     }
@@ -89,6 +93,8 @@ export async function run(argv: string[]): Promise<object> {
       batch,
       train_step_ms_median: round(median(trainMs)),
       train_step_ms_min: round(Math.min(...trainMs)),
+      // CPU time of every thread per training step (on a loaded machine, compare this across backends).
+      train_step_cpu_ms_median: round(median(trainCpuMs)),
       infer_ms_median_batch1: round(median(inferMs)),
       infer_ms_min_batch1: round(Math.min(...inferMs)),
       tensor_drift: tf.memory().numTensors - tensorsAfterWarmup,
@@ -99,6 +105,7 @@ export async function run(argv: string[]): Promise<object> {
   model.dispose();
   return {
     backend: report.backend,
+    threads: report.backend === 'wasm' ? report.wasmThreads ?? 1 : report.native?.intraOpThreads ?? 1,
     model: values.model,
     variant: values.variant,
     steps,

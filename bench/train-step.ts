@@ -125,8 +125,9 @@ export async function run(argv: string[]): Promise<object> {
   y.dispose();
   return {
     backend: report.backend,
-    // XNNPACK threads of the wasm backend (SIFD_WASM_THREADS; default every core, max 8); 1 on other backends.
-    threads: report.backend === 'wasm' ? report.wasmThreads ?? 1 : 1,
+    // XNNPACK threads of the wasm backend (SIFD_WASM_THREADS; default every core, max 8); TensorFlow's intra-op pool on
+    // tensorflow (SIFD_TF_THREADS); 1 on cpu.
+    threads: report.backend === 'wasm' ? report.wasmThreads ?? 1 : report.native?.intraOpThreads ?? 1,
     load_avg_1m: round(os.loadavg()[0]),
     step_ms_median: round(median(stepMs)),
     step_ms_min: round(Math.min(...stepMs)),

@@ -3,6 +3,7 @@
 #   1. `npm ci` when node_modules is missing or older than package-lock.json;
 #   2. a project venv (environment/.venv) with Jupyter from environment/requirements.txt;
 #   3. the tslab kernelspec registered inside that venv, pointing at this project's own tslab.
+#   4. the native TensorFlow backend (environment/native.sh; SIFD_NATIVE=0 skips it).
 # A second run finds its stamps and does nothing. It never needs root and never writes outside the
 # project: npm and pip caches live under environment/.cache (git-ignored).
 set -euo pipefail
@@ -47,4 +48,11 @@ kernel_json="$venv/share/jupyter/kernels/tslab/kernel.json"
 if [ ! -f "$kernel_json" ] || ! grep -qF "\"$tslab_bin\"" "$kernel_json"; then
   say "registering the tslab kernel in $venv"
   "$root/node_modules/.bin/tslab" install --python "$venv/bin/python" --binary "$tslab_bin" --sys-prefix >&2
+fi
+
+# 4. The native TensorFlow backend (environment/native.sh: tfjs-node built offline against the TensorFlow wheel's
+#    own libraries). Never fatal: where it cannot be built, it says which step failed and why, and sifd runs on
+#    wasm. SIFD_NATIVE=0 skips it; SIFD_TF=gpu builds the GPU variant.
+if [ "${SIFD_NATIVE:-1}" != 0 ]; then
+  bash environment/native.sh || say "native backend: environment/native.sh stopped ($?); sifd runs on wasm"
 fi

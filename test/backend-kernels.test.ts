@@ -17,7 +17,7 @@ async function composedOnly<T>(f: () => Promise<T>): Promise<T> {
 }
 
 /** Runs `f` on the named backend and returns its result as plain numbers (tensors disposed). */
-async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor): Promise<{ shape: number[]; values: Float32Array }> {
+async function on(backend: 'cpu' | 'wasm' | 'tensorflow', f: () => tf.Tensor): Promise<{ shape: number[]; values: Float32Array }> {
   await tf.setBackend(backend);
   const start = tf.memory().numTensors;
   const t = tf.tidy(f);
@@ -62,7 +62,11 @@ function randomPad(rng: Rng): Pad {
   return [[0, 0], [rng.int(0, 3), rng.int(0, 3)], [rng.int(0, 3), rng.int(0, 3)], [0, 0]];
 }
 
+/** The native tensorflow backend, where it is built and loads: sifd's kernel fixes are checked on it too. */
+let native = false;
+
 before(async () => {
+  native = (await initBackend()).backend === 'tensorflow';
   const report = await initBackend({ prefer: 'wasm' });
   assert.equal(report.backend, 'wasm');
 });
@@ -312,7 +316,7 @@ test('Identity on wasm shares the input buffer: no copy, no leak, the input surv
   assert.equal(tf.memory().numTensors, start);
 });
 
-test('ResizeBilinearGrad (wasm SIMD, wasm JavaScript, and the corrected cpu kernel) is the adjoint of the forward resize', async () => {
+test('ResizeBilinearGrad (wasm SIMD, wasm JavaScript, the corrected cpu kernel, tensorflow where built) is the adjoint of the forward resize', async () => {
   const rng = new Rng('resize-grad');
   for (let trial = 0; trial < 12; trial++) {
     const n = rng.int(1, 2);
@@ -328,7 +332,7 @@ test('ResizeBilinearGrad (wasm SIMD, wasm JavaScript, and the corrected cpu kern
     // <resize(x), dy> on the cpu forward op must equal <x, ResizeBilinearGrad(dy)> on each backend.
     const forward = await on('cpu', () => dot(tf.image.resizeBilinear(x() as tf.Tensor4D, size, alignCorners, halfPixel), dy()));
     const grad = () => tf.engine().runKernel(tf.ResizeBilinearGrad, { images: x(), dy: dy() }, { alignCorners, halfPixelCenters: halfPixel }) as tf.Tensor;
-    for (const backend of ['cpu', 'wasm'] as const) {
+    for (const backend of ['cpu', 'wasm', ...(native ? ['tensorflow' as const] : [])] as const) {
       const adj = await on(backend, () => dot(grad(), x()));
       assert.ok(relErr(adj.values, forward.values) <= 1e-4, `${backend} ${label}: ${adj.values[0]} vs ${forward.values[0]}`);
     }
@@ -336,4 +340,18 @@ test('ResizeBilinearGrad (wasm SIMD, wasm JavaScript, and the corrected cpu kern
     assert.ok(relErr(js.values, forward.values) <= 1e-4, `wasm js ${label}`);
     await compare(`dx ${label}`, grad);
   }
+});
+
+test('Step on tensorflow (sifd\'s two-op kernel, tfjs-node\'s for alpha != 0) matches cpu, NaN kept, nothing left behind', async (t) => {
+  if (!native) return t.skip('the native backend is not built here');
+  const x = () => tf.tensor([NaN, -2, -0, 0, 1e-30, 3, -Infinity, Infinity]);
+  for (const alpha of [0, 0.2]) {
+    const ref = await on('cpu', () => tf.step(x(), alpha));
+    await tf.setBackend('tensorflow');
+    const before = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const got = await on('tensorflow', () => tf.step(x(), alpha));
+    assert.equal((tf.backend() as unknown as { numDataIds(): number }).numDataIds(), before, `alpha ${alpha}: backend tensors left`);
+    assert.deepEqual(Array.from(got.values), Array.from(ref.values), `alpha ${alpha}`);
+  }
+  await tf.setBackend('wasm');
 });

@@ -3,9 +3,14 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, backendReport } from '../src/lib/backend';
 import { createBenchNet } from '../src/lib/models/benchnet';
+import { buildModel } from '../src/lib/models';
 import { Rng } from '../src/lib/util/random';
 
+/** The backends checked against cpu: wasm, and the native tensorflow backend where it is built and loads. */
+const BACKENDS: ('wasm' | 'tensorflow')[] = ['wasm'];
+
 before(async () => {
+  if ((await initBackend()).backend === 'tensorflow') BACKENDS.push('tensorflow');
   await initBackend({ prefer: 'wasm' });
 });
 
@@ -17,7 +22,7 @@ function data(seed: string, shape: number[], binary = false): Float32Array {
 }
 
 /** Trains the bench net `steps` Adam steps on the named backend; returns the losses. */
-async function trainBenchNet(backend: 'cpu' | 'wasm', steps: number): Promise<number[]> {
+async function trainBenchNet(backend: 'cpu' | 'wasm' | 'tensorflow', steps: number): Promise<number[]> {
   await tf.setBackend(backend);
   const start = tf.memory().numTensors;
   const x = tf.tensor4d(data('x', [1, 16, 16, 3]), [1, 16, 16, 3]);
@@ -42,13 +47,16 @@ async function trainBenchNet(backend: 'cpu' | 'wasm', steps: number): Promise<nu
   return losses;
 }
 
-test('the bench net trains 10 steps on wasm with the same losses as on cpu', async () => {
+test('the bench net trains 10 steps on wasm (and tensorflow where built) with the same losses as on cpu', async () => {
   const cpu = await trainBenchNet('cpu', 10);
-  const wasm = await trainBenchNet('wasm', 10);
-  for (let i = 0; i < cpu.length; i++) {
-    const rel = Math.abs(wasm[i] - cpu[i]) / Math.abs(cpu[i]);
-    assert.ok(rel <= 1e-3, `step ${i}: wasm ${wasm[i]} vs cpu ${cpu[i]} (rel ${rel})`);
+  for (const backend of BACKENDS) {
+    const got = await trainBenchNet(backend, 10);
+    for (let i = 0; i < cpu.length; i++) {
+      const rel = Math.abs(got[i] - cpu[i]) / Math.abs(cpu[i]);
+      assert.ok(rel <= 1e-3, `step ${i}: ${backend} ${got[i]} vs cpu ${cpu[i]} (rel ${rel})`);
+    }
   }
+  await tf.setBackend('wasm');
   assert.ok(cpu[9] < cpu[0], `loss should fall: ${cpu[0]} -> ${cpu[9]}`);
 });
 
@@ -76,13 +84,13 @@ function attentionLoss(p: Record<string, tf.Tensor>, img: tf.Tensor4D, tokens: t
   return tf.mean(tf.square(pooled)) as tf.Scalar;
 }
 
-test('a conv + attention block gets the same gradients on wasm as on cpu (no missing wasm kernel)', async () => {
+test('a conv + attention block gets the same gradients on wasm (and tensorflow) as on cpu (no missing kernel)', async () => {
   const d = 8;
   const shapes: Record<string, number[]> = {
     patch: [4, 4, 3, d], embed: [10, d], gamma: [d], beta: [d], wq: [d, d], wk: [d, d], wv: [d, d], dw: [3, 3, d, 2],
   };
   const grads: Record<string, Record<string, Float32Array>> = {};
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of ['cpu', ...BACKENDS] as const) {
     await tf.setBackend(backend);
     const start = tf.memory().numTensors;
     const result = tf.tidy(() => {
@@ -99,8 +107,8 @@ test('a conv + attention block gets the same gradients on wasm as on cpu (no mis
   }
   const errs: string[] = [];
   const bad: string[] = [];
-  for (const name of Object.keys(shapes)) {
-    const a = grads.wasm[name];
+  for (const [backend, name] of BACKENDS.flatMap((bk) => Object.keys(shapes).map((n) => [bk, n] as const))) {
+    const a = grads[backend][name];
     const b = grads.cpu[name];
     let err = 0;
     let scale = 1e-12;
@@ -108,10 +116,47 @@ test('a conv + attention block gets the same gradients on wasm as on cpu (no mis
       err = Math.max(err, Math.abs(a[i] - b[i]));
       scale = Math.max(scale, Math.abs(b[i]));
     }
-    errs.push(`${name}: ${(err / scale).toExponential(2)}`);
-    if (err / scale > 1e-4) bad.push(name);
+    errs.push(`${backend} ${name}: ${(err / scale).toExponential(2)}`);
+    if (err / scale > 1e-4) bad.push(`${backend} ${name}`);
   }
+  await tf.setBackend('wasm');
   assert.deepEqual(bad, [], `rel errors ${errs.join(', ')}`);
+});
+
+test('SegFormer (MiT\'s padded patch embeddings) gets the loss and gradients of cpu on every backend', async () => {
+  const results: Record<string, { loss: number; grads: Float32Array[] }> = {};
+  for (const backend of ['cpu', ...BACKENDS] as const) {
+    await tf.setBackend(backend);
+    const start = tf.memory().numTensors;
+    const model = buildModel('segformer-seg', { variant: 'b0' }, new Rng(3));
+    const vars = [...model.params.values()];
+    const images = tf.tensor4d(data('seg-img', [1, 64, 64, 3]), [1, 64, 64, 3]);
+    const mask = new Uint8Array(64 * 64);
+    for (let y = 16; y < 40; y++) mask.fill(1, y * 64 + 20, y * 64 + 44);
+    const { value, grads } = tf.variableGrads(
+      () => model.forward({ images, instances: [{ data: mask, count: 1, height: 64, width: 64 }] }, { training: true }).loss!, vars);
+    results[backend] = { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+    tf.dispose([value, images, ...Object.values(grads)]);
+    model.dispose();
+    assert.equal(tf.memory().numTensors, start, `${backend}: tensors leaked`);
+  }
+  await tf.setBackend('wasm');
+  const ref = results.cpu;
+  for (const backend of BACKENDS) {
+    const got = results[backend];
+    assert.ok(Math.abs(got.loss - ref.loss) <= 1e-4 * Math.abs(ref.loss), `${backend} loss ${got.loss} vs cpu ${ref.loss}`);
+    let worst = 0;
+    ref.grads.forEach((g, k) => {
+      let err = 0;
+      let scale = 1e-12;
+      for (let i = 0; i < g.length; i++) {
+        err = Math.max(err, Math.abs(got.grads[k][i] - g[i]));
+        scale = Math.max(scale, Math.abs(g[i]));
+      }
+      worst = Math.max(worst, err / scale);
+    });
+    assert.ok(worst <= 1e-3, `${backend}: worst relative gradient error ${worst}`);
+  }
 });
 
 test('initBackend is idempotent, honours SIFD_BACKEND and rejects unknown names with the choices', async () => {

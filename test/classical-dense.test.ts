@@ -104,7 +104,8 @@ test('the detector finds a small turned copy that keypoints miss with dense matc
   const W = 160;
   const H = 128;
   const g = field(W, H, 'dense-detect-b');
-  const noTwins = { resampledTwins: false };
+  // the gate open: this test is about what each proposal stage finds, not about the image-level gate
+  const noTwins = { resampledTwins: false, minEventScore: 0, maxEventShare: 1 };
   const clean = await detectCopyMove(rgb(g), { ...noTwins, denseMatching: true });
   assert.equal(clean.instances.count, 0, 'copies found in an untouched texture');
   assert.equal((await detectCopyMove(rgb(g))).instances.count, 0, 'copies found in an untouched texture with the defaults');
@@ -126,7 +127,7 @@ test('the detector finds a small turned copy that keypoints miss with dense matc
   assert.ok(coverage(without) < 0.3, `keypoints and blocks already cover ${coverage(without).toFixed(2)}: the test no longer shows what dense matching adds`);
   assert.ok(withDense.debug.timings.dense >= 0, 'the dense stage ran');
   // the copy was turned with nearest-neighbour sampling: resampled twins (opt-in) mark it pixel for pixel
-  const twins = await detectCopyMove(rgb(g), { resampledTwins: true });
+  const twins = await detectCopyMove(rgb(g), { ...noTwins, resampledTwins: true });
   assert.ok(coverage(twins) > 0.85, `resampled twins cover ${coverage(twins).toFixed(2)} of the copy`);
   assert.ok(twins.debug.timings.resampled >= 0, 'the resampled-twin stage ran');
   assert.equal(twins.instances.count, twins.scores.length, 'one score per instance');

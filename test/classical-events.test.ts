@@ -152,22 +152,26 @@ test('addTwinEvents: twins join the event they touch, touching twins are one eve
   assert.equal(regions.length, 1 + 4, 'the touching copy is its own region; the two fragments are one region each side; the tiny ones are dropped');
 });
 
-test('gateEvents: defaults keep all (sorted); minEventScore, maxEvents and minForgedShare act and say so', () => {
+test('gateEvents: an open gate keeps all (sorted); minEventScore, maxEvents, minForgedShare and maxEventShare act and say so', () => {
   const events = [
     { mask: rect(0, 0, 2, 2), score: 0.3 },
     { mask: rect(10, 10, 4, 4), score: 0.9 },
     { mask: rect(20, 0, 3, 3), score: 0.9 },
   ];
-  const none = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0 });
+  const none = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1 });
   assert.deepEqual(none.kept.map((e) => e.score), [0.9, 0.9, 0.3]);
   assert.equal(none.kept[0], events[1], 'ties: the larger first');
   assert.deepEqual(none.notes, []);
-  const weak = gateEvents(events, { minEventScore: 0.5, maxEvents: 0, minForgedShare: 0 });
+  const weak = gateEvents(events, { minEventScore: 0.5, maxEvents: 0, minForgedShare: 0, maxEventShare: 1 });
   assert.equal(weak.kept.length, 2);
   assert.match(weak.notes[0], /1 event\(s\) scoring below minEventScore 0.5 dropped/);
-  const best = gateEvents(events, { minEventScore: 0, maxEvents: 1, minForgedShare: 0 });
+  const best = gateEvents(events, { minEventScore: 0, maxEvents: 1, minForgedShare: 0, maxEventShare: 1 });
   assert.deepEqual(best.kept, [events[1]]);
-  const small = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0.05 });
+  const small = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0.05, maxEventShare: 1 });
   assert.deepEqual(small.kept, [], '29 of 1200 pixels is under 5%');
   assert.match(small.notes[0], /cover 0.024 of the image < minForgedShare 0.05: reported authentic/);
+  const grid = { mask: rect(0, 0, 40, 10), score: 1 }; // 400 of 1200 pixels: a third of the image
+  const structure = gateEvents([...events, grid], { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25 });
+  assert.deepEqual(structure.kept.map((e) => e.score), [0.9, 0.9, 0.3], 'the event over a quarter of the image is dropped');
+  assert.match(structure.notes[0], /1 event\(s\) covering more than 0.25 of the image dropped as repetitive structure/);
 });

@@ -146,8 +146,9 @@ test('parameters: unknown names and bad values are rejected with the reason', ()
   assert.throws(() => resolveParams({ maxEvents: 1.5 }), /maxEvents must be an integer >= 0/);
   assert.throws(() => resolveParams({ minEventScore: 2 }), /minEventScore must be in \[0, 1\]/);
   assert.throws(() => resolveParams({ minForgedShare: -0.1 }), /minForgedShare must be in \[0, 1\)/);
+  assert.throws(() => resolveParams({ maxEventShare: 0 }), /maxEventShare must be in \(0, 1\]/);
   const d = resolveParams();
-  assert.deepEqual([d.events, d.minEventScore, d.maxEvents, d.minForgedShare], ['transform', 0, 0, 0], 'the gate changes nothing by default');
+  assert.deepEqual([d.events, d.minEventScore, d.maxEvents, d.minForgedShare, d.maxEventShare], ['transform', 0.95, 0, 0, 0.25], 'the gate as tuned on the realistic tuning sets');
 });
 
 test('similarity RANSAC recovers a rotation+scale and a mirrored copy despite outliers', () => {

@@ -130,28 +130,18 @@ test('EDA summary of a hand-made Kaggle folder: modes, events, 8-connected parts
     assert.equal(byStem('f2').forged_area_fraction, 59 / 2000);
     assert.deepEqual(edaRows(result, { parts: false }).find((r) => r.stem === 'f2')!.parts_per_event, null);
 
-    // Until the scan gives twins a stem, the forged twin is a duplicate id and is left out.
-    const twinsScanned = rows.some((r) => r.stem === 'p1' && r.label === 'forged');
+    // Twins: the same stem under authentic/ and forged/ of one split; the scan names them apart.
+    const twin = rows.find((r) => r.stem === 'p1' && r.label === 'forged');
+    assert.ok(twin, 'the forged twin is scanned, not dropped as a duplicate id');
+    assert.deepEqual(result.problems.filter((p) => p.kind === 'duplicate-id'), []);
     const s = edaSummary(rows);
-    if (twinsScanned) {
-      const twin = rows.find((r) => r.stem === 'p1' && r.label === 'forged')!;
-      assert.deepEqual([twin.mode, twin.n_events, twin.parts_per_event], ['RGBA', 1, [2]]);
-      assert.deepEqual(s.twins, { pairs: 1, forged_only: 2, authentic_only: 1 });
-      assert.deepEqual(s.event_counts, { 1: 2, 2: 1, 3: 0, 4: 0, 5: 0 });
-      assert.deepEqual(s.parts_per_event, { 1: 1, 2: 2, 3: 1 });
-      assert.deepEqual(s.modes, { authentic: { RGB: 1, grey: 1 }, forged: { RGBA: 1, grey: 1, RGB: 1 } });
-      assert.equal(s.area_fraction!.median, 32 / 1200);
-      assert.equal(s.width!.median, 40); // 20, 40, 40, 50, 64
-    } else {
-      t.diagnostic('scan has no stems yet: the forged twin is reported as a duplicate id');
-      assert.ok(result.problems.some((p) => p.kind === 'duplicate-id'));
-      assert.deepEqual(s.twins, { pairs: 0, forged_only: 2, authentic_only: 2 });
-      assert.deepEqual(s.event_counts, { 1: 1, 2: 1, 3: 0, 4: 0, 5: 0 });
-      assert.deepEqual(s.parts_per_event, { 1: 1, 2: 1, 3: 1 });
-      assert.deepEqual(s.modes, { authentic: { RGB: 1, grey: 1 }, forged: { grey: 1, RGB: 1 } });
-      assert.equal(s.area_fraction!.median, (8 / 3072 + 59 / 2000) / 2);
-      assert.equal(s.width!.median, 45); // 20, 40, 50, 64
-    }
+    assert.deepEqual([twin.mode, twin.n_events, twin.parts_per_event], ['RGBA', 1, [2]]);
+    assert.deepEqual(s.twins, { pairs: 1, forged_only: 2, authentic_only: 1, forged: 3, authentic: 2 });
+    assert.deepEqual(s.event_counts, { 1: 2, 2: 1, 3: 0, 4: 0, 5: 0 });
+    assert.deepEqual(s.parts_per_event, { 1: 1, 2: 2, 3: 1 });
+    assert.deepEqual(s.modes, { authentic: { RGB: 1, grey: 1 }, forged: { RGBA: 1, grey: 1, RGB: 1 } });
+    assert.equal(s.area_fraction!.median, 32 / 1200);
+    assert.equal(s.width!.median, 40); // 20, 40, 40, 50, 64
     assert.equal(s.area_fraction!.max, 59 / 2000);
     assert.equal(s.parts_per_event[3], 1);
 
@@ -162,7 +152,7 @@ test('EDA summary of a hand-made Kaggle folder: modes, events, 8-connected parts
     assert.deepEqual(row('width median (px)').competition, 696);
     assert.deepEqual(row('forged RGBA (share)').competition, 647 / 2751);
     assert.deepEqual(row('authentic grey (share)'), { statistic: 'authentic grey (share)', this_set: 0.5, competition: 142 / 2377 });
-    assert.deepEqual(row('forged images with an authentic twin (share)').competition, 2377 / 2751);
+    assert.deepEqual(row('train: forged images with an authentic twin (share)').competition, 2377 / 2751);
     assert.equal(row('events with 1 part (share)').competition, null);
 
     const json = path.join(dir, 'eda.json');
@@ -189,13 +179,13 @@ test('edaSummary on rows: linear-interpolation quantiles, twins by stem within a
     r('a', 'x', 'train', 'authentic', 10, 0, []),
     r('b', 'x', 'train', 'forged', 20, 0.1, [2]),
     r('c', 'y', 'train', 'forged', 30, 0.2, [2, 5]),
-    r('d', 'y', 'supplemental', 'authentic', 40, 0, []), // same stem, other split: no twin
+    r('d', 'y', 'supplemental', 'authentic', 40, 0, []), // same stem, other split: no twin (and twins count the train split)
     r('e', 'z', 'train', 'forged', 50, 0.4, [7]),
     r('f', 'w', 'test', 'unknown', 60, 0, []),
   ];
   const s = edaSummary(rows);
   assert.deepEqual([s.images, s.forged, s.authentic, s.unlabelled], [6, 3, 2, 1]);
-  assert.deepEqual(s.twins, { pairs: 1, forged_only: 2, authentic_only: 1 });
+  assert.deepEqual(s.twins, { pairs: 1, forged_only: 2, authentic_only: 0, forged: 3, authentic: 1 });
   assert.deepEqual(s.event_counts, { 1: 2, 2: 1, 3: 0, 4: 0, 5: 0 });
   assert.deepEqual(s.parts_per_event, { 2: 2, 5: 1, 7: 1 });
   // fractions 0.1, 0.2, 0.4: p10 at 0.2 of the way from 0.1 to 0.2, p75 halfway from 0.2 to 0.4
@@ -210,8 +200,9 @@ test('edaSummary on rows: linear-interpolation quantiles, twins by stem within a
   assert.deepEqual(get('forged images with 2 events (share)'), { statistic: 'forged images with 2 events (share)', this_set: 1 / 3, competition: 701 / 2751 });
   assert.equal(get("events with 2-5 parts, the real masks' range (share)").this_set, 3 / 4);
   assert.equal(get('events with more than 5 parts (share)').this_set, 1 / 4);
-  assert.equal(get('forged images without a twin (share)').this_set, 2 / 3);
-  assert.equal(get('authentic images without a twin (share)').competition, 0);
+  assert.equal(get('train: forged images without a twin (share)').this_set, 2 / 3);
+  assert.equal(get('train: authentic images without a twin (share)').this_set, 0);
+  assert.equal(get('train: authentic images without a twin (share)').competition, 0);
   assert.equal(get('megapixels median').competition, 0.33);
   // no forged image: event shares have no value, the competition's stay
   const none = edaComparison(edaSummary([rows[0]]));

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeMitEncoder, MIT_VARIANTS } from '../src/lib/models/segformer/mit';
 import { ParamStore } from '../src/lib/models/segformer/params';
 import { matmul } from '../src/lib/models/segformer/matmul';
+import { conv2dSymmetric } from '../src/lib/models/segformer/ops';
 import { makeCorrelation, selfSimilarityTopK } from '../src/lib/models/segformer/correlation';
 import { instanceProbabilities, instanceToForeground, selectInstances } from '../src/lib/models/segformer/instance';
 import { SegformerModel } from '../src/lib/models/segformer/model';
@@ -24,9 +25,10 @@ import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
 import { type EvidenceKind, inputChannels, trustedEvidencePlane } from '../src/lib/evidence/index';
 import { pasteResampled, texture } from './fixtures/resampled';
 
-// wasm with the project's training kernels when available (fast), else cpu; the values are the same.
+// The best backend: native TensorFlow where it is built, else wasm with the project's training kernels (SIFD_BACKEND
+// or SIFD_NATIVE=0 pick another); the values are the same.
 before(async () => {
-  await initBackend({ prefer: process.env.SIFD_BACKEND ? undefined : 'wasm' });
+  await initBackend();
 });
 
 /**
@@ -456,5 +458,33 @@ test('a run with resampled-twin evidence: that plane joins the prediction whatev
     assert.equal(tf.memory().numTensors, start, 'training and prediction leak no tensors');
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('conv2dSymmetric (what the tensorflow backend runs) equals tf.conv2d with numeric padding, values and gradients', async () => {
+  const backend = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const rng = new Rng('conv2d-symmetric');
+    const cases: [number, number, number][] = [[7, 4, 3], [3, 2, 1], [3, 1, 1], [5, 1, 2], [1, 1, 0], [4, 2, 1], [3, 3, 2]]; // [k, stride, pad]
+    for (const [k, stride, pad] of cases) {
+      const h = rng.int(k, 19);
+      const w = rng.int(k, 19);
+      const x = tf.tensor4d(Float32Array.from({ length: 2 * h * w * 3 }, () => rng.normal()), [2, h, w, 3]);
+      const f = tf.tensor4d(Float32Array.from({ length: k * k * 3 * 4 }, () => rng.normal()), [k, k, 3, 4]);
+      const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad).square().sum())([x, f]);
+      const got = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv2dSymmetric(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad).square().sum())([x, f]);
+      const yRef = tf.conv2d(x, f, stride, pad);
+      const yGot = conv2dSymmetric(x, f, stride, pad);
+      const label = `k${k} s${stride} p${pad} ${h}x${w}`;
+      assert.deepEqual(yGot.shape, yRef.shape, label);
+      for (const [a, b, what] of [[yGot, yRef, 'y'], [got[0], ref[0], 'dx'], [got[1], ref[1], 'dw']] as [tf.Tensor, tf.Tensor, string][]) {
+        const err = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1e-12, tf.max(tf.abs(b)).dataSync()[0]));
+        assert.ok(err <= 1e-5, `${label} ${what}: rel err ${err}`);
+      }
+      tf.dispose([x, f, yRef, yGot, ...ref, ...got]);
+    }
+  } finally {
+    await tf.setBackend(backend);
   }
 });

@@ -20,10 +20,11 @@ import { sifdInProcess as sifd } from './helpers/cli';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-train-cli-'));
 const data = path.join(root, 'data');
 const run = path.join(root, 'runs', 'tiny');
-const common = ['--data', data, '--out', run, '--size', '32', '--batch', '4', '--backend', 'wasm', '--seed', '1'];
+// The best backend (native TensorFlow where built, else wasm), as a user's `sifd train` gets.
+const common = ['--data', data, '--out', run, '--size', '32', '--batch', '4', '--seed', '1'];
 
 test.before(async () => {
-  await initBackend({ prefer: 'wasm' });
+  await initBackend();
   await generateDataset({ out: data, n: 12, seed: 3, sizes: { min: 48, max: 96 }, testFraction: 0.2 });
 });
 
@@ -54,8 +55,9 @@ test('sifd train writes checkpoints and history, refuses to overwrite a run, and
 test('sifd train --replicas 2 trains data-parallel to the same loss as one replica', async () => {
   const saved = process.env.SIFD_WASM_THREADS;
   try {
-    const one = await sifd('train', ...common.map((a) => (a === run ? path.join(root, 'runs', 'r1') : a)), '--epochs', '1');
-    const two = await sifd('train', ...common.map((a) => (a === run ? path.join(root, 'runs', 'r2') : a)), '--epochs', '1', '--replicas', '2');
+    // Replicas are wasm's (the native backend ignores them: its thread pool already uses every core).
+    const one = await sifd('train', ...common.map((a) => (a === run ? path.join(root, 'runs', 'r1') : a)), '--epochs', '1', '--backend', 'wasm');
+    const two = await sifd('train', ...common.map((a) => (a === run ? path.join(root, 'runs', 'r2') : a)), '--epochs', '1', '--replicas', '2', '--backend', 'wasm');
     assert.equal(one.code, 0, one.err);
     assert.equal(two.code, 0, two.err);
     const lossOf = (r: { out: string }) => JSON.parse(r.out.trim().split('\n').pop()!).train_loss as number;

@@ -19,10 +19,10 @@ let data: string;
 let other: string;
 
 const train = (run: string, ...extra: string[]) =>
-  sifd('train', '--data', data, '--out', run, '--size', '32', '--batch', '4', '--backend', 'wasm', '--seed', '1', '--val-fraction', '0', ...extra);
+  sifd('train', '--data', data, '--out', run, '--size', '32', '--batch', '4', '--seed', '1', '--val-fraction', '0', ...extra);
 
 before(async () => {
-  await initBackend({ prefer: 'wasm' });
+  await initBackend(); // the best backend: native TensorFlow where built, else wasm
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-train-safety-'));
   data = path.join(root, 'data');
   other = path.join(root, 'other');
@@ -69,14 +69,14 @@ test('a kill between checkpoint and history, temp leftovers, and a corrupt newes
 test('a resume refuses another --data and an --epochs below the epochs done, before training', async () => {
   const run = path.join(root, 'runs', 'b');
   assert.equal((await train(run, '--epochs', '2')).code, 0);
-  const otherData = await sifd('train', '--data', other, '--out', run, '--size', '32', '--backend', 'wasm', '--epochs', '3', '--resume');
+  const otherData = await sifd('train', '--data', other, '--out', run, '--size', '32', '--epochs', '3', '--resume');
   assert.equal(otherData.code, 1);
   assert.match(otherData.err, /the run was trained on .*data, not .*other/);
   const fewer = await train(run, '--epochs', '1', '--resume');
   assert.equal(fewer.code, 1);
   assert.match(fewer.err, /already finished 2 epochs; --epochs 1 is below that/);
   // without --data the run's own dataset is used
-  const more = await sifd('train', '--out', run, '--size', '32', '--backend', 'wasm', '--epochs', '3', '--resume');
+  const more = await sifd('train', '--out', run, '--size', '32', '--epochs', '3', '--resume');
   assert.equal(more.code, 0, more.err);
   assert.equal(JSON.parse(more.out.trim().split('\n').pop()!).epochs, 3);
   assert.deepEqual(fs.readdirSync(run).filter((n) => /^epoch_\d+$/.test(n)).sort(), ['epoch_1', 'epoch_2', 'epoch_3']);

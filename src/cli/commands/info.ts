@@ -18,8 +18,9 @@ export const info: Command = {
   usage: `usage: sifd info [--backend tensorflow|wasm|cpu] [--json]
 
 Initialises the tfjs backend the way every sifd command and notebook does (tensorflow -> wasm -> cpu;
-the SIFD_BACKEND env var forces one) and prints what was chosen, why each earlier choice was skipped,
-and the versions of node, tfjs and sharp.
+the SIFD_BACKEND env var forces one; SIFD_NATIVE=0 skips the native build) and prints what was chosen
+(for tensorflow: TensorFlow's version, its threads, where its libraries came from), why each earlier
+choice was skipped, and the versions of node, tfjs and sharp.
   --backend B   start the search at B (same as the library's initBackend({prefer: B}))
   --json        print one JSON object instead of text`,
   options: {
@@ -39,6 +40,11 @@ and the versions of node, tfjs and sharp.
       `sharp  ${versions.sharp}`,
       `backend ${report.backend} (${report.provider}; chosen by ${report.chosenBy})`,
     ];
+    if (report.native) {
+      const n = report.native;
+      lines.push(`  ${n.package} ${n.packageVersion}, TensorFlow ${n.tensorflowVersion}${n.gpu ? ' on GPU' : ''}; threads: ${n.intraOpThreads} intra-op, ${n.interOpThreads} inter-op`);
+      lines.push(`  libraries: ${n.libraries}`);
+    }
     if (report.backend === 'wasm') {
       lines.push(`  wasm SIMD: ${report.wasmSimd ? 'yes' : 'no'}; threads: ${report.wasmThreads ?? 1}; training kernels added: ${report.wasmKernels?.join(', ')}`);
       const own = report.wasmSimdKernels;

@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../errors';
-import { registerCpuKernelFixes, registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
+import { registerCpuKernelFixes, registerTensorflowKernelFixes, registerWasmTrainingKernels, wasmTrainingKernelNames } from './kernels/index';
+import { NATIVE_DIR, nativeBuildProblem, nativeCandidates, nativeInfo, prepareNativeThreads, type NativeInfo } from './native';
 import { withoutNewProcessHandlers } from '../util/process-handlers';
 import { prepareSimdKernels, simdKernelsUnavailable } from './simd/kernels';
 import { activeWasmThreads, threadedWasmFactory, wantedWasmThreads } from './wasm-threads';
@@ -31,6 +32,8 @@ export interface BackendReport {
   wasmThreads?: number;
   /** WASM only: whether sifd's own SIMD kernels (simd/) run, or why not (the composed kernels run then). */
   wasmSimdKernels?: { active: boolean; reason?: string };
+  /** tensorflow only: the package, TensorFlow's version, where its libraries came from, its thread pools. */
+  native?: NativeInfo;
   tfjsVersion: string;
 }
 
@@ -57,25 +60,30 @@ function smokeTest(): void {
   if (sum !== 9) throw new Error(`smoke op gave ${sum}, expected 9`);
 }
 
-async function tryTensorflow(skipped: SkippedBackend[]): Promise<string | undefined> {
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+async function tryTensorflow(skipped: SkippedBackend[]): Promise<{ provider: string; native: NativeInfo } | undefined> {
+  const problem = nativeBuildProblem();
+  if (problem) skipped.push({ backend: `tensorflow (${NATIVE_DIR})`, reason: problem });
+  const threads = prepareNativeThreads();
+  for (const candidate of nativeCandidates()) {
+    const label = `tensorflow (${candidate.request === candidate.pkg ? candidate.pkg : NATIVE_DIR})`;
     try {
-      require(pkg);
+      require(candidate.request);
     } catch (err) {
-      skipped.push({ backend: `tensorflow (${pkg})`, reason: `not installed: ${errorText(err)}` });
+      skipped.push({ backend: label, reason: `not installed: ${errorText(err)}` });
       continue;
     }
     if (!tf.findBackendFactory('tensorflow')) {
       // package.json aliases @tensorflow/tfjs-node to plain tfjs for danfojs, so require() alone proves nothing.
-      skipped.push({ backend: `tensorflow (${pkg})`, reason: "require()-able but it registers no 'tensorflow' backend (npm alias of @tensorflow/tfjs)" });
+      skipped.push({ backend: label, reason: "require()-able but it registers no 'tensorflow' backend (npm alias of @tensorflow/tfjs)" });
       continue;
     }
     try {
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend returned false');
+      registerTensorflowKernelFixes();
       smokeTest();
-      return pkg;
+      return { provider: candidate.pkg, native: nativeInfo(candidate, tf.backend(), threads) };
     } catch (err) {
-      skipped.push({ backend: `tensorflow (${pkg})`, reason: `smoke op failed: ${errorText(err)}` });
+      skipped.push({ backend: label, reason: `smoke op failed: ${errorText(err)}` });
     }
   }
   return undefined;
@@ -172,8 +180,8 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
   registerCpuKernelFixes();
   for (const name of BACKEND_ORDER.slice(start)) {
     if (name === 'tensorflow') {
-      const provider = await tryTensorflow(skipped);
-      if (provider) return { backend: 'tensorflow', provider, ...base };
+      const native = await tryTensorflow(skipped);
+      if (native) return { backend: 'tensorflow', ...native, ...base };
     } else if (name === 'wasm') {
       if (await tryWasm(skipped)) {
         const wasmSimd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
@@ -196,7 +204,8 @@ async function choose(prefer: BackendName | undefined, chosenBy: BackendReport['
 }
 
 /**
- * Selects and initialises the tfjs backend: tensorflow (tfjs-node-gpu, then tfjs-node) -> wasm with the
+ * Selects and initialises the tfjs backend: tensorflow (sifd's own build in environment/native, then tfjs-node-gpu or
+ * tfjs-node from node_modules; SIFD_NATIVE=0 skips sifd's build) -> wasm with the
  * project's training kernels -> cpu. `prefer` starts the search at that backend; the env var SIFD_BACKEND
  * forces one (and fails if it cannot start). Idempotent: later calls with the same choice return the same report.
  */

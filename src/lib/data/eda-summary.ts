@@ -37,7 +37,8 @@ export interface EdaSummary {
   /** Events per number of 8-connected parts: { "1": 4, "2": 30, ... }; empty when masks were not read. */
   parts_per_event: Record<string, number>;
   /** Stems (within a split) with both labels, with a forged image only, with an authentic image only. */
-  twins: { pairs: number; forged_only: number; authentic_only: number };
+  /** Over the training split (the competition's twin numbers are of its training images; test images come single). */
+  twins: { pairs: number; forged_only: number; authentic_only: number; forged: number; authentic: number };
 }
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -90,7 +91,7 @@ export function edaSummary(rows: readonly EdaRow[]): EdaSummary {
     megapixels: quantiles(rows.map((r) => r.megapixels)),
     modes,
     parts_per_event: parts,
-    twins: twinCounts(rows),
+    twins: twinCounts(rows.filter((r) => r.split === 'train')),
   };
 }
 
@@ -104,7 +105,8 @@ export function twinCounts(rows: readonly EdaRow[]): EdaSummary['twins'] {
     e[r.label] = true;
     byStem.set(key, e);
   }
-  const out = { pairs: 0, forged_only: 0, authentic_only: 0 };
+  const out = { pairs: 0, forged_only: 0, authentic_only: 0, forged: 0, authentic: 0 };
+  for (const r of rows) if (r.label === 'forged' || r.label === 'authentic') out[r.label]++;
   for (const e of byStem.values()) {
     if (e.authentic && e.forged) out.pairs++;
     else if (e.forged) out.forged_only++;
@@ -159,8 +161,8 @@ export function edaComparison(s: EdaSummary): ComparisonRow[] {
   add(`events with ${min}-${max} parts, the real masks' range (share)`, share(partsIn(min, max), events_), null);
   add(`events with more than ${max} parts (share)`, share(partsIn(max + 1, Infinity), events_), null);
 
-  add('forged images with an authentic twin (share)', share(s.twins.pairs, s.forged), share(REF.twins.pairs, REF.forgedImages));
-  add('forged images without a twin (share)', share(s.twins.forged_only, s.forged), share(REF.twins.forgedOnly, REF.forgedImages));
-  add('authentic images without a twin (share)', share(s.twins.authentic_only, s.authentic), share(REF.twins.authenticOnly, REF.authenticImages));
+  add('train: forged images with an authentic twin (share)', share(s.twins.pairs, s.twins.forged), share(REF.twins.pairs, REF.forgedImages));
+  add('train: forged images without a twin (share)', share(s.twins.forged_only, s.twins.forged), share(REF.twins.forgedOnly, REF.forgedImages));
+  add('train: authentic images without a twin (share)', share(s.twins.authentic_only, s.twins.authentic), share(REF.twins.authenticOnly, REF.authenticImages));
   return rows;
 }

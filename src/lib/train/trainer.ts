@@ -62,7 +62,8 @@ export interface TrainOptions {
   /**
    * Split every batch over this many replicas: this thread and N-1 worker threads, each with its own copy of the
    * model (rebuilt from the registry) and backend (src/lib/train/data-parallel.ts). Default 1 (off). With wasm,
-   * run this thread single-threaded too (SIFD_WASM_THREADS=1 before initBackend), one replica per core.
+   * run this thread single-threaded too (SIFD_WASM_THREADS=1 before initBackend), one replica per core. Ignored
+   * (with a warning) on the tensorflow backend.
    */
   dataParallel?: number;
   warn?: (msg: string) => void;
@@ -115,7 +116,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   // temp folders of a run killed mid-save (.epoch_<k>.tmp-<pid>-*) go before anything is written
   if (opts.runDir) cleanStaleTemps(opts.runDir);
   if (opts.resume === true && !opts.runDir) throw new TrainingError('resume needs a run folder');
-  const replicas = (opts.dataParallel ?? 1) > 1 ? await GradientReplicas.start(model, opts.dataParallel!, tf.getBackend()) : null;
+  // On the native backend TensorFlow's own thread pool already uses every core; replicas would only compete for them.
+  const nativeBackend = tf.getBackend() === 'tensorflow';
+  if ((opts.dataParallel ?? 1) > 1 && nativeBackend) warn(`dataParallel ${opts.dataParallel} ignored on the tensorflow backend: its thread pool uses every core`);
+  const replicas = (opts.dataParallel ?? 1) > 1 && !nativeBackend ? await GradientReplicas.start(model, opts.dataParallel!, tf.getBackend()) : null;
   const optimizer = createOptimizer(config.optimizer, config.lr);
   try {
     if (resumeFrom) {

@@ -5,8 +5,9 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { maxPoolGradConfig } from './max-pool-grad';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { captureStockConcat, captureStockIdentity, concatConfig, identityConfig, splitVConfig } from './copy-kernels';
-import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig } from './resize-bilinear-grad';
+import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig, resizeBilinearGradTensorflowConfig } from './resize-bilinear-grad';
 import { captureStockSum, sumConfig } from './sum';
+import { captureStockStep, stepTensorflowConfig } from './step-tensorflow';
 
 /** The kernels sifd adds to (or replaces on) the wasm backend so models can train there. */
 const TRAINING_KERNELS: tf.KernelConfig[] = [
@@ -48,8 +49,22 @@ export function registerWasmTrainingKernels(): void {
  * kernels are checked against): ResizeBilinearGrad ignored halfPixelCenters and swapped H and W. Idempotent.
  */
 export function registerCpuKernelFixes(): void {
-  const existing = tf.getKernel(resizeBilinearGradCpuConfig.kernelName, 'cpu');
-  if (existing?.kernelFunc === resizeBilinearGradCpuConfig.kernelFunc) return;
-  if (existing) tf.unregisterKernel(resizeBilinearGradCpuConfig.kernelName, 'cpu');
-  tf.registerKernel(resizeBilinearGradCpuConfig);
+  replaceKernel(resizeBilinearGradCpuConfig);
+}
+
+/**
+ * On the native 'tensorflow' backend: the ResizeBilinearGrad correction (tfjs-node drops halfPixelCenters) and a
+ * Step kernel of two TensorFlow ops instead of tfjs-node's six (every ReLU gradient runs it). Idempotent.
+ */
+export function registerTensorflowKernelFixes(): void {
+  replaceKernel(resizeBilinearGradTensorflowConfig);
+  captureStockStep(tf.getKernel(stepTensorflowConfig.kernelName, 'tensorflow'));
+  replaceKernel(stepTensorflowConfig);
+}
+
+function replaceKernel(config: tf.KernelConfig): void {
+  const existing = tf.getKernel(config.kernelName, config.backendName);
+  if (existing?.kernelFunc === config.kernelFunc) return;
+  if (existing) tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
 }

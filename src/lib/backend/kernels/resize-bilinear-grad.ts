@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { simdKernels } from '../simd/kernels';
 import { heapOffset, kernelInput, type WasmBackendLike } from './compose';
+import type { TensorflowBackendLike } from './step-tensorflow';
 
 /**
  * Source coordinates of tfjs's forward bilinear resize along one axis, for every output index: the two input
@@ -116,5 +117,25 @@ export const resizeBilinearGradCpuConfig: tf.KernelConfig = {
     const cpu = args.backend as unknown as { data: { get(id: object): { values: Float32Array } }; makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo };
     const dyValues = cpu.data.get(dy.dataId).values;
     return cpu.makeTensorInfo(images.shape, 'float32', resizeBilinearGradValues(dyValues, images.shape, dy.shape, alignCorners, halfPixelCenters));
+  },
+};
+
+/**
+ * tensorflow (tfjs-node): TensorFlow's own ResizeBilinearGrad op, given the half_pixel_centers attribute that
+ * tfjs-node's kernel leaves out (so its gradient of a half-pixel resize was the align_corners=False one of the old
+ * TF 1 convention, not the adjoint of the forward pass).
+ */
+export const resizeBilinearGradTensorflowConfig: tf.KernelConfig = {
+  kernelName: tf.ResizeBilinearGrad,
+  backendName: 'tensorflow',
+  kernelFunc: (args) => {
+    const { images, dy, alignCorners, halfPixelCenters } = gradArgs(args);
+    const backend = args.backend as unknown as TensorflowBackendLike;
+    const { binding } = backend;
+    return backend.executeSingleOutput(tf.ResizeBilinearGrad, [
+      { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT },
+      { name: 'align_corners', type: binding.TF_ATTR_BOOL, value: alignCorners },
+      { name: 'half_pixel_centers', type: binding.TF_ATTR_BOOL, value: halfPixelCenters },
+    ], [dy, images]);
   },
 };

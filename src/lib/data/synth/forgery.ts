@@ -115,14 +115,17 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
   const parts = copyCounts.reduce((s, c) => s + c + 1, 0);
   const partArea = opts.areaFraction === undefined ? undefined : (opts.areaFraction * width * height) / parts;
   let shrink = 1;
+  let misses = 0;
   for (let attempt = 0; forgeries.length < wanted && attempt < wanted * 12; attempt++) {
-    if (attempt >= 6 && forgeries.length === 0) shrink *= 0.8;
+    // An event that keeps finding no room is drawn smaller (the later events of a crowded figure too).
+    if (misses >= 6) shrink *= 0.8;
     const spec: PartSpec = { copies: copyCounts[forgeries.length], partArea, shrink, align: opts.align ?? 0.15 };
     const made = forgeOne(rng, clean, out, occupied, style, spec, events.length);
     if (made) {
       forgeries.push(made.record);
       events.push(made.parts);
-    }
+      misses = 0;
+    } else misses++;
   }
   return result(out, width, height, events, forgeries);
 }
@@ -150,15 +153,17 @@ function result(out: Uint8Array, width: number, height: number, events: Footprin
  * another panel of the same size (as is, or mirrored), standing in for a different condition.
  * One event (crop and copy). Null when the figure has fewer than two panels of equal size.
  */
-export function duplicatePanel(rng: Rng, clean: Image, panels: readonly Box[]): ForgeResult | null {
+export function duplicatePanel(rng: Rng, clean: Image, panels: readonly Box[], areaFraction?: number): ForgeResult | null {
   const { width, height } = clean;
   const from = rng.int(0, panels.length - 1);
   const same = panels.filter((p, i) => i !== from && p.w === panels[from].w && p.h === panels[from].h);
   if (same.length === 0) return null;
   const a = panels[from];
   const b = rng.pick(same);
-  const w = Math.max(4, Math.round(a.w * rng.uniform(0.5, 1)));
-  const h = Math.max(4, Math.round(a.h * rng.uniform(0.5, 1)));
+  // Half to all of the panel; with an area target, the crop (and its copy) sized to reach it.
+  const fit = areaFraction === undefined ? 1 : Math.min(1, Math.sqrt((areaFraction * width * height) / 2 / (a.w * a.h)) / 0.75);
+  const w = Math.max(4, Math.round(a.w * fit * rng.uniform(0.5, 1)));
+  const h = Math.max(4, Math.round(a.h * fit * rng.uniform(0.5, 1)));
   const src: Footprint = { x: a.x + rng.int(0, a.w - w), y: a.y + rng.int(0, a.h - h), w, h, mask: new Uint8Array(w * h).fill(1) };
   const transform: CopyTransform = rng.bool(0.8) ? { type: 'translation', params: { dx: 0, dy: 0 } } : { type: 'flip', params: { axis: 'h', dx: 0, dy: 0 } };
   const copy = warp(clean, src, transform, 'nearest');

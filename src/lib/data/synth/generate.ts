@@ -150,7 +150,7 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   const align = family === 'western_blot' || family === 'gel' ? 0.6 : 0.15;
   const reusePanel = family === 'compound' && opts.regions === undefined && opts.copies === undefined && rng.bool(0.35);
   const areaFraction = realistic ? realisticAreaFraction(rng) : undefined;
-  const result = (reusePanel ? duplicatePanel(rng, pristine, panels) : null) ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
+  const result = (reusePanel ? duplicatePanel(rng, pristine, panels, areaFraction) : null) ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
   const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb' };
   if (realistic) {

@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * Matrix product that stays on tfjs-wasm's fast path. Measured on the wasm backend (4.22):
+ * Matrix product that stays on tfjs-wasm's fast path (other backends get tf.matMul). Measured on wasm (4.22):
  * a rank-2 non-transposed matMul runs through XNNPACK, but the same product with a transpose
  * flag is ~10x slower, and a batched (batch > 1) BatchMatMul ~20x slower than a loop of 2D
  * products. tfjs's own matMul gradient uses transpose flags, so the gradient is custom too.
  * Batch dimensions of a and b must be equal (no broadcasting).
  */
 export function matmul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  // Other backends run batched and transposed products natively: the loop of 2D products would only add ops
+  // (on tensorflow, hundreds per SegFormer step, each paying the per-op cost of the JavaScript around it).
+  if (tf.getBackend() !== 'wasm') return tf.matMul(a, b, transposeA, transposeB);
   return tf.tidy(() => nn(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b));
 }
 

@@ -45,14 +45,28 @@ export function makeConv2d(
 ): (x: tf.Tensor4D) => tf.Tensor4D {
   const w = p.convKernel(`${prefix}/w`, [kernel, kernel, cin, cout], kernel * kernel * cout);
   const b = p.zeros(`${prefix}/b`, [cout]);
-  return (x) => tf.tidy(() => tf.conv2d(x, w as tf.Tensor4D, stride, pad).add(b) as tf.Tensor4D);
+  return (x) => tf.tidy(() => conv2dSymmetric(x, w as tf.Tensor4D, stride, pad).add(b) as tf.Tensor4D);
 }
 
-/** 3x3 depthwise conv with bias, stride 1, same padding: [B,H,W,C] -> [B,H,W,C]. */
+/**
+ * tf.conv2d with PyTorch's symmetric integer padding, written so every backend runs it: the native TensorFlow
+ * backend accepts only 'valid' and 'same' (numeric padding throws "TF Backend supports only 'valid' and 'same'
+ * padding", in the forward and the gradient kernels). A stride-1 odd kernel padded by k // 2 is exactly 'same';
+ * anything else is padded with zeros first and convolved 'valid' (the same sums: TensorFlow's 'same' would pad a
+ * strided conv asymmetrically).
+ */
+export function conv2dSymmetric(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number | 'valid'): tf.Tensor4D {
+  const k = w.shape[0];
+  if (pad === 'valid' || pad === 0) return tf.conv2d(x, w, stride, 'valid');
+  if (stride === 1 && k % 2 === 1 && w.shape[1] === k && pad === (k - 1) / 2) return tf.conv2d(x, w, 1, 'same');
+  return tf.tidy(() => tf.conv2d(tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]), w, stride, 'valid'));
+}
+
+/** 3x3 depthwise conv with bias, stride 1, padding 1 (= 'same', which every backend accepts): [B,H,W,C] -> [B,H,W,C]. */
 export function makeDepthwise3x3(p: ParamStore, prefix: string, channels: number): (x: tf.Tensor4D) => tf.Tensor4D {
   const w = p.convKernel(`${prefix}/w`, [3, 3, channels, 1], 9);
   const b = p.zeros(`${prefix}/b`, [channels]);
-  return (x) => tf.tidy(() => tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, 1).add(b) as tf.Tensor4D);
+  return (x) => tf.tidy(() => tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, 'same').add(b) as tf.Tensor4D);
 }
 
 /** GELU, tanh approximation (tfjs has no gelu op). */
