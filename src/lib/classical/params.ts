@@ -164,7 +164,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   dense: ['denseMatching'],
   resampled: ['resampledTwins'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minRegionFraction', 'suppressText'],
-  events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare'],
+  events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare', 'maxEventShare'],
 });
 
 /** Flat, nested (per group) or dotted parameters. */
