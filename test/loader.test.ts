@@ -227,6 +227,22 @@ test('evidence channel: the exact-twin map of the native image rides the augment
   assert.equal(tf.memory().numTensors, start);
 });
 
+/** The loader's targets for one forged sample at its own size, no augmentation (tensors disposed). */
+async function targetsOf(imagePath: string, maskPath: string, height: number, width: number): Promise<{ count: number; masks: Uint8Array; boxes: number[] }> {
+  const loader = new Loader({ samples: [{ id: 'one', split: 'train', label: 'forged', imagePath, maskPath }], batchSize: 1, size: [height, width], augment: 'none', seed: 1, instances: true });
+  try {
+    for await (const b of loader.epoch(0)) {
+      const inst = b.instances![0];
+      const out = { count: inst.masks.shape[0], masks: Uint8Array.from(await inst.masks.data()), boxes: Array.from(await inst.boxes.data()) };
+      tf.dispose([inst.masks, inst.boxes, b.images, b.masks]);
+      return out;
+    }
+    throw new Error('the loader yielded no batch');
+  } finally {
+    await loader.close();
+  }
+}
+
 test('event targets: a source copied twice is ONE target instance whose box holds all three parts', async () => {
   const start = tf.memory().numTensors;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-loader-events-'));
@@ -242,27 +258,14 @@ test('event targets: a source copied twice is ONE target instance whose box hold
     const maskPath = path.join(root, 'f.npy');
     await sharp(Buffer.from(g.image.data), { raw: { width: 160, height: 120, channels: 3 } }).png().toFile(imagePath);
     writeNpyMasks(maskPath, g.masks);
-    const loader = new Loader({ samples: [{ id: 'f', split: 'train', label: 'forged', imagePath, maskPath }], batchSize: 1, size: [120, 160], augment: 'none', seed: 1, instances: true });
-    try {
-      for await (const b of loader.epoch(0)) {
-        const inst = b.instances![0];
-        assert.equal(inst.masks.shape[0], 1, 'one event, one target instance');
-        const m = await inst.masks.data();
-        const [x1, y1, x2, y2] = await inst.boxes.data();
-        const f = g.record.forgeries[0];
-        for (const part of [f.source, ...f.copies.map((c) => c.box)]) {
-          assert.ok(part.x >= x1 && part.y >= y1 && part.x + part.w <= x2 && part.y + part.h <= y2, 'the event box holds every part');
-        }
-        const parts = connectedComponents(Uint8Array.from(m), 120, 160);
-        assert.equal(parts.count, 3, 'the target instance has the source and both copies as parts');
-        inst.masks.dispose();
-        inst.boxes.dispose();
-        b.images.dispose();
-        b.masks.dispose();
-      }
-    } finally {
-      await loader.close();
+    const t = await targetsOf(imagePath, maskPath, 120, 160);
+    assert.equal(t.count, 1, 'one event, one target instance');
+    const [x1, y1, x2, y2] = t.boxes;
+    const f = g.record.forgeries[0];
+    for (const part of [f.source, ...f.copies.map((c) => c.box)]) {
+      assert.ok(part.x >= x1 && part.y >= y1 && part.x + part.w <= x2 && part.y + part.h <= y2, 'the event box holds every part');
     }
+    assert.equal(connectedComponents(t.masks, 120, 160).count, 3, 'the target instance has the source and both copies as parts');
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -282,20 +285,9 @@ test('old-convention masks (one channel per region) load as they are: two channe
     const maskPath = path.join(root, 'old.npy');
     await sharp(Buffer.alloc(W * H * 3, 128), { raw: { width: W, height: H, channels: 3 } }).png().toFile(imagePath);
     writeNpyMasks(maskPath, { data, count: 2, height: H, width: W });
-    const loader = new Loader({ samples: [{ id: 'old', split: 'train', label: 'forged', imagePath, maskPath }], batchSize: 1, size: [H, W], augment: 'none', seed: 1, instances: true });
-    try {
-      for await (const b of loader.epoch(0)) {
-        const inst = b.instances![0];
-        assert.equal(inst.masks.shape[0], 2, 'no silent conversion to events');
-        assert.deepEqual(Array.from(await inst.boxes.data()), [5, 5, 15, 15, 40, 30, 50, 40]);
-        inst.masks.dispose();
-        inst.boxes.dispose();
-        b.images.dispose();
-        b.masks.dispose();
-      }
-    } finally {
-      await loader.close();
-    }
+    const t = await targetsOf(imagePath, maskPath, H, W);
+    assert.equal(t.count, 2, 'no silent conversion to events');
+    assert.deepEqual(t.boxes, [5, 5, 15, 15, 40, 30, 50, 40]);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
