@@ -9,7 +9,7 @@ import { DatasetError } from '../../errors';
 import type { Rng } from '../../util/random';
 import { isImageFile, readImage } from '../image-io';
 import type { Image } from '../types';
-import type { SizeRange } from './generate';
+import type { SizeRange } from './manifest';
 import { realisticSize } from './realism';
 
 export interface BaseSet {

@@ -6,13 +6,9 @@ import { pickFamily, renderCompoundFigure, renderFamily } from './families';
 import { drawWeighted, duplicatePanel, forge } from './forgery';
 import { FAMILIES, GENERATORS, type Box, type Family, type FigureFamily, type GeneratorName, type ImageMode, type ImageRecord, type Reencoding } from './manifest';
 import { realisticAreaFraction, realisticMode, realisticSize } from './realism';
+import type { SizeRange } from './manifest';
+export type { SizeRange } from './manifest';
 
-export interface SizeRange {
-  /** Smallest side in pixels (>= 32). */
-  min: number;
-  /** Largest side in pixels (<= 4096). */
-  max: number;
-}
 
 export const DEFAULT_SIZES: SizeRange = { min: 128, max: 2048 };
 

@@ -9,6 +9,13 @@ export interface Box {
   h: number;
 }
 
+export interface SizeRange {
+  /** Smallest side in pixels (>= 32). */
+  min: number;
+  /** Largest side in pixels (<= 4096). */
+  max: number;
+}
+
 export const FAMILIES = ['western_blot', 'gel', 'fluorescence', 'sem', 'histology', 'chart', 'compound'] as const;
 /** A procedural figure family, or 'photo': a real photograph from `--bases` forged the same way. */
 export type FigureFamily = (typeof FAMILIES)[number];

@@ -5,7 +5,7 @@
  * quantiles match them by construction (up to sampling noise and clamping).
  */
 import type { Rng } from '../../util/random';
-import type { SizeRange } from './generate';
+import type { SizeRange } from './manifest';
 import { drawWeighted } from './forgery';
 import type { ImageMode } from './manifest';
 import { COMPETITION_REFERENCE as REAL } from '../competition-reference';
