@@ -9,7 +9,7 @@ import type { Image, Masks } from '../src/lib/data/types';
 import type { Predictor } from '../src/lib/infer/types';
 import { predictImages, type ImageSource } from '../src/lib/infer/predict';
 import { ConfigError, MetricError } from '../src/lib/errors';
-import { addOrMerge, groupEvents, keepVerifiedEvidence, maskIoU, mergeDuplicates, postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
+import { addOrMerge, groupEvents, keepScoring, keepVerifiedEvidence, maskIoU, mergeDuplicates, postprocessPrediction, probabilityToInstances, resizeMasks, resizeProbability } from '../src/lib/infer/postprocess';
 import { caseIdOf, formatSubmission, readSubmission, writeSubmission } from '../src/lib/infer/submission';
 import { readSolutionCsv } from '../src/lib/metrics/solution';
 import { evaluateSubmission, evaluationSummary, EvaluationAccumulator, type TruthEntry } from '../src/lib/metrics/evaluate';
@@ -264,4 +264,15 @@ test('keepVerifiedEvidence: evidence regions the model backs (mean probability >
   assert.equal(keepVerifiedEvidence(prob, evidence, 3, 6, 0.25, 0.5).filter((v) => v >= 0.5).length, 1, 'keep above both means: only the model pixel');
   assert.throws(() => keepVerifiedEvidence(prob, evidence, 3, 5, 0.2, 0.5), ConfigError);
   assert.throws(() => keepVerifiedEvidence(prob, evidence, 3, 6, 1.5, 0.5), ConfigError);
+});
+
+test('keepScoring: events below the score threshold are dropped, the rest and the probability map kept', () => {
+  const n = 4;
+  const pred = { instances: { data: Uint8Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1]), count: 3, height: 2, width: 2 }, scores: [0.9, 0.5, 0.8], probability: new Float32Array(n).fill(0.4) };
+  const kept = keepScoring(pred, 0.8);
+  assert.deepEqual(kept.scores, [0.9, 0.8]);
+  assert.deepEqual(Array.from(kept.instances.data), [1, 0, 0, 0, 0, 0, 1, 1]);
+  assert.equal(kept.instances.count, 2);
+  assert.equal(kept.probability, pred.probability);
+  assert.equal(keepScoring(pred, 0), pred, 'threshold 0 keeps the prediction as it is');
 });

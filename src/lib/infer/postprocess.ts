@@ -373,3 +373,14 @@ export function keepVerifiedEvidence(prob: Float32Array, evidence: Uint8Array, h
   }
   return out;
 }
+
+/** The prediction without its instances scoring below `min` (probability map and notes kept). */
+export function keepScoring(pred: InstancePrediction, min: number): InstancePrediction {
+  if (min <= 0 || pred.scores.every((s) => s >= min)) return pred;
+  const { height, width } = pred.instances;
+  const n = height * width;
+  const keep = pred.scores.map((s, i) => (s >= min ? i : -1)).filter((i) => i >= 0);
+  const data = new Uint8Array(keep.length * n);
+  keep.forEach((i, k) => data.set(pred.instances.data.subarray(i * n, (i + 1) * n), k * n));
+  return { ...pred, instances: { data, count: keep.length, height, width }, scores: keep.map((i) => pred.scores[i]) };
+}
