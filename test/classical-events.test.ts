@@ -8,6 +8,7 @@ import { detectCopyMove } from '../src/lib/classical/index';
 import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from '../src/lib/classical/events';
 import type { ResampledTwinPair } from '../src/lib/classical/resampledTwins';
 import { blobTexture } from './fixtures/texture';
+import { maskIoU } from '../src/lib/infer/postprocess';
 
 const [W, H] = [420, 320];
 
@@ -23,15 +24,7 @@ function paste(img: Image, truth: Uint8Array, sx: number, sy: number, w: number,
   }
 }
 
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let i = 0;
-  let u = 0;
-  for (let k = 0; k < a.length; k++) {
-    i += a[k] & b[k];
-    u += a[k] | b[k];
-  }
-  return u ? i / u : 0;
-}
+const iou = maskIoU;
 
 const channels = (m: Masks) => Array.from({ length: m.count }, (_, k) => maskChannel(m, k));
 

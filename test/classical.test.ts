@@ -14,6 +14,7 @@ import { connectedComponents } from '../src/lib/data/components';
 import { isTextLike } from '../src/lib/classical/textLabels';
 import type { CopyMoveDetection } from '../src/lib/classical/detect';
 import { masksFigure, matchesFigure } from '../src/viz/figures/matches';
+import { maskIoU } from '../src/lib/infer/postprocess';
 
 /** Blobby grey texture with pixel noise: something like a micrograph. */
 function texture(w: number, h: number, rng: Rng): Float32Array {
@@ -39,15 +40,7 @@ function rectMask(w: number, h: number, x0: number, y0: number, rw: number, rh: 
   return m;
 }
 
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let i = 0;
-  let u = 0;
-  for (let k = 0; k < a.length; k++) {
-    i += a[k] & b[k];
-    u += a[k] | b[k];
-  }
-  return u ? i / u : 0;
-}
+const iou = maskIoU;
 
 function union(...masks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(masks[0].length);
