@@ -206,6 +206,13 @@ function findKaggle(dir: string, report: Report, imagesOnly: boolean): Sample[] 
     const used = new Set<string>();
     // Stem -> file, per label folder: the same stem under authentic/ and forged/ is a twin pair.
     const seenIds = new Map<string, string>();
+    // Stems of the forged/ folder, listed once per split: a mask beside an authentic image belongs to its forged twin.
+    let forgedStems: Set<string> | undefined;
+    const hasForgedTwin = (id: string) => {
+      const dir = path.join(imageDir, 'forged');
+      forgedStems ??= fs.existsSync(dir) ? new Set(listDir(dir).filter((e) => !e.isDirectory() && isImageFile(e.name)).map((e) => idOf(e.name))) : new Set();
+      return forgedStems.has(id);
+    };
     const twinKey = (id: string, label: Label | 'by-mask') => (label === 'authentic' || label === 'forged' ? `${label}/${id}` : id);
     const add = (file: string, label: Label | 'by-mask') => {
       const id = idOf(file);
@@ -231,7 +238,7 @@ function findKaggle(dir: string, report: Report, imagesOnly: boolean): Sample[] 
         report(file, 'forged-without-mask', `forged image has no mask ${path.join(masks, `${id}.npy`)}`);
       } else if (resolved === 'authentic' && mask) {
         // The mask of a twin pair belongs to its forged twin; anywhere else it contradicts the label.
-        if (!fs.existsSync(path.join(imageDir, 'forged')) || !hasImage(path.join(imageDir, 'forged'), id)) {
+        if (!hasForgedTwin(id)) {
           report(mask, 'mask-on-authentic', `mask for an authentic image (${file}); the image is kept as authentic, the mask ignored`);
         }
         samples.push({ id, stem: id, split, label: resolved, imagePath: file });
@@ -278,11 +285,6 @@ function findKaggle(dir: string, report: Report, imagesOnly: boolean): Sample[] 
   }
   if (samples.length === 0) report(dir, 'empty-folder', 'no images found in any split');
   return samples;
-}
-
-/** Whether `dir` holds an image file with this stem. */
-function hasImage(dir: string, stem: string): boolean {
-  return listDir(dir).some((e) => !e.isDirectory() && isImageFile(e.name) && idOf(e.name) === stem);
 }
 
 /** Twins (one stem, both labels, one split) get ids '<label>/<stem>' so every id stays unique. */

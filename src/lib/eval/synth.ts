@@ -99,6 +99,7 @@ export async function evaluateOnSynth(predictor: Predictor, opts: SynthEvalOptio
       { caseId: String(i), shape: [g.image.height, g.image.width], masks: () => g.masks, source: `synth ${String(opts.seed)}#${i}` },
       { instances: pred.instances, imageScore: pred.scores.length ? Math.max(...pred.scores) : 0 },
     );
+    const predicted = union(pred.instances);
     const row: SynthImageResult = {
       index: i,
       family: g.record.family,
@@ -106,7 +107,7 @@ export async function evaluateOnSynth(predictor: Predictor, opts: SynthEvalOptio
       width: g.image.width,
       height: g.image.height,
       of1: r.of1,
-      pixel_f1: pixelF1(union(pred.instances), union(g.masks)),
+      pixel_f1: pixelF1(predicted, union(g.masks)),
       n_true: r.n_true,
       n_pred: r.n_pred,
       ms,
@@ -114,7 +115,7 @@ export async function evaluateOnSynth(predictor: Predictor, opts: SynthEvalOptio
     images.push(row);
     for (const f of g.record.forgeries) {
       for (const c of f.copies) {
-        copies.push({ image: i, family: g.record.family, transform: c.transform.type, covered: copyCoverage(pred.instances, g.masks, f.instance, c.box) });
+        copies.push({ image: i, family: g.record.family, transform: c.transform.type, covered: copyCoverage(predicted, g.masks, f.instance, c.box) });
       }
     }
     opts.onImage?.(i + 1, opts.n, row);
@@ -143,10 +144,9 @@ function union(m: Masks): Uint8Array {
   return out;
 }
 
-/** Share of one copy's pixels (its event channel inside the copy's box) that any predicted instance covers. */
-function copyCoverage(pred: Masks, truth: Masks, instance: number, box: Box): number {
+/** Share of one copy's pixels (its event channel inside the copy's box) that the union of the predicted instances covers. */
+function copyCoverage(predicted: Uint8Array, truth: Masks, instance: number, box: Box): number {
   const t = maskChannel(truth, instance);
-  const predicted = union(pred);
   let inside = 0;
   let covered = 0;
   for (let y = box.y; y < box.y + box.h; y++) {
