@@ -277,12 +277,13 @@ export function postprocessPrediction(
   if (pred.scores.length !== pred.instances.count) {
     throw new ConfigError(`prediction has ${pred.instances.count} instances but ${pred.scores.length} scores`);
   }
-  const resized = resizeMasks(pred.instances, height, width);
+  // Low scores go first, so dropped instances are never resized.
+  const scored = keepScoring(pred, o.scoreThreshold);
+  const resized = resizeMasks(scored.instances, height, width);
   const n = height * width;
-  const order = pred.scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
+  const order = scored.scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
   const kept: ScoredMask[] = [];
   for (const [score, i] of order) {
-    if (score < o.scoreThreshold) continue;
     const mask = resized.data.slice(i * n, (i + 1) * n).map((v) => (v !== 0 ? 1 : 0)); // a predictor may use 255 for on
     if (maskArea(mask) < o.minArea) continue;
     addOrMerge(kept, mask, score, o.mergeIoU);
