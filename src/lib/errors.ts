@@ -28,6 +28,8 @@ export class TrainingError extends SifdError {}
 export class MetricError extends SifdError {}
 /** Compute backend selection and kernels. */
 export class BackendError extends SifdError {}
+/** Reading pretrained weights (safetensors, PyTorch state dicts) and mapping them onto a model. */
+export class WeightsError extends SifdError {}
 /** Notebook execution. */
 export class NotebookError extends SifdError {}
 
