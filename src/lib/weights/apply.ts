@@ -15,6 +15,31 @@ export interface WeightEntry {
   param: string;
   key: string;
   layout: Layout;
+  /**
+   * Further reference keys concatenated after `key` along PyTorch's first (output) dimension before
+   * the layout conversion: a fused sifd projection fed by separate reference ones (MiT's kv = key; value).
+   */
+  concat?: string[];
+}
+
+/** The entry's reference tensor, with any `concat` keys appended along dimension 0. */
+function entryTensor(dict: StateDict, e: WeightEntry): StoredTensor {
+  const first = takeTensor(dict, e.key);
+  if (!e.concat?.length) return first;
+  const parts = [first, ...e.concat.map((k) => takeTensor(dict, k))];
+  const rest = first.shape.slice(1);
+  parts.forEach((t, i) => {
+    if (!tf.util.arraysEqual(t.shape.slice(1), rest)) {
+      throw new WeightsError(`tensor '${e.concat![i - 1]}' [${t.shape.join(', ')}] cannot be joined to '${e.key}' [${first.shape.join(', ')}] for '${e.param}'`, dict.file);
+    }
+  });
+  const data = new Float32Array(parts.reduce((n, t) => n + t.data.length, 0));
+  let at = 0;
+  for (const t of parts) {
+    data.set(t.data, at);
+    at += t.data.length;
+  }
+  return { shape: [parts.reduce((n, t) => n + t.shape[0], 0), ...rest], dtype: first.dtype, data };
 }
 
 export interface ApplyReport {
@@ -56,10 +81,12 @@ export function applyStateDict(
     for (const e of entries) {
       const v = vars.get(e.param);
       if (!v) throw new WeightsError(`the name map feeds '${e.param}' from '${e.key}', but the model has no such parameter`, dict.file);
-      const t = convertLayout(takeTensor(dict, e.key), e.layout, v.shape);
+      const source = entryTensor(dict, e);
+      const t = convertLayout(source, e.layout, v.shape);
       converted.set(e.param, t);
       if (!tf.util.arraysEqual(t.shape, v.shape)) {
-        throw new WeightsError(`tensor '${e.key}' [${takeTensor(dict, e.key).shape.join(', ')}] gives [${t.shape.join(', ')}] for '${e.param}', which is [${v.shape.join(', ')}]`, dict.file);
+        const keys = [e.key, ...(e.concat ?? [])].map((k) => `'${k}'`).join(' + ');
+        throw new WeightsError(`tensor ${keys} [${source.shape.join(', ')}] gives [${t.shape.join(', ')}] for '${e.param}', which is [${v.shape.join(', ')}]`, dict.file);
       }
     }
     if (opts.requireAll !== false) {
@@ -67,7 +94,7 @@ export function applyStateDict(
       const unfed = [...vars.keys()].filter((k) => !fed.has(k));
       if (unfed.length) throw new WeightsError(`${unfed.length} model parameter(s) have no tensor in the file: ${unfed.slice(0, 8).join(', ')}`, dict.file);
     }
-    const read = new Set(entries.map((e) => e.key));
+    const read = new Set(entries.flatMap((e) => [e.key, ...(e.concat ?? [])]));
     const unexpected = [...dict.tensors.keys()].filter((k) => !read.has(k) && !opts.ignore?.(k));
     if (unexpected.length && !opts.allowUnexpected) {
       throw new WeightsError(`${unexpected.length} unexpected tensor(s) in the file: ${unexpected.slice(0, 8).join(', ')}`, dict.file);

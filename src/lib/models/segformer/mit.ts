@@ -19,11 +19,14 @@ export interface MitConfig {
 
 const SHARED = { heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 } as const;
 
-/** Published variants; encoder parameter counts 3.7M / 14.0M / 25.4M. */
+/** Published variants (HF `nvidia/mit-b0`..`b5`); encoder parameter counts b0 3.3M, b1 13.2M, b2 24.2M, b3 44.1M, b4 60.8M, b5 81.4M. */
 export const MIT_VARIANTS: Record<string, MitConfig> = {
   b0: { embedDims: [32, 64, 160, 256], depths: [2, 2, 2, 2], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 },
   b1: { embedDims: [64, 128, 320, 512], depths: [2, 2, 2, 2], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 },
   b2: { embedDims: [64, 128, 320, 512], depths: [3, 4, 6, 3], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 },
+  b3: { embedDims: [64, 128, 320, 512], depths: [3, 4, 18, 3], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 },
+  b4: { embedDims: [64, 128, 320, 512], depths: [3, 8, 27, 3], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 },
+  b5: { embedDims: [64, 128, 320, 512], depths: [3, 6, 40, 3], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], mlpRatio: 4 },
   /** A reduced b0 for fast tests and overfitting checks (not a published variant). */
   tiny: { embedDims: [16, 32, 64, 128], depths: [1, 1, 1, 1], heads: [1, 1, 2, 4], srRatios: [8, 4, 2, 1], mlpRatio: 2 },
 };
@@ -33,6 +36,9 @@ export function mitConfig(variant: string): MitConfig {
   if (!c) throw new ConfigError(`unknown MiT variant '${variant}': ${didYouMean(variant, Object.keys(MIT_VARIANTS))}`);
   return c;
 }
+
+/** Every MiT LayerNorm uses PyTorch's default eps, as HF's SegformerModel does (so imported weights compute the same). */
+const MIT_LN_EPS = 1e-5;
 
 const PATCH = [
   { kernel: 7, stride: 4 },
@@ -53,7 +59,7 @@ function makeAttention(p: ParamStore, prefix: string, dim: number, heads: number
   const kv = makeLinear(p, `${prefix}/kv`, dim, 2 * dim);
   const proj = makeLinear(p, `${prefix}/proj`, dim, dim);
   const srConv = sr > 1 ? makeConv2d(p, `${prefix}/sr`, dim, dim, sr, sr, 'valid') : null;
-  const srNorm = sr > 1 ? makeLayerNorm(p, `${prefix}/sr_norm`, dim, 1e-5) : null;
+  const srNorm = sr > 1 ? makeLayerNorm(p, `${prefix}/sr_norm`, dim, MIT_LN_EPS) : null;
   return (t: Tokens): tf.Tensor3D =>
     tf.tidy(() => {
       const [b] = t.x.shape;
@@ -84,9 +90,9 @@ function makeMixFfn(p: ParamStore, prefix: string, dim: number, hidden: number) 
 }
 
 function makeBlock(p: ParamStore, prefix: string, dim: number, heads: number, sr: number, mlpRatio: number) {
-  const norm1 = makeLayerNorm(p, `${prefix}/norm1`, dim);
+  const norm1 = makeLayerNorm(p, `${prefix}/norm1`, dim, MIT_LN_EPS);
   const attn = makeAttention(p, `${prefix}/attn`, dim, heads, sr);
-  const norm2 = makeLayerNorm(p, `${prefix}/norm2`, dim);
+  const norm2 = makeLayerNorm(p, `${prefix}/norm2`, dim, MIT_LN_EPS);
   const ffn = makeMixFfn(p, `${prefix}/ffn`, dim, dim * mlpRatio);
   return (t: Tokens): tf.Tensor3D =>
     tf.tidy(() => {
@@ -104,11 +110,11 @@ export function makeMitEncoder(p: ParamStore, prefix: string, cfg: MitConfig, in
     const s = `${prefix}/stage${i + 1}`;
     const cin = i === 0 ? inChannels : cfg.embedDims[i - 1];
     const embed = makeConv2d(p, `${s}/patch_embed/proj`, cin, dim, PATCH[i].kernel, PATCH[i].stride);
-    const embedNorm = makeLayerNorm(p, `${s}/patch_embed/norm`, dim, 1e-5);
+    const embedNorm = makeLayerNorm(p, `${s}/patch_embed/norm`, dim, MIT_LN_EPS);
     const blocks = Array.from({ length: cfg.depths[i] }, (_, j) =>
       makeBlock(p, `${s}/block${j}`, dim, cfg.heads[i], cfg.srRatios[i], cfg.mlpRatio),
     );
-    const norm = makeLayerNorm(p, `${s}/norm`, dim);
+    const norm = makeLayerNorm(p, `${s}/norm`, dim, MIT_LN_EPS);
     return { dim, embed, embedNorm, blocks, norm };
   });
   return (images: tf.Tensor4D): tf.Tensor4D[] => {

@@ -69,12 +69,12 @@ export function makeDepthwise3x3(p: ParamStore, prefix: string, channels: number
   return (x) => tf.tidy(() => tf.depthwiseConv2d(x, w as tf.Tensor4D, 1, 'same').add(b) as tf.Tensor4D);
 }
 
-/** GELU, tanh approximation (tfjs has no gelu op). */
+/**
+ * GELU, the exact erf form (PyTorch's nn.GELU() and HF's "gelu"): pretrained MiT/ViT weights were
+ * trained with it, and the tanh approximation differs by up to ~1e-3, beyond weight-import parity.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(inner.tanh().add(1)).mul(0.5);
-  });
+  return tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5));
 }
 
 /**
