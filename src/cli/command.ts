@@ -113,3 +113,17 @@ export function outDir(args: ParsedArgs, name: string, fallback?: string): strin
 export function flag(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
 }
+
+/** An optional option holding a JSON object (`--model-config '{"variant": "b2"}'`), checked when the command starts. */
+export function optJsonObject(args: ParsedArgs, name: string): Record<string, unknown> | undefined {
+  const raw = optStr(args, name);
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new UsageError(`--${name} is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--${name} must be a JSON object`);
+  return parsed as Record<string, unknown>;
+}

@@ -16,6 +16,7 @@ export const commands: CommandEntry[] = [
   { name: 'synth', summary: 'generate a synthetic scientific copy-move dataset in the Kaggle layout', load: () => (require('./synth') as typeof import('./synth')).synth },
   { name: 'eda', summary: 'scan a dataset folder: one row per image, every problem; JSON and an offline HTML report', load: () => (require('./eda') as typeof import('./eda')).eda },
   { name: 'train', summary: 'train a registered model on a dataset folder, checkpointing every epoch', load: () => (require('./train') as typeof import('./train')).train },
+  { name: 'weights import', summary: 'import pretrained PyTorch/safetensors weights (HF MiT/SegFormer, ...) into a model as a run folder', load: () => (require('./weights') as typeof import('./weights')).weightsImport },
   { name: 'predict', summary: 'predict forged regions for a folder of images and write submission.csv', load: () => (require('./predict') as typeof import('./predict')).predict },
   { name: 'evaluate', summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)', load: () => (require('./evaluate') as typeof import('./evaluate')).evaluate },
 ];

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import type { Command } from '../command';
-import { flag, optNum, optStr, outDir, str, UsageError } from '../command';
+import { flag, optJsonObject, optNum, optStr, outDir, str } from '../command';
 import { resolveDataRoot } from '../../lib/data/scan';
 import { checkInputDir } from '../../lib/util/checkpath';
 import { initBackend } from '../../lib/backend/index';
@@ -10,6 +10,7 @@ import type { ModelConfig } from '../../lib/models/types';
 import { progressCallbacks } from '../../lib/train/callbacks';
 import type { TrainConfig } from '../../lib/train/config';
 import { trainOnDataset } from '../../lib/train/dataset_run';
+import { freezePrefixes } from '../../lib/train/freeze';
 import { TRAIN_PRESETS } from '../../lib/train/presets';
 
 /** The evidence kinds and their planes, from the registry (src/lib/evidence/index.ts). */
@@ -38,6 +39,7 @@ export const train: Command = {
     return `usage: sifd train --model M [--data DIR] [--out runs/R] [--epochs E] [--resume] [--preset P]
                   [--batch B] [--size S] [--lr LR] [--clip N] [--seed N] [--augment A]
                   [--evidence K] [--val-fraction F] [--limit N] [--workers N] [--replicas N] [--backend B] [--model-config JSON]
+                  [--init runs/R0] [--freeze backbone|PREFIXES]
 
 Scans DIR, splits its labelled images into train/validation (stratified, seeded), and trains.
 Every epoch writes runs/R/epoch_<k>/ (weights, optimizer state, RNG state, history, config)
@@ -73,7 +75,12 @@ ${evidenceList()}
                       each with its own model copy and single-threaded backend (default 1); on wasm the
                       whole step runs in parallel, ~1.4x faster than wasm's own threads on 2 cores
   --backend B         tfjs backend: tensorflow, wasm or cpu (default: best available)
-  --model-config JSON model options as a JSON object, e.g. '{"diceWeight": 0.5}'`;
+  --model-config JSON model options as a JSON object, e.g. '{"diceWeight": 0.5}'; '{"weights": FILE}'
+                      starts a model that imports weights from a reference state dict (sifd weights import)
+  --init R0           fine-tune: start from the weights of run R0's latest checkpoint (e.g. one that
+                      'sifd weights import' wrote), with its model config, a fresh optimizer and epoch 1
+  --freeze F          keep parameters fixed: 'backbone' (the model's pretrained encoder, e.g. a SegFormer's
+                      MiT) or comma-separated parameter-name prefixes; saved in the run's recipe`;
   },
   options: {
     model: { type: 'string' },
@@ -95,6 +102,8 @@ ${evidenceList()}
     replicas: { type: 'string' },
     backend: { type: 'string' },
     'model-config': { type: 'string' },
+    init: { type: 'string' },
+    freeze: { type: 'string' },
   },
   async run(args) {
     const model = str(args, 'model', 'unet-tiny');
@@ -111,16 +120,11 @@ ${evidenceList()}
     set('clipNorm', optNum(args, 'clip', { min: 0, minExclusive: true }));
     set('augment', optStr(args, 'augment'));
     set('evidence', optStr(args, 'evidence') as TrainConfig['evidence']);
-    let modelConfig: ModelConfig | undefined;
-    const rawConfig = optStr(args, 'model-config');
-    if (rawConfig !== undefined) {
-      try {
-        modelConfig = JSON.parse(rawConfig) as ModelConfig;
-      } catch (err) {
-        throw new UsageError(`--model-config is not JSON: ${(err as Error).message}`);
-      }
-      if (typeof modelConfig !== 'object' || modelConfig === null || Array.isArray(modelConfig)) throw new UsageError('--model-config must be a JSON object');
-    }
+    const modelConfig = optJsonObject(args, 'model-config') as ModelConfig | undefined;
+    const freeze = optStr(args, 'freeze');
+    if (freeze !== undefined) overrides.freeze = freezePrefixes(model, freeze);
+    const init = optStr(args, 'init');
+    if (init !== undefined) checkInputDir(init, '--init');
     const replicas = optNum(args, 'replicas', positive) ?? 1;
     const valFraction = optNum(args, 'val-fraction', { min: 0, max: 1, maxExclusive: true });
     const workers = optNum(args, 'workers', { integer: true, min: 0 });
@@ -138,6 +142,7 @@ ${evidenceList()}
       data,
       out,
       resume: flag(args, 'resume'),
+      init,
       preset: optStr(args, 'preset'),
       overrides,
       valFraction,

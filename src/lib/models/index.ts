@@ -4,6 +4,6 @@
 import './unet-tiny/index';
 import './segformer/index';
 
-export { buildModel, getModelSpec, hasModel, listModels, modelContract, registerModel, resolveModelConfig } from './registry';
+export { buildModel, buildModelWithWeights, getModelSpec, hasModel, listModels, modelContract, modelsWithWeights, registerModel, resolveModelConfig, WEIGHTS_OPTION } from './registry';
 export { TARGET_KINDS } from './types';
-export type { Batch, Decode, DecodeContext, ForwardInput, ForwardOutput, InputRecipe, Model, ModelConfig, ModelSpec, PreparedInput, Preprocess, PreprocessFactory, TargetKind } from './types';
+export type { Batch, Decode, DecodeContext, ForwardInput, ForwardOutput, InputRecipe, Model, ModelConfig, ModelSpec, PreparedInput, Preprocess, PreprocessFactory, TargetKind, WeightsImportReport } from './types';

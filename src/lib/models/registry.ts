@@ -1,7 +1,8 @@
 import { ConfigError, didYouMean } from '../errors';
 import { Rng } from '../util/random';
 import { decodeProbability } from '../infer/decode';
-import { TARGET_KINDS, type Model, type ModelConfig, type ModelSpec } from './types';
+import { loadStateDict } from '../weights/load';
+import { TARGET_KINDS, type Model, type ModelConfig, type ModelSpec, type WeightsImportReport } from './types';
 
 /**
  * The model registry: every model family registers itself by name when its module is imported
@@ -36,11 +37,27 @@ export function modelContract(name: string): Pick<ModelSpec, 'targets' | 'decode
   return registry.get(name) ?? { targets: ['foreground', 'instances', 'boxes'], decode: decodeProbability };
 }
 
+/**
+ * The config option naming a reference weights file (`{ weights: 'mit-b0/model.safetensors' }`):
+ * buildModel imports it after building; it is not part of the model's own config (checkpoints
+ * hold the weights themselves).
+ */
+export const WEIGHTS_OPTION = 'weights';
+
+/** Names of the models that can import reference weights. */
+export function modelsWithWeights(): string[] {
+  return [...registry].filter(([, s]) => s.importWeights).map(([n]) => n);
+}
+
 /** Defaults merged with `overrides`; unknown keys are rejected so typos do not pass silently. */
 export function resolveModelConfig(name: string, overrides: ModelConfig = {}): ModelConfig {
   const spec = getModelSpec(name);
   const known = Object.keys(spec.defaults);
   for (const key of Object.keys(overrides)) {
+    if (key === WEIGHTS_OPTION) {
+      if (!spec.importWeights) throw new ConfigError(`model '${name}' cannot import reference weights; models that can: ${modelsWithWeights().join(', ') || 'none'}`);
+      continue;
+    }
     if (!(key in spec.defaults)) {
       throw new ConfigError(`model '${name}' has no option '${key}'; ${didYouMean(key, known)}`);
     }
@@ -48,9 +65,35 @@ export function resolveModelConfig(name: string, overrides: ModelConfig = {}): M
   return { ...spec.defaults, ...overrides };
 }
 
-/** Build a registered model; its initial weights come from `rng` (seed 0 when omitted). */
+/**
+ * Build a registered model; its initial weights come from `rng` (seed 0 when omitted), then from
+ * the reference file `config.weights` when given (the file's implied options, such as a MiT
+ * variant, fill in what `config` leaves out).
+ */
 export function buildModel(name: string, config: ModelConfig = {}, rng: Rng = new Rng(0)): Model {
-  return getModelSpec(name).build(resolveModelConfig(name, config), rng);
+  return buildModelWithWeights(name, config, rng).model;
+}
+
+/** buildModel, also returning what the import of `config.weights` did (undefined without one). */
+export function buildModelWithWeights(name: string, config: ModelConfig = {}, rng: Rng = new Rng(0)): { model: Model; weights?: WeightsImportReport } {
+  const spec = getModelSpec(name);
+  const { [WEIGHTS_OPTION]: file, ...rest } = resolveModelConfig(name, config);
+  if (file === undefined) return { model: spec.build(rest, rng) };
+  if (typeof file !== 'string' || !file) throw new ConfigError(`model option '${WEIGHTS_OPTION}' must be a file path, got ${JSON.stringify(file)}`);
+  const dict = loadStateDict(file);
+  const implied = spec.configForWeights?.(dict) ?? {};
+  const model = spec.build({ ...rest, ...implied, ...withoutWeights(config) }, rng);
+  try {
+    return { model, weights: spec.importWeights!(model, dict) };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+function withoutWeights(config: ModelConfig): ModelConfig {
+  const { [WEIGHTS_OPTION]: _file, ...rest } = config;
+  return rest;
 }
 
 export interface ModelListing {

@@ -4,6 +4,7 @@ import type { Image, Masks } from '../data/types';
 import type { EventPolicy } from '../infer/postprocess';
 import type { InstancePrediction } from '../infer/types';
 import type { Rng } from '../util/random';
+import type { StateDict } from '../weights/stateDict';
 
 export type { Batch };
 /** One sample's instances at batch size (the loader's `InstanceTensors`). */
@@ -132,4 +133,24 @@ export interface ModelSpec {
   decode: Decode;
   /** Validation metrics by name (eval/metrics.ts); default ['dice', 'iou', 'of1']. */
   metrics?: readonly string[];
+  /**
+   * Reference (PyTorch/HF) weights -> the built model's parameters (weights/maps/). Present: the
+   * config accepts `weights: FILE` and `sifd weights import` works for this model.
+   */
+  importWeights?(model: Model, dict: StateDict): WeightsImportReport;
+  /** The config options a reference file implies (a MiT file's variant), merged under the caller's. */
+  configForWeights?(dict: StateDict): ModelConfig;
+  /** Parameter-name prefixes of the (pretrainable) backbone: what `--freeze backbone` freezes. */
+  backbone?: readonly string[];
+}
+
+/** What an import assigned and what of the file it left out. */
+export interface WeightsImportReport {
+  file: string;
+  /** Model parameters given a value from the file. */
+  assigned: number;
+  /** File tensors the model has no place for (a classifier head, say), by name. */
+  ignored: string[];
+  /** One line on what mapped where, for logs. */
+  summary: string;
 }

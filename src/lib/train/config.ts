@@ -25,6 +25,11 @@ export interface TrainConfig {
    * needs `inChannels` = inputChannels(evidence), and the predictor recomputes it. Absent in older runs: 'none'.
    */
   evidence?: EvidenceKind;
+  /**
+   * Parameter-name prefixes kept fixed (`['encoder/']` = a SegFormer's MiT backbone): the trainer
+   * neither differentiates nor updates them, and the optimizer keeps no state for them. Absent: none.
+   */
+  freeze?: string[];
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -57,6 +62,9 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (c.clipNorm !== null && !(c.clipNorm > 0)) throw new ConfigError(`train config 'clipNorm' must be > 0 or null, got ${c.clipNorm}`);
   if (typeof c.augment !== 'string' || c.augment.length === 0) throw new ConfigError(`train config 'augment' must be a preset name`);
   checkEvidenceKind(c.evidence, 'train config');
+  if (c.freeze !== undefined && (!Array.isArray(c.freeze) || c.freeze.some((f) => typeof f !== 'string' || f.length === 0))) {
+    throw new ConfigError(`train config 'freeze' must be a list of parameter-name prefixes, got ${JSON.stringify(c.freeze)}`);
+  }
   if (!Number.isInteger(c.seed)) throw new ConfigError(`train config 'seed' must be an integer, got ${c.seed}`);
   return c;
 }

@@ -10,7 +10,7 @@ import { ConfigError, DatasetError } from '../errors';
 import { buildModel, getModelSpec, listModels } from '../models/index';
 import type { ModelConfig } from '../models/types';
 import { Rng } from '../util/random';
-import { findLatestCheckpoint } from './checkpoint';
+import { assignWeights, findLatestCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { trainPreset } from './presets';
 import { trainModel, type TrainerCallbacks, type TrainResult } from './trainer';
@@ -24,6 +24,12 @@ export interface DatasetRunOptions {
   /** Run folder (runs/<name>). */
   out: string;
   resume?: boolean;
+  /**
+   * Fine-tune: start from the weights of the latest checkpoint of this run folder (`sifd weights
+   * import` writes one), with a fresh optimizer and epoch count; the model and its config come from
+   * that run (`modelConfig` may override options that keep the shapes). Ignored when resuming.
+   */
+  init?: string;
   /** Start from a preset (presets.ts), then apply `overrides`. */
   preset?: string;
   overrides?: Partial<TrainConfig>;
@@ -46,6 +52,8 @@ interface RunInfo {
   model: string;
   /** Absolute dataset root. */
   data: string;
+  /** The checkpoint the weights started from (`init`), if any. */
+  init?: string;
 }
 
 const RUN_INFO = 'run.json';
@@ -62,6 +70,14 @@ function readRunInfo(runDir: string): RunInfo | undefined {
 
 function writeRunInfo(runDir: string, info: RunInfo): void {
   writeFileAtomic(path.join(runDir, RUN_INFO), JSON.stringify(info, null, 1) + '\n');
+}
+
+/** The latest checkpoint of the run `dir` to fine-tune from; it must exist and be of `model`. */
+function loadInit(dir: string, model: string, warn: (msg: string) => void): LoadedCheckpoint {
+  const ckpt = findLatestCheckpoint(path.resolve(dir), warn);
+  if (!ckpt) throw new ConfigError('--init: no complete checkpoint (epoch_<k>/) in this run folder', dir);
+  if (ckpt.meta.model.name !== model) throw new ConfigError(`--init: the run holds model '${ckpt.meta.model.name}', not '${model}'`, dir);
+  return ckpt;
 }
 
 /**
@@ -116,9 +132,21 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   if (channels !== 3 && !('inChannels' in spec.defaults)) {
     throw new ConfigError(`model '${opts.model}' takes RGB input only; evidence '${config.evidence}' needs a model with an 'inChannels' option (${listModels().filter((m) => 'inChannels' in m.defaults).map((m) => m.name).join(', ')})`);
   }
-  const modelConfig = ckpt ? ckpt.meta.model.config : { ...(channels !== 3 ? { inChannels: channels } : {}), ...opts.modelConfig };
+  const init = !ckpt && opts.init ? loadInit(opts.init, opts.model, warn) : undefined;
+  if (ckpt && opts.init) warn(`warning: resuming ${runDir}; --init ${opts.init} is ignored`);
+  const modelConfig = ckpt
+    ? ckpt.meta.model.config
+    : { ...(init ? init.meta.model.config : {}), ...(channels !== 3 ? { inChannels: channels } : {}), ...opts.modelConfig };
   const model = buildModel(opts.model, modelConfig, new Rng(config.seed));
-  if (!ckpt || !recorded) writeRunInfo(runDir, { model: opts.model, data: scanned.root });
+  if (init) {
+    try {
+      assignWeights(model, init.weights, init.dir);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
+  if (!ckpt || !recorded) writeRunInfo(runDir, { model: opts.model, data: scanned.root, ...(init ? { init: init.dir } : {}) });
   try {
     const result = await trainModel({
       model,

@@ -147,7 +147,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     }
 
     const schedule = makeSchedule(config.schedule, config.lr);
-    const names = [...model.params.keys()];
+    const names = trainableNames(model, config.freeze ?? []);
     const variables = names.map((n) => model.params.get(n)!);
     emit('onTrainStart', { startEpoch, epochs: config.epochs, resumedFrom, batchesPerEpoch: opts.batchesPerEpoch });
 
@@ -214,6 +214,17 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     await replicas?.close();
   }
+}
+
+/** The parameters the optimizer updates: all but those under a frozen prefix (each prefix must match some). */
+export function trainableNames(model: Model, freeze: readonly string[]): string[] {
+  const all = [...model.params.keys()];
+  for (const prefix of freeze) {
+    if (!all.some((n) => n.startsWith(prefix))) throw new TrainingError(`freeze prefix '${prefix}' matches no parameter of model '${model.name}'`);
+  }
+  const names = all.filter((n) => !freeze.some((prefix) => n.startsWith(prefix)));
+  if (names.length === 0) throw new TrainingError(`freezing ${freeze.join(', ')} leaves model '${model.name}' nothing to train`);
+  return names;
 }
 
 /** One optimizer step; returns the loss. When the loss is not finite nothing is updated. */

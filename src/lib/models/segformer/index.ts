@@ -4,7 +4,9 @@ import { ModelError } from '../../errors';
 import type { InstanceTargets } from '../../losses/hungarian';
 import { decodeProbability, decodeQueries } from '../../infer/decode';
 import { registerModel } from '../registry';
-import type { ForwardInput, ForwardOutput, Model, ModelConfig } from '../types';
+import type { ForwardInput, ForwardOutput, Model, ModelConfig, ModelSpec } from '../types';
+import { detectMitLayout, importMit, matchMitVariant } from '../../weights/maps/mit';
+import { mitConfig } from './mit';
 import { instanceProbabilities } from './instance';
 import { disposeOutputs, SegformerModel, SEGFORMER_DEFAULTS, type SegformerConfig, type SegformerOutputs } from './model';
 
@@ -79,6 +81,25 @@ function adapt(name: string, net: SegformerModel): Model & { net: SegformerModel
   };
 }
 
+/**
+ * Pretrained weights for both SegFormer models: HF MiT encoders (`nvidia/mit-b0`..`b5`) or whole
+ * SegFormers (`nvidia/segformer-b0-finetuned-ade-512-512`, ...; their decode head feeds sifd's
+ * decoder where the widths agree). The file's widths and depths pick the variant.
+ */
+const SEGFORMER_WEIGHTS: Pick<ModelSpec, 'importWeights' | 'configForWeights' | 'backbone'> = {
+  importWeights(model, dict) {
+    const variant = String(model.config.variant);
+    const r = importMit(model.params, dict, mitConfig(variant));
+    const head = r.decoder.length ? `; decoder: ${r.decoder.length} parameters from the decode head` : '';
+    return { file: r.file, assigned: r.assigned, ignored: r.ignored, summary: `MiT-${variant} encoder (${r.naming} names)${head}` };
+  },
+  configForWeights(dict) {
+    const variant = matchMitVariant(detectMitLayout(dict));
+    return variant ? { variant } : {};
+  },
+  backbone: ['encoder/'],
+};
+
 const CMFD_DEFAULTS: SegformerConfig = { ...SEGFORMER_DEFAULTS, head: 'instances' };
 const SEG_DEFAULTS: SegformerConfig = { ...SEGFORMER_DEFAULTS, head: 'foreground' };
 
@@ -88,6 +109,7 @@ registerModel('segformer-cmfd', {
   targets: ['instances'],
   decode: decodeQueries,
   build: (config, rng) => adapt('segformer-cmfd', new SegformerModel({ ...(config as Partial<SegformerConfig>), head: 'instances' }, rng)),
+  ...SEGFORMER_WEIGHTS,
 });
 
 registerModel('segformer-seg', {
@@ -96,6 +118,7 @@ registerModel('segformer-seg', {
   targets: ['foreground'],
   decode: decodeProbability,
   build: (config, rng) => adapt('segformer-seg', new SegformerModel({ ...(config as Partial<SegformerConfig>), head: 'foreground' }, rng)),
+  ...SEGFORMER_WEIGHTS,
 });
 
 export { SegformerModel, SEGFORMER_DEFAULTS } from './model';
