@@ -64,18 +64,43 @@ function findEnd(view: DataView): number {
 
 function walkLocalHeaders(view: DataView, file: string): Map<string, ZipEntry> {
   const entries = new Map<string, ZipEntry>();
+  const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
   let at = 0;
   while (at + 30 <= view.byteLength && view.getUint32(at, true) === LOCAL) {
-    if (view.getUint16(at + 6, true) & 0x8) throw new WeightsError('truncated zip whose entries keep their sizes after the data; cannot tell what survived', file);
     const nameLen = view.getUint16(at + 26, true);
     if (at + 30 + nameLen > view.byteLength) break;
-    const name = Buffer.from(view.buffer, view.byteOffset + at + 30, nameLen).toString('utf8');
+    const name = bytes.toString('utf8', at + 30, at + 30 + nameLen);
     const dataOffset = at + 30 + nameLen + view.getUint16(at + 28, true);
-    const compressedSize = view.getUint32(at + 18, true);
-    entries.set(name, { name, method: view.getUint16(at + 8, true), dataOffset, compressedSize, size: view.getUint32(at + 22, true) });
-    at = dataOffset + compressedSize;
+    const method = view.getUint16(at + 8, true);
+    // torch.save's writer streams: sizes 0 here, the real ones in a data descriptor after the data.
+    const streamed = (view.getUint16(at + 6, true) & 0x8) !== 0;
+    const next = streamed ? nextAfterDescriptor(view, bytes, dataOffset) : null;
+    const compressedSize = streamed ? (next ? next.size : view.byteLength - dataOffset + 1) : view.getUint32(at + 18, true);
+    const size = streamed ? (next ? next.size : compressedSize) : view.getUint32(at + 22, true);
+    entries.set(name, { name, method, dataOffset, compressedSize, size });
+    if (streamed && !next) break; // the data runs past the end of the file
+    at = streamed ? next!.header : dataOffset + compressedSize;
   }
+  if (entries.size === 0) throw new WeightsError('truncated or corrupt zip: no central directory and no readable entry', file);
   return entries;
+}
+
+/**
+ * The next local header after a streamed entry's data, found by its signature and confirmed by
+ * the data descriptor just before it (signature + sizes equal to the distance travelled), so
+ * tensor bytes that happen to contain the signature are not mistaken for it. Null if none.
+ */
+function nextAfterDescriptor(view: DataView, bytes: Buffer, dataOffset: number): { header: number; size: number } | null {
+  const sig = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+  for (let at = bytes.indexOf(sig, dataOffset); at >= 0; at = bytes.indexOf(sig, at + 1)) {
+    for (const [len, wide] of [[16, false], [24, true]] as const) {
+      const d = at - len;
+      if (d < dataOffset || view.getUint32(d, true) !== 0x08074b50) continue;
+      const size = wide ? Number(view.getBigUint64(d + 8, true)) : view.getUint32(d + 8, true);
+      if (size === d - dataOffset) return { header: at, size };
+    }
+  }
+  return null;
 }
 
 /** Whether all of the entry's bytes are in the file. */
