@@ -11,7 +11,7 @@ import { ParamStore } from '../src/lib/models/segformer/params';
 import { buildModel, buildModelWithWeights } from '../src/lib/models';
 import { Rng } from '../src/lib/util/random';
 import { loadStateDict } from '../src/lib/weights/load';
-import { detectMitLayout, importMit, matchMitVariant } from '../src/lib/weights/maps/mit';
+import { detectMitLayout, importMit, matchMitVariant, mitVariantOfFile } from '../src/lib/weights/maps/mit';
 import { readSafetensors } from '../src/lib/weights/safetensors';
 import type { StateDict } from '../src/lib/weights/stateDict';
 
@@ -180,4 +180,22 @@ test("buildModel with weights: the variant comes from the file, the decode head 
   assert.match(withCorrelation.weights!.summary, /decoder: 8 parameters from the decode head/);
   withCorrelation.model.dispose();
   assert.throws(() => buildModel('unet-tiny', { weights: SAFETENSORS }), /model 'unet-tiny' cannot import reference weights; models that can: segformer-cmfd, segformer-seg/);
+});
+
+test("notebook 03's SIFD_WEIGHTS path: the file picks the variant; evidence input channels start at zero, RGB as pretrained", () => {
+  assert.equal(mitVariantOfFile(SAFETENSORS), 'tiny');
+  assert.throws(() => mitVariantOfFile(path.join(FIX, 'tensors.pth')), /not a SegFormer\/MiT state dict/);
+  const start = tf.memory().numTensors;
+  // As notebook 03 builds it: segformer-cmfd with RGB + 3 evidence planes, weights from SIFD_WEIGHTS.
+  const built = buildModelWithWeights('segformer-cmfd', { variant: mitVariantOfFile(SAFETENSORS), inChannels: 6, correlationWindow: 3, correlationStats: true, auxForegroundWeight: 1, decoderDim: 64, weights: SAFETENSORS }, new Rng(0));
+  try {
+    const w = built.model.params.get('encoder/stage1/patch_embed/proj/w')!.arraySync() as number[][][][]; // [7,7,6,16]
+    const file = loadStateDict(SAFETENSORS).tensors.get('segformer.encoder.patch_embeddings.0.proj.weight')!; // [16,3,7,7]
+    for (const [ky, kx, c, o] of [[0, 0, 0, 0], [3, 5, 2, 9], [6, 6, 1, 15]]) assert.equal(w[ky][kx][c][o], file.data[((o * 3 + c) * 7 + ky) * 7 + kx]);
+    for (const c of [3, 4, 5]) assert.ok(w.every((row) => row.every((col) => col[c].every((v) => v === 0))), `evidence channel ${c} starts at zero`);
+    assert.match(built.weights!.summary, /^MiT-tiny encoder \(hub names\)/);
+  } finally {
+    built.model.dispose();
+  }
+  assert.equal(tf.memory().numTensors, start);
 });

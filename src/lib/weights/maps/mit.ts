@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../../errors';
 import { MIT_VARIANTS, type MitConfig } from '../../models/segformer/mit';
-import { applyStateDict, type WeightEntry } from '../apply';
+import { applyStateDict, type Layout, type WeightEntry } from '../apply';
+import { loadStateDict } from '../load';
 import type { StateDict, StoredTensor } from '../stateDict';
 
 /**
@@ -153,7 +154,7 @@ export function mitEntries(cfg: MitConfig, layout: Pick<MitLayout, 'naming' | 'p
     out.push({ param: `${param}/w`, key: `${ref}.weight`, layout: 'linear', ...(concat ? { concat: [`${concat}.weight`] } : {}) });
     out.push({ param: `${param}/b`, key: `${ref}.bias`, layout: 'same', ...(concat ? { concat: [`${concat}.bias`] } : {}) });
   };
-  const conv = (param: string, ref: string, kind: 'conv2d' | 'depthwise') => {
+  const conv = (param: string, ref: string, kind: Layout) => {
     out.push({ param: `${param}/w`, key: `${ref}.weight`, layout: kind }, { param: `${param}/b`, key: `${ref}.bias`, layout: 'same' });
   };
   const norm = (param: string, ref: string) => {
@@ -162,7 +163,7 @@ export function mitEntries(cfg: MitConfig, layout: Pick<MitLayout, 'naming' | 'p
   const p = layout.prefix;
   cfg.embedDims.forEach((_, i) => {
     const s = `${sifdPrefix}/stage${i + 1}`;
-    conv(`${s}/patch_embed/proj`, p + n.patchProj(i), 'conv2d');
+    conv(`${s}/patch_embed/proj`, p + n.patchProj(i), i === 0 ? widenInputChannels : 'conv2d');
     norm(`${s}/patch_embed/norm`, p + n.patchNorm(i));
     for (let j = 0; j < cfg.depths[i]; j++) {
       const b = `${s}/block${j}`;
@@ -185,6 +186,18 @@ export function mitEntries(cfg: MitConfig, layout: Pick<MitLayout, 'naming' | 'p
   });
   return out;
 }
+
+/**
+ * The first patch embedding, OIHW -> HWIO, widened with zero kernels when sifd's model takes more
+ * input channels than RGB (evidence planes, train --evidence): at the start the network computes
+ * exactly what the pretrained one does on RGB, and learns what the extra channels are worth.
+ */
+const widenInputChannels = (t: StoredTensor, target: readonly number[]): tf.Tensor =>
+  tf.tidy(() => {
+    const hwio = tf.tensor(t.data, t.shape).transpose([2, 3, 1, 0]);
+    const extra = target[2] - t.shape[1];
+    return extra > 0 ? tf.pad(hwio, [[0, 0], [0, 0], [0, extra], [0, 0]]) : hwio;
+  });
 
 /** A 1x1 conv [out, in, 1, 1] as sifd's linear [in, out]. */
 const conv1x1AsLinear = (t: StoredTensor): tf.Tensor => tf.tidy(() => tf.tensor(t.data, [t.shape[0], t.shape[1]]).transpose([1, 0]));
@@ -244,4 +257,13 @@ export function importMit(vars: Map<string, tf.Variable>, dict: StateDict, cfg: 
   const report = applyStateDict(targets, dict, entries, { ignore: outside });
   const ignored = [...dict.tensors.keys()].filter((k) => !read.has(k) && outside(k));
   return { file: dict.file, naming: layout.naming, assigned: report.assigned, decoder: decoder.map((e) => e.param), ignored };
+}
+
+/** The sifd variant of the MiT in a weights file (notebooks pick their variant from SIFD_WEIGHTS this way). */
+export function mitVariantOfFile(file: string): string {
+  const dict = loadStateDict(file);
+  const layout = detectMitLayout(dict);
+  const variant = matchMitVariant(layout);
+  if (!variant) throw new WeightsError(`no sifd MiT variant has ${describe(layout.embedDims, layout.depths, layout.mlpRatios)}; known: ${Object.keys(MIT_VARIANTS).join(', ')}`, file);
+  return variant;
 }
