@@ -7,7 +7,7 @@ import type { StateDict } from './stateDict';
 import { isZip } from './zip';
 
 /** File kinds sifd reads, by what they hold (the extension is only a hint; the bytes decide). */
-export const WEIGHT_FORMATS = ['.safetensors', '.pth', '.pt', '.bin', '.ckpt'] as const;
+export const WEIGHT_FORMATS = ['.safetensors', '.pth', '.pt', '.bin'] as const;
 
 /**
  * A reference model's state dict from a `.safetensors` file or a PyTorch zip checkpoint, told

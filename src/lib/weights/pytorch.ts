@@ -9,8 +9,9 @@ import { entryBytes, entryComplete, isZip, readZipDirectory, type ZipDirectory }
  * a zip whose `<name>/data.pkl` pickles the dict and whose `<name>/data/<key>` records hold each
  * storage's raw little-endian bytes. In the pickle a tensor is
  * `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)` and a storage a persistent id
- * `('storage', torch.FloatStorage, key, location, numel)`. Only those globals (and OrderedDict)
- * are accepted, like torch.load(weights_only=True): a checkpoint cannot run code or smuggle objects.
+ * `('storage', torch.FloatStorage, key, location, numel)`. pickleparser never runs code: any other
+ * global a training checkpoint pickles next to the weights (numpy scalars, an argparse Namespace)
+ * stays an inert placeholder, and only the tensors are read.
  */
 
 /** Legacy typed-storage class name -> stored dtype (safetensors spelling, as in stateDict.ts). */
@@ -78,7 +79,7 @@ export function parsePytorch(bytes: Uint8Array, file: string): StateDict {
 }
 
 function unpickle(pkl: Uint8Array, file: string): unknown {
-  const names = new TorchNames(file);
+  const names = new TorchNames();
   const storages = new Map<string, StorageRef>();
   const parser = new Parser({
     nameResolver: names,
@@ -101,9 +102,9 @@ function unpickle(pkl: Uint8Array, file: string): unknown {
   }
 }
 
-/** The globals a state dict may name; anything else is refused (no arbitrary objects). */
+/** The globals that rebuild tensors and dicts; any other becomes pickleparser's inert placeholder. */
 class TorchNames extends NameRegistry {
-  constructor(private readonly file: string) {
+  constructor() {
     super();
     const rebuild = (storage: StorageRef, offset: number, size: number[], stride: number[]) =>
       new TensorRef(storage, Number(offset), size.map(Number), stride.map(Number));
@@ -115,10 +116,6 @@ class TorchNames extends NameRegistry {
     this.register('torch', 'Tensor', () => undefined);
     this.register('torch.nn.parameter', 'Parameter', () => undefined);
     for (const [cls, dtype] of Object.entries(STORAGE_DTYPES)) this.register('torch', cls, Object.assign(() => undefined, { storageDtype: dtype }));
-  }
-
-  onMissingName(module: string, name: string): never {
-    throw new WeightsError(`data.pkl refers to '${module}.${name}', which a plain state dict does not contain (sifd reads tensors and dicts only)`, this.file);
   }
 }
 
