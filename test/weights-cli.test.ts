@@ -86,6 +86,22 @@ test('sifd train --init fine-tunes from the imported run; --freeze backbone leav
   assert.match(bad.err, /model 'unet-tiny' declares no backbone to freeze; models that do: segformer-cmfd, segformer-seg/);
 });
 
+test('data-parallel replicas compute with the frozen imported encoder too: the same loss as one replica', async () => {
+  const saved = process.env.SIFD_WASM_THREADS;
+  try {
+    const args = (out: string) => ['train', '--model', 'segformer-seg', '--init', imported, '--freeze', 'backbone', '--data', data, '--out', path.join(root, 'runs', out), '--epochs', '1', '--size', '64', '--batch', '2', '--limit', '2', '--val-fraction', '0', '--backend', 'wasm'];
+    const one = await sifd(...args('p1'));
+    const two = await sifd(...args('p2'), '--replicas', '2');
+    assert.equal(one.code, 0, one.err);
+    assert.equal(two.code, 0, two.err);
+    const lossOf = (r: { out: string }) => JSON.parse(r.out.trim().split('\n').pop()!).train_loss as number;
+    assert.ok(Math.abs(lossOf(one) - lossOf(two)) <= 1e-4 * Math.abs(lossOf(one)), `${lossOf(one)} vs ${lossOf(two)}`);
+  } finally {
+    if (saved === undefined) delete process.env.SIFD_WASM_THREADS;
+    else process.env.SIFD_WASM_THREADS = saved;
+  }
+});
+
 test('the trainer refuses a freeze that matches nothing or everything, and keeps the tensor count', async () => {
   const model = buildModel('unet-tiny', {}, new Rng(0));
   try {

@@ -114,6 +114,10 @@ export class GradientReplicas {
     const remote: Array<Promise<ShardResult>> = [];
     if (sizes.length > 1) {
       const weights = variables.map((v) => v.dataSync() as Float32Array);
+      // Frozen weights are not differentiated, but the replicas must compute with their values too.
+      const trained = new Set(names);
+      const frozenNames = [...model.params.keys()].filter((n) => !trained.has(n));
+      const frozen = frozenNames.length ? { names: frozenNames, weights: frozenNames.map((n) => model.params.get(n)!.dataSync() as Float32Array) } : undefined;
       const images = input.images.dataSync() as Float32Array;
       const maskData = masks.dataSync() as Float32Array;
       const mc = masks.shape[3];
@@ -123,6 +127,7 @@ export class GradientReplicas {
           cmd: 'grads',
           names,
           weights,
+          ...(frozen ? { frozen } : {}),
           images: { data: images.slice(s * h * w * c, (s + n) * h * w * c), shape: [n, h, w, c] },
           masks: { data: maskData.slice(s * h * w * mc, (s + n) * h * w * mc), shape: [n, h, w, mc] },
           ...(input.instances ? { instances: input.instances.slice(s, s + n) as Masks[] } : {}),

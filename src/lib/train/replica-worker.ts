@@ -24,6 +24,8 @@ export interface ShardMessage {
   /** Current weights, in the order of `names`. */
   weights: Float32Array[];
   names: string[];
+  /** Weights the trainer keeps fixed (TrainConfig.freeze): copied in, never differentiated. */
+  frozen?: { names: string[]; weights: Float32Array[] };
   images: { data: Float32Array; shape: [number, number, number, number] };
   masks: { data: Float32Array; shape: [number, number, number, number] };
   instances?: Masks[];
@@ -36,6 +38,18 @@ export interface ShardResult {
   /** The replica's live tensors after the step (model weights only, when nothing leaks). */
   tensors?: number;
   error?: string;
+}
+
+/** Copy the main thread's values into the replica's weights `names`; returns those variables. */
+function assignAll(model: ReturnType<typeof buildModel>, names: string[], weights: Float32Array[]): tf.Variable[] {
+  return names.map((n, i) => {
+    const v = model.params.get(n);
+    if (!v) throw new Error(`replica model has no weight '${n}'`);
+    const t = tf.tensor(weights[i], v.shape);
+    v.assign(t);
+    t.dispose();
+    return v;
+  });
 }
 
 async function main(): Promise<void> {
@@ -51,16 +65,8 @@ async function main(): Promise<void> {
       return;
     }
     try {
-      const variables = m.names.map((n) => {
-        const v = model.params.get(n);
-        if (!v) throw new Error(`replica model has no weight '${n}'`);
-        return v;
-      });
-      variables.forEach((v, i) => {
-        const t = tf.tensor(m.weights[i], v.shape);
-        v.assign(t);
-        t.dispose();
-      });
+      const variables = assignAll(model, m.names, m.weights);
+      if (m.frozen) assignAll(model, m.frozen.names, m.frozen.weights);
       const input: ForwardInput = {
         images: tf.tensor4d(m.images.data, m.images.shape),
         masks: tf.tensor4d(m.masks.data, m.masks.shape),
