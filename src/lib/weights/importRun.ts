@@ -39,12 +39,12 @@ export async function importWeightsToRun(opts: ImportRunOptions): Promise<Import
   if (fs.existsSync(runDir) && (!fs.statSync(runDir).isDirectory() || fs.readdirSync(runDir).length > 0)) {
     throw new ConfigError('the run folder already exists and is not empty; weights import never overwrites a run, choose another --out', runDir);
   }
-  if (fs.existsSync(runDir)) fs.rmdirSync(runDir); // empty: the atomic rename puts the run in its place
   const train = validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...opts.train });
   const { model, weights } = buildModelWithWeights(opts.model, { ...opts.modelConfig, [WEIGHTS_OPTION]: opts.from }, new Rng(train.seed));
   try {
     const report = weights!;
     let checkpoint = '';
+    if (fs.existsSync(runDir)) fs.rmdirSync(runDir); // empty (checked above): the atomic rename puts the run in its place
     // 'aside': should another process create the folder meanwhile, it is kept, never replaced.
     await writeDirAtomic(
       runDir,
