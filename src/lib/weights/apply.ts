@@ -27,17 +27,10 @@ export interface ApplyReport {
 /** Reference tensor -> tensor in sifd's layout (caller disposes). */
 export function convertLayout(t: StoredTensor, layout: Layout, target: readonly number[]): tf.Tensor {
   if (typeof layout === 'function') return layout(t, target);
-  const x = tf.tensor(t.data, t.shape);
-  switch (layout) {
-    case 'same':
-      return x;
-    case 'linear':
-      return tf.tidy(() => x.transpose([1, 0]));
-    case 'conv2d':
-      return tf.tidy(() => x.transpose([2, 3, 1, 0]));
-    case 'depthwise':
-      return tf.tidy(() => x.transpose([2, 3, 0, 1]));
-  }
+  if (layout === 'same') return tf.tensor(t.data, t.shape);
+  const perm = { linear: [1, 0], conv2d: [2, 3, 1, 0], depthwise: [2, 3, 0, 1] }[layout];
+  // inside the tidy, so the untransposed copy is disposed with it
+  return tf.tidy(() => tf.tensor(t.data, t.shape).transpose(perm));
 }
 
 /**
