@@ -1,0 +1,239 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/lib/backend';
+import { WeightsError } from '../src/lib/errors';
+import { ParamStore } from '../src/lib/models/params';
+import { Dinov2, dinov2Config } from '../src/lib/models/backbones/vit-dinov2';
+import { MobileNetV3, type MobileNetV3Config } from '../src/lib/models/backbones/mobilenetv3';
+import { ResNet, type ResNetConfig } from '../src/lib/models/backbones/resnet';
+import { bicubicMatrix } from '../src/lib/models/backbones/bicubic';
+import { loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
+import { loadMobileNetV3Weights } from '../src/lib/weights/maps/mobilenetv3';
+import { loadResNetWeights } from '../src/lib/weights/maps/resnet';
+import { readSafetensors } from '../src/lib/weights/safetensors';
+import { Rng } from '../src/lib/util/random';
+
+// Fixtures made by test/fixtures/weights/make_backbones.py (HF transformers 5.18 / torchvision 0.14).
+const FIX = path.join(__dirname, 'fixtures', 'weights');
+const fixture = (name: string) => path.join(FIX, name);
+const TOL = 1e-4;
+
+/** The backends to check: cpu, and the fastest one sifd picks here (tensorflow where built, else wasm). */
+const backends: string[] = ['cpu'];
+
+before(async () => {
+  const best = (await initBackend()).backend;
+  if (best !== 'cpu') backends.push(best);
+});
+
+/** The largest difference seen per backend and family, printed at the end (the report's numbers). */
+const worst = new Map<string, number>();
+
+after(async () => {
+  for (const [label, d] of worst) console.log(`max |diff| ${label}: ${d.toExponential(2)}`);
+  await initBackend();
+});
+
+/** A reference tensor from an `.io.safetensors` file, NCHW -> NHWC when it is 4-D. */
+function reference(io: string, key: string): tf.Tensor {
+  const t = readSafetensors(fixture(io)).tensors.get(key);
+  assert.ok(t, `${io} has no '${key}'`);
+  const x = tf.tensor(t.data, t.shape);
+  if (t.shape.length !== 4) return x;
+  const y = x.transpose([0, 2, 3, 1]);
+  x.dispose();
+  return y;
+}
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
+}
+
+/** Runs `check` on each backend, asserting the tensor count returns to its start. */
+async function onEachBackend(check: (backend: string) => void): Promise<void> {
+  for (const backend of backends) {
+    await tf.setBackend(backend);
+    const start = tf.memory().numTensors;
+    check(backend);
+    assert.equal(tf.memory().numTensors, start, `${backend}: tensors leaked`);
+  }
+}
+
+/** Compares `outputs[i]` with the reference `keys[i]` of `io`, disposing both. */
+function expectClose(label: string, io: string, keys: string[], outputs: tf.Tensor[]): void {
+  keys.forEach((key, i) => {
+    const ref = reference(io, key);
+    const d = maxAbsDiff(outputs[i], ref);
+    ref.dispose();
+    const family = label.split(' ').slice(0, 2).join(' ');
+    worst.set(family, Math.max(worst.get(family) ?? 0, d));
+    assert.ok(d <= TOL, `${label} ${key}: max |diff| ${d} > ${TOL}`);
+  });
+  tf.dispose(outputs);
+}
+
+test('bicubicMatrix is the identity at scale 1 and its rows sum to 1 (clamped taps add up)', () => {
+  const id = bicubicMatrix(5, 5);
+  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) assert.ok(Math.abs(id[i * 5 + j] - (i === j ? 1 : 0)) < 1e-7);
+  for (const [n, m] of [[4, 7], [7, 3], [37, 33]]) {
+    const w = bicubicMatrix(n, m);
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += w[i * n + j];
+      assert.ok(Math.abs(s - 1) < 1e-6, `${n}->${m} row ${i} sums to ${s}`);
+    }
+  }
+});
+
+const DINO_TINY = dinov2Config('tiny', { hiddenSize: 32, layers: 2, heads: 2, imageSize: 56 });
+
+test('DINOv2 (HF Dinov2Model, legacy key names) matches every hidden state, interpolated and native grids', async () => {
+  await onEachBackend((backend) => {
+    const rng = new Rng(0);
+    const model = Dinov2.create(DINO_TINY, rng);
+    const report = loadDinov2Weights(model, fixture('dinov2-tiny.safetensors'));
+    assert.equal(report.assigned, model.store.variables.size);
+    assert.deepEqual(report.unexpected, []);
+    for (const io of ['dinov2-tiny.io.safetensors', 'dinov2-tiny.native.io.safetensors']) {
+      const x = reference(io, 'input') as tf.Tensor4D;
+      const out = model.forward(x, { hiddenStates: true });
+      const states = out.hiddenStates!;
+      const [b, h, w] = out.patchTokens.shape;
+      assert.equal(out.lastHiddenState.shape[1], 1 + h * w);
+      assert.equal(out.cls.shape[0], b);
+      const patchRef = tf.tidy(() => {
+        const last = reference(io, 'last_hidden_state');
+        return last.slice([0, 1, 0], [b, h * w, -1]).reshape([b, h, w, -1]);
+      });
+      const dPatch = maxAbsDiff(out.patchTokens, patchRef);
+      patchRef.dispose();
+      assert.ok(dPatch <= TOL, `${backend} ${io} patch tokens: ${dPatch}`);
+      expectClose(`${backend} ${io}`, io, ['last_hidden_state', ...states.map((_, i) => `hidden_states.${i}`)], [out.lastHiddenState, ...states]);
+      tf.dispose([out.patchTokens, out.cls, x]);
+    }
+    model.dispose();
+  });
+});
+
+const MNV3: Record<string, Partial<MobileNetV3Config>> = {
+  'mobilenetv3-small': { arch: 'small', widthMult: 0.25 },
+  'mobilenetv3-large': { arch: 'large', widthMult: 0.25 },
+  'mobilenetv3-large-dilated': { arch: 'large', widthMult: 0.25, dilated: true },
+};
+
+test('MobileNetV3 small / large / large dilated (torchvision, width 0.25) match every features[i] in eval mode', async () => {
+  await onEachBackend((backend) => {
+    for (const [name, cfg] of Object.entries(MNV3)) {
+      const model = MobileNetV3.create(cfg, new Rng(0));
+      const weights = fixture(`${name.replace('-dilated', '')}.safetensors`);
+      const report = loadMobileNetV3Weights(model, weights);
+      assert.equal(report.assigned, model.store.variables.size + model.store.buffers.size);
+      const io = `${name}.io.safetensors`;
+      const x = reference(io, 'input') as tf.Tensor4D;
+      const taps = model.channels.map((_, i) => i);
+      const outs = model.forward(x, { taps });
+      outs.forEach((o, i) => assert.equal(o.shape[3], model.channels[i], `${name} features.${i} channels`));
+      expectClose(`${backend} ${name}`, io, taps.map((i) => `features.${i}`), outs);
+      x.dispose();
+      model.dispose();
+    }
+  });
+});
+
+const RESNET_NARROW: Partial<ResNetConfig> = { depths: [2, 1, 2, 2], planes: [8, 16, 32, 64], widthPerGroup: 32 };
+const DILATIONS: Record<string, [boolean, boolean, boolean]> = {
+  '': [false, false, false],
+  '.os16': [false, false, true],
+  '.os8': [false, true, true],
+};
+
+test('ResNet (torchvision Bottleneck, narrow) matches stem and C2..C5 at output strides 32, 16 and 8', async () => {
+  await onEachBackend((backend) => {
+    for (const [suffix, dilate] of Object.entries(DILATIONS)) {
+      const model = ResNet.create({ ...RESNET_NARROW, dilate }, new Rng(0));
+      loadResNetWeights(model, fixture('resnet-narrow.safetensors'));
+      const io = `resnet-narrow${suffix}.io.safetensors`;
+      const x = reference(io, 'input') as tf.Tensor4D;
+      const outs = model.forward(x, { stem: true });
+      expectClose(`${backend} resnet${suffix}`, io, ['stem', 'layer1', 'layer2', 'layer3', 'layer4'], outs);
+      x.dispose();
+      model.dispose();
+    }
+  });
+});
+
+test('ResNet-50 and MobileNetV3-Small at full size have torchvision parameter counts', () => {
+  // torchvision: resnet50 25,557,032 with fc (2048*1000 + 1000); mobilenet_v3_small features 927,008
+  const resnet = ResNet.create({}, new Rng(0));
+  assert.equal(resnet.store.count(), 25_557_032 - 2_049_000);
+  assert.deepEqual(resnet.channels, [256, 512, 1024, 2048]);
+  resnet.dispose();
+  const mnv3 = MobileNetV3.create({ arch: 'small' }, new Rng(0));
+  assert.equal(mnv3.channels[mnv3.channels.length - 1], 576);
+  assert.equal(mnv3.store.count(), 927_008);
+  assert.deepEqual(mnv3.stageEnds.map((i) => mnv3.strides[i]), [2, 4, 8, 16, 32]);
+  mnv3.dispose();
+});
+
+test('training mode uses batch statistics and moves BatchNorm running stats; gradients skip buffers', () => {
+  const model = MobileNetV3.create({ arch: 'small', widthMult: 0.25 }, new Rng(1));
+  const start = tf.memory().numTensors;
+  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const mean = model.store.buffers.get('backbone/features/0/1/mean')!;
+  const before = mean.dataSync().slice();
+  const { grads, value } = tf.variableGrads(() => model.forward(x, { training: true, taps: [12] })[0].square().mean() as tf.Scalar);
+  assert.ok(Number.isFinite(value.dataSync()[0]));
+  assert.ok(!Object.keys(grads).some((k) => k === mean.name), 'a buffer got a gradient');
+  assert.equal(Object.keys(grads).length, model.store.variables.size);
+  assert.ok(mean.dataSync().some((v, i) => v !== before[i]), 'running mean did not move');
+  tf.dispose([grads, value, x] as unknown as tf.Tensor[]);
+  tf.dispose(Object.values(grads));
+  assert.equal(tf.memory().numTensors, start);
+  model.dispose();
+});
+
+test('import errors name the file and the tensor: wrong shape, missing key, truncated file, wrong format', () => {
+  const wrongShape = Dinov2.create(dinov2Config('tiny', { hiddenSize: 32, layers: 2, heads: 2, imageSize: 70 }), new Rng(0));
+  assert.throws(() => loadDinov2Weights(wrongShape, fixture('dinov2-tiny.safetensors')), (e: unknown) =>
+    e instanceof WeightsError && /dinov2-tiny\.safetensors/.test(e.message) && /embeddings\.position_embeddings/.test(e.message));
+  wrongShape.dispose();
+
+  const deeper = Dinov2.create(dinov2Config('tiny', { hiddenSize: 32, layers: 3, heads: 2, imageSize: 56 }), new Rng(0));
+  assert.throws(() => loadDinov2Weights(deeper, fixture('dinov2-tiny.safetensors')), (e: unknown) =>
+    e instanceof WeightsError && /missing tensor 'encoder\.layer\.2\./.test(e.message));
+  deeper.dispose();
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-bb-'));
+  try {
+    const bytes = fs.readFileSync(fixture('mobilenetv3-small.safetensors'));
+    const cut = path.join(dir, 'cut.safetensors');
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    const model = MobileNetV3.create({ arch: 'small', widthMult: 0.25 }, new Rng(0));
+    assert.throws(() => loadMobileNetV3Weights(model, cut), (e: unknown) => e instanceof WeightsError && /cut\.safetensors/.test(e.message) && /truncated/.test(e.message));
+    // a ResNet file into a MobileNetV3: every key is missing, named
+    assert.throws(() => loadMobileNetV3Weights(model, fixture('resnet-narrow.safetensors')), (e: unknown) =>
+      e instanceof WeightsError && /missing tensor 'features\.0\.0\.weight'/.test(e.message));
+    model.dispose();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ParamStore keeps buffers apart from trainable parameters', () => {
+  const p = new ParamStore(new Rng(0));
+  p.zeros('a/w', [2]);
+  const buf = p.buffer('a/mean', [2], 0);
+  assert.equal(buf.trainable, false);
+  assert.deepEqual([...p.variables.keys()], ['a/w']);
+  assert.deepEqual([...p.buffers.keys()], ['a/mean']);
+  assert.equal(p.count(), 2);
+  assert.throws(() => p.zeros('a/mean', [1]), /defined twice/);
+  assert.deepEqual([...p.all().keys()], ['a/w', 'a/mean']);
+  p.dispose();
+  assert.equal(p.buffers.size, 0);
+});
