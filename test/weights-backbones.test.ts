@@ -9,7 +9,8 @@ import { WeightsError } from '../src/lib/errors';
 import { ParamStore } from '../src/lib/models/params';
 import { Dinov2, dinov2Config } from '../src/lib/models/backbones/vit-dinov2';
 import { MobileNetV3, type MobileNetV3Config } from '../src/lib/models/backbones/mobilenetv3';
-import { ResNet, type ResNetConfig } from '../src/lib/models/backbones/resnet';
+import { ResNet, resnetConfig, type ResNetConfig } from '../src/lib/models/backbones/resnet';
+import { convPadded } from '../src/lib/models/backbones/layers';
 import { bicubicMatrix } from '../src/lib/models/backbones/bicubic';
 import { loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
 import { loadMobileNetV3Weights } from '../src/lib/weights/maps/mobilenetv3';
@@ -180,21 +181,81 @@ test('ResNet-50 and MobileNetV3-Small at full size have torchvision parameter co
   mnv3.dispose();
 });
 
-test('training mode uses batch statistics and moves BatchNorm running stats; gradients skip buffers', () => {
-  const model = MobileNetV3.create({ arch: 'small', widthMult: 0.25 }, new Rng(1));
+test('reduced tail and ResNet-101 have torchvision parameter counts', () => {
+  // torchvision 0.14: mobilenet_v3_large(reduced_tail=True).features 1,620,512 (last conv 480);
+  // mobilenet_v3_small(reduced_tail=True, width_mult=0.75).features 275,304 (last conv 240); resnet101 44,549,160 with fc
+  const cases: [Partial<MobileNetV3Config>, number, number][] = [
+    [{ arch: 'large', reducedTail: true }, 1_620_512, 480],
+    [{ arch: 'small', reducedTail: true, widthMult: 0.75 }, 275_304, 240],
+  ];
+  for (const [cfg, count, last] of cases) {
+    const m = MobileNetV3.create(cfg, new Rng(0));
+    assert.equal(m.store.count(), count, JSON.stringify(cfg));
+    assert.equal(m.channels[m.channels.length - 1], last);
+    m.dispose();
+  }
+  const r101 = ResNet.create(resnetConfig('resnet101'), new Rng(0));
+  assert.equal(r101.store.count(), 44_549_160 - 2_049_000);
+  r101.dispose();
+});
+
+test('atrous convolution (space-to-batch) has the gradient of the dilated convolution', async () => {
+  // The loss is linear in the kernel, so central differences are exact up to float32 rounding.
+  await tf.setBackend('cpu');
   const start = tf.memory().numTensors;
-  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
-  const mean = model.store.buffers.get('backbone/features/0/1/mean')!;
-  const before = mean.dataSync().slice();
-  const { grads, value } = tf.variableGrads(() => model.forward(x, { training: true, taps: [12] })[0].square().mean() as tf.Scalar);
-  assert.ok(Number.isFinite(value.dataSync()[0]));
-  assert.ok(!Object.keys(grads).some((k) => k === mean.name), 'a buffer got a gradient');
-  assert.equal(Object.keys(grads).length, model.store.variables.size);
-  assert.ok(mean.dataSync().some((v, i) => v !== before[i]), 'running mean did not move');
-  tf.dispose([grads, value, x] as unknown as tf.Tensor[]);
-  tf.dispose(Object.values(grads));
+  for (const [h, w, d, depthwise] of [[7, 6, 2, false], [9, 5, 3, true], [4, 4, 2, false]] as const) {
+    const rng = new Rng(`atrous-${h}-${w}-${d}`);
+    const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+    const c = 2;
+    const x = rand([2, h, w, c]) as tf.Tensor4D;
+    const k = rand(depthwise ? [3, 3, c, 1] : [3, 3, c, 3]) as tf.Tensor4D;
+    const conv = (kk: tf.Tensor4D) => convPadded(x, kk, { stride: 1, dilation: d, pad: d, depthwise });
+    const direct = tf.tidy(() => (depthwise ? tf.depthwiseConv2d(x, k, 1, 'same', 'NHWC', d) : tf.conv2d(x, k, 1, 'same', 'NHWC', d)));
+    const viaPhases = conv(k);
+    assert.ok(maxAbsDiff(viaPhases, direct) < 1e-5, `forward h ${h} w ${w} d ${d}`);
+    const r = rand(direct.shape);
+    const loss = (kk: tf.Tensor4D) => conv(kk).mul(r).sum() as tf.Scalar;
+    const g = tf.grad(loss)(k);
+    const kv = k.dataSync();
+    const gv = g.dataSync();
+    for (let i = 0; i < kv.length; i += 3) {
+      const num = tf.tidy(() => {
+        const plus = kv.slice();
+        const minus = kv.slice();
+        plus[i] += 0.5;
+        minus[i] -= 0.5;
+        return loss(tf.tensor(plus, k.shape) as tf.Tensor4D).sub(loss(tf.tensor(minus, k.shape) as tf.Tensor4D)).dataSync()[0];
+      });
+      assert.ok(Math.abs(num - gv[i]) < 1e-3 * Math.max(1, Math.abs(num)), `d ${d} kernel[${i}]: analytic ${gv[i]} numeric ${num}`);
+    }
+    tf.dispose([x, k, direct, viaPhases, r, g]);
+  }
   assert.equal(tf.memory().numTensors, start);
-  model.dispose();
+});
+
+test('training mode matches PyTorch train(): batch statistics, running stats moved by momentum; no gradient for buffers', async () => {
+  const io = 'mobilenetv3-small.io.safetensors';
+  await onEachBackend((backend) => {
+    const model = MobileNetV3.create({ arch: 'small', widthMult: 0.25 }, new Rng(1));
+    loadMobileNetV3Weights(model, fixture('mobilenetv3-small.safetensors'));
+    const x = reference(io, 'input') as tf.Tensor4D;
+    expectClose(`${backend} mobilenetv3-small-train`, io, ['train.features.12'], model.forward(x, { training: true, taps: [12] }));
+    const stats = ['features.0.1.running_mean', 'features.0.1.running_var', 'features.12.1.running_mean', 'features.12.1.running_var'];
+    const names = stats.map((k) => `backbone/${k.replace(/\./g, '/').replace('running_mean', 'mean').replace('running_var', 'var')}`);
+    expectClose(`${backend} mobilenetv3-small-train`, io, stats.map((k) => `train.${k}`), names.map((n) => tf.clone(model.store.buffers.get(n)!)));
+
+    // gradients through a dilated ResNet (the atrous path) and BatchNorm in training mode, on this backend
+    const resnet = ResNet.create({ ...RESNET_NARROW, dilate: [false, true, true] }, new Rng(2));
+    const { grads, value } = tf.variableGrads(() => resnet.forward(x, { training: true })[3].square().mean() as tf.Scalar);
+    assert.ok(Number.isFinite(value.dataSync()[0]));
+    assert.deepEqual(Object.keys(grads).length, resnet.store.variables.size, `${backend}: one gradient per trainable parameter, none for buffers`);
+    const bufferNames = new Set([...resnet.store.buffers.values()].map((v) => v.name));
+    assert.ok(!Object.keys(grads).some((k) => bufferNames.has(k)));
+    assert.ok(Object.values(grads).every((g) => tf.tidy(() => tf.isFinite(g).all().dataSync()[0] === 1)));
+    tf.dispose([value, x, ...Object.values(grads)]);
+    resnet.dispose();
+    model.dispose();
+  });
 });
 
 test('import errors name the file and the tensor: wrong shape, missing key, truncated file, wrong format', () => {
