@@ -215,7 +215,7 @@ test('atrous convolution (space-to-batch) has the gradient of the dilated convol
     assert.ok(maxAbsDiff(viaPhases, direct) < 1e-5, `forward h ${h} w ${w} d ${d}`);
     const r = rand(direct.shape);
     const loss = (kk: tf.Tensor4D) => conv(kk).mul(r).sum() as tf.Scalar;
-    const g = tf.grad(loss)(k);
+    const g = tf.grad((kk: tf.Tensor) => loss(kk as tf.Tensor4D))(k);
     const kv = k.dataSync();
     const gv = g.dataSync();
     for (let i = 0; i < kv.length; i += 3) {
