@@ -12,7 +12,8 @@ import { MobileNetV3, type MobileNetV3Config } from '../src/lib/models/backbones
 import { ResNet, resnetConfig, type ResNetConfig } from '../src/lib/models/backbones/resnet';
 import { convPadded } from '../src/lib/models/backbones/layers';
 import { bicubicMatrix } from '../src/lib/models/backbones/bicubic';
-import { loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
+import { applyDinov2Weights, loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
+import type { StoredTensor } from '../src/lib/weights/stateDict';
 import { loadMobileNetV3Weights } from '../src/lib/weights/maps/mobilenetv3';
 import { loadResNetWeights } from '../src/lib/weights/maps/resnet';
 import { readSafetensors } from '../src/lib/weights/safetensors';
@@ -119,6 +120,33 @@ test('DINOv2 (HF Dinov2Model, legacy key names) matches every hidden state, inte
     }
     model.dispose();
   });
+});
+
+test("DINOv2 map reads transformers 5 names (q_proj/k_proj/v_proj/o_proj) and a task model's 'dinov2.' prefix", () => {
+  const legacy = readSafetensors(fixture('dinov2-tiny.safetensors'));
+  const modern = new Map<string, StoredTensor>();
+  for (const [k, t] of legacy.tensors) {
+    const renamed = k
+      .replace('attention.attention.query', 'attention.q_proj')
+      .replace('attention.attention.key', 'attention.k_proj')
+      .replace('attention.attention.value', 'attention.v_proj')
+      .replace('attention.output.dense', 'attention.o_proj');
+    modern.set(`dinov2.${renamed}`, t);
+  }
+  modern.set('classifier.weight', { shape: [2, 64], dtype: 'F32', data: new Float32Array(128) });
+  const a = Dinov2.create(DINO_TINY, new Rng(0));
+  const b = Dinov2.create(DINO_TINY, new Rng(1));
+  const start = tf.memory().numTensors;
+  applyDinov2Weights(a, legacy);
+  assert.throws(() => applyDinov2Weights(b, { file: 'task.safetensors', tensors: modern }), /unexpected tensor\(s\) in the file: classifier\.weight/);
+  const report = applyDinov2Weights(b, { file: 'task.safetensors', tensors: modern }, { allowUnexpected: true });
+  assert.deepEqual(report.unexpected, ['classifier.weight']);
+  for (const [name, v] of a.store.variables) {
+    assert.equal(maxAbsDiff(v, b.store.variables.get(name)!), 0, name);
+  }
+  assert.equal(tf.memory().numTensors, start);
+  a.dispose();
+  b.dispose();
 });
 
 const MNV3: Record<string, Partial<MobileNetV3Config>> = {
