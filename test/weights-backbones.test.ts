@@ -122,6 +122,22 @@ test('DINOv2 (HF Dinov2Model, legacy key names) matches every hidden state, inte
   });
 });
 
+test('DINOv2 with registers (HF Dinov2WithRegistersModel, antialiased position resampling) matches every hidden state', async () => {
+  const io = 'dinov2-reg-tiny.io.safetensors';
+  await onEachBackend((backend) => {
+    const model = Dinov2.create({ ...DINO_TINY, registers: 4 }, new Rng(0));
+    loadDinov2Weights(model, fixture('dinov2-reg-tiny.safetensors'));
+    const x = reference(io, 'input') as tf.Tensor4D;
+    const out = model.forward(x, { hiddenStates: true });
+    assert.deepEqual(out.patchTokens.shape, [2, 5, 3, 32]);
+    assert.equal(out.lastHiddenState.shape[1], 1 + 4 + 15);
+    const states = out.hiddenStates!;
+    expectClose(`${backend} ${io}`, io, ['last_hidden_state', ...states.map((_, i) => `hidden_states.${i}`)], [out.lastHiddenState, ...states]);
+    tf.dispose([out.patchTokens, out.cls, x]);
+    model.dispose();
+  });
+});
+
 test("DINOv2 map reads transformers 5 names (q_proj/k_proj/v_proj/o_proj) and a task model's 'dinov2.' prefix", () => {
   const legacy = readSafetensors(fixture('dinov2-tiny.safetensors'));
   const modern = new Map<string, StoredTensor>();
