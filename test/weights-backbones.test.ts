@@ -118,6 +118,12 @@ test('DINOv2 (HF Dinov2Model, legacy key names) matches every hidden state, inte
       expectClose(`${backend} ${io}`, io, ['last_hidden_state', ...states.map((_, i) => `hidden_states.${i}`)], [out.lastHiddenState, ...states]);
       tf.dispose([out.patchTokens, out.cls, x]);
     }
+    // trainable end to end (the `tiny` ViT trains from scratch): a gradient for every parameter, through the interpolation
+    const x = reference('dinov2-tiny.io.safetensors', 'input') as tf.Tensor4D;
+    const { grads, value } = tf.variableGrads(() => model.forward(x).patchTokens.square().mean() as tf.Scalar);
+    assert.equal(Object.keys(grads).length, model.store.variables.size);
+    assert.ok(Object.values(grads).every((g) => tf.tidy(() => tf.isFinite(g).all().dataSync()[0] === 1 && g.abs().max().dataSync()[0] > 0)));
+    tf.dispose([value, x, ...Object.values(grads)]);
     model.dispose();
   });
 });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, didYouMean } from '../../errors';
 import { ParamStore } from '../params';
 import type { Rng } from '../../util/random';
-import { makeConv, makeConvBnAct, hardsigmoid, type Activation, type Norm } from './layers';
+import { makeConv, makeConvBnAct, hardsigmoid, type Activation, type Layer } from './layers';
 
 /**
  * torchvision's `mobilenet_v3_small` / `mobilenet_v3_large` `.features` (Howard et al. 2019), NHWC:
@@ -95,8 +95,8 @@ function makeSqueezeExcitation(p: ParamStore, prefix: string, channels: number, 
     tf.tidy(() => x.mul(hardsigmoid(fc2(tf.relu(fc1(x.mean([1, 2], true) as tf.Tensor4D))))) as tf.Tensor4D);
 }
 
-function makeInvertedResidual(p: ParamStore, prefix: string, r: BlockRow): Norm {
-  const layers: Norm[] = [];
+function makeInvertedResidual(p: ParamStore, prefix: string, r: BlockRow): Layer {
+  const layers: Layer[] = [];
   let i = 0;
   if (r.expanded !== r.cin) layers.push(makeConvBnAct(p, `${prefix}/block/${i++}`, { cin: r.cin, cout: r.expanded, kernel: 1 }, r.act, BN));
   layers.push(
@@ -130,7 +130,7 @@ export class MobileNetV3 {
   readonly strides: number[];
   /** The default taps: the last index at each output stride (the last one is the final 1x1 conv). */
   readonly stageEnds: number[];
-  private readonly layers: Norm[];
+  private readonly layers: Layer[];
 
   /** Registers the weights in `store` under `prefix` (e.g. 'backbone'), named as torchvision's `features`. */
   constructor(readonly store: ParamStore, readonly prefix: string, config: Partial<MobileNetV3Config> = {}) {

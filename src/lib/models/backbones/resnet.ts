@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, didYouMean } from '../../errors';
 import { ParamStore } from '../params';
 import type { Rng } from '../../util/random';
-import { makeBatchNorm, makeConv, maxPoolPadded, type Norm } from './layers';
+import { makeBatchNorm, makeConv, maxPoolPadded, type Layer } from './layers';
 
 /**
  * torchvision's ResNet with Bottleneck blocks (ResNet-50/101, "v1.5": the stride sits on the 3x3
@@ -60,7 +60,7 @@ interface BlockSpec {
 }
 
 /** 1x1 reduce, 3x3 (stride, dilation), 1x1 expand, each with BN; ReLU after the first two and after the sum. */
-function makeBottleneck(p: ParamStore, prefix: string, b: BlockSpec): Norm {
+function makeBottleneck(p: ParamStore, prefix: string, b: BlockSpec): Layer {
   const out = b.planes * EXPANSION;
   const conv1 = makeConv(p, `${prefix}/conv1`, { cin: b.cin, cout: b.width, kernel: 1 });
   const bn1 = makeBatchNorm(p, `${prefix}/bn1`, b.width, BN.eps, BN.momentum);
@@ -116,8 +116,8 @@ export class ResNet {
   readonly channels: number[];
   /** Output strides of C2..C5 (8/8/8 from layer2 on at output stride 8). */
   readonly strides: number[];
-  private readonly stem: Norm;
-  private readonly layers: Norm[][];
+  private readonly stem: Layer;
+  private readonly layers: Layer[][];
 
   /** Registers the weights in `store` under `prefix` (e.g. 'backbone'), named as torchvision's state dict. */
   constructor(readonly store: ParamStore, readonly prefix: string, config: Partial<ResNetConfig> = {}) {
