@@ -337,7 +337,8 @@ test('import errors name the file and the tensor: wrong shape, missing key, trun
     const cut = path.join(dir, 'cut.safetensors');
     fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
     const model = MobileNetV3.create({ arch: 'small', widthMult: 0.25 }, new Rng(0));
-    assert.throws(() => loadMobileNetV3Weights(model, cut), (e: unknown) => e instanceof WeightsError && /cut\.safetensors/.test(e.message) && /truncated/.test(e.message));
+    assert.throws(() => loadMobileNetV3Weights(model, cut), (e: unknown) =>
+      e instanceof WeightsError && /cut\.safetensors/.test(e.message) && /truncated/.test(e.message));
     // a ResNet file into a MobileNetV3: every key is missing, named
     assert.throws(() => loadMobileNetV3Weights(model, fixture('resnet-narrow.safetensors')), (e: unknown) =>
       e instanceof WeightsError && /missing tensor 'features\.0\.0\.weight'/.test(e.message));

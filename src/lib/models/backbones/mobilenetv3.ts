@@ -108,10 +108,7 @@ function makeInvertedResidual(p: ParamStore, prefix: string, r: BlockRow): Layer
       BN,
     ),
   );
-  if (r.se) {
-    const se = makeSqueezeExcitation(p, `${prefix}/block/${i++}`, r.expanded, makeDivisible(Math.floor(r.expanded / 4)));
-    layers.push((x) => se(x));
-  }
+  if (r.se) layers.push(makeSqueezeExcitation(p, `${prefix}/block/${i++}`, r.expanded, makeDivisible(Math.floor(r.expanded / 4))));
   layers.push(makeConvBnAct(p, `${prefix}/block/${i++}`, { cin: r.expanded, cout: r.cout, kernel: 1 }, 'none', BN));
   const residual = r.stride === 1 && r.cin === r.cout;
   return (x, training) =>
@@ -135,7 +132,9 @@ export class MobileNetV3 {
   /** Registers the weights in `store` under `prefix` (e.g. 'backbone'), named as torchvision's `features`. */
   constructor(readonly store: ParamStore, readonly prefix: string, config: Partial<MobileNetV3Config> = {}) {
     const cfg = { ...MOBILENETV3_DEFAULTS, ...config };
-    if (cfg.arch !== 'small' && cfg.arch !== 'large') throw new ConfigError(`unknown MobileNetV3 arch '${cfg.arch}': ${didYouMean(cfg.arch, ['small', 'large'])}`);
+    if (cfg.arch !== 'small' && cfg.arch !== 'large') {
+      throw new ConfigError(`unknown MobileNetV3 arch '${cfg.arch}': ${didYouMean(cfg.arch, ['small', 'large'])}`);
+    }
     if (!(cfg.widthMult > 0)) throw new ConfigError(`MobileNetV3 widthMult must be > 0, got ${cfg.widthMult}`);
     this.config = cfg;
     const rows = blockRows(cfg);
@@ -159,7 +158,8 @@ export class MobileNetV3 {
   }
 
   /**
-   * images [B,H,W,Cin] (ImageNet-normalised) -> the outputs of `features[i]` for each i in `taps`
+   * images [B,H,W,Cin], ImageNet-normalised (augment/normalize.ts IMAGENET_MEAN/STD, as torchvision's
+   * preprocessing) -> the outputs of `features[i]` for each i in `taps`
    * (default `stageEnds`), [B, ceil(H/stride), ceil(W/stride), channels[i]] each; the caller disposes them.
    */
   forward(images: tf.Tensor4D, opts: { training?: boolean; taps?: readonly number[] } = {}): tf.Tensor4D[] {

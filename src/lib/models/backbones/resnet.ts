@@ -141,7 +141,8 @@ export class ResNet {
   }
 
   /**
-   * images [B,H,W,Cin] (ImageNet-normalised) -> [C2, C3, C4, C5], C_i [B, ~H/stride_i, ~W/stride_i, channels_i]
+   * images [B,H,W,Cin], ImageNet-normalised (augment/normalize.ts IMAGENET_MEAN/STD, as torchvision's
+   * preprocessing) -> [C2, C3, C4, C5], C_i [B, ~H/stride_i, ~W/stride_i, channels_i]
    * (PyTorch's floor arithmetic at each stride-2 step); with `stem`, the max-pool output first. Caller disposes.
    */
   forward(images: tf.Tensor4D, opts: { training?: boolean; stem?: boolean } = {}): tf.Tensor4D[] {

@@ -165,7 +165,10 @@ export class Dinov2 {
     });
   }
 
-  /** images [B,H,W,Cin] (ImageNet-normalised) -> the last hidden state, its patch grid and CLS token. Caller disposes. */
+  /**
+   * images [B,H,W,Cin], ImageNet-normalised (augment/normalize.ts IMAGENET_MEAN/STD, as HF's processor)
+   * -> the last hidden state, its patch grid and CLS token. Caller disposes.
+   */
   forward(images: tf.Tensor4D, opts: { hiddenStates?: boolean } = {}): Dinov2Output {
     const k = this.config.patchSize;
     const h = Math.floor(images.shape[1] / k);
