@@ -27,17 +27,20 @@ export interface ApplyReport {
 /** Reference tensor -> tensor in sifd's layout (caller disposes). */
 export function convertLayout(t: StoredTensor, layout: Layout, target: readonly number[]): tf.Tensor {
   if (typeof layout === 'function') return layout(t, target);
-  const x = tf.tensor(t.data, t.shape);
-  switch (layout) {
-    case 'same':
-      return x;
-    case 'linear':
-      return tf.tidy(() => x.transpose([1, 0]));
-    case 'conv2d':
-      return tf.tidy(() => x.transpose([2, 3, 1, 0]));
-    case 'depthwise':
-      return tf.tidy(() => x.transpose([2, 3, 0, 1]));
-  }
+  // Inside tidy: the untransposed copy is freed (only the returned tensor survives).
+  return tf.tidy(() => {
+    const x = tf.tensor(t.data, t.shape);
+    switch (layout) {
+      case 'same':
+        return x;
+      case 'linear':
+        return x.transpose([1, 0]);
+      case 'conv2d':
+        return x.transpose([2, 3, 1, 0]);
+      case 'depthwise':
+        return x.transpose([2, 3, 0, 1]);
+    }
+  });
 }
 
 /**
