@@ -54,6 +54,11 @@ export interface Model {
    * checkpoints store. tfjs names the Variables itself (unique per process).
    */
   readonly params: Map<string, tf.Variable>;
+  /**
+   * Non-trainable state a checkpoint must keep besides `params` (BatchNorm running mean/variance),
+   * under the same kind of stable names; optimizers never see it. Absent when a model has none.
+   */
+  readonly buffers?: Map<string, tf.Variable>;
   forward(input: ForwardInput, opts: { training: boolean }): ForwardOutput;
   dispose(): void;
 }

@@ -71,6 +71,10 @@ export interface ForgeOptions {
    * it. Default: each source 8-28% of the shorter side.
    */
   areaFraction?: number;
+  /** Boxes already forged (another event's parts) that new parts must not overlap or touch. */
+  taken?: readonly Box[];
+  /** Channel index of the first event made here (after events forged before); default 0. */
+  firstInstance?: number;
 }
 
 export interface ForgeResult {
@@ -107,7 +111,7 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
   const style = FORGE_STYLES[opts.style ?? 'realistic'];
   const { width, height } = clean;
   const out = new Uint8Array(clean.data);
-  const occupied: Box[] = [];
+  const occupied: Box[] = [...(opts.taken ?? [])];
   const events: Footprint[][] = [];
   const forgeries: ForgeryRecord[] = [];
   const wanted = opts.regions ?? drawWeighted(rng, style.events) + 1;
@@ -120,7 +124,7 @@ export function forge(rng: Rng, clean: Image, opts: ForgeOptions = {}): ForgeRes
     // An event that keeps finding no room is drawn smaller (the later events of a crowded figure too).
     if (misses >= 6) shrink *= 0.8;
     const spec: PartSpec = { copies: copyCounts[forgeries.length], partArea, shrink, align: opts.align ?? 0.15 };
-    const made = forgeOne(rng, clean, out, occupied, style, spec, events.length);
+    const made = forgeOne(rng, clean, out, occupied, style, spec, (opts.firstInstance ?? 0) + events.length);
     if (made) {
       forgeries.push(made.record);
       events.push(made.parts);
@@ -146,6 +150,26 @@ function result(out: Uint8Array, width: number, height: number, events: Footprin
     masks: { data, count: events.length, height, width },
     forgeries,
   };
+}
+
+/**
+ * More events on an already forged image: `later` was forged on `first.image` (its parts kept
+ * clear of `first`'s), so its image is the final one and its channels follow `first`'s.
+ */
+export function stackForgeries(first: ForgeResult, later: ForgeResult): ForgeResult {
+  const masks = new Uint8Array(first.masks.data.length + later.masks.data.length);
+  masks.set(first.masks.data);
+  masks.set(later.masks.data, first.masks.data.length);
+  return {
+    image: later.image,
+    masks: { data: masks, count: first.masks.count + later.masks.count, height: first.masks.height, width: first.masks.width },
+    forgeries: [...first.forgeries, ...later.forgeries],
+  };
+}
+
+/** Every part's box (source and copies) of a forge result, for `ForgeOptions.taken`. */
+export function forgedBoxes(result: ForgeResult): Box[] {
+  return result.forgeries.flatMap((f) => [f.source, ...f.copies.map((c) => c.box)]);
 }
 
 /**

@@ -3,7 +3,7 @@ import { ConfigError, didYouMean } from '../../errors';
 import type { Image, Masks } from '../types';
 import type { Canvas } from './canvas';
 import { pickFamily, renderCompoundFigure, renderFamily } from './families';
-import { drawWeighted, duplicatePanel, forge } from './forgery';
+import { drawWeighted, duplicatePanel, forge, forgedBoxes, stackForgeries, FORGE_STYLES, type ForgeResult } from './forgery';
 import { FAMILIES, GENERATORS, type Box, type Family, type FigureFamily, type GeneratorName, type ImageMode, type ImageRecord, type Reencoding } from './manifest';
 import { realisticAreaFraction, realisticMode, realisticSize } from './realism';
 import type { SizeRange } from './manifest';
@@ -146,7 +146,8 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   const align = family === 'western_blot' || family === 'gel' ? 0.6 : 0.15;
   const reusePanel = family === 'compound' && opts.regions === undefined && opts.copies === undefined && rng.bool(0.35);
   const areaFraction = realistic ? realisticAreaFraction(rng) : undefined;
-  const result = (reusePanel ? duplicatePanel(rng, pristine, panels, areaFraction) : null) ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
+  const panel = reusePanel ? panelReuse(rng, pristine, panels, generator, align, areaFraction) : null;
+  const result = panel ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
   const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb' };
   if (realistic) {
@@ -155,6 +156,21 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
     if (reencoding) record.reencoding = reencoding;
   }
   return { image: result.image, masks: result.masks, record, pristine, pristineMode: authenticMode };
+}
+
+/**
+ * A reused panel is one event; the figure gets as many events in all as the style's distribution
+ * draws, the others forged as regions around the two panels' parts, the forged area shared
+ * between them (without this, every panel-reuse figure had one event and the generated share of
+ * 2- and 3-event figures fell below the real data's). Null when no two panels are alike.
+ */
+function panelReuse(rng: Rng, pristine: Image, panels: Box[], generator: GeneratorName, align: number, areaFraction?: number): ForgeResult | null {
+  const more = drawWeighted(rng, FORGE_STYLES[generator].events);
+  const share = (k: number) => (areaFraction === undefined ? undefined : (areaFraction * k) / (more + 1));
+  const panel = duplicatePanel(rng, pristine, panels, share(1));
+  if (!panel || more === 0) return panel;
+  const later = forge(rng, panel.image, { regions: more, align, style: generator, areaFraction: share(more), taken: forgedBoxes(panel), firstInstance: panel.masks.count });
+  return later.forgeries.length ? stackForgeries(panel, later) : panel;
 }
 
 /** Sizes the realistic generator draws within unless told otherwise (the real data's range). */
