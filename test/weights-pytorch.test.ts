@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WeightsError } from '../src/lib/errors';
 import { loadStateDict } from '../src/lib/weights/load';
+import { readReferenceFile } from '../src/lib/weights/maps/common';
 import { readSafetensors } from '../src/lib/weights/safetensors';
 
 /**
@@ -68,4 +69,12 @@ test('legacy (pre-1.6) torch.save files, foreign pickles, unknown formats and mi
   for (const [file, message] of cases) {
     assert.throws(() => loadStateDict(file), (e: Error) => e instanceof WeightsError && message.test(e.message) && e.message.includes(file), file);
   }
+});
+
+test("the backbone families' file reader takes PyTorch checkpoints too (torchvision's .pth downloads)", () => {
+  const file = path.join(FIX, 'mit_tiny.pth');
+  const viaFamilies = readReferenceFile(file);
+  const direct = loadStateDict(file);
+  assert.deepEqual([...viaFamilies.tensors.keys()], [...direct.tensors.keys()]);
+  assert.deepEqual(viaFamilies.tensors.get('stages.3.blocks.0.mlp.fc2.weight'), direct.tensors.get('stages.3.blocks.0.mlp.fc2.weight'));
 });

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { WeightsError } from '../../errors';
 import type { ParamStore } from '../../models/params';
 import { applyStateDict, type ApplyReport, type Layout, type WeightEntry } from '../apply';
-import { readSafetensors } from '../safetensors';
+import { loadStateDict } from '../load';
 import type { StateDict } from '../stateDict';
 
 /** A backbone's weights inside a (possibly shared) store: every parameter and buffer under `${prefix}/`. */
@@ -17,16 +17,9 @@ export function targetVariables(t: WeightTarget): Map<string, tf.Variable> {
   return new Map([...t.store.all()].filter(([name]) => name.startsWith(head)));
 }
 
-/**
- * The reference state dict in `file`. Safetensors only on this branch; the PyTorch `.pth`/`.bin`
- * reader (weights/load.ts `loadStateDict`, which tells the formats apart by their bytes) replaces
- * this body when both land, so torchvision's `.pth` downloads import as they are.
- */
+/** The reference state dict in `file`: safetensors or a PyTorch `.pth`/`.bin` (weights/load.ts tells them apart by their bytes). */
 export function readReferenceFile(file: string): StateDict {
-  if (!file.toLowerCase().endsWith('.safetensors')) {
-    throw new WeightsError('this build reads .safetensors only (the PyTorch .pth reader is weights/load.ts)', file);
-  }
-  return readSafetensors(file);
+  return loadStateDict(file);
 }
 
 /** Last name segment of a sifd parameter -> PyTorch's attribute, for torchvision's conv/BatchNorm modules. */
