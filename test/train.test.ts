@@ -9,7 +9,8 @@ import { buildModel, listModels } from '../src/lib/models';
 import type { Batch, Model } from '../src/lib/models/types';
 import { trainModel, type BatchSource } from '../src/lib/train/trainer';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../src/lib/train/config';
-import { findLatestCheckpoint, loadCheckpoint } from '../src/lib/train/checkpoint';
+import { assignWeights, findLatestCheckpoint, loadCheckpoint } from '../src/lib/train/checkpoint';
+import { ParamStore } from '../src/lib/models/params';
 import { readHistory } from '../src/lib/train/history';
 import { trainPreset } from '../src/lib/train/presets';
 import { ConfigError, TrainingError } from '../src/lib/errors';
@@ -355,3 +356,44 @@ test('gradient replicas: worker shards give the full-batch gradient, and a repli
   assert.equal(tf.memory().numTensors, before);
   model.dispose();
 }));
+
+test('buffers (running statistics) are saved with the weights, kept out of the optimizer, and reloaded', async () => {
+  const start = tf.memory().numTensors;
+  // A probe with one trainable scale and a running mean of the images it saw in training.
+  const probe = (): Model => {
+    const store = new ParamStore(new Rng(0));
+    const w = store.constant('w', [], 0.5);
+    store.buffer('running_mean', [], 0);
+    return {
+      name: 'probe-buffers',
+      config: {},
+      params: store.variables,
+      buffers: store.buffers,
+      forward(input, { training }) {
+        const mean = store.buffers.get('running_mean')!;
+        if (training) tf.tidy(() => mean.assign(mean.mul(0.9).add(input.images.mean().mul(0.1))));
+        return tf.tidy(() => {
+          const pred = input.images.mean(3, true).mul(w).sub(mean) as tf.Tensor4D;
+          return { loss: pred.sub(input.masks!).square().mean() as tf.Scalar, masks: pred };
+        });
+      },
+      dispose() {
+        store.dispose();
+      },
+    };
+  };
+  const runDir = tmpRun('buffers');
+  const model = probe();
+  await trainModel({ model, config: { ...CONFIG, epochs: 1 }, train: squares(2), runDir, warn: () => {} });
+  const trained = model.buffers!.get('running_mean')!.dataSync()[0];
+  assert.ok(trained !== 0, 'training did not move the running mean');
+  const ckpt = loadCheckpoint(path.join(runDir, 'epoch_1'));
+  assert.ok(ckpt.weights.has('running_mean'), 'the checkpoint lacks the buffer');
+  assert.ok(!Object.keys(ckpt.optimizer.slots).includes('running_mean'), 'the optimizer holds state for a buffer');
+  const reloaded = probe();
+  assignWeights(reloaded, ckpt.weights, ckpt.dir);
+  assert.equal(reloaded.buffers!.get('running_mean')!.dataSync()[0], trained);
+  model.dispose();
+  reloaded.dispose();
+  assert.equal(tf.memory().numTensors, start);
+});

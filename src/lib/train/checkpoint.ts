@@ -80,7 +80,7 @@ export async function saveCheckpoint(
   snap: TrainingSnapshot,
   opts: { beforeRename?: (tmpDir: string) => void | Promise<void> } = {},
 ): Promise<string> {
-  const weights = packWeights(snap.model.params);
+  const weights = packWeights(modelState(snap.model));
   const optim = packOptimizer(snap.optimizer);
   const dir = checkpointDir(runDir, snap.epoch);
   const meta: CheckpointMeta = {
@@ -176,13 +176,23 @@ export function findLatestCheckpoint(
   return undefined;
 }
 
-/** Copy checkpoint weights into a model; names and shapes must match exactly. */
+/**
+ * Everything a checkpoint holds of a model: its trainable parameters and its non-trainable buffers
+ * (BatchNorm running statistics), which eval-mode forward passes read, so a reloaded model predicts
+ * what the trained one did. The two share one namespace (ParamStore).
+ */
+export function modelState(model: Model): Map<string, tf.Variable> {
+  return model.buffers?.size ? new Map([...model.params, ...model.buffers]) : model.params;
+}
+
+/** Copy checkpoint weights (and buffers) into a model; names and shapes must match exactly. */
 export function assignWeights(model: Model, weights: LoadedCheckpoint['weights'], source: string): void {
-  for (const name of model.params.keys()) {
+  const state = modelState(model);
+  for (const name of state.keys()) {
     if (!weights.has(name)) throw new TrainingError(`checkpoint has no weight '${name}' that model '${model.name}' needs`, source);
   }
   for (const [name, w] of weights) {
-    const v = model.params.get(name);
+    const v = state.get(name);
     if (!v) throw new TrainingError(`checkpoint weight '${name}' is not a parameter of model '${model.name}'`, source);
     if (v.shape.join(',') !== w.shape.join(',')) {
       throw new TrainingError(`weight '${name}' has shape [${w.shape}] in the checkpoint, [${v.shape}] in the model`, source);
@@ -190,7 +200,7 @@ export function assignWeights(model: Model, weights: LoadedCheckpoint['weights']
   }
   for (const [name, w] of weights) {
     const t = tf.tensor(w.values, w.shape, 'float32');
-    model.params.get(name)!.assign(t);
+    state.get(name)!.assign(t);
     t.dispose();
   }
 }
