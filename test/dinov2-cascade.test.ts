@@ -70,9 +70,9 @@ test('growTokens / growPixels: similarity to the event must reach the threshold 
   assert.deepEqual(cells(growTokens(core, simEv, simBg, 1, 4, 0.6)), [0]);
   // on a 2x2 grid token 3 touches only tokens 1 and 2, which both fail
   assert.deepEqual(cells(growTokens(core, simEv, simBg, 2, 2, 0.6)), [0]);
-  const px = growPixels(Float32Array.from([1, 1, 0, 0]), Float32Array.from([0.9, 0.4, 0.8, 0.8]), new Float32Array(4), 1, 4, 0.6);
-  // pixel 1 of the grown token fails the test: it is trimmed, and it cuts the seed off from pixels 2-3
-  assert.deepEqual(cells(px), [0]);
+  // the token's pixels stay; growth goes on through pixels that pass (2) and stops at the first that fails (3)
+  const px = growPixels(Float32Array.from([1, 1, 0, 0, 0]), Float32Array.from([0.9, 0.4, 0.8, 0.5, 0.9]), Float32Array.from([0, 0, 0, 0.6, 0]), 1, 5, 0.6);
+  assert.deepEqual(cells(px), [0, 1, 2]);
 });
 
 test('suspicionScore: mean of the k largest outlier distances, capped at 1; outliers at or past the distance', () => {

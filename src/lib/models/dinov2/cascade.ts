@@ -10,8 +10,10 @@ import { suspicionScore, type Suspicion } from './suspicion';
  * The decoder of `dinov2-metric`: per-token embeddings -> copy-move events, as a cascade.
  * 1. Strict HDBSCAN over the tokens (Euclidean on the unit sphere). The largest cluster is the
  *    background (the losses gather authentic tokens in one place); a cluster whose centre is as
- *    similar to the background's as `backgroundSimilarity` joins it; every other cluster of at least
- *    `minTokens` tokens is the core of one event (its source and copies together).
+ *    similar to the background's as `backgroundSimilarity` joins it; the other clusters whose centres
+ *    are as similar as `eventSimilarity` are merged (the losses push distinct events apart, so such
+ *    clusters are pieces of one event), and each merged core of at least `minTokens` tokens is one
+ *    event (its source and copies together).
  * 2. Only when stage 1 finds no event: the suspicion score (suspicion.ts) of the outlying tokens; at
  *    or above `suspicionThreshold`, the outliers are the core of one event scored by it.
  * 3. Each core grows by cosine similarity to its centre, on the token grid and then per pixel
@@ -23,6 +25,8 @@ export interface CascadeParams {
   minClusterSize: number;
   minSamples: number;
   backgroundSimilarity: number;
+  /** Clusters whose centres are at least this similar are one event (HDBSCAN may split an event's tokens). */
+  eventSimilarity: number;
   minTokens: number;
   /** Outlier distance (1 - cos to the background centre) of a suspicious token. */
   suspicionDistance: number;
@@ -37,11 +41,12 @@ export const CASCADE_DEFAULTS: CascadeParams = {
   minClusterSize: 4,
   minSamples: 3,
   backgroundSimilarity: 0.8,
+  eventSimilarity: 0.7,
   minTokens: 3,
   suspicionDistance: 0.8,
   suspicionThreshold: 0.45,
   tokenGrow: 0.6,
-  pixelGrow: 0.6,
+  pixelGrow: 0.4,
   patch: 14,
 };
 
@@ -127,6 +132,30 @@ function sphereDistances(e: Float32Array, n: number, d: number): Float64Array {
   return dist;
 }
 
+/**
+ * Stage 1's event cores as lists of HDBSCAN labels: every cluster but the background and those whose
+ * centre is within `backgroundSimilarity` of it, grouped (transitively) when their centres are within
+ * `eventSimilarity` of each other.
+ */
+function eventCores(e: Float32Array, n: number, d: number, clustering: HdbscanResult, background: number, bg: Float32Array, p: CascadeParams): number[][] {
+  const candidates: { label: number; c: Float32Array }[] = [];
+  for (let k = 0; k < clustering.clusters; k++) {
+    if (k === background) continue;
+    const c = centre(e, n, d, (i) => clustering.labels[i] === k);
+    if (cosines(c, 1, d, bg)[0] < p.backgroundSimilarity) candidates.push({ label: k, c });
+  }
+  const group = candidates.map((_, i) => i);
+  const find = (i: number): number => (group[i] === i ? i : (group[i] = find(group[i])));
+  for (let i = 0; i < candidates.length; i++) {
+    for (let j = i + 1; j < candidates.length; j++) {
+      if (cosines(candidates[i].c, 1, d, candidates[j].c)[0] >= p.eventSimilarity) group[find(j)] = find(i);
+    }
+  }
+  const groups = new Map<number, number[]>();
+  candidates.forEach((cand, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), cand.label]));
+  return [...groups.values()];
+}
+
 /** Stages 1-3 at token resolution on one image's embeddings (h*w tokens of d values, row-major). */
 export function runCascade(emb: ArrayLike<number>, h: number, w: number, d: number, params: Partial<CascadeParams> = {}): CascadeResult {
   const p = validateCascadeParams(params);
@@ -145,12 +174,10 @@ export function runCascade(emb: ArrayLike<number>, h: number, w: number, d: numb
     const similarity = cosines(e, n, d, c);
     events.push({ stage, core, grown: growTokens(core, similarity, simBg, h, w, p.tokenGrow), similarity, score });
   };
-  for (let k = 0; k < clustering.clusters; k++) {
-    if (k === background || sizes[k] < p.minTokens) continue;
-    const core = Uint8Array.from(clustering.labels, (l) => (l === k ? 1 : 0));
-    const c = centre(e, n, d, (i) => core[i] === 1);
-    const toBg = cosines(c, 1, d, bg)[0];
-    if (toBg >= p.backgroundSimilarity) continue;
+  for (const members of eventCores(e, n, d, clustering, background, bg, p)) {
+    const core = Uint8Array.from(clustering.labels, (l) => (members.includes(l) ? 1 : 0));
+    if (core.reduce((a, v) => a + v, 0) < p.minTokens) continue;
+    const toBg = cosines(centre(e, n, d, (i) => core[i] === 1), 1, d, bg)[0];
     addEvent('cluster', core, Math.min(1, Math.max(0, 1 - toBg)));
   }
   let suspicion: Suspicion | null = null;

@@ -70,14 +70,13 @@ export function growTokens(core: Uint8Array, simEvent: Float32Array, simBackgrou
 }
 
 /**
- * Pixel-resolution growth: the token similarities resampled bilinearly to pixels; the pixels of the
- * grown tokens that pass the test seed a growth over the pixels that pass it (similarity to the event
- * >= threshold and above that to the background). So the mask follows the similarity's edges inside a
- * token instead of the 14 px token blocks, and may trim a boundary token or spill past it.
+ * Pixel-resolution growth: the grown tokens' pixels are kept (the token labels the losses learn are
+ * area votes, so a token's block is the unbiased estimate of the region at that resolution), and they
+ * grow into the pixels where the token similarities, resampled bilinearly, reach `threshold` and are
+ * at least the similarity to the background: the mask follows the event past the 14 px token
+ * blocks where the neighbouring tokens lean towards the event.
  */
 export function growPixels(tokenMask: Float32Array, simEvent: Float32Array, simBackground: Float32Array, H: number, W: number, threshold: number): Uint8Array {
-  const accept = (p: number) => simEvent[p] >= threshold && simEvent[p] > simBackground[p];
-  const seeds = new Uint8Array(H * W);
-  for (let p = 0; p < H * W; p++) if (tokenMask[p] >= 0.5 && accept(p)) seeds[p] = 1;
-  return growRegion(seeds, H, W, accept);
+  const seeds = Uint8Array.from(tokenMask, (v) => (v >= 0.5 ? 1 : 0));
+  return growRegion(seeds, H, W, (p) => simEvent[p] >= threshold && simEvent[p] >= simBackground[p]);
 }

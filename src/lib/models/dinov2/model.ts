@@ -3,7 +3,7 @@ import type { Masks } from '../../data/types';
 import { ConfigError, ModelError, didYouMean } from '../../errors';
 import { Rng } from '../../util/random';
 import { loadDinov2Weights } from '../../weights/maps/dinov2';
-import { Dinov2, DINOV2_VARIANTS, dinov2Config } from '../backbones/vit-dinov2';
+import { Dinov2, DINOV2_VARIANTS, dinov2Config, type Dinov2Config } from '../backbones/vit-dinov2';
 import { ParamStore } from '../params';
 import type { ForwardInput, ForwardOutput, Model, ModelConfig } from '../types';
 import { headSize, makeProjectionHead, type Head } from './head';
@@ -23,6 +23,8 @@ export interface DinoMetricConfig extends MetricLossConfig {
   weights: string | null;
   /** null: frozen exactly when weights are given. */
   freezeBackbone: boolean | null;
+  /** Overrides of the variant's ViT config (e.g. a smaller test ViT), or null. */
+  backbone: Partial<Dinov2Config> | null;
   /** Head widths; null: scaled from the backbone width (head.ts). */
   headHidden: number | null;
   embedDim: number | null;
@@ -32,6 +34,7 @@ export const DINO_METRIC_DEFAULTS: DinoMetricConfig = {
   variant: 'tiny',
   weights: null,
   freezeBackbone: null,
+  backbone: null,
   headHidden: null,
   embedDim: null,
   supconWeight: 1,
@@ -51,6 +54,7 @@ function validate(config: ModelConfig): DinoMetricConfig {
   if (!(c.temperature > 0)) throw new ConfigError(`dinov2-metric: 'temperature' must be > 0, got ${String(c.temperature)}`);
   if (!Number.isInteger(c.maxTokens) || c.maxTokens < 2) throw new ConfigError(`dinov2-metric: 'maxTokens' must be an integer >= 2, got ${String(c.maxTokens)}`);
   if (c.weights !== null && typeof c.weights !== 'string') throw new ConfigError(`dinov2-metric: 'weights' must be a file path or null`);
+  if (c.backbone !== null && (typeof c.backbone !== 'object' || Array.isArray(c.backbone))) throw new ConfigError(`dinov2-metric: 'backbone' must be an object of ViT overrides or null`);
   return c;
 }
 
@@ -75,7 +79,7 @@ function eventsOf(input: ForwardInput): Masks[] | null {
 
 export function buildDinoMetric(config: ModelConfig, rng: Rng): DinoMetricModel {
   const cfg = validate(config);
-  const backbone = new Dinov2(new ParamStore(rng.fork('backbone')), 'backbone', dinov2Config(cfg.variant));
+  const backbone = new Dinov2(new ParamStore(rng.fork('backbone')), 'backbone', dinov2Config(cfg.variant, cfg.backbone ?? {}));
   if (cfg.weights) loadDinov2Weights(backbone, cfg.weights);
   const frozen = cfg.freezeBackbone ?? cfg.weights !== null;
   const headStore = new ParamStore(rng.fork('head'));
