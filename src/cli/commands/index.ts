@@ -17,5 +17,6 @@ export const commands: CommandEntry[] = [
   { name: 'eda', summary: 'scan a dataset folder: one row per image, every problem; JSON and an offline HTML report', load: () => (require('./eda') as typeof import('./eda')).eda },
   { name: 'train', summary: 'train a registered model on a dataset folder, checkpointing every epoch', load: () => (require('./train') as typeof import('./train')).train },
   { name: 'predict', summary: 'predict forged regions for a folder of images and write submission.csv', load: () => (require('./predict') as typeof import('./predict')).predict },
+  { name: 'tune', summary: "search a run's decoder parameters on validation images (seeded) and write them into the run", load: () => (require('./tune') as typeof import('./tune')).tune },
   { name: 'evaluate', summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)', load: () => (require('./evaluate') as typeof import('./evaluate')).evaluate },
 ];

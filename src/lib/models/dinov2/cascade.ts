@@ -50,6 +50,19 @@ export const CASCADE_DEFAULTS: CascadeParams = {
   patch: 14,
 };
 
+/** Candidate values `sifd tune` searches (the patch size is the model's, not a parameter). */
+export const CASCADE_TUNING: Record<string, readonly number[]> = {
+  minClusterSize: [3, 4, 6, 8, 12],
+  minSamples: [2, 3, 5, 8],
+  backgroundSimilarity: [0.5, 0.65, 0.8, 0.9],
+  eventSimilarity: [0.5, 0.7, 0.85],
+  minTokens: [2, 3, 5, 8],
+  suspicionDistance: [0.6, 0.8, 1],
+  suspicionThreshold: [0.45, 0.6, 0.75, 0.9, 1.01],
+  tokenGrow: [0.4, 0.5, 0.6, 0.7, 0.8],
+  pixelGrow: [0.3, 0.4, 0.5, 0.6],
+};
+
 export function validateCascadeParams(p: Partial<CascadeParams>): CascadeParams {
   const c = { ...CASCADE_DEFAULTS, ...p };
   for (const key of Object.keys(CASCADE_DEFAULTS) as (keyof CascadeParams)[]) {

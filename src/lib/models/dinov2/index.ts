@@ -1,6 +1,6 @@
 import { registerModel } from '../registry';
 import type { ModelConfig } from '../types';
-import { decodeCascade } from './cascade';
+import { CASCADE_TUNING, decodeCascade, makeCascadeDecode, type CascadeParams } from './cascade';
 import { buildDinoMetric, DINO_METRIC_DEFAULTS } from './model';
 
 /**
@@ -13,11 +13,13 @@ registerModel('dinov2-metric', {
   defaults: { ...DINO_METRIC_DEFAULTS } as unknown as ModelConfig,
   targets: ['instances'],
   decode: decodeCascade,
+  decodeWith: (params) => makeCascadeDecode(params as Partial<CascadeParams>),
+  tuning: CASCADE_TUNING,
   build: (config, rng) => buildDinoMetric(config, rng),
 });
 
 export { buildDinoMetric, DINO_METRIC_DEFAULTS, type DinoMetricConfig, type DinoMetricModel } from './model';
-export { CASCADE_DEFAULTS, cascadeToInstances, decodeCascade, makeCascadeDecode, runCascade, validateCascadeParams, type CascadeEvent, type CascadeParams, type CascadeResult } from './cascade';
+export { CASCADE_DEFAULTS, CASCADE_TUNING, cascadeToInstances, decodeCascade, makeCascadeDecode, runCascade, validateCascadeParams, type CascadeEvent, type CascadeParams, type CascadeResult } from './cascade';
 export { growPixels, growRegion, growTokens, upsampleBilinear, upsampleNearest } from './grow';
 export { suspicionScore, type Suspicion } from './suspicion';
 export { headSize, makeProjectionHead } from './head';
