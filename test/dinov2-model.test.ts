@@ -65,6 +65,10 @@ test('dinov2-metric: with weights the backbone is loaded and frozen (only the he
   model.dispose();
   assert.throws(() => buildModel('dinov2-metric', { variant: 'l14' }), /unknown variant 'l14'/);
   assert.throws(() => buildModel('dinov2-metric', { maxTokens: 1 }), /maxTokens/);
+  assert.throws(() => buildModel('dinov2-metric', { weights: fixture, inChannels: 5 }), /take RGB/);
+  const evidence = buildModel('dinov2-metric', { ...SMALL, inChannels: 5 }, new Rng(0));
+  assert.deepEqual(evidence.params.get('backbone/embeddings/patch_embeddings/projection/w')!.shape, [14, 14, 5, 48]);
+  evidence.dispose();
   assert.throws(() => buildModel('dinov2-metric', { temprature: 1 }), /did you mean 'temperature'/);
   assert.equal(getModelSpec('dinov2-metric').targets[0], 'instances');
 });

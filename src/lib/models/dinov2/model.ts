@@ -23,6 +23,11 @@ export interface DinoMetricConfig extends MetricLossConfig {
   weights: string | null;
   /** null: frozen exactly when weights are given. */
   freezeBackbone: boolean | null;
+  /**
+   * Input channels: 3 (RGB), or RGB + copy-move evidence planes (evidence/index.ts; `sifd train
+   * --evidence` sets it). Extra channels only without weights: the imported patch embedding is RGB.
+   */
+  inChannels: number;
   /** Overrides of the variant's ViT config (e.g. a smaller test ViT), or null. */
   backbone: Partial<Dinov2Config> | null;
   /** Head widths; null: scaled from the backbone width (head.ts). */
@@ -34,6 +39,7 @@ export const DINO_METRIC_DEFAULTS: DinoMetricConfig = {
   variant: 'tiny',
   weights: null,
   freezeBackbone: null,
+  inChannels: 3,
   backbone: null,
   headHidden: null,
   embedDim: null,
@@ -54,6 +60,8 @@ function validate(config: ModelConfig): DinoMetricConfig {
   if (!(c.temperature > 0)) throw new ConfigError(`dinov2-metric: 'temperature' must be > 0, got ${String(c.temperature)}`);
   if (!Number.isInteger(c.maxTokens) || c.maxTokens < 2) throw new ConfigError(`dinov2-metric: 'maxTokens' must be an integer >= 2, got ${String(c.maxTokens)}`);
   if (c.weights !== null && typeof c.weights !== 'string') throw new ConfigError(`dinov2-metric: 'weights' must be a file path or null`);
+  if (!Number.isInteger(c.inChannels) || c.inChannels < 1) throw new ConfigError(`dinov2-metric: 'inChannels' must be an integer >= 1, got ${String(c.inChannels)}`);
+  if (c.weights !== null && c.inChannels !== 3) throw new ConfigError(`dinov2-metric: imported weights take RGB; 'inChannels' ${c.inChannels} needs training from scratch (weights: null)`);
   if (c.backbone !== null && (typeof c.backbone !== 'object' || Array.isArray(c.backbone))) throw new ConfigError(`dinov2-metric: 'backbone' must be an object of ViT overrides or null`);
   return c;
 }
@@ -79,7 +87,7 @@ function eventsOf(input: ForwardInput): Masks[] | null {
 
 export function buildDinoMetric(config: ModelConfig, rng: Rng): DinoMetricModel {
   const cfg = validate(config);
-  const backbone = new Dinov2(new ParamStore(rng.fork('backbone')), 'backbone', dinov2Config(cfg.variant, cfg.backbone ?? {}));
+  const backbone = new Dinov2(new ParamStore(rng.fork('backbone')), 'backbone', dinov2Config(cfg.variant, { inChannels: cfg.inChannels, ...(cfg.backbone ?? {}) }));
   if (cfg.weights) loadDinov2Weights(backbone, cfg.weights);
   const frozen = cfg.freezeBackbone ?? cfg.weights !== null;
   const headStore = new ParamStore(rng.fork('head'));
@@ -101,7 +109,7 @@ export function buildDinoMetric(config: ModelConfig, rng: Rng): DinoMetricModel 
       if (disposed) throw new ModelError('dinov2-metric: forward after dispose()');
       const [, H, W] = input.images.shape;
       if (input.images.rank !== 4 || H % patch !== 0 || W % patch !== 0) {
-        throw new ModelError(`dinov2-metric: images must be [B,H,W,3] with H and W multiples of ${patch} (e.g. 112, 224, 462), got [${input.images.shape}]`);
+        throw new ModelError(`dinov2-metric: images must be [B,H,W,C] with H and W multiples of ${patch} (e.g. 112, 224, 462), got [${input.images.shape}]`);
       }
       const events = eventsOf(input);
       return tf.tidy(() => {
