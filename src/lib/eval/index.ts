@@ -5,3 +5,5 @@ export { evaluateOnSynth } from './synth';
 export type { SynthEvalOptions, SynthEvaluation, SynthImageResult, GroupRow, TransformRow, CopyResult } from './synth';
 export { DEFAULT_METRICS, getMetric, listMetrics, registerMetric } from './metrics';
 export type { ValidationMetric } from './metrics';
+export { candidateParams, tuneDecoder } from './tune';
+export type { TuneOptions, TuneResult, TuneTrial } from './tune';

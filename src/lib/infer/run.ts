@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { evidenceUnion, trustedEvidencePlane, checkEvidenceKind } from '../evidence/index';
+import { evidenceUnion, trustedEvidencePlane, checkEvidenceKind, type EvidenceKind } from '../evidence/index';
 import type { Image } from '../data/types';
 import { ConfigError, ModelError, TrainingError } from '../errors';
 import { buildModel, getModelSpec } from '../models/index';
-import type { ForwardOutput } from '../models/types';
-import { assignWeights, findLatestCheckpoint } from '../train/checkpoint';
+import type { Decode, ForwardOutput, Model, ModelSpec, Preprocess } from '../models/types';
+import { assignWeights, findLatestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 import { Rng } from '../util/random';
 import { DECODE_DEFAULTS } from './decode';
+import { runDecoder } from './decode-params';
 import { checkEventPolicy, keepScoring, type EventPolicy } from './postprocess';
 import { squareResize } from './preprocess';
 import type { InstancePrediction, Predictor } from './types';
@@ -53,32 +54,52 @@ export const NOTEBOOK03_MIN_EVENT_SCORE = 0.8;
  * square training size, normalized as the loader did, evidence planes computed at the original
  * size), the model runs, and the spec's decode turns its output into copy-move events at the
  * image's original size (the preprocess's `restore` brings maps back), fusing the evidence.
+ * A run tuned by `sifd tune` decodes with its tuned parameters (infer/decode-params.ts).
  */
-export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
-  const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
-  if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
-  if (opts.events !== undefined) checkEventPolicy(opts.events);
-  const minEventScore = opts.minEventScore ?? 0;
-  if (!(minEventScore >= 0 && minEventScore <= 1)) throw new ConfigError(`minEventScore must be in [0, 1], got ${minEventScore}`);
-  const ckpt = findLatestCheckpoint(runDir, opts.warn);
+/** A run's model with its latest weights, its input recipe and its decoder (tuned parameters included). */
+export interface RunModel {
+  model: Model;
+  spec: ModelSpec;
+  meta: LoadedCheckpoint['meta'];
+  /** The checkpoint folder the weights came from. */
+  dir: string;
+  decode: Decode;
+  evidence: EvidenceKind;
+  preprocess: Preprocess;
+}
+
+/** The latest complete checkpoint of `runDir` as a built model (the caller disposes `model`). */
+export function loadRunModel(runDir: string, warn?: (msg: string) => void): RunModel {
+  const ckpt = findLatestCheckpoint(runDir, warn);
   if (!ckpt) throw new TrainingError('no complete checkpoint (epoch_<k>/) in this run folder', runDir);
   const { meta } = ckpt;
   const spec = getModelSpec(meta.model.name);
   const model = buildModel(meta.model.name, meta.model.config, new Rng(0));
   try {
     assignWeights(model, ckpt.weights, ckpt.dir);
+    const decode = runDecoder(spec, runDir, meta.model.name);
+    const evidence = checkEvidenceKind(meta.train.evidence, 'run');
+    const preprocess = (spec.preprocess ?? squareResize)({ size: meta.train.size, augment: meta.train.augment, evidence });
+    return { model, spec, meta, dir: ckpt.dir, decode, evidence, preprocess };
   } catch (err) {
     model.dispose();
     throw err;
   }
-  const evidence = checkEvidenceKind(meta.train.evidence, 'run');
-  const preprocess = (spec.preprocess ?? squareResize)({ size: meta.train.size, augment: meta.train.augment, evidence });
+}
+
+export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
+  const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
+  if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
+  if (opts.events !== undefined) checkEventPolicy(opts.events);
+  const minEventScore = opts.minEventScore ?? 0;
+  if (!(minEventScore >= 0 && minEventScore <= 1)) throw new ConfigError(`minEventScore must be in [0, 1], got ${minEventScore}`);
+  const { model, meta, dir, decode, evidence, preprocess } = loadRunModel(runDir, opts.warn);
   const threshold = opts.threshold ?? DECODE_DEFAULTS.threshold;
   const minArea = opts.minArea ?? DECODE_DEFAULTS.minArea;
   let disposed = false;
 
   return {
-    name: `${meta.model.name} (${ckpt.dir})`,
+    name: `${meta.model.name} (${dir})`,
     async predict(image: Image): Promise<InstancePrediction> {
       if (disposed) throw new ModelError('predictor used after dispose()');
       const { height, width } = image;
@@ -94,7 +115,7 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
         const fuse = input.evidence && evidenceKeep !== null
           ? { union: evidenceUnion(input.evidence, n), trusted: trustedEvidencePlane(evidence, input.evidence, n), keep: evidenceKeep }
           : null;
-        return keepScoring(spec.decode(out, { height, width, restore: input.restore, threshold, minArea, events: opts.events, evidence: fuse }), minEventScore);
+        return keepScoring(decode(out, { height, width, restore: input.restore, threshold, minArea, events: opts.events, evidence: fuse }), minEventScore);
       } finally {
         tf.dispose(Object.values(out) as tf.Tensor[]);
       }

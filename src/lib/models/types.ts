@@ -136,6 +136,13 @@ export interface ModelSpec {
   preprocess?: PreprocessFactory;
   /** Output -> events (infer/decode.ts has the common decoders). */
   decode: Decode;
+  /**
+   * The decoder with parameters of its own (a run's tuned `decode.json`, infer/decode-params.ts);
+   * `decodeWith({})` is `decode`. Absent: the decoder has no parameters to tune.
+   */
+  decodeWith?: (params: Record<string, number>) => Decode;
+  /** Candidate values per decoder parameter for `sifd tune` (eval/tune.ts); goes with `decodeWith`. */
+  tuning?: Record<string, readonly number[]>;
   /** Validation metrics by name (eval/metrics.ts); default ['dice', 'iou', 'of1']. */
   metrics?: readonly string[];
   /**
