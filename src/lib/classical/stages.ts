@@ -11,7 +11,7 @@ import { clusterMatches } from './cluster';
 import { denseMatchTransforms } from './denseMatch';
 import type { CopyTransform, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
-import { detectKeypoints, type Keypoints } from './keypoints';
+import { detectKeypoints, detectSiftKeypoints, type Keypoints, mirrorFloatKeypoints } from './keypoints';
 import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
@@ -64,14 +64,18 @@ export interface RegionStage {
 
 export type ProposalStage = TransformStage | RegionStage;
 
-/** ORB/AKAZE/BRISK keypoints (+ mirrored) -> g2NN self-matching -> clusters -> RANSAC per cluster. */
+/**
+ * SIFT or ORB/AKAZE/BRISK keypoints (+ mirrored: SIFT mirrors its descriptors, the binary ones are
+ * detected again on the mirrored image) -> g2NN self-matching -> clusters -> RANSAC per cluster.
+ */
 const keypointStage: TransformStage = {
   kind: 'transforms',
   name: 'keypoints',
   enabled: () => true,
   propose({ cv, eq, p, lap }) {
-    const kp = detectKeypoints(cv, eq, p);
-    const kpMirror = p.flips ? detectKeypoints(cv, eq, p, true) : undefined;
+    const sift = p.detector === 'sift';
+    const kp = sift ? detectSiftKeypoints(cv, eq, p) : detectKeypoints(cv, eq, p);
+    const kpMirror = !p.flips ? undefined : sift ? mirrorFloatKeypoints(kp) : detectKeypoints(cv, eq, p, true);
     lap('keypoints');
     const matches = matchKeypoints(kp, kpMirror, p);
     lap('match');
