@@ -24,6 +24,8 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   claheTiles: number;
   /** Keypoint detector + descriptor: binary ones from OpenCV.js, or float SIFT (sift.ts). */
   detector: KeypointDetector;
+  /** Also propose transforms from SIFT keypoints next to a binary `detector` (stages.ts, siftStage). */
+  sift: boolean;
   /** SIFT DoG contrast threshold (0..1 image units; OpenCV's default is 0.04, the competition's 2nd place used 0.001). */
   siftContrast: number;
   /** RootSIFT descriptors (Hellinger distance) instead of OpenCV's L2-normalised SIFT. */
@@ -118,6 +120,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   claheClip: 2,
   claheTiles: 8,
   detector: 'orb' as KeypointDetector,
+  sift: false,
   siftContrast: 0.01,
   rootSift: true,
   maxDescDistance: 0.5,
@@ -169,9 +172,10 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
 export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalParams)[]>> = Object.freeze({
   input: ['maxSide', 'minSide', 'contrast', 'claheClip', 'claheTiles'],
   keypoints: [
-    'detector', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
+    'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
     'minDistance', 'clusterRadius', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale',
   ],
+  sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
   resampled: ['resampledTwins'],
