@@ -3,6 +3,7 @@
  * words so matching can XOR/popcount them in plain JS; or float SIFT/RootSIFT ones from sift.ts
  * (OpenCV.js has no SIFT), matched by L2 distance.
  */
+import { ModelError } from '../errors';
 import type { GrayImage } from './grayscale';
 import { type OpenCv, release } from './opencv';
 import type { ClassicalParams } from './params';
@@ -54,7 +55,7 @@ function openCvBlur(cv: OpenCv): BlurFn {
  * mirroring maps a DoG extremum onto one), mirrored descriptors (sift.ts, mirrorDescriptors).
  */
 export function mirrorFloatKeypoints(kp: Keypoints): Keypoints {
-  if (!kp.fdesc) throw new Error('mirrorFloatKeypoints needs float descriptors');
+  if (!kp.fdesc) throw new ModelError('mirrored keypoints without detecting again need float (SIFT) descriptors; binary ones are detected on the mirrored image');
   return { ...kp, angle: kp.angle.map((a) => (540 - a) % 360), fdesc: mirrorDescriptors(kp.fdesc) };
 }
 
