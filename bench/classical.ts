@@ -15,13 +15,14 @@ import { mean, median, round1 as round } from '../src/lib/util/stats';
  * synthetic figures of every family, with the median time of each stage, and the median time of
  * the SegFormer's evidence planes (evidence/index.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
- * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false]
- * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts).
+ * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true]
+ * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts). Each stage's
+ * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in.
  */
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' } },
+    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' }, detector: { type: 'string' }, sift: { type: 'string' } },
     strict: true,
   });
   const n = Number(values.images ?? 4);
@@ -32,6 +33,8 @@ export async function run(argv: string[]): Promise<object> {
   const params = resolveParams({
     ...(values.flips === undefined ? {} : { flips: values.flips === 'true' }),
     ...(values.dense === undefined ? {} : { denseMatching: values.dense === 'true' }),
+    ...(values.detector === undefined ? {} : { detector: values.detector }),
+    ...(values.sift === undefined ? {} : { sift: values.sift === 'true' }),
   });
   const cv = await loadOpenCv();
   const rng = new Rng('bench-classical');
@@ -66,10 +69,11 @@ export async function run(argv: string[]): Promise<object> {
       msPerImageMedian: round(median(wall)),
       cpuMsPerImage: round(mean(cpu)),
       stageMsMedian: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])),
+      stageMsPerMp: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v) / ((side * side) / 1e6))])),
       evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
-  return { bench: 'classical', params: { detector: params.detector, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching }, loadAverage: os.loadavg().map(round), sizes: results };
+  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
 

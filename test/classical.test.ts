@@ -83,7 +83,8 @@ test('an exact translated copy is found as one event (source and copy in one ins
   assert.equal(r.instances.count, regions.instances.count / 2, 'events give one instance per pair of regions');
 });
 
-test('regular blot lanes drawn independently with noise are not flagged', async () => {
+for (const [name, params] of [['ORB', {}], ['ORB + SIFT', { sift: true }], ['SIFT alone', { detector: 'sift' }]] as const) {
+test(`regular blot lanes drawn independently with noise are not flagged (${name})`, async () => {
   const w = 480;
   const h = 260;
   const rng = new Rng('classical-lanes');
@@ -108,10 +109,11 @@ test('regular blot lanes drawn independently with noise are not flagged', async 
   }
   for (let i = 0; i < f.length; i++) f[i] += rng.normal(0, 5);
   const image = await viaPng(toRgb(f, w, h));
-  const r = await detectCopyMove(image);
+  const r = await detectCopyMove(image, params);
   assert.equal(r.instances.count, 0, `flagged ${r.instances.count} region(s): ${JSON.stringify(r.debug.candidates.filter((c) => c.accepted))}`);
   assert.ok(r.debug.matches.ax.length > 0, 'the look-alike bands do produce descriptor matches (so verification is what rejects them)');
 });
+}
 
 test('the predictor returns masks at the original size when the image is downscaled', async () => {
   const w = 1400;
@@ -130,7 +132,8 @@ test('the predictor returns masks at the original size when the image is downsca
 
 test('parameters: unknown names and bad values are rejected with the reason', () => {
   assert.throws(() => resolveParams({ minInlier: 5 } as never), (e: unknown) => e instanceof ConfigError && /did you mean 'minInliers'/.test(e.message));
-  assert.throws(() => resolveParams({ detector: 'sift' as never }), /unknown detector 'sift'/);
+  assert.throws(() => resolveParams({ detector: 'surf' as never }), /unknown detector 'surf'/);
+  assert.equal(resolveParams({ detector: 'sift' }).detector, 'sift');
   assert.throws(() => resolveParams({ minInliers: 2 }), /at least 3/);
   assert.throws(() => resolveParams({ znccWindow: 6 }), /odd/);
   assert.equal(resolveParams({ minInliers: 9 }).minInliers, 9);

@@ -1,7 +1,7 @@
 /**
  * The classical copy-move detector: grey -> working size -> contrast normalisation -> the proposal
- * stages (stages.ts: keypoints -> g2NN self-matching -> clusters -> RANSAC; dense block matching;
- * rotation-invariant dense matching) -> one dense ZNCC verification with text-label suppression ->
+ * stages (stages.ts: keypoints -> g2NN self-matching -> clusters -> RANSAC, optionally SIFT keypoints the
+ * same way; dense block matching; rotation-invariant dense matching) -> one dense ZNCC verification with text-label suppression ->
  * one merge into copy-move events (events.ts: a source and all of its copies per instance) at the
  * original size, which the region stages' verified regions (resampled twins) join -> the gate.
  */

@@ -15,3 +15,5 @@ export type { ClassicalParams, ClassicalParamsInput, KeypointDetector } from './
 export { EVENT_MODES, gateEvents } from './events';
 export type { EventGate, EventMode } from './events';
 export { loadOpenCv } from './opencv';
+export { detectSift, mirrorDescriptors, SIFT_DEFAULTS } from './sift';
+export type { SiftKeypoints, SiftParams } from './sift';

@@ -1,10 +1,13 @@
 /**
- * Keypoints + binary descriptors from OpenCV.js (ORB, AKAZE or BRISK; SIFT is not in its build).
- * Descriptors are repacked as uint32 words so matching can XOR/popcount them in plain JS.
+ * Keypoints + descriptors: binary ones from OpenCV.js (ORB, AKAZE or BRISK), repacked as uint32
+ * words so matching can XOR/popcount them in plain JS; or float SIFT/RootSIFT ones from sift.ts
+ * (OpenCV.js has no SIFT), matched by L2 distance.
  */
+import { ModelError } from '../errors';
 import type { GrayImage } from './grayscale';
 import { type OpenCv, release } from './opencv';
 import type { ClassicalParams } from './params';
+import { type BlurFn, detectSift, mirrorDescriptors, SIFT_DIMS } from './sift';
 
 export interface Keypoints {
   count: number;
@@ -18,6 +21,42 @@ export interface Keypoints {
   words: number;
   /** Bits per descriptor (for distance thresholds given as a fraction). */
   bits: number;
+  /** Float descriptors (SIFT): count x dims, unit L2 norm; binary `desc` is then empty (words 0). */
+  fdesc?: Float32Array;
+  dims?: number;
+}
+
+/** SIFT keypoints of the working image (float descriptors), strongest `maxKeypoints` positions. */
+export function detectSiftKeypoints(cv: OpenCv, gray: GrayImage, params: ClassicalParams): Keypoints {
+  const k = detectSift(
+    gray,
+    { contrastThreshold: params.siftContrast, maxKeypoints: params.maxKeypoints, rootSift: params.rootSift, doubleImage: false },
+    openCvBlur(cv),
+  );
+  return { count: k.count, x: k.x, y: k.y, angle: k.angle, size: k.size, desc: new Uint32Array(0), words: 0, bits: 0, fdesc: k.desc, dims: SIFT_DIMS };
+}
+
+/** OpenCV.js's Gaussian blur (WebAssembly, ~5x the plain-JS one): the same kernel and borders as sift.ts assumes. */
+function openCvBlur(cv: OpenCv): BlurFn {
+  return (src, sigma) => {
+    const a = cv.matFromArray(src.height, src.width, cv.CV_32F, src.data);
+    const b = new cv.Mat();
+    try {
+      cv.GaussianBlur(a, b, new cv.Size(0, 0), sigma, sigma, cv.BORDER_REFLECT_101);
+      return { data: new Float32Array(b.data32F), width: src.width, height: src.height };
+    } finally {
+      release(a, b);
+    }
+  };
+}
+
+/**
+ * The mirror image's float keypoints without detecting again: the same positions (left-right
+ * mirroring maps a DoG extremum onto one), mirrored descriptors (sift.ts, mirrorDescriptors).
+ */
+export function mirrorFloatKeypoints(kp: Keypoints): Keypoints {
+  if (!kp.fdesc) throw new ModelError('mirrored keypoints without detecting again need float (SIFT) descriptors; binary ones are detected on the mirrored image');
+  return { ...kp, angle: kp.angle.map((a) => (540 - a) % 360), fdesc: mirrorDescriptors(kp.fdesc) };
 }
 
 /** Detects on the image, or on its left-right mirror with x mapped back to the original frame. */

@@ -1,11 +1,13 @@
 /**
  * g2NN matching of an image's descriptors against themselves (or against its mirror's, for
- * flipped copies): for each keypoint, its k nearest descriptors by Hamming distance are sorted and
+ * flipped copies): for each keypoint, its k nearest descriptors by Hamming distance (binary) or
+ * L2 distance (float: SIFT, by brute force with a cheap lower bound first) are sorted and
  * neighbour t is kept while d_t < ratio * d_{t+1} (Amerini et al.'s generalised 2NN), so a region
  * copied several times yields all its copies. Neighbours spatially closer than minDistance are the
  * same structure (e.g. one corner at two pyramid levels) and are dropped before the ratio test.
  */
 import type { Keypoints } from './keypoints';
+import { principalAxes, project } from './principalAxes';
 import type { ClassicalParams } from './params';
 
 /** Matched point pairs in working-image pixels; `flipped` marks pairs from the mirror matching. */
@@ -98,6 +100,63 @@ function nearest(q: Keypoints, c: Keypoints, k: number, minDist2: number, self: 
   return top;
 }
 
+/**
+ * The float version of `nearest` (L2 distance of unit descriptors), by brute force with a lower
+ * bound first: the distance of the pair's projections onto the descriptors' leading principal
+ * axes (principalAxes.ts), which already exceeds the cap for most pairs. `symmetric`:
+ * d(q_i, c_j) = d(q_j, c_i), so each pair is computed once for both ends (true for self-matching
+ * and for matching against the mirrored descriptors, a permutation that is its own inverse).
+ */
+function nearestFloat(q: Keypoints, c: Keypoints, k: number, minDist2: number, symmetric: boolean, cap: number): TopK {
+  const top = new TopK(q.count, k);
+  const dims = q.dims!;
+  const m = BOUND_AXES;
+  const axes = principalAxes(q.fdesc!, q.count, dims, m);
+  const qp = project(q.fdesc!, q.count, dims, axes);
+  const cp = c.fdesc === q.fdesc ? qp : project(c.fdesc!, c.count, dims, axes);
+  const qd = q.fdesc!;
+  const cd = c.fdesc!;
+  const cap2 = cap * cap;
+  for (let i = 0; i < q.count; i++) {
+    const qi = i * dims;
+    const qb = i * m;
+    const xi = q.x[i];
+    const yi = q.y[i];
+    for (let j = symmetric ? i + 1 : 0; j < c.count; j++) {
+      const dx = c.x[j] - xi;
+      const dy = c.y[j] - yi;
+      if (dx * dx + dy * dy < minDist2) continue;
+      const cb = j * m;
+      let lb = 0;
+      for (let t = 0; t < m; t += 4) {
+        const e0 = qp[qb + t] - cp[cb + t];
+        const e1 = qp[qb + t + 1] - cp[cb + t + 1];
+        const e2 = qp[qb + t + 2] - cp[cb + t + 2];
+        const e3 = qp[qb + t + 3] - cp[cb + t + 3];
+        lb += e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3;
+      }
+      if (lb > cap2) continue;
+      const cj = j * dims;
+      let d2 = 0;
+      for (let t = 0; t < dims; t += 4) {
+        const e0 = qd[qi + t] - cd[cj + t];
+        const e1 = qd[qi + t + 1] - cd[cj + t + 1];
+        const e2 = qd[qi + t + 2] - cd[cj + t + 2];
+        const e3 = qd[qi + t + 3] - cd[cj + t + 3];
+        d2 += e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3;
+      }
+      if (d2 > cap2) continue;
+      const d = Math.sqrt(d2);
+      top.push(i, j, d);
+      if (symmetric) top.push(j, i, d);
+    }
+  }
+  return top;
+}
+
+/** Principal axes of the lower bound (a multiple of 4). */
+const BOUND_AXES = 16;
+
 function pairKey(ax: number, ay: number, bx: number, by: number): string {
   const a = `${Math.round(ax)},${Math.round(ay)}`;
   const b = `${Math.round(bx)},${Math.round(by)}`;
@@ -114,8 +173,8 @@ function g2nn(
   out: Pair[],
 ): void {
   const k = top.k;
-  const exact = params.exactHamming * q.bits;
-  const max = params.maxHamming * q.bits;
+  const exact = q.fdesc ? params.exactDescDistance : params.exactHamming * q.bits;
+  const max = q.fdesc ? params.maxDescDistance : params.maxHamming * q.bits;
   for (let i = 0; i < q.count; i++) {
     const base = i * k;
     for (let t = 0; t < k; t++) {
@@ -138,12 +197,16 @@ export function matchKeypoints(kp: Keypoints, mirrored: Keypoints | undefined, p
   const minDist2 = params.minDistance * params.minDistance;
   // Distances above this can neither match (> maxHamming) nor fail the ratio test of a match
   // (d_t <= maxHamming < ratio * d_{t+1}): such neighbours are as good as absent.
-  const cap = (params.maxHamming * kp.bits) / params.g2nnRatio;
+  const float = kp.fdesc !== undefined;
+  const cap = (float ? params.maxDescDistance : params.maxHamming * kp.bits) / params.g2nnRatio;
+  const near = float ? nearestFloat : nearest;
   const pairs: Pair[] = [];
   const seen = new Set<string>();
-  if (kp.count > 1) g2nn(kp, kp, nearest(kp, kp, params.g2nnK, minDist2, true, cap), params, false, seen, pairs);
-  if (mirrored && kp.count > 0 && mirrored.count > 0 && mirrored.words === kp.words) {
-    g2nn(kp, mirrored, nearest(kp, mirrored, params.g2nnK, minDist2, false, cap), params, true, seen, pairs);
+  if (kp.count > 1) g2nn(kp, kp, near(kp, kp, params.g2nnK, minDist2, true, cap), params, false, seen, pairs);
+  if (mirrored && kp.count > 0 && mirrored.count > 0 && mirrored.words === kp.words && mirrored.dims === kp.dims) {
+    // Float mirrors are a permutation of the same descriptors (an isometry and an involution), so
+    // that matching is symmetric too; re-detected binary mirrors are not.
+    g2nn(kp, mirrored, near(kp, mirrored, params.g2nnK, minDist2, float, cap), params, true, seen, pairs);
   }
   const n = pairs.length;
   const m: Matches = {

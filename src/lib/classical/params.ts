@@ -7,8 +7,8 @@ import { BLOCK_DEFAULTS, type BlockMatchParams } from './blockParams';
 import { CONTRAST_MODES, type ContrastMode } from './contrast';
 import { EVENT_MODES, type EventGate, type EventMode } from './events';
 
-export type KeypointDetector = 'orb' | 'akaze' | 'brisk';
-export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk'];
+export type KeypointDetector = 'orb' | 'akaze' | 'brisk' | 'sift';
+export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk', 'sift'];
 
 /** Also the image-level gate against false alarms (events.ts, EventGate: minEventScore, maxEvents, minForgedShare, maxEventShare). */
 export interface ClassicalParams extends BlockMatchParams, EventGate {
@@ -22,8 +22,18 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   claheClip: number;
   /** CLAHE tiles per side. */
   claheTiles: number;
-  /** Keypoint detector + binary descriptor from OpenCV.js. */
+  /** Keypoint detector + descriptor: binary ones from OpenCV.js, or float SIFT (sift.ts). */
   detector: KeypointDetector;
+  /** Also propose transforms from SIFT keypoints next to a binary `detector` (stages.ts, siftStage). */
+  sift: boolean;
+  /** SIFT DoG contrast threshold (0..1 image units; OpenCV's default is 0.04, the competition's 2nd place used 0.001). */
+  siftContrast: number;
+  /** RootSIFT descriptors (Hellinger distance) instead of OpenCV's L2-normalised SIFT. */
+  rootSift: boolean;
+  /** Float descriptors (unit norm) farther apart than this L2 distance are never matches. */
+  maxDescDistance: number;
+  /** Float descriptors at or below this L2 distance are always kept (exact copies). */
+  exactDescDistance: number;
   /** Keypoints kept per image (strongest first); matching cost grows with its square. */
   maxKeypoints: number;
   /** ORB descriptor patch side: small patches stay inside small or irregular copied regions. */
@@ -110,6 +120,12 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   claheClip: 2,
   claheTiles: 8,
   detector: 'orb' as KeypointDetector,
+  sift: false,
+  siftContrast: 0.01,
+  rootSift: true,
+  // The value the tuning runs used (realistic-tune + photo-tune); 0.5 was never measured.
+  maxDescDistance: 0.35,
+  exactDescDistance: 0.05,
   maxKeypoints: 3000,
   orbPatchSize: 31,
   orbLevels: 8,
@@ -160,6 +176,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
     'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
     'minDistance', 'clusterRadius', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale',
   ],
+  sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
   resampled: ['resampledTwins'],
@@ -215,7 +232,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
     throw new ConfigError(`unknown model '${String(p.model)}'; ${didYouMean(String(p.model), ['similarity', 'affine'])}`);
   }
   const positive: Array<keyof ClassicalParams> = [
-    'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius',
+    'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius', 'siftContrast', 'maxDescDistance',
     'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
     'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms',
   ];

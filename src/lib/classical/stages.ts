@@ -11,7 +11,7 @@ import { clusterMatches } from './cluster';
 import { denseMatchTransforms } from './denseMatch';
 import type { CopyTransform, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
-import { detectKeypoints, type Keypoints } from './keypoints';
+import { detectKeypoints, detectSiftKeypoints, type Keypoints, mirrorFloatKeypoints } from './keypoints';
 import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
@@ -64,26 +64,53 @@ export interface RegionStage {
 
 export type ProposalStage = TransformStage | RegionStage;
 
-/** ORB/AKAZE/BRISK keypoints (+ mirrored) -> g2NN self-matching -> clusters -> RANSAC per cluster. */
+/**
+ * The `detector`'s keypoints (+ mirrored: SIFT mirrors its descriptors, the binary ones are
+ * detected again on the mirrored image) -> g2NN self-matching -> clusters -> RANSAC per cluster.
+ */
 const keypointStage: TransformStage = {
   kind: 'transforms',
   name: 'keypoints',
   enabled: () => true,
-  propose({ cv, eq, p, lap }) {
-    const kp = detectKeypoints(cv, eq, p);
-    const kpMirror = p.flips ? detectKeypoints(cv, eq, p, true) : undefined;
+  propose(input) {
+    const { cv, eq, p, lap } = input;
+    const sift = p.detector === 'sift';
+    const kp = sift ? detectSiftKeypoints(cv, eq, p) : detectKeypoints(cv, eq, p);
+    const kpMirror = !p.flips ? undefined : sift ? mirrorFloatKeypoints(kp) : detectKeypoints(cv, eq, p, true);
     lap('keypoints');
-    const matches = matchKeypoints(kp, kpMirror, p);
-    lap('match');
-    const clusters = clusterMatches(matches, p.clusterRadius).filter((c) => c.members.length >= p.minInliers);
-    const clusterOf = new Int32Array(matches.count).fill(-1);
-    clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
-    lap('cluster');
-    const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
-    lap('ransac');
-    return { transforms, frame: 'working', trace: { kp, kpMirror, matches, clusters, clusterOf, rejected } };
+    return keypointTransforms(kp, kpMirror, input);
   },
 };
+
+/**
+ * SIFT keypoints as a second keypoint stage next to a binary `detector` (param `sift`): DoG blobs
+ * and gradient histograms find copies that FAST corners miss (rescaled, turned, smooth content),
+ * while on noisy, re-encoded figures ORB's corners repeat better; their transforms all go through
+ * the one verification.
+ */
+const siftStage: TransformStage = {
+  kind: 'transforms',
+  name: 'sift',
+  enabled: (p) => p.sift && p.detector !== 'sift',
+  propose(input) {
+    const kp = detectSiftKeypoints(input.cv, input.eq, input.p);
+    input.lap('sift');
+    return keypointTransforms(kp, input.p.flips ? mirrorFloatKeypoints(kp) : undefined, input, 'sift-');
+  },
+};
+
+/** Matching, clustering and RANSAC of one keypoint set (and its mirror), in the working frame. */
+function keypointTransforms(kp: Keypoints, kpMirror: Keypoints | undefined, { cv, p, lap }: StageInput, prefix = '') {
+  const matches = matchKeypoints(kp, kpMirror, p);
+  lap(`${prefix}match`);
+  const clusters = clusterMatches(matches, p.clusterRadius).filter((c) => c.members.length >= p.minInliers);
+  const clusterOf = new Int32Array(matches.count).fill(-1);
+  clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
+  lap(`${prefix}cluster`);
+  const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
+  lap(`${prefix}ransac`);
+  return { transforms, frame: 'working' as const, trace: { kp, kpMirror, matches, clusters, clusterOf, rejected } };
+}
 
 /** Dense DCT block matching at native resolution (blockMatch.ts). */
 const blockStage: TransformStage = {
@@ -119,4 +146,4 @@ const resampledStage: RegionStage = {
 };
 
 /** Every stage, in the order it runs. */
-export const STAGES: readonly ProposalStage[] = [keypointStage, blockStage, denseStage, resampledStage];
+export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, denseStage, resampledStage];
