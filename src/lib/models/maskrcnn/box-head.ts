@@ -68,8 +68,12 @@ export class BoxHead {
 
   /** features [B,h,w,C], proposals per image -> class logits [R,K] and deltas [R,K*4], R = all proposals in order. */
   forward(features: tf.Tensor4D, proposals: Float32Array[], scale: number): { logits: tf.Tensor2D; deltas: tf.Tensor2D; represented: tf.Tensor2D } {
+    const { rois, batch } = flattenRois(proposals);
+    if (!batch.length) {
+      const k = this.cfg.numClasses;
+      return { logits: tf.zeros([0, k]), deltas: tf.zeros([0, 4 * k]), represented: tf.zeros([0, this.cfg.representation]) };
+    }
     return tf.tidy(() => {
-      const { rois, batch } = flattenRois(proposals);
       const pooled = roiAlign(features, rois, batch, { outputSize: POOL, spatialScale: scale, samplingRatio: 2 });
       const represented = this.represent(pooled);
       return { logits: this.cls(represented), deltas: this.bbox(represented), represented };

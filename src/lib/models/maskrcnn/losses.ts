@@ -7,10 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 /** sum(smooth_l1(pred - target)) with PyTorch's `beta` (quadratic below beta, linear above). */
 export function smoothL1Sum(pred: tf.Tensor, target: tf.Tensor, beta: number): tf.Scalar {
   return tf.tidy(() => {
+    // with m = min(|d|, beta): 0.5 m^2 / beta + (|d| - m), branch-free so tfjs differentiates it
     const d = pred.sub(target).abs();
-    const quadratic = d.square().mul(0.5 / beta);
-    const linear = d.sub(0.5 * beta);
-    return tf.where(d.less(beta), quadratic, linear).sum() as tf.Scalar;
+    const m = tf.minimum(d, beta);
+    return m.square().mul(0.5 / beta).add(d.sub(m)).sum() as tf.Scalar;
   });
 }
 

@@ -40,8 +40,10 @@ export class MaskHead {
 
   /** features [B,h,w,C], boxes per image -> mask logits [R, 28, 28, numClasses]. */
   forward(features: tf.Tensor4D, boxes: Float32Array[], scale: number): tf.Tensor4D {
+    const { rois, batch } = flattenRois(boxes);
+    // no RoIs: no work (the native backend rejects a bias add on an empty batch)
+    if (!batch.length) return tf.zeros([0, MASK_SIZE, MASK_SIZE, this.cfg.numClasses]);
     return tf.tidy(() => {
-      const { rois, batch } = flattenRois(boxes);
       let x = roiAlign(features, rois, batch, { outputSize: POOL, spatialScale: scale, samplingRatio: 2 });
       for (const conv of this.convs) x = tf.relu(conv(x));
       return this.logits(tf.relu(this.up(x)));

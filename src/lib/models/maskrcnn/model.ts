@@ -47,6 +47,14 @@ export interface MaskRcnnConfig {
   detectionsPerImage: number;
   /** Instances to train on: copy-move events (sifd) or the seed's contours. */
   targets: TargetPolicy;
+  /**
+   * Run the backbone's BatchNorm on its running statistics in training too (false: the seed, batch
+   * statistics while training). MobileNetV3's BatchNorm momentum is 0.01, so its running statistics
+   * trail the batch statistics for hundreds of steps; a short run from scratch (the overfit test)
+   * then predicts in eval mode from features it never trained on. The affine weights still train
+   * (torchvision's FrozenBatchNorm2d, used for pretrained detection backbones, freezes them too).
+   */
+  freezeBatchNorm: boolean;
 }
 
 export const MASKRCNN_DEFAULTS: MaskRcnnConfig = {
@@ -75,6 +83,7 @@ export const MASKRCNN_DEFAULTS: MaskRcnnConfig = {
   boxNmsThreshold: 0.5,
   detectionsPerImage: 100,
   targets: 'events',
+  freezeBatchNorm: false,
 };
 
 /** torchvision's loss names, what the seed sums. */
@@ -157,7 +166,7 @@ export class MaskRcnn {
    */
   forward(images: tf.Tensor4D, targets: ImageTargets[] | null, training: boolean): MaskRcnnResult {
     const t = transformImages(images, this.config);
-    const features = this.backbone.forward(t.images, training);
+    const features = this.backbone.forward(t.images, training && !this.config.freezeBatchNorm);
     const [, padH, padW] = t.images.shape;
     const rpnOut = this.rpn.head(features, padH, padW);
     try {
