@@ -118,3 +118,35 @@ test('overfit: four synthetic forged figures reach foreground mask IoU >= 0.8 on
   }
   assert.equal(tf.memory().numTensors, start);
 });
+
+test('the registered model trains, validates (oF1 through decodeBoxes) and resumes through the unchanged trainer', async () => {
+  const start = tf.memory().numTensors;
+  const size = 64;
+  const labelled = samples.slice(0, 8);
+  const loader = createLoader({ samples: labelled, batchSize: 4, size, seed: 1, instances: true });
+  const runDir = path.join(root, 'run');
+  const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, lr: 1e-3, size, batchSize: 4, optimizer: { kind: 'adamw' as const, weightDecay: 1e-4 } };
+  const build = () => buildModel('maskrcnn-mnv3s', { ...SMALL, minSize: size, maxSize: size }, new Rng(2));
+  const counts: number[] = [];
+  const first = build();
+  try {
+    const r = await trainModel({ model: first, config, train: ({ epoch }) => loader.epoch(epoch), val: () => loader.epoch(0), runDir, callbacks: [{ onBatchEnd: () => counts.push(tf.memory().numTensors) }] });
+    assert.equal(r.epoch, 1);
+    const h = r.history[0];
+    assert.ok(Number.isFinite(h.trainLoss) && Number.isFinite(h.valLoss), JSON.stringify(h));
+    assert.ok(h.metrics && 'valOF1' in h.metrics && h.metrics.valOF1 >= 0 && h.metrics.valOF1 <= 1, JSON.stringify(h.metrics));
+    assert.ok(counts.every((c) => c === counts[0]), `tensor count moved across steps: ${counts}`);
+  } finally {
+    first.dispose();
+  }
+  const second = build();
+  try {
+    const r = await trainModel({ model: second, config: { ...config, epochs: 2 }, train: ({ epoch }) => loader.epoch(epoch), runDir, resume: true });
+    assert.ok(r.resumedFrom, 'resumed from the first run\'s checkpoint');
+    assert.equal(r.epoch, 2);
+  } finally {
+    second.dispose();
+    await loader.close();
+  }
+  assert.equal(tf.memory().numTensors, start);
+});
