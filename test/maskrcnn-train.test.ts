@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
-import { createLoader } from '../src/lib/data/loader';
+import { createLoader, type LoadedBatch } from '../src/lib/data/loader';
 import { scan } from '../src/lib/data/scan';
 import { generateDataset } from '../src/lib/data/synth/index';
 import type { Masks, Sample } from '../src/lib/data/types';
@@ -85,7 +85,7 @@ test('overfit: four synthetic forged figures reach foreground mask IoU >= 0.8 on
   assert.equal(figs.length, 4, 'not enough forged figures with events of at least 600 px');
   const loader = createLoader({ samples: figs, batchSize: 4, size: SIZE, seed: 1, instances: true, shuffle: false });
   const it = loader.epoch(0)[Symbol.asyncIterator]();
-  const batch = (await it.next()).value!;
+  const batch = (await it.next()).value as LoadedBatch;
   await loader.close();
   const instances: Masks[] = batch.instances!.map((inst) => ({ data: Uint8Array.from(inst.masks.dataSync()), count: inst.masks.shape[0], height: SIZE, width: SIZE }));
   const images = batch.images.clone();
