@@ -12,7 +12,8 @@ import { MobileNetV3, type MobileNetV3Config } from '../src/lib/models/backbones
 import { ResNet, resnetConfig, type ResNetConfig } from '../src/lib/models/backbones/resnet';
 import { convPadded } from '../src/lib/models/backbones/layers';
 import { bicubicMatrix } from '../src/lib/models/backbones/bicubic';
-import { loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
+import { applyDinov2Weights, loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
+import type { StoredTensor } from '../src/lib/weights/stateDict';
 import { loadMobileNetV3Weights } from '../src/lib/weights/maps/mobilenetv3';
 import { loadResNetWeights } from '../src/lib/weights/maps/resnet';
 import { readSafetensors } from '../src/lib/weights/safetensors';
@@ -25,6 +26,8 @@ const TOL = 1e-4;
 
 /** The backends to check: cpu, and the fastest one sifd picks here (tensorflow where built, else wasm). */
 const backends: string[] = ['cpu'];
+
+const fastest = () => backends[backends.length - 1];
 
 before(async () => {
   const best = (await initBackend()).backend;
@@ -117,8 +120,59 @@ test('DINOv2 (HF Dinov2Model, legacy key names) matches every hidden state, inte
       expectClose(`${backend} ${io}`, io, ['last_hidden_state', ...states.map((_, i) => `hidden_states.${i}`)], [out.lastHiddenState, ...states]);
       tf.dispose([out.patchTokens, out.cls, x]);
     }
+    // trainable end to end (the `tiny` ViT trains from scratch): a gradient for every parameter, through the
+    // interpolation; on the fastest backend only (the cpu backend's backward passes are slow in JavaScript)
+    if (backend !== fastest()) return model.dispose();
+    const x = reference('dinov2-tiny.io.safetensors', 'input') as tf.Tensor4D;
+    const { grads, value } = tf.variableGrads(() => model.forward(x).patchTokens.square().mean() as tf.Scalar);
+    assert.equal(Object.keys(grads).length, model.store.variables.size);
+    assert.ok(Object.values(grads).every((g) => tf.tidy(() => tf.isFinite(g).all().dataSync()[0] === 1 && g.abs().max().dataSync()[0] > 0)));
+    tf.dispose([value, x, ...Object.values(grads)]);
     model.dispose();
   });
+});
+
+test('DINOv2 with registers (HF Dinov2WithRegistersModel, antialiased position resampling) matches every hidden state', async () => {
+  const io = 'dinov2-reg-tiny.io.safetensors';
+  await onEachBackend((backend) => {
+    const model = Dinov2.create({ ...DINO_TINY, registers: 4 }, new Rng(0));
+    loadDinov2Weights(model, fixture('dinov2-reg-tiny.safetensors'));
+    const x = reference(io, 'input') as tf.Tensor4D;
+    const out = model.forward(x, { hiddenStates: true });
+    assert.deepEqual(out.patchTokens.shape, [2, 5, 3, 32]);
+    assert.equal(out.lastHiddenState.shape[1], 1 + 4 + 15);
+    const states = out.hiddenStates!;
+    expectClose(`${backend} ${io}`, io, ['last_hidden_state', ...states.map((_, i) => `hidden_states.${i}`)], [out.lastHiddenState, ...states]);
+    tf.dispose([out.patchTokens, out.cls, x]);
+    model.dispose();
+  });
+});
+
+test("DINOv2 map reads transformers 5 names (q_proj/k_proj/v_proj/o_proj) and a task model's 'dinov2.' prefix", () => {
+  const legacy = readSafetensors(fixture('dinov2-tiny.safetensors'));
+  const modern = new Map<string, StoredTensor>();
+  for (const [k, t] of legacy.tensors) {
+    const renamed = k
+      .replace('attention.attention.query', 'attention.q_proj')
+      .replace('attention.attention.key', 'attention.k_proj')
+      .replace('attention.attention.value', 'attention.v_proj')
+      .replace('attention.output.dense', 'attention.o_proj');
+    modern.set(`dinov2.${renamed}`, t);
+  }
+  modern.set('classifier.weight', { shape: [2, 64], dtype: 'F32', data: new Float32Array(128) });
+  const a = Dinov2.create(DINO_TINY, new Rng(0));
+  const b = Dinov2.create(DINO_TINY, new Rng(1));
+  const start = tf.memory().numTensors;
+  applyDinov2Weights(a, legacy);
+  assert.throws(() => applyDinov2Weights(b, { file: 'task.safetensors', tensors: modern }), /unexpected tensor\(s\) in the file: classifier\.weight/);
+  const report = applyDinov2Weights(b, { file: 'task.safetensors', tensors: modern }, { allowUnexpected: true });
+  assert.deepEqual(report.unexpected, ['classifier.weight']);
+  for (const [name, v] of a.store.variables) {
+    assert.equal(maxAbsDiff(v, b.store.variables.get(name)!), 0, name);
+  }
+  assert.equal(tf.memory().numTensors, start);
+  a.dispose();
+  b.dispose();
 });
 
 const MNV3: Record<string, Partial<MobileNetV3Config>> = {
@@ -168,33 +222,41 @@ test('ResNet (torchvision Bottleneck, narrow) matches stem and C2..C5 at output 
   });
 });
 
+/** Zeros instead of random draws: full-size models built in a blink, for counting parameters. */
+class ZeroStore extends ParamStore {
+  override truncNormal(name: string, shape: number[]): tf.Variable {
+    return this.zeros(name, shape);
+  }
+}
+
 test('ResNet-50 and MobileNetV3-Small at full size have torchvision parameter counts', () => {
   // torchvision: resnet50 25,557,032 with fc (2048*1000 + 1000); mobilenet_v3_small features 927,008
-  const resnet = ResNet.create({}, new Rng(0));
+  const resnet = new ResNet(new ZeroStore(new Rng(0)), 'backbone');
   assert.equal(resnet.store.count(), 25_557_032 - 2_049_000);
   assert.deepEqual(resnet.channels, [256, 512, 1024, 2048]);
   resnet.dispose();
-  const mnv3 = MobileNetV3.create({ arch: 'small' }, new Rng(0));
+  const mnv3 = new MobileNetV3(new ZeroStore(new Rng(0)), 'backbone', { arch: 'small' });
   assert.equal(mnv3.channels[mnv3.channels.length - 1], 576);
   assert.equal(mnv3.store.count(), 927_008);
   assert.deepEqual(mnv3.stageEnds.map((i) => mnv3.strides[i]), [2, 4, 8, 16, 32]);
   mnv3.dispose();
 });
 
-test('reduced tail and ResNet-101 have torchvision parameter counts', () => {
+test('MobileNetV3 reduced tail and ResNet-101 have torchvision parameter counts', () => {
   // torchvision 0.14: mobilenet_v3_large(reduced_tail=True).features 1,620,512 (last conv 480);
-  // mobilenet_v3_small(reduced_tail=True, width_mult=0.75).features 275,304 (last conv 240); resnet101 44,549,160 with fc
+  // mobilenet_v3_small(reduced_tail=True, width_mult=0.75).features 275,304 (last conv 240)
   const cases: [Partial<MobileNetV3Config>, number, number][] = [
     [{ arch: 'large', reducedTail: true }, 1_620_512, 480],
     [{ arch: 'small', reducedTail: true, widthMult: 0.75 }, 275_304, 240],
   ];
   for (const [cfg, count, last] of cases) {
-    const m = MobileNetV3.create(cfg, new Rng(0));
+    const m = new MobileNetV3(new ZeroStore(new Rng(0)), 'backbone', cfg);
     assert.equal(m.store.count(), count, JSON.stringify(cfg));
     assert.equal(m.channels[m.channels.length - 1], last);
     m.dispose();
   }
-  const r101 = ResNet.create(resnetConfig('resnet101'), new Rng(0));
+  // torchvision resnet101: 44,549,160 with fc
+  const r101 = new ResNet(new ZeroStore(new Rng(0)), 'backbone', resnetConfig('resnet101'));
   assert.equal(r101.store.count(), 44_549_160 - 2_049_000);
   r101.dispose();
 });
@@ -215,7 +277,7 @@ test('atrous convolution (space-to-batch) has the gradient of the dilated convol
     assert.ok(maxAbsDiff(viaPhases, direct) < 1e-5, `forward h ${h} w ${w} d ${d}`);
     const r = rand(direct.shape);
     const loss = (kk: tf.Tensor4D) => conv(kk).mul(r).sum() as tf.Scalar;
-    const g = tf.grad(loss)(k);
+    const g = tf.grad((kk: tf.Tensor) => loss(kk as tf.Tensor4D))(k);
     const kv = k.dataSync();
     const gv = g.dataSync();
     for (let i = 0; i < kv.length; i += 3) {
@@ -243,8 +305,9 @@ test('training mode matches PyTorch train(): batch statistics, running stats mov
     const stats = ['features.0.1.running_mean', 'features.0.1.running_var', 'features.12.1.running_mean', 'features.12.1.running_var'];
     const names = stats.map((k) => `backbone/${k.replace(/\./g, '/').replace('running_mean', 'mean').replace('running_var', 'var')}`);
     expectClose(`${backend} mobilenetv3-small-train`, io, stats.map((k) => `train.${k}`), names.map((n) => tf.clone(model.store.buffers.get(n)!)));
-
-    // gradients through a dilated ResNet (the atrous path) and BatchNorm in training mode, on this backend
+    model.dispose();
+    if (backend !== fastest()) return x.dispose();
+    // gradients through a dilated ResNet (the atrous path) and BatchNorm in training mode, on the fastest backend
     const resnet = ResNet.create({ ...RESNET_NARROW, dilate: [false, true, true] }, new Rng(2));
     const { grads, value } = tf.variableGrads(() => resnet.forward(x, { training: true })[3].square().mean() as tf.Scalar);
     assert.ok(Number.isFinite(value.dataSync()[0]));
@@ -254,7 +317,6 @@ test('training mode matches PyTorch train(): batch statistics, running stats mov
     assert.ok(Object.values(grads).every((g) => tf.tidy(() => tf.isFinite(g).all().dataSync()[0] === 1)));
     tf.dispose([value, x, ...Object.values(grads)]);
     resnet.dispose();
-    model.dispose();
   });
 });
 
@@ -275,7 +337,8 @@ test('import errors name the file and the tensor: wrong shape, missing key, trun
     const cut = path.join(dir, 'cut.safetensors');
     fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
     const model = MobileNetV3.create({ arch: 'small', widthMult: 0.25 }, new Rng(0));
-    assert.throws(() => loadMobileNetV3Weights(model, cut), (e: unknown) => e instanceof WeightsError && /cut\.safetensors/.test(e.message) && /truncated/.test(e.message));
+    assert.throws(() => loadMobileNetV3Weights(model, cut), (e: unknown) =>
+      e instanceof WeightsError && /cut\.safetensors/.test(e.message) && /truncated/.test(e.message));
     // a ResNet file into a MobileNetV3: every key is missing, named
     assert.throws(() => loadMobileNetV3Weights(model, fixture('resnet-narrow.safetensors')), (e: unknown) =>
       e instanceof WeightsError && /missing tensor 'features\.0\.0\.weight'/.test(e.message));

@@ -27,10 +27,20 @@ export interface ApplyReport {
 /** Reference tensor -> tensor in sifd's layout (caller disposes). */
 export function convertLayout(t: StoredTensor, layout: Layout, target: readonly number[]): tf.Tensor {
   if (typeof layout === 'function') return layout(t, target);
-  if (layout === 'same') return tf.tensor(t.data, t.shape);
-  const perm = { linear: [1, 0], conv2d: [2, 3, 1, 0], depthwise: [2, 3, 0, 1] }[layout];
-  // inside the tidy, so the untransposed copy is disposed with it
-  return tf.tidy(() => tf.tensor(t.data, t.shape).transpose(perm));
+  // Inside tidy: the untransposed copy is freed (only the returned tensor survives).
+  return tf.tidy(() => {
+    const x = tf.tensor(t.data, t.shape);
+    switch (layout) {
+      case 'same':
+        return x;
+      case 'linear':
+        return x.transpose([1, 0]);
+      case 'conv2d':
+        return x.transpose([2, 3, 1, 0]);
+      case 'depthwise':
+        return x.transpose([2, 3, 0, 1]);
+    }
+  });
 }
 
 /**

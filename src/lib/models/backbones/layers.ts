@@ -77,7 +77,8 @@ function atrous(x: tf.Tensor4D, w: tf.Tensor4D, d: number, pad: number, op: Conv
   });
 }
 
-export type Norm = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
+/** A layer whose behaviour depends on the mode (BatchNorm, and any block containing one). */
+export type Layer = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
 
 /**
  * BatchNorm2d. Eval mode (training false) normalises with the running statistics, as PyTorch's
@@ -86,7 +87,7 @@ export type Norm = (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
  * model's eval mode stays consistent; callers who want BatchNorm frozen while fine-tuning (as
  * torchvision's detection backbones do) run the backbone with training false.
  */
-export function makeBatchNorm(p: ParamStore, prefix: string, channels: number, eps: number, momentum: number): Norm {
+export function makeBatchNorm(p: ParamStore, prefix: string, channels: number, eps: number, momentum: number): Layer {
   const gamma = p.ones(`${prefix}/gamma`, [channels]);
   const beta = p.zeros(`${prefix}/beta`, [channels]);
   const mean = p.buffer(`${prefix}/mean`, [channels], 0);
@@ -130,7 +131,7 @@ export function makeConvBnAct(
   spec: ConvSpec,
   act: Activation,
   bn: { eps: number; momentum: number },
-): Norm {
+): Layer {
   const conv = makeConv(p, `${prefix}/0`, spec);
   const norm = makeBatchNorm(p, `${prefix}/1`, spec.cout, bn.eps, bn.momentum);
   return (x, training) => tf.tidy(() => activate(norm(conv(x), training), act));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, didYouMean } from '../../errors';
 import { ParamStore } from '../params';
 import type { Rng } from '../../util/random';
-import { makeConv, makeConvBnAct, hardsigmoid, type Activation, type Norm } from './layers';
+import { makeConv, makeConvBnAct, hardsigmoid, type Activation, type Layer } from './layers';
 
 /**
  * torchvision's `mobilenet_v3_small` / `mobilenet_v3_large` `.features` (Howard et al. 2019), NHWC:
@@ -95,8 +95,8 @@ function makeSqueezeExcitation(p: ParamStore, prefix: string, channels: number, 
     tf.tidy(() => x.mul(hardsigmoid(fc2(tf.relu(fc1(x.mean([1, 2], true) as tf.Tensor4D))))) as tf.Tensor4D);
 }
 
-function makeInvertedResidual(p: ParamStore, prefix: string, r: BlockRow): Norm {
-  const layers: Norm[] = [];
+function makeInvertedResidual(p: ParamStore, prefix: string, r: BlockRow): Layer {
+  const layers: Layer[] = [];
   let i = 0;
   if (r.expanded !== r.cin) layers.push(makeConvBnAct(p, `${prefix}/block/${i++}`, { cin: r.cin, cout: r.expanded, kernel: 1 }, r.act, BN));
   layers.push(
@@ -108,10 +108,7 @@ function makeInvertedResidual(p: ParamStore, prefix: string, r: BlockRow): Norm 
       BN,
     ),
   );
-  if (r.se) {
-    const se = makeSqueezeExcitation(p, `${prefix}/block/${i++}`, r.expanded, makeDivisible(Math.floor(r.expanded / 4)));
-    layers.push((x) => se(x));
-  }
+  if (r.se) layers.push(makeSqueezeExcitation(p, `${prefix}/block/${i++}`, r.expanded, makeDivisible(Math.floor(r.expanded / 4))));
   layers.push(makeConvBnAct(p, `${prefix}/block/${i++}`, { cin: r.expanded, cout: r.cout, kernel: 1 }, 'none', BN));
   const residual = r.stride === 1 && r.cin === r.cout;
   return (x, training) =>
@@ -130,12 +127,14 @@ export class MobileNetV3 {
   readonly strides: number[];
   /** The default taps: the last index at each output stride (the last one is the final 1x1 conv). */
   readonly stageEnds: number[];
-  private readonly layers: Norm[];
+  private readonly layers: Layer[];
 
   /** Registers the weights in `store` under `prefix` (e.g. 'backbone'), named as torchvision's `features`. */
   constructor(readonly store: ParamStore, readonly prefix: string, config: Partial<MobileNetV3Config> = {}) {
     const cfg = { ...MOBILENETV3_DEFAULTS, ...config };
-    if (cfg.arch !== 'small' && cfg.arch !== 'large') throw new ConfigError(`unknown MobileNetV3 arch '${cfg.arch}': ${didYouMean(cfg.arch, ['small', 'large'])}`);
+    if (cfg.arch !== 'small' && cfg.arch !== 'large') {
+      throw new ConfigError(`unknown MobileNetV3 arch '${cfg.arch}': ${didYouMean(cfg.arch, ['small', 'large'])}`);
+    }
     if (!(cfg.widthMult > 0)) throw new ConfigError(`MobileNetV3 widthMult must be > 0, got ${cfg.widthMult}`);
     this.config = cfg;
     const rows = blockRows(cfg);
@@ -159,7 +158,8 @@ export class MobileNetV3 {
   }
 
   /**
-   * images [B,H,W,Cin] (ImageNet-normalised) -> the outputs of `features[i]` for each i in `taps`
+   * images [B,H,W,Cin], ImageNet-normalised (augment/normalize.ts IMAGENET_MEAN/STD, as torchvision's
+   * preprocessing) -> the outputs of `features[i]` for each i in `taps`
    * (default `stageEnds`), [B, ceil(H/stride), ceil(W/stride), channels[i]] each; the caller disposes them.
    */
   forward(images: tf.Tensor4D, opts: { training?: boolean; taps?: readonly number[] } = {}): tf.Tensor4D[] {

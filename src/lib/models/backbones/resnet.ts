@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, didYouMean } from '../../errors';
 import { ParamStore } from '../params';
 import type { Rng } from '../../util/random';
-import { makeBatchNorm, makeConv, maxPoolPadded, type Norm } from './layers';
+import { makeBatchNorm, makeConv, maxPoolPadded, type Layer } from './layers';
 
 /**
  * torchvision's ResNet with Bottleneck blocks (ResNet-50/101, "v1.5": the stride sits on the 3x3
@@ -60,7 +60,7 @@ interface BlockSpec {
 }
 
 /** 1x1 reduce, 3x3 (stride, dilation), 1x1 expand, each with BN; ReLU after the first two and after the sum. */
-function makeBottleneck(p: ParamStore, prefix: string, b: BlockSpec): Norm {
+function makeBottleneck(p: ParamStore, prefix: string, b: BlockSpec): Layer {
   const out = b.planes * EXPANSION;
   const conv1 = makeConv(p, `${prefix}/conv1`, { cin: b.cin, cout: b.width, kernel: 1 });
   const bn1 = makeBatchNorm(p, `${prefix}/bn1`, b.width, BN.eps, BN.momentum);
@@ -116,8 +116,8 @@ export class ResNet {
   readonly channels: number[];
   /** Output strides of C2..C5 (8/8/8 from layer2 on at output stride 8). */
   readonly strides: number[];
-  private readonly stem: Norm;
-  private readonly layers: Norm[][];
+  private readonly stem: Layer;
+  private readonly layers: Layer[][];
 
   /** Registers the weights in `store` under `prefix` (e.g. 'backbone'), named as torchvision's state dict. */
   constructor(readonly store: ParamStore, readonly prefix: string, config: Partial<ResNetConfig> = {}) {
@@ -141,7 +141,8 @@ export class ResNet {
   }
 
   /**
-   * images [B,H,W,Cin] (ImageNet-normalised) -> [C2, C3, C4, C5], C_i [B, ~H/stride_i, ~W/stride_i, channels_i]
+   * images [B,H,W,Cin], ImageNet-normalised (augment/normalize.ts IMAGENET_MEAN/STD, as torchvision's
+   * preprocessing) -> [C2, C3, C4, C5], C_i [B, ~H/stride_i, ~W/stride_i, channels_i]
    * (PyTorch's floor arithmetic at each stride-2 step); with `stem`, the max-pool output first. Caller disposes.
    */
   forward(images: tf.Tensor4D, opts: { training?: boolean; stem?: boolean } = {}): tf.Tensor4D[] {

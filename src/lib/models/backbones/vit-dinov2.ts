@@ -4,7 +4,7 @@ import { ParamStore } from '../params';
 import type { Rng } from '../../util/random';
 import { makeLayerNorm, makeLinear, multiHeadAttention } from '../segformer/ops';
 import { matmul } from '../segformer/matmul';
-import { bicubicMatrix } from './bicubic';
+import { bicubicAntialiasMatrix, bicubicMatrix } from './bicubic';
 
 /**
  * The DINOv2 vision transformer as HF transformers' `Dinov2Model` computes it (Oquab et al. 2023):
@@ -27,14 +27,25 @@ export interface Dinov2Config {
   /** Initial LayerScale (HF `layerscale_value`). */
   layerscaleValue: number;
   inChannels: number;
+  /**
+   * Register tokens (Darcet et al. 2024; HF `Dinov2WithRegistersModel`, hub `facebook/dinov2-with-registers-*`):
+   * learned tokens after the CLS token, without position embeddings; that model also resamples the
+   * position table with antialiasing. 0: plain `Dinov2Model`.
+   */
+  registers: number;
 }
 
-const BASE = { mlpRatio: 4, patchSize: 14, imageSize: 518, layerNormEps: 1e-6, layerscaleValue: 1, inChannels: 3 };
+const BASE = { mlpRatio: 4, patchSize: 14, imageSize: 518, layerNormEps: 1e-6, layerscaleValue: 1, inChannels: 3, registers: 0 };
 
-/** HF hub `facebook/dinov2-small` (s14) and `facebook/dinov2-base` (b14); `tiny` for CPU training from scratch. */
+/**
+ * HF hub `facebook/dinov2-small` (s14), `facebook/dinov2-base` (b14), `facebook/dinov2-with-registers-small`
+ * and `-base` (s14-reg, b14-reg); `tiny` for CPU training from scratch.
+ */
 export const DINOV2_VARIANTS: Record<string, Dinov2Config> = {
   s14: { ...BASE, hiddenSize: 384, layers: 12, heads: 6 },
   b14: { ...BASE, hiddenSize: 768, layers: 12, heads: 12 },
+  's14-reg': { ...BASE, hiddenSize: 384, layers: 12, heads: 6, registers: 4 },
+  'b14-reg': { ...BASE, hiddenSize: 768, layers: 12, heads: 12, registers: 4 },
   tiny: { ...BASE, hiddenSize: 96, layers: 4, heads: 3, imageSize: 224 },
 };
 
@@ -45,7 +56,7 @@ export function dinov2Config(variant: string, overrides: Partial<Dinov2Config> =
 }
 
 export interface Dinov2Output {
-  /** [B, 1 + h*w, C] after the final LayerNorm (HF `last_hidden_state`). */
+  /** [B, 1 + registers + h*w, C] after the final LayerNorm (HF `last_hidden_state`). */
   lastHiddenState: tf.Tensor3D;
   /** [B, h, w, C]: the patch tokens of `lastHiddenState` on their grid (dense features). */
   patchTokens: tf.Tensor4D;
@@ -90,6 +101,7 @@ export class Dinov2 {
   private readonly patchB: tf.Variable;
   private readonly cls: tf.Variable;
   private readonly pos: tf.Variable;
+  private readonly registers: tf.Variable | null;
   private readonly layers: ((x: tf.Tensor3D) => tf.Tensor3D)[];
   private readonly norm: (x: tf.Tensor) => tf.Tensor;
 
@@ -105,6 +117,7 @@ export class Dinov2 {
     this.patchB = store.zeros(`${e}/patch_embeddings/projection/b`, [c]);
     this.cls = store.truncNormal(`${e}/cls_token`, [1, 1, c], 0.02);
     this.pos = store.truncNormal(`${e}/position_embeddings`, [1, this.grid * this.grid + 1, c], 0.02);
+    this.registers = cfg.registers > 0 ? store.zeros(`${e}/register_tokens`, [1, cfg.registers, c]) : null;
     this.layers = Array.from({ length: cfg.layers }, (_, i) => makeLayer(store, `${prefix}/encoder/layer/${i}`, cfg));
     this.norm = makeLayerNorm(store, `${prefix}/layernorm`, c, cfg.layerNormEps);
   }
@@ -116,7 +129,8 @@ export class Dinov2 {
   /**
    * Position embeddings for an h x w patch grid from an input of height x width pixels: [1, 1 + h*w, C].
    * HF returns them unchanged only when the patch count equals the table's and the input is square;
-   * otherwise the table's grid is resampled bicubically (align_corners false, A = -0.75, edges clamped).
+   * otherwise the table's grid is resampled bicubically (align_corners false, A = -0.75, edges clamped;
+   * with registers, antialiased as Dinov2WithRegistersModel does).
    */
   positionEmbeddings(h: number, w: number, height: number, width: number): tf.Tensor3D {
     const g = this.grid;
@@ -124,15 +138,16 @@ export class Dinov2 {
     return tf.tidy(() => {
       const c = this.config.hiddenSize;
       const [clsPos, patchPos] = tf.split(this.pos, [1, g * g], 1);
-      const rows = matmul(tf.tensor2d(bicubicMatrix(g, h), [h, g]), patchPos.reshape([g, g * c])); // [h, g*C]
+      const resample = this.registers ? bicubicAntialiasMatrix : bicubicMatrix;
+      const rows = matmul(tf.tensor2d(resample(g, h), [h, g]), patchPos.reshape([g, g * c])); // [h, g*C]
       const cols = rows.reshape([h, g, c]).transpose([1, 0, 2]).reshape([g, h * c]);
-      const grid = matmul(tf.tensor2d(bicubicMatrix(g, w), [w, g]), cols); // [w, h*C]
+      const grid = matmul(tf.tensor2d(resample(g, w), [w, g]), cols); // [w, h*C]
       const patches = grid.reshape([w, h, c]).transpose([1, 0, 2]).reshape([1, h * w, c]);
       return tf.concat([clsPos, patches], 1) as tf.Tensor3D;
     });
   }
 
-  /** HF `Dinov2Embeddings`: patch tokens after the CLS token, plus (interpolated) position embeddings. */
+  /** HF `Dinov2Embeddings`: CLS and patch tokens plus (interpolated) position embeddings; registers after the CLS token. */
   embed(images: tf.Tensor4D): tf.Tensor3D {
     const [b, height, width, ch] = images.shape;
     const k = this.config.patchSize;
@@ -143,11 +158,17 @@ export class Dinov2 {
       const patches = tf.conv2d(images, this.patchW as tf.Tensor4D, k, 'valid').add(this.patchB); // [B,h,w,C]
       const [, h, w, c] = patches.shape;
       const tokens = tf.concat([tf.tile(this.cls, [b, 1, 1]), patches.reshape([b, h * w, c])], 1);
-      return tokens.add(this.positionEmbeddings(h, w, height, width)) as tf.Tensor3D;
+      const positioned = tokens.add(this.positionEmbeddings(h, w, height, width)) as tf.Tensor3D;
+      if (!this.registers) return positioned;
+      const [cls, rest] = tf.split(positioned, [1, h * w], 1);
+      return tf.concat([cls, tf.tile(this.registers, [b, 1, 1]), rest], 1) as tf.Tensor3D;
     });
   }
 
-  /** images [B,H,W,Cin] (ImageNet-normalised) -> the last hidden state, its patch grid and CLS token. Caller disposes. */
+  /**
+   * images [B,H,W,Cin], ImageNet-normalised (augment/normalize.ts IMAGENET_MEAN/STD, as HF's processor)
+   * -> the last hidden state, its patch grid and CLS token. Caller disposes.
+   */
   forward(images: tf.Tensor4D, opts: { hiddenStates?: boolean } = {}): Dinov2Output {
     const k = this.config.patchSize;
     const h = Math.floor(images.shape[1] / k);
@@ -160,10 +181,11 @@ export class Dinov2 {
         states.push(x);
       }
       const last = this.norm(x) as tf.Tensor3D;
-      const [b, n, c] = last.shape;
+      const [b, , c] = last.shape;
+      const first = 1 + this.config.registers;
       const out: Dinov2Output = {
         lastHiddenState: last,
-        patchTokens: last.slice([0, 1, 0], [b, n - 1, c]).reshape([b, h, w, c]) as tf.Tensor4D,
+        patchTokens: last.slice([0, first, 0], [b, h * w, c]).reshape([b, h, w, c]) as tf.Tensor4D,
         cls: last.slice([0, 0, 0], [b, 1, c]).reshape([b, c]) as tf.Tensor2D,
       };
       if (opts.hiddenStates) out.hiddenStates = states;

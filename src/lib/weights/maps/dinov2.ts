@@ -48,7 +48,8 @@ export function dinov2Entries(model: Dinov2, dict: StateDict, keyPrefix: string)
  * -> sifd's Dinov2. Linear weights are transposed, the patch conv OIHW -> HWIO, the rest copied; the
  * position table is kept at the checkpoint's grid (37x37 for 518 px) and resampled per input at run
  * time as HF does, so the model's `imageSize` must be the checkpoint's (518 for the hub's). The
- * `mask_token` (masked-image pre-training only) is ignored; register tokens are not supported.
+ * `mask_token` (masked-image pre-training only) is ignored. `Dinov2WithRegistersModel` files (hub
+ * `facebook/dinov2-with-registers-*`) load into a model with `registers: 4`.
  */
 export function applyDinov2Weights(model: Dinov2, dict: StateDict, opts: LoadOptions = {}): ApplyReport {
   const pre = opts.keyPrefix ?? detectPrefix(dict);
