@@ -6,8 +6,7 @@ import { anchorsPerCell, gridAnchors, type AnchorConfig } from './anchors';
 import { bigEnough, clipBoxes, decodeBoxes, encodeBoxes, nms, pickBoxes } from './boxes';
 import { makeHeadConv } from './layers';
 import { smoothL1Sum } from './losses';
-import { matchBoxes } from './matcher';
-import { sampleBalanced } from './matcher';
+import { matchBoxes, sampleBalanced } from './matcher';
 
 /**
  * torchvision's RegionProposalNetwork on one feature map: the RPNHead (3x3 conv + ReLU, 1x1
