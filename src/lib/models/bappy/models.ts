@@ -43,7 +43,7 @@ export function buildPatchModel(cfg: BappyPatchConfig, rng: Rng): Model {
   const p = new ParamStore(rng);
   const cnn = makePatchCnn(p, 'patch_cnn', cfg.inChannels, cfg.width);
   return asModel('bappy-patch', cfg as unknown as ModelConfig, p, (input) => {
-    const side = checkInput('bappy-patch', input, cfg.inChannels, 4);
+    const side = checkInput('bappy-patch', input, cfg.inChannels, 8);
     return tf.tidy(() => {
       const [b, , , c] = input.images.shape;
       const logits = cnn(toPatches(input.images).reshape([b * PATCH_COUNT, side, side, c]) as tf.Tensor4D); // [B*64,2]

@@ -11,13 +11,24 @@ import { fromPatches, PATCH_COUNT, sequenceOrder, toPatches, type SequenceOrder 
  * patch's pixels never see another patch's except through the ConvLSTM's state.
  */
 
-/** Patch CNN: [N,p,p,cin] -> [N,2] logits (authentic, manipulated). Three 3x3 convolutions (the last two strided), global mean, a linear layer. */
+/**
+ * Patch CNN: [N,p,p,cin] -> [N,2] logits (authentic, manipulated). Three 3x3 convolutions (the last
+ * two strided), the 1/4 map average-pooled to 2x2 and flattened (where in the patch a feature lies
+ * still counts), a hidden fully connected layer and the 2-way output. Patch sides: multiples of 8.
+ */
 export function makePatchCnn(p: ParamStore, prefix: string, cin: number, width: number): (patches: tf.Tensor4D) => tf.Tensor2D {
   const c1 = makeConv2d(p, `${prefix}/conv1`, cin, width, 3, 1);
   const c2 = makeConv2d(p, `${prefix}/conv2`, width, 2 * width, 3, 2);
   const c3 = makeConv2d(p, `${prefix}/conv3`, 2 * width, 4 * width, 3, 2);
+  const fc = makeLinear(p, `${prefix}/fc`, 16 * width, 4 * width);
   const head = makeLinear(p, `${prefix}/head`, 4 * width, 2);
-  return (x) => tf.tidy(() => head(tf.relu(c3(tf.relu(c2(tf.relu(c1(x)))))).mean([1, 2])) as tf.Tensor2D);
+  return (x) =>
+    tf.tidy(() => {
+      const f = tf.relu(c3(tf.relu(c2(tf.relu(c1(x)))))); // [N,p/4,p/4,4w]
+      const k = f.shape[1] / 2;
+      const pooled = tf.avgPool(f, k, k, 'valid').reshape([x.shape[0], 16 * width]); // [N, 2*2*4w]
+      return head(tf.relu(fc(pooled))) as tf.Tensor2D;
+    });
 }
 
 /** [N,q,q,16C] -> [N,4q,4q,C]: sub-pixel upsampling by 4 with rank-4 transposes only (every backend). */
