@@ -35,5 +35,6 @@ export { BAPPY_CONVLSTM_DEFAULTS, BAPPY_PATCH_DEFAULTS } from './config';
 export type { BappyConvLstmConfig, BappyPatchConfig } from './config';
 export { makeConvLstmCell, runConvLstm } from './convlstm';
 export type { ConvLstmCell, ConvLstmState } from './convlstm';
-export { patchConfusion } from './metrics';
+export { patchConfusion, patchConfusionOver } from './metrics';
+export type { PatchConfusion } from './metrics';
 export { fromPatches, PATCH_COUNT, PATCH_GRID, PATCH_IOU_THRESHOLD, patchLabels, patchLabelsTensor, sequenceOrder, toPatches } from './patches';
