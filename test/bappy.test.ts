@@ -24,6 +24,7 @@ import { createOptimizer } from '../src/lib/train/optimizers';
 import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
 import { trainModel } from '../src/lib/train/trainer';
 import { Rng } from '../src/lib/util/random';
+import { patchGridMasks } from '../src/viz/patch-grid';
 import { sifdInProcess as sifd } from './helpers/cli';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-bappy-'));
@@ -299,4 +300,17 @@ test('bappy configs: bad options are refused naming the option', () => {
   } finally {
     model.dispose();
   }
+});
+
+test('patch grid overlay channels: manipulated patches, the truth, the 8x8 grid lines', () => {
+  const truth = new Uint8Array(64 * 64);
+  for (let y = 0; y < 8; y++) truth[y * 64 + 3] = 1; // one column of patch 0: 8/64 = 12.5%
+  const m = patchGridMasks(truth, 64);
+  assert.equal(m.count, 3);
+  const plane = (c: number) => m.data.subarray(c * 4096, (c + 1) * 4096);
+  assert.equal(plane(0).reduce((a, b) => a + b, 0), 64, 'patch 0 filled, nothing else');
+  assert.equal(plane(0)[7 * 64 + 7], 1);
+  assert.deepEqual(plane(1), truth);
+  assert.equal(plane(2)[8 * 64 + 5], 1, 'row 8 is a grid line');
+  assert.equal(plane(2)[9 * 64 + 5], 0);
 });

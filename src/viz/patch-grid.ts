@@ -8,18 +8,19 @@ import { overlayMasks } from './overlay';
 
 /**
  * Three overlay channels at size x size (overlay colours in this order: red, blue, green): the
- * truth foreground, the patches whose IoU with it reaches 12.5% (filled), and the 8x8 grid lines.
+ * patches whose IoU with the truth reaches 12.5%, the truth foreground (drawn over them), and the
+ * 8x8 grid lines.
  */
 export function patchGridMasks(truth: Uint8Array, size: number): Masks {
   const n = size * size;
   const data = new Uint8Array(3 * n);
-  data.set(truth, 0);
+  data.set(truth, n);
   const labels = patchLabels(truth, size, size);
   const side = size / PATCH_GRID;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const k = Math.floor(y / side) * PATCH_GRID + Math.floor(x / side);
-      if (labels[k]) data[n + y * size + x] = 1;
+      if (labels[k]) data[y * size + x] = 1;
       if (y % side === 0 || x % side === 0) data[2 * n + y * size + x] = 1;
     }
   }
@@ -39,7 +40,7 @@ export async function patchGridOverlay(sample: Sample, size: number): Promise<{ 
     .toColourspace('srgb')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const mask = await sharp(Buffer.from(union), { raw: { width, height, channels: 1 } }).resize(size, size, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer();
+  const mask = await sharp(Buffer.from(union), { raw: { width, height, channels: 1 } }).resize(size, size, { fit: 'fill', kernel: 'nearest' }).extractChannel(0).raw().toBuffer();
   const truth = Uint8Array.from(mask, (v) => (v >= 128 ? 1 : 0));
   const grid = patchGridMasks(truth, size);
   const resized: Image = { data: new Uint8Array(rgb.data), width: size, height: size, channels: rgb.info.channels };
