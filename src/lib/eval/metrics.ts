@@ -37,7 +37,7 @@ export const DEFAULT_METRICS: readonly string[] = ['dice', 'iou', 'of1'];
  * The predicted foreground: the probability map above 0.5 when the decoder kept one (the model's
  * own foreground), else the union of the predicted events.
  */
-function predictedForeground(pred: InstancePrediction): Uint8Array {
+export function predictedForeground(pred: InstancePrediction): Uint8Array {
   const { count, height, width, data } = pred.instances;
   const n = height * width;
   if (pred.probability) return Uint8Array.from(pred.probability, (v) => (v > 0.5 ? 1 : 0));
@@ -46,7 +46,8 @@ function predictedForeground(pred: InstancePrediction): Uint8Array {
   return out;
 }
 
-function truthForeground(truth: Masks): Uint8Array {
+/** The union of the truth events (H*W 0/1). */
+export function truthForeground(truth: Masks): Uint8Array {
   const n = truth.height * truth.width;
   const out = new Uint8Array(n);
   for (let i = 0; i < truth.count; i++) for (let p = 0; p < n; p++) out[p] |= truth.data[i * n + p] ? 1 : 0;

@@ -5,6 +5,7 @@ import './unet-tiny/index';
 import './segformer/index';
 import './dinov2/index';
 import './maskrcnn/index';
+import './bappy/index';
 
 export { buildModel, buildModelWithWeights, getModelSpec, hasModel, listModels, modelContract, modelsWithWeights, registerModel, resolveModelConfig, WEIGHTS_OPTION } from './registry';
 export { TARGET_KINDS } from './types';
