@@ -3,6 +3,7 @@
  */
 import './unet-tiny/index';
 import './segformer/index';
+import './deeplab/index';
 
 export { buildModel, getModelSpec, hasModel, listModels, modelContract, registerModel, resolveModelConfig } from './registry';
 export { TARGET_KINDS } from './types';
