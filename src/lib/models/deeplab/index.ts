@@ -40,7 +40,6 @@ registerModel('deeplabv3plus', {
   defaults: { ...DEEPLAB_DEFAULTS } as unknown as ModelConfig,
   targets: ['foreground'],
   decode: decodeProbability,
-  metrics: ['dice', 'iou', 'of1', 'pixel_f1', 'pixel_auc'],
   build: (config, rng) => adapt(new DeeplabV3Plus(validateDeeplabConfig(config), rng)),
 });
 
