@@ -7,6 +7,8 @@ import { ConfigError } from '../src/lib/errors';
 import { buildModel } from '../src/lib/models/index';
 import { ParamStore } from '../src/lib/models/params';
 import { ResNet, type ResNetConfig } from '../src/lib/models/backbones/resnet';
+import { MobileNetV2 } from '../src/lib/models/backbones/mobilenetv2';
+import { loadMobileNetV2Weights } from '../src/lib/weights/maps/mobilenetv2';
 import { asppRates, makeAspp } from '../src/lib/models/deeplab/aspp';
 import { pixelF1 } from '../src/lib/metrics/of1';
 import { readSafetensors } from '../src/lib/weights/safetensors';
@@ -73,6 +75,47 @@ for (const os of [16, 8] as const) {
     });
   });
 }
+
+test("MobileNetV2 backbone (width 0.25) matches torchvision's features.3 and features.17", async () => {
+  const io = path.join(FIX, 'deeplab', 'mobilenetv2-narrow.io.safetensors');
+  await onEachBackend((backend) => {
+    const net = new MobileNetV2(new ParamStore(new Rng(0)), 'backbone', { widthMult: 0.25, outputStride: 32 });
+    const report = loadMobileNetV2Weights(net, path.join(FIX, 'deeplab', 'mobilenetv2-narrow.safetensors'));
+    assert.equal(report.unexpected.length, 0);
+    assert.equal(report.assigned, net.store.all().size);
+    const x = reference(io, 'input');
+    const [low, high] = net.forward(x);
+    for (const [key, got] of [['low', low], ['high', high]] as const) {
+      const ref = reference(io, key);
+      assert.deepEqual(got.shape, ref.shape, key);
+      const d = tf.tidy(() => got.sub(ref).abs().max().dataSync()[0]);
+      console.log(`${backend} mobilenetv2 ${key}: max |diff| ${d.toExponential(2)}`);
+      assert.ok(d <= TOL, `${backend} mobilenetv2 ${key}: max |diff| ${d} > ${TOL}`);
+      ref.dispose();
+    }
+    tf.dispose([x, low, high]);
+    net.store.dispose();
+  });
+});
+
+test('deeplabv3plus with MobileNetV2: strides 4 and 16/8 at the decoder, heads at input size', async () => {
+  await onEachBackend(() => {
+    for (const outputStride of [16, 8]) {
+      const model = buildModel('deeplabv3plus', { backbone: 'mobilenetv2', widthDivisor: 4, asppChannels: 32, lowLevelChannels: 16, outputStride }, new Rng(1));
+      const images = tf.randomNormal([1, 64, 48, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+      const out = model.forward({ images }, { training: false });
+      assert.deepEqual(out.masks!.shape, [1, 64, 48, 1]);
+      const enc = (model as unknown as { net: { backbone: { features: (x: tf.Tensor4D, t: boolean) => tf.Tensor4D[] } } }).net.backbone;
+      const [low, high] = enc.features(images, false);
+      assert.deepEqual(low.shape.slice(1, 3), [16, 12]);
+      assert.deepEqual(high.shape.slice(1, 3), outputStride === 16 ? [4, 3] : [8, 6]);
+      assert.ok(model.params.has('backbone/features/17/conv/1/0/dw'));
+      tf.dispose([images, out.masks!, low, high]);
+      model.dispose();
+    }
+  });
+  assert.throws(() => buildModel('deeplabv3plus', { backbone: 'mobilenetv2', depths: [1, 1, 1, 1] }), /go with the ResNet backbones/);
+});
 
 test('deeplabv3plus: heads at input size for output stride 16 and 8, odd sizes, torchvision/pytorch-deeplab names', async () => {
   await onEachBackend(() => {

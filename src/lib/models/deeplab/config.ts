@@ -8,11 +8,11 @@ import type { ModelConfig } from '../types';
  * CPUs (1 and null: the published ResNet-50 with 256-channel ASPP and decoder).
  */
 export interface DeeplabConfig {
-  backbone: 'resnet50' | 'resnet101';
+  backbone: 'resnet50' | 'resnet101' | 'mobilenetv2';
   outputStride: 8 | 16;
-  /** Divides every channel count (ResNet planes and stem, ASPP, decoder); 1 = published widths. */
+  /** Divides every channel count (ResNet planes and stem, MobileNetV2 width_mult = 1/this, ASPP, decoder); 1 = published widths. */
   widthDivisor: number;
-  /** Bottleneck blocks per ResNet layer; null = the backbone's own ([3, 4, 6, 3] for ResNet-50). */
+  /** Bottleneck blocks per ResNet layer; null = the backbone's own ([3, 4, 6, 3] for ResNet-50). ResNet only. */
   depths: [number, number, number, number] | null;
   /** ASPP and decoder channels (256) and the reduced low-level channels (48), before widthDivisor. */
   asppChannels: number;
@@ -21,7 +21,7 @@ export interface DeeplabConfig {
   embeddingDim: number;
   /** Dropout in ASPP (0.5) and decoder (0.5, 0.1) while training. */
   dropout: boolean;
-  /** A torchvision ResNet state dict (.safetensors) loaded into the backbone at build; '' = random init. */
+  /** A torchvision ResNet state dict (.safetensors) loaded into the backbone at build; '' = random init. ResNet only for now. */
   backboneWeights: string;
   lossType: 'ce' | 'focal';
   /** Contour half-width r in input pixels (losses/contour.ts: a band r deep on each side). */
@@ -53,7 +53,7 @@ export const DEEPLAB_DEFAULTS: DeeplabConfig = {
   temperature: 0.1,
 };
 
-const BACKBONES = ['resnet50', 'resnet101'];
+const BACKBONES = ['resnet50', 'resnet101', 'mobilenetv2'];
 const LOSS_TYPES = ['ce', 'focal'];
 
 function check(ok: boolean, message: string): void {
@@ -77,6 +77,7 @@ export function validateDeeplabConfig(config: ModelConfig): DeeplabConfig {
   check(typeof c.temperature === 'number' && c.temperature > 0, `'temperature' must be > 0, got ${String(c.temperature)}`);
   check(c.depths === null || (Array.isArray(c.depths) && c.depths.length === 4 && c.depths.every(positiveInt)), `'depths' must be null or 4 positive integers`);
   check(typeof c.backboneWeights === 'string', `'backboneWeights' must be a path or ''`);
+  check(!(c.backbone === 'mobilenetv2' && (c.backboneWeights || c.depths !== null)), `'backboneWeights' and 'depths' go with the ResNet backbones`);
   check(typeof c.dropout === 'boolean', `'dropout' must be true or false`);
   return c;
 }

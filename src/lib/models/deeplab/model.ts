@@ -7,6 +7,7 @@ import { contourContrastiveLoss } from '../../losses/contour-contrastive';
 import { weightedSum } from '../../losses/weighted';
 import { Rng } from '../../util/random';
 import { loadResNetWeights } from '../../weights/maps/resnet';
+import { MobileNetV2 } from '../backbones/mobilenetv2';
 import { ResNet, resnetConfig } from '../backbones/resnet';
 import { makeConv, type Conv, type Layer } from '../backbones/layers';
 import { ParamStore } from '../params';
@@ -22,6 +23,37 @@ export interface DeeplabOutputs {
   embeddings: tf.Tensor4D;
 }
 
+/** What the decoder needs of a backbone: its low-level (stride 4) and last features. */
+export interface DeeplabEncoder {
+  /** Channels of the low-level and the last features. */
+  channels: [number, number];
+  features(images: tf.Tensor4D, training: boolean): [tf.Tensor4D, tf.Tensor4D];
+}
+
+/** ResNet (C2, C5; dilated to the output stride) or MobileNetV2 (features.3, features.17), under 'backbone/'. */
+function makeEncoder(store: ParamStore, c: DeeplabConfig): DeeplabEncoder {
+  if (c.backbone === 'mobilenetv2') {
+    const net = new MobileNetV2(store, 'backbone', { widthMult: 1 / c.widthDivisor, outputStride: c.outputStride });
+    return { channels: net.channels, features: (x, training) => net.forward(x, { training }) };
+  }
+  const base = resnetConfig(c.backbone);
+  const net = new ResNet(store, 'backbone', {
+    depths: c.depths ?? base.depths,
+    planes: base.planes.map((n) => n / c.widthDivisor) as [number, number, number, number],
+    stemWidth: base.stemWidth / c.widthDivisor,
+    dilate: c.outputStride === 8 ? [false, true, true] : [false, false, true],
+  });
+  if (c.backboneWeights) loadResNetWeights(net, c.backboneWeights);
+  return {
+    channels: [net.channels[0], net.channels[3]],
+    features: (x, training) =>
+      tf.tidy(() => {
+        const [c2, , , c5] = net.forward(x, { training });
+        return [c2, c5];
+      }),
+  };
+}
+
 /** The loss terms of the last forward with targets (host numbers, for per-term training curves). */
 export interface DeeplabTerms {
   seg: number;
@@ -30,8 +62,8 @@ export interface DeeplabTerms {
 }
 
 /**
- * DeepLabV3+ for CaCL-Net, NHWC: ResNet (dilated to output stride 16 or 8) -> ASPP on C5 ->
- * decoder with C2 -> three 1x1 heads on the stride-4 features: the forged-pixel classifier (one
+ * DeepLabV3+ for CaCL-Net, NHWC: ResNet or MobileNetV2 (dilated to output stride 16 or 8) -> ASPP
+ * on the last features -> decoder with the stride-4 ones -> three 1x1 heads on the stride-4 features: the forged-pixel classifier (one
  * logit; CaCL-Net's 2-class softmax is the same model), a contour logit and a per-pixel embedding,
  * each upsampled bilinearly (align_corners, as pytorch-deeplab-xception) to the input size.
  * Loss = segWeight * (BCE | focal) + contourWeight * contour BCE + contrastWeight * contour-aware
@@ -39,7 +71,7 @@ export interface DeeplabTerms {
  */
 export class DeeplabV3Plus {
   readonly store: ParamStore;
-  readonly backbone: ResNet;
+  readonly backbone: DeeplabEncoder;
   lastTerms: DeeplabTerms | null = null;
   private readonly aspp: Layer;
   private readonly decoder: DecoderLayer;
@@ -51,15 +83,8 @@ export class DeeplabV3Plus {
     const div = c.widthDivisor;
     this.store = new ParamStore(rng.fork('weights'));
     this.sampler = rng.fork('contrastive-sampling');
-    const base = resnetConfig(c.backbone);
-    this.backbone = new ResNet(this.store, 'backbone', {
-      depths: c.depths ?? base.depths,
-      planes: base.planes.map((n) => n / div) as [number, number, number, number],
-      stemWidth: base.stemWidth / div,
-      dilate: c.outputStride === 8 ? [false, true, true] : [false, false, true],
-    });
-    if (c.backboneWeights) loadResNetWeights(this.backbone, c.backboneWeights);
-    const [c2, , , c5] = this.backbone.channels;
+    this.backbone = makeEncoder(this.store, c);
+    const [c2, c5] = this.backbone.channels;
     const channels = c.asppChannels / div;
     const seeds = rng.fork('dropout');
     this.aspp = makeAspp(this.store, 'aspp', { cin: c5, channels, rates: asppRates(c.outputStride), dropout: c.dropout ? 0.5 : 0 }, seeds.nextUint32());
@@ -81,7 +106,7 @@ export class DeeplabV3Plus {
     if (images.rank !== 4 || images.shape[3] !== 3) throw new ModelError(`deeplabv3plus: expected images [B,H,W,3], got [${images.shape}]`);
     return tf.tidy(() => {
       const [, h, w] = images.shape;
-      const [c2, , , c5] = this.backbone.forward(images, { training });
+      const [c2, c5] = this.backbone.features(images, training);
       const feat = this.decoder(this.aspp(c5, training), c2, training);
       const up = (x: tf.Tensor4D) => tf.image.resizeBilinear(x, [h, w], true);
       return { seg: up(this.heads.seg(feat)), contour: up(this.heads.contour(feat)), embeddings: up(this.heads.embed(feat)) };
