@@ -2,6 +2,7 @@ import { MetricError } from '../errors';
 import type { Masks } from '../data/types';
 import { imageOF1, meanScore } from './of1';
 import { addConfusion, confusion, imageOverlap, PixelScoreHistogram, precisionRecallF1, summarizeOverlap, unionMask, type Confusion, type ImageOverlap } from './pixel';
+import { imagePixelScores, meanDefined } from './pixel-image';
 import { rocAuc } from './roc';
 import { annotationUnionArea, AUTHENTIC, decodeAnnotation } from './rle';
 
@@ -28,6 +29,9 @@ export interface ImageEvaluation {
   n_pred: number;
   /** The oF1 had this image's predicted instances been merged into one (equals of1 with 0 or 1 predicted). */
   of1_merged: number;
+  /** Pixel F1 and ROC AUC of this image (metrics/pixel-image.ts); NaN where undefined (no forged pixel, no probability). */
+  pixel_f1: number;
+  pixel_auc: number;
 }
 
 /**
@@ -80,6 +84,9 @@ export interface Evaluation extends ScoreBreakdown {
   image_precision: number;
   image_recall: number;
   image_f1: number;
+  /** CaCL-Net's protocol: per-image pixel F1 (AUC when probability maps were given) averaged over the images where defined. */
+  pixel_f1_image_mean: number;
+  pixel_auc_image_mean?: number;
   /** Present when probability maps were given: pixel ROC AUC and the F1 at the best threshold. */
   pixel_auc?: number;
   best_threshold?: number;
@@ -137,7 +144,7 @@ export class EvaluationAccumulator {
       const overlap = imageOverlap(c);
       this.overlaps.push(overlap);
       const of1 = nPred === 0 ? 1 : 0;
-      result = { case_id: truth.caseId, of1, dice: overlap.dice, iou: overlap.iou, forged, n_true: 0, n_pred: nPred, of1_merged: of1 };
+      result = { case_id: truth.caseId, of1, dice: overlap.dice, iou: overlap.iou, forged, n_true: 0, n_pred: nPred, of1_merged: of1, pixel_f1: NaN, pixel_auc: NaN };
     } else {
       const [h, w] = truth.shape;
       const predMasks = typeof pred.instances === 'string' ? decodeAnnotation(pred.instances, h, w, where) : pred.instances;
@@ -145,7 +152,8 @@ export class EvaluationAccumulator {
         throw new MetricError(`prediction is ${predMasks.height}x${predMasks.width}, truth is ${h}x${w}`, where);
       }
       const trueUnion = unionMask(trueMasks);
-      const c = confusion(unionMask(predMasks), trueUnion);
+      const predUnion = unionMask(predMasks);
+      const c = confusion(predUnion, trueUnion);
       this.pixels = addConfusion(this.pixels, c);
       const overlap = imageOverlap(c);
       this.overlaps.push(overlap);
@@ -155,7 +163,8 @@ export class EvaluationAccumulator {
       }
       const of1 = imageOF1(predMasks, trueMasks);
       const of1Merged = predMasks.count > 1 ? imageOF1(mergeInstances(predMasks), trueMasks) : of1;
-      result = { case_id: truth.caseId, of1, dice: overlap.dice, iou: overlap.iou, forged, n_true: trueMasks.count, n_pred: predMasks.count, of1_merged: of1Merged };
+      const scores = imagePixelScores(predUnion, trueUnion, pred.probability);
+      result = { case_id: truth.caseId, of1, dice: overlap.dice, iou: overlap.iou, forged, n_true: trueMasks.count, n_pred: predMasks.count, of1_merged: of1Merged, ...scores };
     }
     const calledForged = result.n_pred > 0;
     if (calledForged && forged) this.detection.tp++;
@@ -180,6 +189,7 @@ export class EvaluationAccumulator {
       pixel_precision: pix.precision,
       pixel_recall: pix.recall,
       pixel_f1: pix.f1,
+      pixel_f1_image_mean: meanDefined(this.perImage.map((r) => r.pixel_f1)),
       ...summarizeOverlap(this.overlaps),
       image_accuracy: n ? (this.detection.tp + this.detection.tn) / n : NaN,
       image_precision: det.precision,
@@ -195,6 +205,7 @@ export class EvaluationAccumulator {
     if (this.sawProbability) {
       const best = this.histogram.best();
       out.pixel_auc = this.histogram.rocAuc();
+      out.pixel_auc_image_mean = meanDefined(this.perImage.map((r) => r.pixel_auc));
       out.best_threshold = best.threshold;
       out.best_pixel_f1 = best.f1;
     }

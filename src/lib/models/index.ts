@@ -6,6 +6,7 @@ import './segformer/index';
 import './dinov2/index';
 import './maskrcnn/index';
 import './bappy/index';
+import './deeplab/index';
 
 export { buildModel, buildModelWithWeights, getModelSpec, hasModel, listModels, modelContract, modelsWithWeights, registerModel, resolveModelConfig, WEIGHTS_OPTION } from './registry';
 export { TARGET_KINDS } from './types';

@@ -9,12 +9,14 @@ export type ScheduleSpec =
   | { kind: 'constant' }
   /** eta_min + (base - eta_min) (1 + cos(pi t / tMax)) / 2 — PyTorch's closed form, periodic past tMax. */
   | { kind: 'cosine'; tMax: number; etaMin?: number }
+  /** base * (1 - min(t, tMax) / tMax)^power, power 0.9: DeepLab's "poly" (CaCL-Net's --lr-scheduler poly). */
+  | { kind: 'poly'; tMax: number; power?: number }
   /** base * gamma^floor(t / stepSize). */
   | { kind: 'step'; stepSize: number; gamma?: number }
   /** Linear ramp from base*startFactor to base over `steps`, then `then` (restarted at t = 0). */
   | { kind: 'warmup'; steps: number; startFactor?: number; then?: ScheduleSpec };
 
-export const SCHEDULE_KINDS = ['constant', 'cosine', 'step', 'warmup'] as const;
+export const SCHEDULE_KINDS = ['constant', 'cosine', 'poly', 'step', 'warmup'] as const;
 
 export type Schedule = (t: number) => number;
 
@@ -26,6 +28,12 @@ export function makeSchedule(spec: ScheduleSpec, baseLr: number): Schedule {
       positive('cosine tMax', spec.tMax);
       const etaMin = spec.etaMin ?? 0;
       return (t) => etaMin + ((baseLr - etaMin) * (1 + Math.cos((Math.PI * t) / spec.tMax))) / 2;
+    }
+    case 'poly': {
+      positive('poly tMax', spec.tMax);
+      const power = spec.power ?? 0.9;
+      positive('poly power', power);
+      return (t) => baseLr * Math.pow(1 - Math.min(t, spec.tMax) / spec.tMax, power);
     }
     case 'step': {
       positive('step stepSize', spec.stepSize);

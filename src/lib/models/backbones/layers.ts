@@ -68,6 +68,13 @@ export function convPadded(
 function atrous(x: tf.Tensor4D, w: tf.Tensor4D, d: number, pad: number, op: ConvOp): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, wd] = x.shape;
+    const k = w.shape[0];
+    // 'same'-padded with a rate at least the map's size, every tap but the centre reads padding only
+    // (DeepLab's ASPP on small maps): the centre tap alone is the exact result, without the padding.
+    if (2 * pad === d * (k - 1) && k % 2 === 1 && d >= h && d >= wd) {
+      const c = (k - 1) / 2;
+      return op(x, w.slice([c, c, 0, 0], [1, 1, -1, -1]) as tf.Tensor4D, 1, 'valid');
+    }
     // pad the far side further so each padded side is a multiple of d; the extra rows are cropped below
     const extraH = (d - ((h + 2 * pad) % d)) % d;
     const extraW = (d - ((wd + 2 * pad) % d)) % d;
