@@ -24,7 +24,7 @@ export interface TestCorpus {
 }
 
 /** `n` synthetic figures (128-160 px) in the synth layout, plus corrupt/broken.png and dup/copy.png (bytes of an existing image). */
-export async function makeCorpus(n: number, seed = 26): Promise<TestCorpus> {
+export async function makeCorpus(n: number, seed: number | string = 26): Promise<TestCorpus> {
   const root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-screen-')), 'corpus');
   await generateDataset({ out: root, n, seed, sizes: { min: 128, max: 160 }, testFraction: 0.2 });
   const original = path.join(root, 'train_images', 'forged', fs.readdirSync(path.join(root, 'train_images', 'forged')).sort()[0]);
