@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -143,7 +143,7 @@ test('kill -9 of a worker mid-job: its job is retried, exactly one result per im
   }
 });
 
-test('kill -9 of the coordinator mid-run, then a rerun: exactly one result per image, none lost', { timeout: 600_000 }, async () => {
+test('kill -9 of the coordinator mid-run: its workers leave; a rerun gives exactly one result per image, none lost', { timeout: 600_000 }, async () => {
   assert.ok(reference, 'needs the single-process reference');
   const db = path.join(work, 'killed-coordinator.sqlite');
   const args = [repoPath('bin', 'sifd.js'), 'screen', '--images', corpus.root, ...CHEAP_ARGS, '--db', db, '--workers', '2'];
@@ -153,8 +153,16 @@ test('kill -9 of the coordinator mid-run, then a rerun: exactly one result per i
     assert.ok(waited < 300_000 && coordinator.exitCode === null, 'the coordinator stores results while it runs');
     await new Promise((r) => setTimeout(r, 200));
   }
+  const children = spawnSync('pgrep', ['-P', String(coordinator.pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  assert.ok(children.length >= 2, `the coordinator's worker processes (${children.join(', ')})`);
   coordinator.kill('SIGKILL');
   await exited;
+  // its workers notice the closed IPC channel and leave: no orphans keep computing
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  for (let waited = 0; children.some(alive); waited += 200) {
+    assert.ok(waited < 60_000, `worker processes ${children.filter(alive).join(', ')} outlived the killed coordinator`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const partial = rowCount(db);
   assert.ok(partial >= 40 && partial < corpus.unique, `killed mid-run (${partial} of ${corpus.unique} stored)`);
   const rerun = await sifdInProcess('screen', '--images', corpus.root, ...CHEAP_ARGS, '--db', db, '--workers', '2', '--json');
