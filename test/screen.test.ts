@@ -197,3 +197,23 @@ test('sifd screen: usage and input errors, before any work', async () => {
   assert.ok(!fs.existsSync(db), 'no store is created on a usage error');
   fs.rmSync(dir, { recursive: true });
 });
+
+test('a trained run screens through the same path (--run), with the same one-row-per-image results from 1 or 2 workers', { timeout: 600_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-screen-run-'));
+  const data = path.join(dir, 'ds');
+  const run = path.join(dir, 'run');
+  const sifd = (...argv: string[]) => spawnSync(process.execPath, [repoPath('bin', 'sifd.js'), ...argv], { encoding: 'utf8' });
+  const s = sifd('synth', '--out', data, '--n', '8', '--seed', '5', '--test-fraction', '0.5', '--min-size', '96', '--max-size', '160');
+  assert.equal(s.status, 0, s.stderr);
+  const t = sifd('train', '--model', 'unet-tiny', '--data', data, '--epochs', '1', '--out', run, '--size', '64', '--batch', '2');
+  assert.equal(t.status, 0, t.stderr);
+  const images = path.join(data, 'test_images');
+  const spec = { kind: 'run' as const, dir: run };
+  const one = await screenCorpus({ images, detector: spec, db: path.join(dir, 'one.sqlite'), workers: 1, progress: false });
+  assert.match(one.detector, /^run-[0-9a-f]{16}$/);
+  assert.equal(one.done, fs.readdirSync(images).length);
+  const two = await screenCorpus({ images, detector: spec, db: path.join(dir, 'two.sqlite'), workers: 2, progress: false });
+  assert.equal(two.detector, one.detector);
+  assert.deepEqual(resultsOf(path.join(dir, 'two.sqlite')), resultsOf(path.join(dir, 'one.sqlite')));
+  fs.rmSync(dir, { recursive: true });
+});
