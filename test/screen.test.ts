@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { hashFile, readList, resultKey, walkFolder } from '../src/lib/screen/corpus';
 import { detectorId } from '../src/lib/screen/detector';
+import { ScreenProgress } from '../src/lib/screen/progress';
 import { screenCorpus } from '../src/lib/screen/screen';
 import { ResultStore } from '../src/lib/screen/store';
 import type { ScreenResult } from '../src/lib/screen/types';
@@ -80,6 +81,25 @@ test('store: one row per key; a done result is never rewritten, a failed one may
     store.close();
   }
   assert.throws(() => ResultStore.open('postgres://db/x'), /Postgres result store is not implemented/);
+});
+
+test('progress: done / failed / in flight, rate and ETA; duplicates counted apart', () => {
+  const lines: string[] = [];
+  let t = 0;
+  const p = new ScreenProgress(4, { stream: { write: (s: string) => lines.push(s), isTTY: false }, now: () => t, intervalMs: 0 });
+  t = 1000;
+  p.setInFlight(2);
+  p.result(result({}), true);
+  p.result(result({ status: 'failed' }), true);
+  p.result(result({}), false);
+  t = 4000; // a log (not a terminal) gets a line at most every 2 s
+  p.finish(); // stopped early: the bar stays where it is
+  p.result(result({}), true);
+  p.result(result({}), true);
+  p.finish();
+  assert.deepEqual(p.counts, { total: 4, done: 3, failed: 1, inFlight: 2, duplicates: 1 });
+  assert.ok(lines.some((l) => /\] 2\/4 \(50%\)/.test(l)), lines.join(''));
+  assert.match(lines[lines.length - 1], /screen \[#+\.*\] 4\/4 .*it\/s.*ETA.*failed=1 in_flight=2/);
 });
 
 test('screen: 3 worker processes == 1 process, one row per distinct image; duplicate bytes once, for both paths; corrupt -> failed with its reason; a rerun screens nothing', { timeout: 600_000 }, async () => {

@@ -37,8 +37,11 @@ export class ScreenProgress {
     this.render();
   }
 
+  /** The final state: a complete bar, or (a stopped run) where it stopped. */
   finish(): void {
-    this.bar?.done(this.info());
+    const { done, failed, total } = this.counts;
+    if (done + failed >= total) this.bar?.done(this.info());
+    else this.render();
   }
 
   private info(): Record<string, number> {

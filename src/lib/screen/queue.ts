@@ -7,7 +7,6 @@
  * makes the *results* exactly once.
  */
 import { Queue, type Job } from 'bullmq';
-import type { DetectorSpec } from './detector';
 import { diedResult } from './pool';
 import { checkQueueName, connectRedis, DEFAULT_QUEUE } from './redis';
 import type { ScreenJob, ScreenResult } from './types';
@@ -43,7 +42,7 @@ function resultOf(job: Job<ScreenJob, ScreenResult>, state: 'completed' | 'faile
 }
 
 /** Enqueue `jobs` and store every result; resolves when each has one (or the signal stopped it). */
-export async function runQueueCoordinator(_spec: DetectorSpec, jobs: readonly ScreenJob[], opts: CoordinatorOptions): Promise<void> {
+export async function runQueueCoordinator(jobs: readonly ScreenJob[], opts: CoordinatorOptions): Promise<void> {
   const name = checkQueueName(opts.name ?? DEFAULT_QUEUE);
   const batch = opts.batch ?? 500;
   const window = opts.window ?? batch * 4;

@@ -91,7 +91,7 @@ export async function screenCorpus(opts: ScreenOptions): Promise<ScreenSummary> 
     const prog = new ScreenProgress(pending.length, { show: opts.progress ?? true });
     const onResult = (r: ScreenResult) => prog.result(r, store.upsert(r));
     if (opts.queue) {
-      await runQueueCoordinator(opts.detector, pending, { ...opts.queue, maxAttempts: opts.maxAttempts, onResult, onInFlight: (n) => prog.setInFlight(n), signal: opts.signal });
+      await runQueueCoordinator(pending, { ...opts.queue, maxAttempts: opts.maxAttempts, onResult, onInFlight: (n) => prog.setInFlight(n), signal: opts.signal });
     } else {
       const workers = opts.workers ?? os.availableParallelism();
       await runLocalPool(opts.detector, pending, { workers, maxAttempts: opts.maxAttempts, onResult, onInFlight: (n) => prog.setInFlight(n), onJobStart: opts.onJobStart, signal: opts.signal });
