@@ -14,9 +14,19 @@ venv="environment/.venv"
 cache="environment/.cache"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-# 1. Node dependencies.
+# 1. Node dependencies. better-sqlite3 (the screening result store) has a native addon: its install script tries a
+#    prebuilt binary from GitHub and otherwise compiles with node-gyp (python3, make, a C++ compiler), which would
+#    download the Node headers unless it is pointed at the ones installed beside this node (Debian's nodejs has them
+#    under /usr/include/node).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing node dependencies (npm ci)"
+  node_prefix="$(dirname "$(dirname "$(node -p process.execPath)")")"
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node_api.h" ]; then
+    export npm_config_nodedir="$node_prefix"
+  fi
+  if ! command -v make >/dev/null 2>&1 || ! command -v c++ >/dev/null 2>&1; then
+    say "make or a C++ compiler is missing: better-sqlite3 builds only if a prebuilt binary can be downloaded (Debian: sudo apt-get install build-essential)"
+  fi
   npm ci --cache "$root/$cache/npm" --no-audit --no-fund >&2
   touch node_modules/.package-lock.json
 fi

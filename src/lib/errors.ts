@@ -32,6 +32,8 @@ export class BackendError extends SifdError {}
 export class WeightsError extends SifdError {}
 /** Notebook execution. */
 export class NotebookError extends SifdError {}
+/** Corpus screening: the result store, worker processes, the queue. */
+export class ScreenError extends SifdError {}
 
 /** Suggest the closest known names for an unknown one ("did you mean ...?"). */
 export function didYouMean(name: string, known: readonly string[]): string {
