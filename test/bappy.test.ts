@@ -12,11 +12,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend/index';
 import { createLoader } from '../src/lib/data/loader';
-import { readImage } from '../src/lib/data/image-io';
 import { scan } from '../src/lib/data/scan';
 import type { Sample } from '../src/lib/data/types';
 import { generateDataset } from '../src/lib/data/synth/index';
-import { loadPredictorFromRun } from '../src/lib/infer/run';
 import { fromPatches, makeConvLstmCell, patchLabels, patchLabelsTensor, runConvLstm, sequenceOrder, toPatches } from '../src/lib/models/bappy/index';
 import { ParamStore } from '../src/lib/models/segformer/params';
 import { buildModel, getModelSpec } from '../src/lib/models/index';
@@ -26,6 +24,7 @@ import { trainModel } from '../src/lib/train/trainer';
 import { Rng } from '../src/lib/util/random';
 import { patchGridMasks } from '../src/viz/patch-grid';
 import { sifdInProcess as sifd } from './helpers/cli';
+import { assertRunPredictsAtImageSize } from './helpers/run-predictor';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-bappy-'));
 const data = path.join(root, 'data');
@@ -273,17 +272,7 @@ for (const name of ['bappy-patch', 'bappy-convlstm']) {
     const p = await sifd('predict', '--run', run, '--images', path.join(data, 'test_images'), '--out', sub);
     assert.equal(p.code, 0, p.err);
     assert.equal(fs.readFileSync(sub, 'utf8').trim().split('\n').length, 1 + fs.readdirSync(path.join(data, 'test_images')).length);
-    const predictor = await loadPredictorFromRun(run);
-    try {
-      const file = path.join(data, 'test_images', fs.readdirSync(path.join(data, 'test_images'))[0]);
-      const image = await readImage(file);
-      const pred = await predictor.predict(image);
-      assert.equal(pred.instances.height, image.height);
-      assert.equal(pred.instances.width, image.width);
-      assert.equal(pred.scores.length, pred.instances.count);
-    } finally {
-      predictor.dispose();
-    }
+    await assertRunPredictsAtImageSize(run, data);
     assert.equal(tf.memory().numTensors, start, 'tensors leaked');
   });
 }

@@ -13,10 +13,10 @@ import { generateDataset } from '../src/lib/data/synth/index';
 import { candidateParams } from '../src/lib/eval/tune';
 import { readDecodeParams, runDecoder, writeDecodeParams } from '../src/lib/infer/decode-params';
 import { loadPredictorFromRun } from '../src/lib/infer/run';
-import { readImage } from '../src/lib/data/image-io';
 import { getModelSpec } from '../src/lib/models/index';
 import { Rng } from '../src/lib/util/random';
 import { sifdInProcess as sifd } from './helpers/cli';
+import { assertRunPredictsAtImageSize } from './helpers/run-predictor';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-dinov2-run-'));
 const data = path.join(root, 'data');
@@ -60,16 +60,7 @@ test('dinov2-metric: sifd train -> sifd tune -> sifd predict (with the tuned cas
   assert.equal(e.code, 0, e.err);
   assert.ok(JSON.parse(e.out).of1 >= 0);
 
-  const predictor = await loadPredictorFromRun(run);
-  try {
-    const file = path.join(data, 'test_images', fs.readdirSync(path.join(data, 'test_images'))[0]);
-    const image = await readImage(file);
-    const pred = await predictor.predict(image);
-    assert.equal(pred.instances.height, image.height);
-    assert.equal(pred.instances.width, image.width);
-  } finally {
-    predictor.dispose();
-  }
+  await assertRunPredictsAtImageSize(run, data);
   assert.equal(tf.memory().numTensors, start, 'tensors leaked');
 
   // a decode.json the run cannot use is refused by name

@@ -10,10 +10,10 @@ import { spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { repoPath } from '../src/lib/util/paths';
+import { freePort } from '../src/lib/util/net';
 
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const venv = repoPath('environment', '.venv', 'bin', 'python');
@@ -23,16 +23,6 @@ const skip = !chromiumPath
     ? 'the project venv is missing (npm test runs environment/setup.sh first)'
     : false;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function status(url: string): Promise<number> {
   return new Promise((resolve) => {

@@ -11,11 +11,9 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend/index';
 import { createLoader } from '../src/lib/data/loader';
-import { readImage } from '../src/lib/data/image-io';
 import { scan } from '../src/lib/data/scan';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { decodeBoxes, decodeEmbeddings } from '../src/lib/infer/decode';
-import { loadPredictorFromRun } from '../src/lib/infer/run';
 import { buildModel, getModelSpec, registerModel } from '../src/lib/models/index';
 import type { DecodeContext } from '../src/lib/models/types';
 import { DEFAULT_TRAIN_CONFIG } from '../src/lib/train/config';
@@ -24,6 +22,7 @@ import { trainModel } from '../src/lib/train/trainer';
 import { Rng } from '../src/lib/util/random';
 import { registerToyModels } from './fixtures/toy-models';
 import { sifdInProcess as sifd } from './helpers/cli';
+import { assertRunPredictsAtImageSize } from './helpers/run-predictor';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-contract-'));
 const data = path.join(root, 'data');
@@ -121,17 +120,7 @@ for (const [name, metrics] of [
     assert.ok(summary.of1 >= 0 && summary.of1 <= 1);
 
     // The run predictor directly: events at the image's own size.
-    const predictor = await loadPredictorFromRun(run);
-    try {
-      const file = path.join(data, 'test_images', fs.readdirSync(path.join(data, 'test_images'))[0]);
-      const image = await readImage(file);
-      const pred = await predictor.predict(image);
-      assert.equal(pred.instances.height, image.height);
-      assert.equal(pred.instances.width, image.width);
-      assert.equal(pred.scores.length, pred.instances.count);
-    } finally {
-      predictor.dispose();
-    }
+    await assertRunPredictsAtImageSize(run, data);
     assert.equal(tf.memory().numTensors, start, 'tensors leaked');
   });
 }

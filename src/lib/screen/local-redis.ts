@@ -5,11 +5,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { ScreenError } from '../errors';
 import { connectRedis } from './redis';
+import { freePort } from '../util/net';
 
 /** The redis-server executable on PATH, or undefined. */
 export function redisServerPath(): string | undefined {
@@ -18,16 +18,6 @@ export function redisServerPath(): string | undefined {
   return r.status === 0 && p ? p : undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 export interface LocalRedis {
   url: string;
