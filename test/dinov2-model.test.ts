@@ -42,7 +42,7 @@ test('dinov2-metric: unit-length embeddings on the token grid, trainable backbon
 test('dinov2-metric: with weights the backbone is loaded and frozen (only the head trains); options are checked', () => {
   const fixture = path.join(__dirname, 'fixtures', 'weights', 'dinov2-tiny.safetensors');
   const backbone = { hiddenSize: 32, layers: 2, heads: 2, imageSize: 56 };
-  const model = buildModel('dinov2-metric', { variant: 'tiny', backbone, weights: fixture }, new Rng(0)) as DinoMetricModel;
+  const model = buildModel('dinov2-metric', { variant: 'tiny', backbone, backboneWeights: fixture }, new Rng(0)) as DinoMetricModel;
   assert.equal(model.frozen, true);
   assert.ok([...model.params.keys()].every((k) => k.startsWith('head/')));
   assert.ok([...model.backbone.store.variables.values()].every((v) => !v.trainable));
@@ -65,7 +65,7 @@ test('dinov2-metric: with weights the backbone is loaded and frozen (only the he
   model.dispose();
   assert.throws(() => buildModel('dinov2-metric', { variant: 'l14' }), /unknown variant 'l14'/);
   assert.throws(() => buildModel('dinov2-metric', { maxTokens: 1 }), /maxTokens/);
-  assert.throws(() => buildModel('dinov2-metric', { weights: fixture, inChannels: 5 }), /take RGB/);
+  assert.throws(() => buildModel('dinov2-metric', { backboneWeights: fixture, inChannels: 5 }), /take RGB/);
   const evidence = buildModel('dinov2-metric', { ...SMALL, inChannels: 5 }, new Rng(0));
   assert.deepEqual(evidence.params.get('backbone/embeddings/patch_embeddings/projection/w')!.shape, [14, 14, 5, 48]);
   evidence.dispose();

@@ -12,15 +12,15 @@ import { metricLoss, type MetricLossConfig } from './loss';
 /**
  * `dinov2-metric`: DINOv2 dense tokens -> projection head -> L2-normalised per-token embeddings
  * [B,h,w,D] (h = H/14), trained with the metric losses (loss.ts) on the events' token labels.
- * With `weights` (an HF Dinov2Model safetensors file of the variant) the backbone is loaded and
+ * With `backboneWeights` (an HF Dinov2Model safetensors file of the variant) the backbone is loaded and
  * frozen by default, as in the reference system: only the head trains, and checkpoints hold the
- * head alone (the backbone is reloaded from `weights` when the run is rebuilt). Without weights a
+ * head alone (the backbone is reloaded from `backboneWeights` when the run is rebuilt). Without weights a
  * frozen random ViT would learn nothing, so the whole network trains (meant for `tiny` on a CPU).
  */
 export interface DinoMetricConfig extends MetricLossConfig {
   variant: string;
   /** HF Dinov2Model .safetensors of the variant, or null (random init). */
-  weights: string | null;
+  backboneWeights: string | null;
   /** null: frozen exactly when weights are given. */
   freezeBackbone: boolean | null;
   /**
@@ -37,7 +37,7 @@ export interface DinoMetricConfig extends MetricLossConfig {
 
 export const DINO_METRIC_DEFAULTS: DinoMetricConfig = {
   variant: 'tiny',
-  weights: null,
+  backboneWeights: null,
   freezeBackbone: null,
   inChannels: 3,
   backbone: null,
@@ -59,9 +59,9 @@ function validate(config: ModelConfig): DinoMetricConfig {
   }
   if (!(c.temperature > 0)) throw new ConfigError(`dinov2-metric: 'temperature' must be > 0, got ${String(c.temperature)}`);
   if (!Number.isInteger(c.maxTokens) || c.maxTokens < 2) throw new ConfigError(`dinov2-metric: 'maxTokens' must be an integer >= 2, got ${String(c.maxTokens)}`);
-  if (c.weights !== null && typeof c.weights !== 'string') throw new ConfigError(`dinov2-metric: 'weights' must be a file path or null`);
+  if (c.backboneWeights !== null && typeof c.backboneWeights !== 'string') throw new ConfigError(`dinov2-metric: 'backboneWeights' must be a file path or null`);
   if (!Number.isInteger(c.inChannels) || c.inChannels < 1) throw new ConfigError(`dinov2-metric: 'inChannels' must be an integer >= 1, got ${String(c.inChannels)}`);
-  if (c.weights !== null && c.inChannels !== 3) throw new ConfigError(`dinov2-metric: imported weights take RGB; 'inChannels' ${c.inChannels} needs training from scratch (weights: null)`);
+  if (c.backboneWeights !== null && c.inChannels !== 3) throw new ConfigError(`dinov2-metric: imported weights take RGB; 'inChannels' ${c.inChannels} needs training from scratch (backboneWeights: null)`);
   if (c.backbone !== null && (typeof c.backbone !== 'object' || Array.isArray(c.backbone))) throw new ConfigError(`dinov2-metric: 'backbone' must be an object of ViT overrides or null`);
   return c;
 }
@@ -88,8 +88,8 @@ function eventsOf(input: ForwardInput): Masks[] | null {
 export function buildDinoMetric(config: ModelConfig, rng: Rng): DinoMetricModel {
   const cfg = validate(config);
   const backbone = new Dinov2(new ParamStore(rng.fork('backbone')), 'backbone', dinov2Config(cfg.variant, { inChannels: cfg.inChannels, ...(cfg.backbone ?? {}) }));
-  if (cfg.weights) loadDinov2Weights(backbone, cfg.weights);
-  const frozen = cfg.freezeBackbone ?? cfg.weights !== null;
+  if (cfg.backboneWeights) loadDinov2Weights(backbone, cfg.backboneWeights);
+  const frozen = cfg.freezeBackbone ?? cfg.backboneWeights !== null;
   const headStore = new ParamStore(rng.fork('head'));
   const width = backbone.config.hiddenSize;
   const head: Head = makeProjectionHead(headStore, 'head', width, headSize(width, cfg.headHidden, cfg.embedDim));
