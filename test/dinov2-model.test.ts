@@ -11,6 +11,7 @@ import { Dinov2, dinov2Config } from '../src/lib/models/backbones/vit-dinov2';
 import { createOptimizer } from '../src/lib/train/optimizers';
 import { Rng } from '../src/lib/util/random';
 import { loadDinov2Weights } from '../src/lib/weights/maps/dinov2';
+import { copyMoveFigures } from './fixtures/texture';
 
 before(async () => {
   await initBackend();
@@ -75,31 +76,8 @@ test('dinov2-metric: with weights the backbone is loaded and frozen (only the he
 
 /** Textured images each with one copy-move event (a block and its copy in one channel) at `size` px. */
 function forgedFigures(rng: Rng, size: number, count: number): { images: Float32Array; events: Masks[] } {
-  const images = new Float32Array(count * size * size * 3);
-  const events: Masks[] = [];
-  for (let n = 0; n < count; n++) {
-    const img = images.subarray(n * size * size * 3, (n + 1) * size * size * 3);
-    const coarse = Array.from({ length: 64 * 3 }, () => rng.next());
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const cell = Math.floor((y / size) * 8) * 8 + Math.floor((x / size) * 8);
-        for (let c = 0; c < 3; c++) img[(y * size + x) * 3 + c] = (0.5 * coarse[cell * 3 + c] + 0.5 * rng.next() - 0.5) / 0.25;
-      }
-    }
-    const s = Math.round(size * 0.4);
-    const sy = rng.int(0, size / 2 - s), sx = rng.int(0, size - s);
-    const ty = rng.int(size / 2, size - s), tx = rng.int(0, size - s);
-    const data = new Uint8Array(size * size);
-    for (let y = 0; y < s; y++) {
-      for (let x = 0; x < s; x++) {
-        for (let c = 0; c < 3; c++) img[((ty + y) * size + tx + x) * 3 + c] = img[((sy + y) * size + sx + x) * 3 + c];
-        data[(sy + y) * size + sx + x] = 1;
-        data[(ty + y) * size + tx + x] = 1;
-      }
-    }
-    events.push({ data, count: 1, height: size, width: size });
-  }
-  return { images, events };
+  const { images, masks } = copyMoveFigures(rng, size, count, { side: Math.round(size * 0.4) });
+  return { images, events: masks };
 }
 
 test('overfit: trained end to end on a few forged figures, the cascade recovers their events (mean oF1 >= 0.8), no leak across steps', () => {

@@ -24,6 +24,7 @@ import * as path from 'path';
 import { resampledTwinMap } from '../src/lib/classical/resampledTwins';
 import { type EvidenceKind, inputChannels, trustedEvidencePlane } from '../src/lib/evidence/index';
 import { pasteResampled, texture } from './fixtures/resampled';
+import { copyMoveFigures } from './fixtures/texture';
 
 // The best backend: native TensorFlow where it is built, else wasm with the project's training kernels (SIFD_BACKEND
 // or SIFD_NATIVE=0 pick another); the values are the same.
@@ -288,33 +289,10 @@ test('registry builds segformer-cmfd and segformer-seg; bad config is refused', 
   images.dispose();
 });
 
-/** Copy-move images (normalised like the loader: roughly zero mean, unit spread): smooth random texture, one patch copied; instances = source, copy. */
+/** Copy-move images (normalised like the loader): smooth random texture, one patch copied; instances = source, copy. */
 function copyMoveBatch(rng: Rng, size: number, count: number): { images: Float32Array; instances: Masks[] } {
-  const images = new Float32Array(count * size * size * 3);
-  const instances: Masks[] = [];
-  for (let n = 0; n < count; n++) {
-    const img = images.subarray(n * size * size * 3, (n + 1) * size * size * 3);
-    const coarse = Array.from({ length: 64 * 3 }, () => rng.next());
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        const cell = Math.floor((y / size) * 8) * 8 + Math.floor((x / size) * 8);
-        for (let c = 0; c < 3; c++) img[(y * size + x) * 3 + c] = (0.5 * coarse[cell * 3 + c] + 0.5 * rng.next() - 0.5) / 0.25;
-      }
-    }
-    const s = size / 4;
-    const sy = rng.int(0, size / 2 - s), sx = rng.int(0, size - s);
-    const ty = rng.int(size / 2, size - s), tx = rng.int(0, size - s);
-    const data = new Uint8Array(2 * size * size);
-    for (let y = 0; y < s; y++) {
-      for (let x = 0; x < s; x++) {
-        for (let c = 0; c < 3; c++) img[((ty + y) * size + tx + x) * 3 + c] = img[((sy + y) * size + sx + x) * 3 + c];
-        data[(sy + y) * size + sx + x] = 1;
-        data[size * size + (ty + y) * size + tx + x] = 1;
-      }
-    }
-    instances.push({ data, count: 2, height: size, width: size });
-  }
-  return { images, instances };
+  const { images, masks } = copyMoveFigures(rng, size, count, { parts: true });
+  return { images, instances: masks };
 }
 
 test('overfit: segformer-cmfd reaches foreground Dice >= 0.9 on one batch of 2 forged images, no leak across steps', () => {
