@@ -228,20 +228,30 @@ function refine(dog: Plane[], octave: number, layer: number, x: number, y: numbe
   let xi = 0;
   let xr = 0;
   let xc = 0;
+  // The value and derivatives at the sample the last step ran on: the step that converges does not
+  // move, so the contrast and edge tests below read them instead of computing them again.
+  let v = 0;
+  let dx = 0;
+  let dy = 0;
+  let ds = 0;
+  let dxx = 0;
+  let dyy = 0;
+  let dxy = 0;
   let step = 0;
   for (; step < MAX_INTERP_STEPS; step++) {
     const prev = dog[layer - 1].data;
     const cur = dog[layer].data;
     const next = dog[layer + 1].data;
     const i = y * w + x;
-    const dx = (cur[i + 1] - cur[i - 1]) * d1;
-    const dy = (cur[i + w] - cur[i - w]) * d1;
-    const ds = (next[i] - prev[i]) * d1;
-    const v2 = cur[i] * 2;
-    const dxx = (cur[i + 1] + cur[i - 1] - v2) * d2;
-    const dyy = (cur[i + w] + cur[i - w] - v2) * d2;
+    v = cur[i];
+    dx = (cur[i + 1] - cur[i - 1]) * d1;
+    dy = (cur[i + w] - cur[i - w]) * d1;
+    ds = (next[i] - prev[i]) * d1;
+    const v2 = v * 2;
+    dxx = (cur[i + 1] + cur[i - 1] - v2) * d2;
+    dyy = (cur[i + w] + cur[i - w] - v2) * d2;
     const dss = (next[i] + prev[i] - v2) * d2;
-    const dxy = (cur[i + w + 1] - cur[i + w - 1] - cur[i - w + 1] + cur[i - w - 1]) * dc;
+    dxy = (cur[i + w + 1] - cur[i + w - 1] - cur[i - w + 1] + cur[i - w - 1]) * dc;
     const dxs = (next[i + 1] - next[i - 1] - prev[i + 1] + prev[i - 1]) * dc;
     const dys = (next[i + w] - next[i - w] - prev[i + w] + prev[i - w]) * dc;
     const sol = solve3(dxx, dxy, dxs, dyy, dys, dss, dx, dy, ds);
@@ -255,19 +265,8 @@ function refine(dog: Plane[], octave: number, layer: number, x: number, y: numbe
     if (layer < 1 || layer > p.layers || x < IMG_BORDER || x >= w - IMG_BORDER || y < IMG_BORDER || y >= h - IMG_BORDER) return undefined;
   }
   if (step >= MAX_INTERP_STEPS) return undefined;
-  const prev = dog[layer - 1].data;
-  const cur = dog[layer].data;
-  const next = dog[layer + 1].data;
-  const i = y * w + x;
-  const dx = (cur[i + 1] - cur[i - 1]) * d1;
-  const dy = (cur[i + w] - cur[i - w]) * d1;
-  const ds = (next[i] - prev[i]) * d1;
-  const contrast = cur[i] * s1 + 0.5 * (dx * xc + dy * xr + ds * xi);
+  const contrast = v * s1 + 0.5 * (dx * xc + dy * xr + ds * xi);
   if (Math.abs(contrast) * p.layers < p.contrastThreshold) return undefined;
-  const v2 = cur[i] * 2;
-  const dxx = (cur[i + 1] + cur[i - 1] - v2) * d2;
-  const dyy = (cur[i + w] + cur[i - w] - v2) * d2;
-  const dxy = (cur[i + w + 1] - cur[i + w - 1] - cur[i - w + 1] + cur[i - w - 1]) * dc;
   const tr = dxx + dyy;
   const det = dxx * dyy - dxy * dxy;
   const r = p.edgeThreshold;
