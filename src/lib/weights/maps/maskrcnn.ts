@@ -12,8 +12,8 @@ import { readReferenceFile, torchvisionEntries, type LoadOptions } from './commo
  * MaskRcnn. Convs (and the mask predictor's ConvTranspose2d, whose (in, out, kh, kw) goes to tfjs's
  * [kh, kw, out, in] by the same permutation) are OIHW -> HWIO; linears are transposed; fc6 also
  * reorders its input from PyTorch's (C, 7, 7) flattening to sifd's NHWC (7, 7, C).
- * `.pth` files go through weights/load.ts `loadStateDict` once that reader lands (common.ts
- * `readReferenceFile` is where it plugs in); safetensors work now.
+ * Files are read by common.ts `readReferenceFile` (weights/load.ts `loadStateDict`): torchvision's
+ * `.pth` downloads and safetensors alike.
  */
 const LINEAR = /^roi_heads\/box_(head\/fc7|predictor\/(cls_score|bbox_pred))\/w$/;
 const FC6 = 'roi_heads/box_head/fc6/w';
