@@ -18,6 +18,7 @@ export const commands: CommandEntry[] = [
   { name: 'train', summary: 'train a registered model on a dataset folder, checkpointing every epoch', load: () => (require('./train') as typeof import('./train')).train },
   { name: 'weights import', summary: 'import pretrained PyTorch/safetensors weights (HF MiT/SegFormer, ...) into a model as a run folder', load: () => (require('./weights') as typeof import('./weights')).weightsImport },
   { name: 'predict', summary: 'predict forged regions for a folder of images and write submission.csv', load: () => (require('./predict') as typeof import('./predict')).predict },
+  { name: 'calibrate', summary: "choose a run's event-score threshold on tuning images and write it into the run", load: () => (require('./calibrate') as typeof import('./calibrate')).calibrate },
   { name: 'tune', summary: "search a run's decoder parameters on validation images (seeded) and write them into the run", load: () => (require('./tune') as typeof import('./tune')).tune },
   { name: 'evaluate', summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)', load: () => (require('./evaluate') as typeof import('./evaluate')).evaluate },
   { name: 'screen report', summary: 'an offline HTML report of a screening result store: flagged images, folders, failures', load: () => (require('./screen-report') as typeof import('./screen-report')).screenReport },

@@ -6,6 +6,7 @@ import { buildModel, getModelSpec } from '../models/index';
 import type { Decode, ForwardOutput, Model, ModelSpec, Preprocess } from '../models/types';
 import { assignWeights, findLatestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 import { Rng } from '../util/random';
+import { readCalibration } from './calibration';
 import { DECODE_DEFAULTS } from './decode';
 import { runDecoder } from './decode-params';
 import { checkEventPolicy, keepScoring, type EventPolicy } from './postprocess';
@@ -33,9 +34,8 @@ export interface RunPredictorOptions {
   events?: EventPolicy;
   /**
    * Events scoring below this (a probability-map event's score is the best mean probability of its
-   * regions) are dropped, so a weak blob does not turn an authentic row into a false alarm. Default
-   * 0 (keep all): the right value depends on the model; for notebook 03's recipe it is
-   * NOTEBOOK03_MIN_EVENT_SCORE.
+   * regions) are dropped, so a weak blob does not turn an authentic row into a false alarm. Default:
+   * the run's calibration.json (eval/calibrate.ts, chosen on a tuning set), else 0 (keep all).
    */
   minEventScore?: number;
   warn?: (msg: string) => void;
@@ -91,7 +91,7 @@ export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOpt
   const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
   if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
   if (opts.events !== undefined) checkEventPolicy(opts.events);
-  const minEventScore = opts.minEventScore ?? 0;
+  const minEventScore = opts.minEventScore ?? readCalibration(runDir)?.minEventScore ?? 0;
   if (!(minEventScore >= 0 && minEventScore <= 1)) throw new ConfigError(`minEventScore must be in [0, 1], got ${minEventScore}`);
   const { model, meta, dir, decode, evidence, preprocess } = loadRunModel(runDir, opts.warn);
   const threshold = opts.threshold ?? DECODE_DEFAULTS.threshold;

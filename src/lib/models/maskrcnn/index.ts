@@ -53,7 +53,8 @@ export function adaptMaskRcnn(name: string, net: MaskRcnn): MaskRcnnModel {
     forward(input: ForwardInput, opts: { training: boolean }): ForwardOutput {
       if (disposed) throw new ModelError(`${name}: forward after dispose()`);
       const [, h, w, c] = input.images.shape;
-      if (input.images.rank !== 4 || c !== 3) throw new ModelError(`${name}: expected images [B,H,W,3], got [${input.images.shape.join(',')}]`);
+      const cin = net.config.inChannels;
+      if (input.images.rank !== 4 || c !== cin) throw new ModelError(`${name}: expected images [B,H,W,${cin}], got [${input.images.shape.join(',')}]`);
       const targets = input.instances || input.masks ? forwardTargets(input, net.config.targets) : null;
       const result = net.forward(input.images, targets, opts.training);
       const out: ForwardOutput = {};
