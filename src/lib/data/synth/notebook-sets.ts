@@ -31,3 +31,13 @@ export async function notebookSet(role: NotebookSetRole, n: number = NOTEBOOK_SE
   if (!fs.existsSync(path.join(dir, 'manifest.json'))) await generateDataset({ out: dir, n, seed, sizes: NOTEBOOK_SET_SIZES, testFraction: 0.1 });
   return dir;
 }
+
+/**
+ * The first `n` figures of a set in figure order (by file stem, twins together), not in scan order:
+ * the scan lists authentic images before forged ones, so its first `n` would hold no forged figure.
+ */
+export function firstFigures<T extends { imagePath: string; label: string }>(samples: readonly T[], n: number): T[] {
+  const stem = (s: T) => path.basename(s.imagePath, path.extname(s.imagePath));
+  const ordered = [...samples].sort((a, b) => stem(a).localeCompare(stem(b), 'en', { numeric: true }) || a.label.localeCompare(b.label));
+  return ordered.slice(0, Math.max(0, n));
+}
