@@ -42,13 +42,6 @@ export interface RunPredictorOptions {
 }
 
 /**
- * The event score threshold for notebook 03's model, chosen on the realistic tuning sets (seed
- * realistic-tune and the photo set photo-tune, 360 images): authentic false alarms 38% -> 3%,
- * oF1 0.409 -> 0.528 there.
- */
-export const NOTEBOOK03_MIN_EVENT_SCORE = 0.8;
-
-/**
  * A Predictor from the latest complete checkpoint of a training run, through the model's contract
  * (models/types.ts): the spec's preprocess brings each image to the run's input (default: the
  * square training size, normalized as the loader did, evidence planes computed at the original
