@@ -9,6 +9,7 @@ import { Rng } from '../util/random';
 import { DECODE_DEFAULTS } from './decode';
 import { runDecoder } from './decode-params';
 import { checkEventPolicy, keepScoring, type EventPolicy } from './postprocess';
+import { readRunPredictOptions } from './predict-options';
 import { squareResize } from './preprocess';
 import type { InstancePrediction, Predictor } from './types';
 
@@ -87,7 +88,16 @@ export function loadRunModel(runDir: string, warn?: (msg: string) => void): RunM
   }
 }
 
-export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
+/**
+ * A run's predictor. Options left undefined come from the run's predict.json (infer/predict-options.ts)
+ * when it has one, else from the defaults documented above.
+ */
+export async function loadPredictorFromRun(runDir: string, given: RunPredictorOptions = {}): Promise<Predictor> {
+  const recorded = readRunPredictOptions(runDir) ?? {};
+  const opts: RunPredictorOptions = { ...given };
+  for (const key of ['minEventScore', 'evidenceKeep', 'events'] as const) {
+    if (opts[key] === undefined && recorded[key] !== undefined) (opts as Record<string, unknown>)[key] = recorded[key];
+  }
   const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
   if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
   if (opts.events !== undefined) checkEventPolicy(opts.events);
