@@ -25,7 +25,7 @@ export interface FamilyRecipe {
   trainImages: number;
   /** The options the notebook predicts with (recorded in the run as predict.json). */
   predict: RunPredictOptions;
-  /** About how long the default recipe trains on this project's 2-core machine (README, notebook notes); scales budgets. */
+  /** About how long the recipe trains on this project's 2-core machine (README, notebook notes; quick recipes about a minute); scales budgets. */
   minutes: number;
 }
 
@@ -46,7 +46,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       schedule: cosineOverRun,
       trainImages: quick ? 24 : 800,
       predict: { minEventScore: NOTEBOOK03_MIN_EVENT_SCORE },
-      minutes: 45,
+      minutes: quick ? 1 : 45,
     };
   },
   // notebooks/04_train_maskrcnn: the seed's AdamW + StepLR; quick runs a quarter-width network with narrow heads.
@@ -60,7 +60,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 10, batchSize: 4, size, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, schedule: { kind: 'step', stepSize: 5, gamma: 0.1 }, scheduleUnit: 'epoch' },
       trainImages: quick ? 16 : 48,
       predict: {},
-      minutes: 10,
+      minutes: quick ? 1 : 10,
     };
   },
   // notebooks/05_dinov2_metric (its tuned cascade lives in the run's decode.json, which every run predictor reads).
@@ -74,7 +74,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       schedule: cosineOverRun,
       trainImages: quick ? 16 : 400,
       predict: {},
-      minutes: 22,
+      minutes: quick ? 1 : 22,
     };
   },
   // notebooks/06_bappy_convlstm: both models share one recipe.
@@ -91,7 +91,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       schedule: (steps) => ({ kind: 'poly', tMax: steps, power: 0.9 }),
       trainImages: quick ? 16 : 400,
       predict: {},
-      minutes: 14,
+      minutes: quick ? 1 : 14,
     };
   },
   // No notebook trains it: `sifd train --model unet-tiny`'s defaults, a fast baseline.
@@ -102,7 +102,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
     train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 10, size: quick ? 64 : 128 },
     trainImages: quick ? 16 : 200,
     predict: {},
-    minutes: 5,
+    minutes: quick ? 1 : 5,
   }),
 };
 
@@ -116,7 +116,7 @@ function bappy(model: 'bappy-patch' | 'bappy-convlstm', { quick }: Size): Family
     schedule: cosineOverRun,
     trainImages: quick ? 24 : 240,
     predict: { minEventScore: NOTEBOOK06_MIN_EVENT_SCORE },
-    minutes: 10,
+    minutes: quick ? 1 : 10,
   };
 }
 
