@@ -11,6 +11,7 @@ import { scan } from '../data/scan';
 import { stratifiedSplit } from '../data/split';
 import type { Masks, Problem, Sample } from '../data/types';
 import { ConfigError, didYouMean } from '../errors';
+import { readDecodeParams } from '../infer/decode-params';
 import { loadPredictorFromRun } from '../infer/run';
 import { readRunPredictOptions, writeRunPredictOptions, type RunPredictOptions } from '../infer/predict-options';
 import type { Predictor } from '../infer/types';
@@ -193,7 +194,8 @@ export async function compareModels(opts: CompareOptions): Promise<ZooResult> {
     const recorded = readRunPredictOptions(run.dir);
     const predictOptions = recorded ?? familyPredictOptions(model);
     const source = recorded ? 'the run (predict.json)' : hasRecipe(model) ? `the family recipe${familyRecipe(model).notebook ? ` (notebook ${familyRecipe(model).notebook})` : ''}` : 'defaults';
-    const base: ZooEntry = { name: model, kind: 'run', model, run: run.dir, trained, predictOptions, predictOptionsSource: source, parameters: run.parameters, trainMinutes: run.trainMinutes };
+    const tuned = readDecodeParams(run.dir) ? '; tuned decoder: the run\'s decode.json' : '';
+    const base: ZooEntry = { name: model, kind: 'run', model, run: run.dir, trained, predictOptions, predictOptionsSource: source + tuned, parameters: run.parameters, trainMinutes: run.trainMinutes };
     let predictor: Predictor;
     try {
       predictor = await loadPredictorFromRun(run.dir, recorded ? {} : predictOptions);
