@@ -7,6 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/lib/backend';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { loadPredictorFromRun } from '../src/lib/infer/run';
+import { CALIBRATION_FILE, readCalibration, type CalibrationRecord } from '../src/lib/infer/calibration';
+import { PREDICT_OPTIONS_FILE, readRunPredictOptions } from '../src/lib/infer/predict-options';
+import { EVENT_SCORE_CANDIDATES } from '../src/lib/eval/calibrate';
+import { validatePredictor } from '../src/lib/eval/validate';
+import { scan } from '../src/lib/data/scan';
 import { probabilityToInstances } from '../src/lib/infer/postprocess';
 import { readHistory } from '../src/lib/train/history';
 import { progressCallbacks } from '../src/lib/train/callbacks';
@@ -140,6 +145,37 @@ test('loadPredictorFromRun events: a probability-map model gives one merged even
   assert.ok(touching.instances.count >= 1 && touching.instances.count <= parts.instances.count);
   for (const p of [keep, merged, overlap]) p.dispose();
   await assert.rejects(loadPredictorFromRun(run, { events: 'all' as never }), /unknown event policy 'all'; known: keep, merge-all, overlap/);
+});
+
+test('sifd calibrate chooses the event-score threshold on tuning images; the run predictor then uses it, scoring as validation does', async () => {
+  const start = tf.memory().numTensors;
+  const res = await sifd('calibrate', '--run', run, '--data', data, '--json');
+  assert.equal(res.code, 0, res.err);
+  const rec = JSON.parse(res.out.trim().split('\n').pop()!) as CalibrationRecord;
+  assert.deepEqual(readCalibration(run), rec, 'written into the run');
+  assert.deepEqual(rec.trials.map((t) => t.minEventScore), [...EVENT_SCORE_CANDIDATES]);
+  assert.equal(rec.model, 'unet-tiny');
+  assert.ok(rec.trials.every((t) => t.of1 <= rec.chosen.of1), 'the chosen threshold scores best');
+  assert.equal(rec.unthresholded.minEventScore, 0);
+  // the chosen trial's oF1 is what validation of the calibrated run predictor reports on the same images
+  const samples = (await scan(data)).samples.filter((s) => s.label !== 'unknown');
+  const predictor = await loadPredictorFromRun(run);
+  const validated = await validatePredictor(predictor, samples);
+  predictor.dispose();
+  assert.equal(validated.evaluation.of1, rec.chosen.of1);
+  assert.equal(validated.evaluation.authentic_false_alarm_rate, rec.chosen.falseAlarmRate);
+  assert.equal(tf.memory().numTensors, start, 'calibration leaked tensors');
+  assert.equal(readRunPredictOptions(run)?.minEventScore, rec.minEventScore, 'the choice is the run predictor default');
+  // --dry-run leaves the run's files alone
+  const file = path.join(run, CALIBRATION_FILE);
+  fs.writeFileSync(path.join(run, PREDICT_OPTIONS_FILE), '{"minEventScore": 0.95}');
+  const dry = await sifd('calibrate', '--run', run, '--data', data, '--dry-run');
+  assert.equal(dry.code, 0, dry.err);
+  assert.match(dry.out, /chosen [\d.]+ on \d+ images/);
+  assert.equal(fs.readFileSync(path.join(run, PREDICT_OPTIONS_FILE), 'utf8'), '{"minEventScore": 0.95}');
+  assert.deepEqual(readCalibration(run), rec);
+  fs.rmSync(file);
+  fs.rmSync(path.join(run, PREDICT_OPTIONS_FILE));
 });
 
 test('progress callbacks log one line per epoch; the training figure has loss and metric traces', async () => {

@@ -16,7 +16,8 @@ import { generateDataset } from '../src/lib/data/synth/index';
 import { validatePredictor } from '../src/lib/eval/validate';
 import { loadPredictorFromRun } from '../src/lib/infer/run';
 import { PREDICT_OPTIONS_FILE, readRunPredictOptions } from '../src/lib/infer/predict-options';
-import { NOTEBOOK06_MIN_EVENT_SCORE } from '../src/lib/models/bappy/config';
+import { calibrateEventScore, EVENT_SCORE_CANDIDATES } from '../src/lib/eval/calibrate';
+import { CALIBRATION_FILE } from '../src/lib/infer/calibration';
 import { trainOnDataset } from '../src/lib/train/dataset_run';
 import { compareModels } from '../src/lib/zoo/compare';
 import { imageCurves } from '../src/lib/zoo/curves';
@@ -28,6 +29,7 @@ import { sifdInProcess as sifd } from './helpers/cli';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-zoo-'));
 const data = path.join(root, 'data');
 const val = path.join(root, 'val');
+const tune = path.join(root, 'tune');
 const runs = path.join(root, 'runs');
 const run = path.join(runs, '06_bappy-patch_quick');
 
@@ -35,9 +37,12 @@ test.before(async () => {
   await initBackend();
   await generateDataset({ out: data, n: 16, seed: 31, sizes: { min: 96, max: 160 }, testFraction: 0 });
   await generateDataset({ out: val, n: 8, seed: 32, sizes: { min: 96, max: 160 }, testFraction: 0 });
-  // A run as notebook 06 leaves one (its quick recipe, no predict.json): compare must bring the notebook's options.
+  await generateDataset({ out: tune, n: 8, seed: 33, sizes: { min: 96, max: 160 }, testFraction: 0 });
+  // A run as notebook 06 leaves one (its quick recipe, its event threshold calibrated on a tuning set into
+  // predict.json): compare must predict with the run's options.
   const recipe = familyRecipe('bappy-patch', { quick: true });
   await trainOnDataset({ model: 'bappy-patch', modelConfig: recipe.modelConfig, data, out: run, overrides: recipe.train, scheduleFor: recipe.schedule, warn: () => undefined });
+  await calibrateEventScore({ runDir: run, data: tune });
 });
 
 test.after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -50,12 +55,13 @@ test('compare scores a run exactly as its notebook does, lists absent models, wr
   const entry = result.entries.find((e) => e.name === 'bappy-patch')!;
   assert.equal(entry.kind, 'run');
   assert.equal(entry.run, run);
-  assert.deepEqual(entry.predictOptions, { minEventScore: NOTEBOOK06_MIN_EVENT_SCORE });
-  assert.match(entry.predictOptionsSource!, /06_bappy_convlstm/);
+  assert.deepEqual(entry.predictOptions, readRunPredictOptions(run));
+  assert.ok(EVENT_SCORE_CANDIDATES.includes(entry.predictOptions!.minEventScore!));
+  assert.match(entry.predictOptionsSource!, /predict\.json/);
 
   // The notebook path: its predictor options, validatePredictor on the same images.
   const samples = (await scan(val)).samples.filter((s) => s.split === 'train' && s.label !== 'unknown');
-  const predictor = await loadPredictorFromRun(run, { minEventScore: NOTEBOOK06_MIN_EVENT_SCORE });
+  const predictor = await loadPredictorFromRun(run);
   const notebook = await validatePredictor(predictor, samples);
   predictor.dispose();
   assert.equal(result.valImages, samples.length);
@@ -105,10 +111,10 @@ test('a corrupt validation image is reported and skipped, the others scored', as
   assert.equal(entry.evaluation!.n_images, all - 1);
 });
 
-test('sifd compare trains a missing model with its quick recipe in the budget, records its predictor options, lists the absent', async () => {
+test('sifd compare trains a missing model with its quick recipe in the budget, calibrates it on the tuning set, lists the absent', async () => {
   const out = path.join(root, 'cli-out');
   const freshRuns = path.join(root, 'cli-runs');
-  const res = await sifd('compare', '--data', data, '--models', 'unet-tiny,bappy-convlstm,nope', '--runs', freshRuns, '--budget', '0.2', '--quick', '--no-classical', '--out', out, '--json');
+  const res = await sifd('compare', '--data', data, '--tune-data', tune, '--models', 'unet-tiny,bappy-convlstm,nope', '--runs', freshRuns, '--budget', '0.2', '--quick', '--no-classical', '--out', out, '--json');
   assert.equal(res.code, 0, res.err);
   const printed = JSON.parse(res.out.trim().split('\n').pop()!);
   assert.deepEqual(printed.table.map((r: { model: string }) => r.model), ['unet-tiny', 'bappy-convlstm', 'all authentic (baseline)']);
@@ -116,8 +122,9 @@ test('sifd compare trains a missing model with its quick recipe in the budget, r
   const trained = listRuns(freshRuns);
   assert.equal(trained.length, 2);
   const lstm = trained.find((r) => r.model === 'bappy-convlstm')!;
-  assert.deepEqual(readRunPredictOptions(lstm.dir), { minEventScore: NOTEBOOK06_MIN_EVENT_SCORE });
-  assert.ok(fs.existsSync(path.join(lstm.dir, PREDICT_OPTIONS_FILE)));
+  // calibrated on --tune-data as the notebooks calibrate theirs
+  assert.ok(EVENT_SCORE_CANDIDATES.includes(readRunPredictOptions(lstm.dir)!.minEventScore!));
+  assert.ok(fs.existsSync(path.join(lstm.dir, PREDICT_OPTIONS_FILE)) && fs.existsSync(path.join(lstm.dir, CALIBRATION_FILE)));
   // Validated on the held-out split of --data: no trained run saw those images.
   const report = JSON.parse(fs.readFileSync(path.join(out, 'zoo.json'), 'utf8'));
   assert.ok(report.valImages > 0 && report.valImages < 16);

@@ -12,7 +12,7 @@ import { tableText } from '../../viz/table';
 
 export const compare: Command = {
   name: 'compare',
-  usage: `usage: sifd compare --data DIR [--val-data DIR] [--models m1,m2,...] [--runs DIR] [--budget MINUTES]
+  usage: `usage: sifd compare --data DIR [--val-data DIR] [--tune-data DIR] [--models m1,m2,...] [--runs DIR] [--budget MINUTES]
                     [--quick] [--no-classical] [--val-limit N] [--out DIR] [--json]
 
 The model zoo side by side. For each model: the newest finished run of it in the runs folder (a
@@ -20,7 +20,8 @@ run's checkpoint names its model), else, with --budget, one trained on DIR with 
 recipe (${recipeModels().join(', ')}) scaled to its share of the budget; then the classical
 detector and the all-authentic baseline. All are scored on the same validation images (--val-data's
 labelled training images, else a held-out 20% of DIR that no run trained here sees) with the
-predictor options each notebook uses (the run's predict.json, else its family recipe's). Writes
+predictor options each notebook uses (the run's predict.json, where its notebook or 'sifd calibrate'
+put the event threshold chosen on a tuning set; a run trained here is calibrated on --tune-data). Writes
 zoo.json and an offline zoo.html (tables, PR/ROC curves, per figure family and copy transform on a
 synthetic validation set). A model asked for that has no run and no budget, or is not registered,
 is listed as absent with the reason. An unreadable validation image is reported and skipped.
@@ -28,6 +29,7 @@ is listed as absent with the reason. An unreadable validation image is reported 
 options:
   --data DIR        training dataset (Kaggle layout)
   --val-data DIR    validation dataset (default: the held-out split of --data)
+  --tune-data DIR   tuning dataset: the runs trained here get their event threshold calibrated on it
   --models LIST     comma-separated registered models (default ${DEFAULT_ZOO_MODELS.join(',')})
   --runs DIR        folder of training runs (default: SIFD_RUNS, else runs/)
   --budget MIN      training minutes for the models without a finished run, shared among them
@@ -40,6 +42,7 @@ options:
   options: {
     data: { type: 'string' },
     'val-data': { type: 'string' },
+    'tune-data': { type: 'string' },
     models: { type: 'string' },
     runs: { type: 'string' },
     budget: { type: 'string' },
@@ -53,6 +56,8 @@ options:
     const data = checkInputDir(str(args, 'data'), '--data');
     const valArg = optStr(args, 'val-data');
     const valData = valArg === undefined ? undefined : checkInputDir(valArg, '--val-data');
+    const tuneArg = optStr(args, 'tune-data');
+    const tuneData = tuneArg === undefined ? undefined : checkInputDir(tuneArg, '--tune-data');
     const modelsArg = optStr(args, 'models');
     const models = modelsArg === undefined ? DEFAULT_ZOO_MODELS : modelsArg.split(',').map((m) => m.trim()).filter(Boolean);
     if (models.length === 0) throw new UsageError('--models names no model');
@@ -65,6 +70,7 @@ options:
     const result = await compareModels({
       data,
       valData,
+      tuneData,
       models,
       runs,
       budgetMinutes: budget,

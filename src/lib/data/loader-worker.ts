@@ -5,7 +5,7 @@ import type { Pair } from '../augment/transform';
 import { SifdError } from '../errors';
 import { Rng } from '../util/random';
 import { instanceStats, unionMask } from './components';
-import { appendEvidencePlanes, computeEvidence, EvidenceCache, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, type EvidenceKind } from '../evidence/index';
+import { appendEvidencePlanes, computeEvidenceCached, EvidenceCache, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, type EvidenceKind } from '../evidence/index';
 import { readImage } from './image-io';
 import { readMasks } from './npy';
 import type { Label, Masks, Problem } from './types';
@@ -84,7 +84,7 @@ const evidenceCache = new EvidenceCache();
 function withEvidence(pair: Pair, kind: EvidenceKind, file: string): Pair {
   let map = evidenceCache.get(file);
   if (!map || map.length !== evidencePlanes(kind) * pair.image.width * pair.image.height) {
-    map = computeEvidence(kind, pair.image)!;
+    map = computeEvidenceCached(kind, pair.image)!;
     evidenceCache.set(file, map);
   }
   return { image: pair.image, masks: appendEvidencePlanes(pair.masks, map) };

@@ -7,3 +7,5 @@ export { DEFAULT_METRICS, getMetric, listMetrics, registerMetric } from './metri
 export type { ValidationMetric } from './metrics';
 export { candidateParams, tuneDecoder } from './tune';
 export type { TuneOptions, TuneResult, TuneTrial } from './tune';
+export { calibrateEventScore, EVENT_SCORE_CANDIDATES } from './calibrate';
+export type { CalibrateOptions } from './calibrate';

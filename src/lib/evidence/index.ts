@@ -19,6 +19,7 @@ import { DEFAULT_PARAMS } from '../classical/params';
 import { resampledTwinMap } from '../classical/resampledTwins';
 import type { Image, Masks } from '../data/types';
 import { ConfigError, didYouMean } from '../errors';
+import { evidenceCacheDir, evidenceKey, readCachedEvidence, writeCachedEvidence } from './disk-cache';
 
 /** One evidence plane: a 0/1 map of an image at its native resolution. */
 export interface EvidencePlane {
@@ -122,6 +123,25 @@ export function computeEvidence(kind: EvidenceKind, image: Image): Uint8Array | 
   const out = new Uint8Array(list.length * n);
   list.forEach((plane, i) => out.set(plane.compute(image), i * n));
   return out;
+}
+
+/** What the planes are computed with, part of the disk cache's key (a changed setting misses). */
+const EVIDENCE_SETTINGS = JSON.stringify({ block: BLOCK_EVIDENCE, minDistance: DEFAULT_PARAMS.minDistance });
+
+/**
+ * computeEvidence through the disk cache (disk-cache.ts): the planes of an image already seen (by
+ * content) are read back instead of computed.
+ */
+export function computeEvidenceCached(kind: EvidenceKind, image: Image): Uint8Array | null {
+  const planes = evidencePlanes(kind);
+  const dir = evidenceCacheDir();
+  if (planes === 0 || dir === null) return computeEvidence(kind, image);
+  const key = evidenceKey(`${kind}=${kindPlanes(kind).map((p) => p.name).join('+')}`, EVIDENCE_SETTINGS, image);
+  const hit = readCachedEvidence(dir, key, image.width, image.height, planes);
+  if (hit) return hit;
+  const map = computeEvidence(kind, image)!;
+  writeCachedEvidence(dir, key, image.width, image.height, planes, map);
+  return map;
 }
 
 /** Union of the planes: every pixel some evidence marks (the regions a predictor verifies). */

@@ -79,9 +79,12 @@ export function decodeQueries(out: ForwardOutput, ctx: DecodeContext): InstanceP
  * Boxes + per-box masks (`boxes` [1,Q,4] in input pixels, `instances` [1,Q,h,w], `scores` [1,Q]),
  * as torchvision's Mask R-CNN reports detections: a detection scoring at least `threshold` is an
  * instance, its mask thresholded inside its box (scaled to the image's size); masks below minArea
- * pixels are dropped. Events: ctx.events, default 'overlap'.
+ * pixels are dropped. Events: ctx.events, default 'overlap'. With evidence to fuse and a foreground
+ * map (`masks`, the strongest detection per pixel), the map is decoded as a probability map instead,
+ * as for query models: evidence regions the detections confirm join at native resolution.
  */
 export function decodeBoxes(out: ForwardOutput, ctx: DecodeContext): InstancePrediction {
+  if (ctx.evidence && out.masks) return decodeProbability(out, ctx);
   const { height, width, threshold, minArea } = ctx;
   const maps = values(out.instances, 'instances');
   const boxes = values(out.boxes, 'boxes');
@@ -106,7 +109,9 @@ export function decodeBoxes(out: ForwardOutput, ctx: DecodeContext): InstancePre
       keptScores.push(s[i]);
     }
   }
-  return groupEvents(toInstances(kept, keptScores, height, width), ctx.events ?? 'overlap');
+  const pred = toInstances(kept, keptScores, height, width);
+  if (out.masks) pred.probability = ctx.restore(values(out.masks, 'masks'));
+  return groupEvents(pred, ctx.events ?? 'overlap');
 }
 
 /**

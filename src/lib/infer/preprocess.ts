@@ -4,7 +4,7 @@
  */
 import { buildPipeline } from '../augment/pipeline';
 import { presetSpec } from '../augment/presets';
-import { appendEvidencePlanes, computeEvidence, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, checkEvidenceKind } from '../evidence/index';
+import { appendEvidencePlanes, computeEvidenceCached, evidencePlanes, inputChannels, interleaveEvidence, splitEvidencePlanes, checkEvidenceKind } from '../evidence/index';
 import type { Image, Masks } from '../data/types';
 import { ModelError } from '../errors';
 import type { InputRecipe, Preprocess, PreparedInput } from '../models/types';
@@ -28,7 +28,7 @@ export function squareResize(recipe: InputRecipe): Preprocess {
     const { height, width } = image;
     const rgb = toRgb(image);
     const empty: Masks = { data: new Uint8Array(0), count: 0, height, width };
-    const map = computeEvidence(evidence, rgb);
+    const map = computeEvidenceCached(evidence, rgb);
     const input = await pipeline.run({ image: rgb, masks: map ? appendEvidencePlanes(empty, map) : empty }, rng);
     let pixels = input.image.data as Float32Array;
     if (map) {

@@ -34,20 +34,12 @@ export interface RunPredictorOptions {
   events?: EventPolicy;
   /**
    * Events scoring below this (a probability-map event's score is the best mean probability of its
-   * regions) are dropped, so a weak blob does not turn an authentic row into a false alarm. Default
-   * 0 (keep all): the right value depends on the model; for notebook 03's recipe it is
-   * NOTEBOOK03_MIN_EVENT_SCORE.
+   * regions) are dropped, so a weak blob does not turn an authentic row into a false alarm. Default:
+   * the run's predict.json (set by eval/calibrate.ts from a tuning set, or by a zoo recipe), else 0 (keep all).
    */
   minEventScore?: number;
   warn?: (msg: string) => void;
 }
-
-/**
- * The event score threshold for notebook 03's model, chosen on the realistic tuning sets (seed
- * realistic-tune and the photo set photo-tune, 360 images): authentic false alarms 38% -> 3%,
- * oF1 0.409 -> 0.528 there.
- */
-export const NOTEBOOK03_MIN_EVENT_SCORE = 0.8;
 
 /**
  * A Predictor from the latest complete checkpoint of a training run, through the model's contract

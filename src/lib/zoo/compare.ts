@@ -13,6 +13,7 @@ import type { Masks, Problem, Sample } from '../data/types';
 import { ConfigError, didYouMean } from '../errors';
 import { readDecodeParams } from '../infer/decode-params';
 import { loadPredictorFromRun } from '../infer/run';
+import { calibrateEventScore } from '../eval/calibrate';
 import { readRunPredictOptions, writeRunPredictOptions, type RunPredictOptions } from '../infer/predict-options';
 import type { Predictor } from '../infer/types';
 import type { Evaluation } from '../metrics/evaluate';
@@ -33,6 +34,11 @@ export interface CompareOptions {
   /** Training dataset (Kaggle layout); also the validation source (its held-out split) without `valData`. */
   data: string;
   valData?: string;
+  /**
+   * Tuning set: each run compare trains gets its event threshold calibrated there (eval/calibrate.ts,
+   * into its predict.json), as the notebooks calibrate theirs. Never the validation set.
+   */
+  tuneData?: string;
   models: readonly string[];
   /** Folder of training runs (default runs/). */
   runs?: string;
@@ -232,7 +238,7 @@ export async function compareModels(opts: CompareOptions): Promise<ZooResult> {
   };
 }
 
-/** Train `model` with its family recipe scaled to `minutes` into a new run folder; it records the recipe's prediction options. */
+/** Train `model` with its family recipe scaled to `minutes` into a new run folder, calibrated on the tuning set when one is given. */
 async function trainFromRecipe(model: string, runsDir: string, minutes: number, heldOut: ReadonlySet<string>, opts: CompareOptions, log: (line: string) => void): Promise<RunListing> {
   const recipe = scaleRecipe(familyRecipe(model, { quick: opts.quick }), minutes);
   const out = path.join(runsDir, `zoo_${model}_${recipe.train.size}px_${recipe.train.epochs}ep${opts.quick ? '_quick' : ''}_${Date.now().toString(36)}`);
@@ -249,7 +255,11 @@ async function trainFromRecipe(model: string, runsDir: string, minutes: number, 
     callbacks: opts.trainCallbacks?.(model),
     warn: log,
   });
-  writeRunPredictOptions(out, recipe.predict);
+  if (Object.keys(recipe.predict).length > 0) writeRunPredictOptions(out, recipe.predict);
+  if (opts.tuneData) {
+    const rec = await calibrateEventScore({ runDir: out, data: opts.tuneData, warn: log });
+    log(`${model}: event threshold ${rec.minEventScore} calibrated on ${rec.images} tuning images (oF1 ${rec.chosen.of1.toFixed(4)} there)`);
+  }
   const listed = listRuns(runsDir).find((r) => r.dir === out);
   if (!listed) throw new ConfigError('training wrote no checkpoint', out);
   return listed;

@@ -1,13 +1,13 @@
 /**
  * Each model family's training recipe as its notebook runs it (03-07), at the notebook's defaults or
  * its SIFD_QUICK=1 sizes, as one small preset that the notebooks and `sifd compare` both read, so the
- * zoo trains a family the way its own notebook does. The prediction options (event thresholds) ride
- * along: the run records them in predict.json (infer/predict-options.ts).
+ * zoo trains a family the way its own notebook does. Every notebook feeds the copy-move evidence
+ * channels (twins-blocks) and calibrates its run's event threshold on a tuning set afterwards
+ * (eval/calibrate.ts, into predict.json); compare does the same when given a tuning set.
  */
 import { ConfigError, didYouMean } from '../errors';
-import { NOTEBOOK03_MIN_EVENT_SCORE } from '../infer/run';
 import type { RunPredictOptions } from '../infer/predict-options';
-import { NOTEBOOK06_MIN_EVENT_SCORE } from '../models/bappy/config';
+import { inputChannels } from '../evidence/index';
 import type { ModelConfig } from '../models/types';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config';
 import type { ScheduleSpec } from '../train/schedules';
@@ -23,7 +23,7 @@ export interface FamilyRecipe {
   schedule?: (totalSteps: number) => ScheduleSpec;
   /** Training images the notebook draws (its synthetic set's size). */
   trainImages: number;
-  /** The options the notebook predicts with (recorded in the run as predict.json). */
+  /** Prediction options fixed by the recipe (recorded as predict.json); thresholds come from calibration instead. */
   predict: RunPredictOptions;
   /** About how long the recipe trains on this project's 2-core machine (README, notebook notes; quick recipes about a minute); scales budgets. */
   minutes: number;
@@ -32,21 +32,24 @@ export interface FamilyRecipe {
 type Size = { quick: boolean };
 
 const seedA = { augment: 'seed-a', seed: 1 } as const;
+/** The evidence every notebook recipe feeds (RGB + exact twins + block matches). */
+const EVIDENCE = 'twins-blocks';
+const IN_CHANNELS = inputChannels(EVIDENCE);
 const cosineOverRun = (steps: number): ScheduleSpec => ({ kind: 'cosine', tMax: steps, etaMin: 1e-5 });
 
 const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   // notebooks/03_train_segformer: CONFIG and the training cell.
   'segformer-cmfd': ({ quick }) => {
-    const epochs = quick ? 1 : 10;
+    const epochs = quick ? 1 : 5;
     return {
       model: 'segformer-cmfd',
       notebook: '03_train_segformer',
-      modelConfig: { variant: 'tiny', decoderDim: 64, queries: 5, correlationStage: 2, correlationWindow: 3, correlationStats: true, auxForegroundWeight: 1 },
-      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: 'twins-blocks' },
+      modelConfig: { variant: 'tiny', decoderDim: 64, queries: 5, correlationStage: 2, correlationWindow: 3, correlationStats: true, auxForegroundWeight: 1, inChannels: IN_CHANNELS },
+      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: cosineOverRun,
-      trainImages: quick ? 24 : 800,
-      predict: { minEventScore: NOTEBOOK03_MIN_EVENT_SCORE },
-      minutes: quick ? 1 : 45,
+      trainImages: quick ? 24 : 400,
+      predict: {},
+      minutes: quick ? 1 : 15,
     };
   },
   // notebooks/04_train_maskrcnn: the seed's AdamW + StepLR; quick runs a quarter-width network with narrow heads.
@@ -56,8 +59,8 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
     return {
       model: 'maskrcnn-mnv3s',
       notebook: '04_train_maskrcnn',
-      modelConfig: { minSize: size, maxSize: size, widthMult, targets: 'events', freezeBatchNorm: true, ...(widthMult < 1 ? { channels: 32, representation: 64, maskLayers: [16, 16, 16, 16] } : {}) },
-      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 10, batchSize: 4, size, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, schedule: { kind: 'step', stepSize: 5, gamma: 0.1 }, scheduleUnit: 'epoch' },
+      modelConfig: { minSize: size, maxSize: size, widthMult, targets: 'events', freezeBatchNorm: true, inChannels: IN_CHANNELS, ...(widthMult < 1 ? { channels: 32, representation: 64, maskLayers: [16, 16, 16, 16] } : {}) },
+      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 6, batchSize: 4, size, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, schedule: { kind: 'step', stepSize: 4, gamma: 0.1 }, scheduleUnit: 'epoch', evidence: EVIDENCE },
       trainImages: quick ? 16 : 48,
       predict: {},
       minutes: quick ? 1 : 10,
@@ -65,16 +68,16 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   },
   // notebooks/05_dinov2_metric (its tuned cascade lives in the run's decode.json, which every run predictor reads).
   'dinov2-metric': ({ quick }) => {
-    const epochs = quick ? 1 : 6;
+    const epochs = quick ? 1 : 5;
     return {
       model: 'dinov2-metric',
       notebook: '05_dinov2_metric',
-      modelConfig: { variant: 'tiny', backboneWeights: null, maxTokens: 256 },
-      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 56 : 112, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1 },
+      modelConfig: { variant: 'tiny', backboneWeights: null, maxTokens: 256, inChannels: IN_CHANNELS },
+      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 56 : 112, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: cosineOverRun,
-      trainImages: quick ? 16 : 400,
+      trainImages: quick ? 16 : 240,
       predict: {},
-      minutes: quick ? 1 : 22,
+      minutes: quick ? 1 : 10,
     };
   },
   // notebooks/06_bappy_convlstm: both models share one recipe.
@@ -82,16 +85,16 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   'bappy-convlstm': (s) => bappy('bappy-convlstm', s),
   // notebooks/07_cacl_deeplab: a narrowed ResNet-50 layout, DeepLab's poly schedule.
   deeplabv3plus: ({ quick }) => {
-    const epochs = quick ? 1 : 6;
+    const epochs = quick ? 1 : 4;
     return {
       model: 'deeplabv3plus',
       notebook: '07_cacl_deeplab',
-      modelConfig: { backbone: 'resnet50', outputStride: 16, widthDivisor: quick ? 16 : 8, depths: [1, 1, 1, 1], lossType: 'ce', contourWidth: 2, contourWeight: 1, contrastWeight: 0.1 },
-      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, scheduleUnit: 'step', clipNorm: 1 },
+      modelConfig: { backbone: 'resnet50', outputStride: 16, widthDivisor: quick ? 16 : 8, depths: [1, 1, 1, 1], lossType: 'ce', contourWidth: 2, contourWeight: 1, contrastWeight: 0.1, inChannels: IN_CHANNELS },
+      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: (steps) => ({ kind: 'poly', tMax: steps, power: 0.9 }),
-      trainImages: quick ? 16 : 400,
+      trainImages: quick ? 16 : 320,
       predict: {},
-      minutes: quick ? 1 : 14,
+      minutes: quick ? 1 : 8,
     };
   },
   // No notebook trains it: `sifd train --model unet-tiny`'s defaults, a fast baseline.
@@ -111,12 +114,12 @@ function bappy(model: 'bappy-patch' | 'bappy-convlstm', { quick }: Size): Family
   return {
     model,
     notebook: '06_bappy_convlstm',
-    modelConfig: {},
-    train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 256, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: 'twins-blocks' },
+    modelConfig: { inChannels: IN_CHANNELS },
+    train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 256, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
     schedule: cosineOverRun,
     trainImages: quick ? 24 : 240,
-    predict: { minEventScore: NOTEBOOK06_MIN_EVENT_SCORE },
-    minutes: quick ? 1 : 10,
+    predict: {},
+    minutes: quick ? 1 : 4,
   };
 }
 

@@ -13,3 +13,5 @@ export type { ForgeOptions, ForgeResult } from './forgery';
 export { renderFamily, pickFamily, FAMILY_WEIGHTS } from './families';
 export { FAMILIES, GENERATORS, MODES } from './manifest';
 export type { Box, CopyRecord, CopyTransform, Family, FigureFamily, GeneratorName, ImageMode, Reencoding, Resample, ForgeryRecord, ImageRecord, Manifest, ManifestEntry, Photometric } from './manifest';
+export { firstFigures, notebookSet, NOTEBOOK_SETS, NOTEBOOK_SET_SIZES } from './notebook-sets';
+export type { NotebookSetRole } from './notebook-sets';

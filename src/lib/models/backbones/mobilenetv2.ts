@@ -19,6 +19,8 @@ export interface MobileNetV2Config {
   /** torchvision `width_mult`: channels = make_divisible(c * widthMult, 8). */
   widthMult: number;
   outputStride: 8 | 16 | 32;
+  /** Input channels of the stem (3 = RGB; more: RGB + evidence planes, trained from scratch). */
+  inChannels?: number;
 }
 
 const BN = { eps: 1e-5, momentum: 0.1 };
@@ -96,7 +98,7 @@ export class MobileNetV2 {
     if (![8, 16, 32].includes(config.outputStride)) throw new ConfigError(`MobileNetV2 outputStride must be 8, 16 or 32, got ${config.outputStride}`);
     if (!(config.widthMult > 0)) throw new ConfigError(`MobileNetV2 widthMult must be > 0, got ${config.widthMult}`);
     const stem = makeDivisible(32 * config.widthMult, 8);
-    this.stem = convBnRelu6(store, `${prefix}/features/0`, { cin: 3, cout: stem, kernel: 3, stride: 2 });
+    this.stem = convBnRelu6(store, `${prefix}/features/0`, { cin: config.inChannels ?? 3, cout: stem, kernel: 3, stride: 2 });
     const specs = blockSpecs(config, stem);
     this.blocks = specs.map((b, i) => makeInvertedResidual(store, `${prefix}/features/${i + 1}`, b));
     this.channels = [specs[LOW_LEVEL - 1].cout, specs[specs.length - 1].cout];

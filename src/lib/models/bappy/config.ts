@@ -68,10 +68,3 @@ export function validateConvLstmConfig(config: ModelConfig): BappyConvLstmConfig
   return config as unknown as BappyConvLstmConfig;
 }
 
-/**
- * The event score threshold notebook 06's predictor uses (run predictor `minEventScore`), chosen on
- * the realistic tuning set (seed realistic-tune, 240 images) for a bappy-convlstm run with twins-blocks
- * evidence: no threshold oF1 0.376 with false alarms on 42% of authentic images; 0.7 -> 0.461 / 21%;
- * 0.8 -> 0.518 / 2.7% (baseline 0.4625); 0.9 -> 0.488 / 0%. See docs/results.md.
- */
-export const NOTEBOOK06_MIN_EVENT_SCORE = 0.8;

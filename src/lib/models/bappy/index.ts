@@ -31,7 +31,7 @@ registerModel('bappy-convlstm', {
   build: (config, rng) => buildConvLstmModel(validateConvLstmConfig(config), rng),
 });
 
-export { BAPPY_CONVLSTM_DEFAULTS, BAPPY_PATCH_DEFAULTS, NOTEBOOK06_MIN_EVENT_SCORE } from './config';
+export { BAPPY_CONVLSTM_DEFAULTS, BAPPY_PATCH_DEFAULTS } from './config';
 export type { BappyConvLstmConfig, BappyPatchConfig } from './config';
 export { makeConvLstmCell, runConvLstm } from './convlstm';
 export type { ConvLstmCell, ConvLstmState } from './convlstm';

@@ -10,6 +10,8 @@ import type { ModelConfig } from '../types';
 export interface DeeplabConfig {
   backbone: 'resnet50' | 'resnet101' | 'mobilenetv2';
   outputStride: 8 | 16;
+  /** Input channels: 3 (RGB) or RGB + copy-move evidence planes (evidence/index.ts inputChannels; random init only). */
+  inChannels: number;
   /** Divides every channel count (ResNet planes and stem, MobileNetV2 width_mult = 1/this, ASPP, decoder); 1 = published widths. */
   widthDivisor: number;
   /** Bottleneck blocks per ResNet layer; null = the backbone's own ([3, 4, 6, 3] for ResNet-50). ResNet only. */
@@ -37,6 +39,7 @@ export interface DeeplabConfig {
 export const DEEPLAB_DEFAULTS: DeeplabConfig = {
   backbone: 'resnet50',
   outputStride: 16,
+  inChannels: 3,
   widthDivisor: 1,
   depths: null,
   asppChannels: 256,
@@ -68,7 +71,7 @@ export function validateDeeplabConfig(config: ModelConfig): DeeplabConfig {
   check(BACKBONES.includes(c.backbone), `unknown backbone '${c.backbone}'; ${didYouMean(String(c.backbone), BACKBONES)}`);
   check(c.outputStride === 8 || c.outputStride === 16, `outputStride must be 8 or 16, got ${c.outputStride}`);
   check(LOSS_TYPES.includes(c.lossType), `unknown lossType '${c.lossType}'; ${didYouMean(String(c.lossType), LOSS_TYPES)}`);
-  for (const k of ['widthDivisor', 'asppChannels', 'lowLevelChannels', 'embeddingDim', 'contourWidth', 'contrastSamples'] as const) {
+  for (const k of ['inChannels', 'widthDivisor', 'asppChannels', 'lowLevelChannels', 'embeddingDim', 'contourWidth', 'contrastSamples'] as const) {
     check(positiveInt(c[k]), `'${k}' must be a positive integer, got ${String(c[k])}`);
   }
   check([64, c.asppChannels, c.lowLevelChannels].every((n) => n % c.widthDivisor === 0), `widthDivisor ${c.widthDivisor} must divide 64, asppChannels and lowLevelChannels`);
@@ -78,6 +81,7 @@ export function validateDeeplabConfig(config: ModelConfig): DeeplabConfig {
   check(c.depths === null || (Array.isArray(c.depths) && c.depths.length === 4 && c.depths.every(positiveInt)), `'depths' must be null or 4 positive integers`);
   check(typeof c.backboneWeights === 'string', `'backboneWeights' must be a path or ''`);
   check(!(c.backbone === 'mobilenetv2' && (c.backboneWeights || c.depths !== null)), `'backboneWeights' and 'depths' go with the ResNet backbones`);
+  check(!(c.backboneWeights && c.inChannels !== 3), `imported ImageNet weights take RGB; inChannels ${c.inChannels} needs training from scratch (backboneWeights: '')`);
   check(typeof c.dropout === 'boolean', `'dropout' must be true or false`);
   return c;
 }

@@ -33,7 +33,7 @@ export interface DeeplabEncoder {
 /** ResNet (C2, C5; dilated to the output stride) or MobileNetV2 (features.3, features.17), under 'backbone/'. */
 function makeEncoder(store: ParamStore, c: DeeplabConfig): DeeplabEncoder {
   if (c.backbone === 'mobilenetv2') {
-    const net = new MobileNetV2(store, 'backbone', { widthMult: 1 / c.widthDivisor, outputStride: c.outputStride });
+    const net = new MobileNetV2(store, 'backbone', { widthMult: 1 / c.widthDivisor, outputStride: c.outputStride, inChannels: c.inChannels });
     return { channels: net.channels, features: (x, training) => net.forward(x, { training }) };
   }
   const base = resnetConfig(c.backbone);
@@ -41,6 +41,7 @@ function makeEncoder(store: ParamStore, c: DeeplabConfig): DeeplabEncoder {
     depths: c.depths ?? base.depths,
     planes: base.planes.map((n) => n / c.widthDivisor) as [number, number, number, number],
     stemWidth: base.stemWidth / c.widthDivisor,
+    inChannels: c.inChannels,
     dilate: c.outputStride === 8 ? [false, true, true] : [false, false, true],
   });
   if (c.backboneWeights) loadResNetWeights(net, c.backboneWeights);
@@ -101,9 +102,9 @@ export class DeeplabV3Plus {
     };
   }
 
-  /** images [B,H,W,3] ImageNet-normalised -> the heads at input size. Caller disposes. */
+  /** images [B,H,W,inChannels] ImageNet-normalised RGB (+ evidence planes) -> the heads at input size. Caller disposes. */
   forward(images: tf.Tensor4D, training: boolean): DeeplabOutputs {
-    if (images.rank !== 4 || images.shape[3] !== 3) throw new ModelError(`deeplabv3plus: expected images [B,H,W,3], got [${images.shape}]`);
+    if (images.rank !== 4 || images.shape[3] !== this.config.inChannels) throw new ModelError(`deeplabv3plus: expected images [B,H,W,${this.config.inChannels}], got [${images.shape}]`);
     return tf.tidy(() => {
       const [, h, w] = images.shape;
       const [c2, c5] = this.backbone.features(images, training);

@@ -16,14 +16,14 @@ export class SeedBackbone {
   private readonly conv: (x: tf.Tensor4D) => tf.Tensor4D;
   private readonly norm: (x: tf.Tensor4D, training: boolean) => tf.Tensor4D;
 
-  constructor(store: ParamStore, widthMult: number, readonly channels: number) {
-    this.mobilenet = new MobileNetV3(store, 'backbone/0', { arch: 'small', widthMult });
+  constructor(store: ParamStore, widthMult: number, readonly channels: number, inChannels = 3) {
+    this.mobilenet = new MobileNetV3(store, 'backbone/0', { arch: 'small', widthMult, inChannels });
     const last = this.mobilenet.channels[this.mobilenet.channels.length - 1];
     this.conv = makeConv(store, 'backbone/1', { cin: last, cout: channels, kernel: 1, bias: true });
     this.norm = makeBatchNorm(store, 'backbone/2', channels, 1e-5, 0.1);
   }
 
-  /** images [B,H,W,3] normalised -> [B, ceil(H/32), ceil(W/32), channels]. */
+  /** images [B,H,W,inChannels] normalised (RGB, then any evidence planes) -> [B, ceil(H/32), ceil(W/32), channels]. */
   forward(images: tf.Tensor4D, training: boolean): tf.Tensor4D {
     return tf.tidy(() => {
       const last = this.mobilenet.channels.length - 1;

@@ -17,20 +17,33 @@ import { forwardTargets } from './targets';
  */
 export type MaskRcnnModel = Model & { net: MaskRcnn; lastLosses: Record<string, number> };
 
-/** Per-image detections -> the contract's batched tensors. */
-function packDetections(dets: ImageDetections[], height: number, width: number): Pick<ForwardOutput, 'boxes' | 'scores' | 'instances'> {
+/**
+ * Per-image detections -> the contract's batched tensors, plus `masks` [B,H,W,1]: each pixel's
+ * strongest detection (box score x mask probability), the foreground map that evidence is verified
+ * against (infer/decode.ts decodeBoxes) and pixel AUC is measured on.
+ */
+function packDetections(dets: ImageDetections[], height: number, width: number): Pick<ForwardOutput, 'boxes' | 'scores' | 'instances' | 'masks'> {
   const b = dets.length;
   const q = Math.max(0, ...dets.map((d) => d.scores.length));
   const n = height * width;
   const boxes = new Float32Array(b * q * 4);
   const scores = new Float32Array(b * q);
   const instances = new Float32Array(b * q * n);
+  const foreground = new Float32Array(b * n);
   dets.forEach((d, i) => {
     boxes.set(d.boxes, i * q * 4);
     scores.set(d.scores, i * q);
     instances.set(d.masks, i * q * n);
+    d.scores.forEach((score, k) => {
+      for (let p = 0; p < n; p++) foreground[i * n + p] = Math.max(foreground[i * n + p], score * d.masks[k * n + p]);
+    });
   });
-  return { boxes: tf.tensor3d(boxes, [b, q, 4]), scores: tf.tensor2d(scores, [b, q]), instances: tf.tensor4d(instances, [b, q, height, width]) };
+  return {
+    boxes: tf.tensor3d(boxes, [b, q, 4]),
+    scores: tf.tensor2d(scores, [b, q]),
+    instances: tf.tensor4d(instances, [b, q, height, width]),
+    masks: tf.tensor4d(foreground, [b, height, width, 1]),
+  };
 }
 
 function sumLosses(l: MaskRcnnLosses, record: Record<string, number>): tf.Scalar {
@@ -53,7 +66,8 @@ export function adaptMaskRcnn(name: string, net: MaskRcnn): MaskRcnnModel {
     forward(input: ForwardInput, opts: { training: boolean }): ForwardOutput {
       if (disposed) throw new ModelError(`${name}: forward after dispose()`);
       const [, h, w, c] = input.images.shape;
-      if (input.images.rank !== 4 || c !== 3) throw new ModelError(`${name}: expected images [B,H,W,3], got [${input.images.shape.join(',')}]`);
+      const cin = net.config.inChannels;
+      if (input.images.rank !== 4 || c !== cin) throw new ModelError(`${name}: expected images [B,H,W,${cin}], got [${input.images.shape.join(',')}]`);
       const targets = input.instances || input.masks ? forwardTargets(input, net.config.targets) : null;
       const result = net.forward(input.images, targets, opts.training);
       const out: ForwardOutput = {};

@@ -22,6 +22,11 @@ import { resizeMasksNearest, scaleBoxes, transformImages, type Transformed } fro
  */
 export interface MaskRcnnConfig {
   widthMult: number;
+  /**
+   * Input channels: 3 (RGB, the seed's), or RGB + copy-move evidence planes (evidence/index.ts,
+   * inputChannels). ImageNet weights fit only 3 (the importer names the first conv's shape).
+   */
+  inChannels: number;
   channels: number;
   representation: number;
   maskLayers: number[];
@@ -59,6 +64,7 @@ export interface MaskRcnnConfig {
 
 export const MASKRCNN_DEFAULTS: MaskRcnnConfig = {
   widthMult: 1,
+  inChannels: 3,
   channels: 256,
   representation: 1024,
   maskLayers: [256, 256, 256, 256],
@@ -110,10 +116,11 @@ export interface MaskRcnnResult {
 }
 
 function validate(c: MaskRcnnConfig): MaskRcnnConfig {
-  for (const key of ['widthMult', 'channels', 'representation', 'numClasses', 'minSize', 'maxSize', 'detectionsPerImage', 'rpnPreNmsTopN', 'rpnPostNmsTopN'] as const) {
+  for (const key of ['widthMult', 'inChannels', 'channels', 'representation', 'numClasses', 'minSize', 'maxSize', 'detectionsPerImage', 'rpnPreNmsTopN', 'rpnPostNmsTopN'] as const) {
     if (!(typeof c[key] === 'number' && c[key] > 0)) throw new ConfigError(`maskrcnn: '${key}' must be a number > 0, got ${String(c[key])}`);
   }
   if (c.numClasses < 2) throw new ConfigError(`maskrcnn: numClasses counts the background, so it must be >= 2, got ${c.numClasses}`);
+  if (c.normalize && c.inChannels !== 3) throw new ConfigError(`maskrcnn: 'normalize' applies ImageNet statistics to RGB; with inChannels ${c.inChannels} let the loader normalise (normalize: false)`);
   checkTargetPolicy(c.targets);
   return c;
 }
@@ -133,7 +140,7 @@ export class MaskRcnn {
     this.config = c;
     this.store = new ParamStore(rng);
     this.rng = rng.fork('sampler');
-    this.backbone = new SeedBackbone(this.store, c.widthMult, c.channels);
+    this.backbone = new SeedBackbone(this.store, c.widthMult, c.channels, c.inChannels);
     this.rpn = new Rpn(this.store, c.channels, {
       anchors: { sizes: c.anchorSizes, ratios: c.anchorRatios },
       preNmsTopN: c.rpnPreNmsTopN,
