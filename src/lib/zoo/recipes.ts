@@ -68,16 +68,16 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   },
   // notebooks/05_dinov2_metric (its tuned cascade lives in the run's decode.json, which every run predictor reads).
   'dinov2-metric': ({ quick }) => {
-    const epochs = quick ? 1 : 5;
+    const epochs = quick ? 1 : 12;
     return {
       model: 'dinov2-metric',
       notebook: '05_dinov2_metric',
       modelConfig: { variant: 'tiny', backboneWeights: null, maxTokens: 256, inChannels: IN_CHANNELS },
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 56 : 112, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: cosineOverRun,
-      trainImages: quick ? 16 : 240,
+      trainImages: quick ? 16 : 400,
       predict: {},
-      minutes: quick ? 1 : 10,
+      minutes: quick ? 1 : 5,
     };
   },
   // notebooks/06_bappy_convlstm: both models share one recipe.
@@ -85,16 +85,16 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   'bappy-convlstm': (s) => bappy('bappy-convlstm', s),
   // notebooks/07_cacl_deeplab: a narrowed ResNet-50 layout, DeepLab's poly schedule.
   deeplabv3plus: ({ quick }) => {
-    const epochs = quick ? 1 : 4;
+    const epochs = quick ? 1 : 8;
     return {
       model: 'deeplabv3plus',
       notebook: '07_cacl_deeplab',
       modelConfig: { backbone: 'resnet50', outputStride: 16, widthDivisor: quick ? 16 : 8, depths: [1, 1, 1, 1], lossType: 'ce', contourWidth: 2, contourWeight: 1, contrastWeight: 0.1, inChannels: IN_CHANNELS },
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: (steps) => ({ kind: 'poly', tMax: steps, power: 0.9 }),
-      trainImages: quick ? 16 : 320,
+      trainImages: quick ? 16 : 400,
       predict: {},
-      minutes: quick ? 1 : 8,
+      minutes: quick ? 1 : 4,
     };
   },
   // No notebook trains it: `sifd train --model unet-tiny`'s defaults, a fast baseline.
