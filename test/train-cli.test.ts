@@ -8,6 +8,7 @@ import { initBackend } from '../src/lib/backend';
 import { generateDataset } from '../src/lib/data/synth/index';
 import { loadPredictorFromRun } from '../src/lib/infer/run';
 import { CALIBRATION_FILE, readCalibration, type CalibrationRecord } from '../src/lib/infer/calibration';
+import { PREDICT_OPTIONS_FILE, readRunPredictOptions } from '../src/lib/infer/predict-options';
 import { EVENT_SCORE_CANDIDATES } from '../src/lib/eval/calibrate';
 import { validatePredictor } from '../src/lib/eval/validate';
 import { scan } from '../src/lib/data/scan';
@@ -152,7 +153,8 @@ test('sifd calibrate chooses the event-score threshold on tuning images; the run
   assert.equal(res.code, 0, res.err);
   const rec = JSON.parse(res.out.trim().split('\n').pop()!) as CalibrationRecord;
   assert.deepEqual(readCalibration(run), rec, 'written into the run');
-  assert.deepEqual(rec.trials.map((t) => t.minEventScore), [...EVENT_SCORE_CANDIDATES]);
+  // the table's grid plus the chosen threshold, which the search may find between grid points
+  assert.deepEqual(rec.trials.map((t) => t.minEventScore), [...new Set([...EVENT_SCORE_CANDIDATES, rec.minEventScore])].sort((a, b) => a - b));
   assert.equal(rec.model, 'unet-tiny');
   assert.ok(rec.trials.every((t) => t.of1 <= rec.chosen.of1), 'the chosen threshold scores best');
   assert.equal(rec.unthresholded.minEventScore, 0);
@@ -164,15 +166,17 @@ test('sifd calibrate chooses the event-score threshold on tuning images; the run
   assert.equal(validated.evaluation.of1, rec.chosen.of1);
   assert.equal(validated.evaluation.authentic_false_alarm_rate, rec.chosen.falseAlarmRate);
   assert.equal(tf.memory().numTensors, start, 'calibration leaked tensors');
-  // an unreadable calibration names its file; --dry-run leaves the file alone
+  assert.equal(readRunPredictOptions(run)?.minEventScore, rec.minEventScore, 'the choice is the run predictor default');
+  // --dry-run leaves the run's files alone
   const file = path.join(run, CALIBRATION_FILE);
-  fs.writeFileSync(file, '{"minEventScore": 2}');
-  await assert.rejects(loadPredictorFromRun(run), (e: Error) => e.message.includes('minEventScore in [0, 1]') && e.message.includes(file));
+  fs.writeFileSync(path.join(run, PREDICT_OPTIONS_FILE), '{"minEventScore": 0.95}');
   const dry = await sifd('calibrate', '--run', run, '--data', data, '--dry-run');
   assert.equal(dry.code, 0, dry.err);
   assert.match(dry.out, /chosen [\d.]+ on \d+ images/);
-  assert.equal(fs.readFileSync(file, 'utf8'), '{"minEventScore": 2}');
+  assert.equal(fs.readFileSync(path.join(run, PREDICT_OPTIONS_FILE), 'utf8'), '{"minEventScore": 0.95}');
+  assert.deepEqual(readCalibration(run), rec);
   fs.rmSync(file);
+  fs.rmSync(path.join(run, PREDICT_OPTIONS_FILE));
 });
 
 test('progress callbacks log one line per epoch; the training figure has loss and metric traces', async () => {

@@ -11,14 +11,14 @@ export const calibrate: Command = {
 Chooses a trained run's event-score threshold on the labelled images of DIR: every image is
 predicted once, then each candidate (${EVENT_SCORE_CANDIDATES.join(', ')}) drops the events scoring
 below it and the Kaggle oF1 picks the best (ties: the lower threshold). The choice goes into the
-run's calibration.json, which 'sifd predict --run', 'sifd evaluate --run' and the notebooks then use
-unless given another. Calibrate on a tuning set, never on the images you report.
+run's predict.json, which 'sifd predict --run', 'sifd evaluate --run', 'sifd compare' and the notebooks
+then use unless given another; every candidate's score into calibration.json. Calibrate on a tuning set, never on the images you report.
 
 options:
   --run DIR      the training run folder (its latest complete checkpoint)
   --data DIR     dataset root with labelled images (Kaggle layout or data/sample)
   --limit N      at most N images per (split, label)
-  --dry-run      calibrate and print, but leave calibration.json as it is
+  --dry-run      calibrate and print, but leave the run's files as they are
   --json         print the record as one JSON object`,
   options: {
     run: { type: 'string' },
@@ -39,7 +39,7 @@ options:
       return 0;
     }
     for (const t of rec.trials) console.log(`minEventScore ${t.minEventScore.toFixed(2)}  oF1 ${t.of1.toFixed(4)}  false alarms ${(100 * t.falseAlarmRate).toFixed(1)}%  forged detected ${(100 * t.forgedDetected).toFixed(1)}%`);
-    console.log(`chosen ${rec.minEventScore} on ${rec.images} images: oF1 ${rec.chosen.of1.toFixed(4)} (no threshold ${rec.unthresholded.of1.toFixed(4)})${flag(args, 'dry-run') ? '' : ' -> calibration.json'}`);
+    console.log(`chosen ${rec.minEventScore} on ${rec.images} images: oF1 ${rec.chosen.of1.toFixed(4)} (no threshold ${rec.unthresholded.of1.toFixed(4)})${flag(args, 'dry-run') ? '' : ' -> predict.json'}`);
     return 0;
   },
 };

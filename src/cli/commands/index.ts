@@ -20,6 +20,7 @@ export const commands: CommandEntry[] = [
   { name: 'predict', summary: 'predict forged regions for a folder of images and write submission.csv', load: () => (require('./predict') as typeof import('./predict')).predict },
   { name: 'calibrate', summary: "choose a run's event-score threshold on tuning images and write it into the run", load: () => (require('./calibrate') as typeof import('./calibrate')).calibrate },
   { name: 'tune', summary: "search a run's decoder parameters on validation images (seeded) and write them into the run", load: () => (require('./tune') as typeof import('./tune')).tune },
+  { name: 'compare', summary: 'the model zoo side by side: every model (its newest run, or trained in a budget), the classical detector and the baseline on the same images; JSON + offline HTML', load: () => (require('./compare') as typeof import('./compare')).compare },
   { name: 'evaluate', summary: 'score a submission CSV against the truth (Kaggle oF1, pixel F1, Dice/IoU)', load: () => (require('./evaluate') as typeof import('./evaluate')).evaluate },
   { name: 'screen report', summary: 'an offline HTML report of a screening result store: flagged images, folders, failures', load: () => (require('./screen-report') as typeof import('./screen-report')).screenReport },
   { name: 'screen', summary: 'screen a folder of images into a SQLite result store (local workers, or BullMQ workers with --redis)', load: () => (require('./screen') as typeof import('./screen')).screen },

@@ -63,8 +63,9 @@ options:
   --max-pixels N        classical: larger images are detected on a nearest-neighbour downscaled copy
                         of at most N pixels (default ${CLASSICAL_MAX_PIXELS}, ~0.5 GB peak; the detector
                         needs ~100 bytes per pixel at native resolution)
-  --min-event-score X   --run: drop events scoring below X (default 0; notebook 03's model: 0.8,
-                        chosen on the realistic tuning sets, cuts its false alarms on authentic images)
+  --min-event-score X   --run: drop events scoring below X (default: the run's predict.json, which
+                        \`sifd compare\` writes from the family recipe, else 0; notebook 03's model:
+                        0.8, chosen on the realistic tuning sets, cuts its false alarms on authentic images)
   --evidence-keep X     runs trained with evidence channels: add evidence regions whose mean predicted
                         probability reaches X (default 0.3); 'none' keeps the model's output alone
   --events P            how instances become copy-move events: 'keep' (as predicted), 'merge-all'
@@ -106,7 +107,7 @@ options:
     };
     const maxPixels = optNum(args, 'max-pixels', { integer: true, min: 1 });
     if (maxPixels !== undefined && !classical) throw new UsageError('--max-pixels goes with --classical');
-    const minEventScore = num(args, 'min-event-score', 0, unit);
+    const minEventScore = optNum(args, 'min-event-score', unit);
     if (optStr(args, 'min-event-score') !== undefined && classical) throw new UsageError('--min-event-score goes with --run (the classical detector: --param minEventScore=X)');
     const evidenceKeep = keepArg === undefined ? undefined : keepArg === 'none' ? null : num(args, 'evidence-keep', 0.3, unit);
     const imagesDir = str(args, 'images');

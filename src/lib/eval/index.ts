@@ -1,6 +1,6 @@
 /** Evaluation home: validation of any predictor over a dataset or generated figures, and the trainer's validation metrics. */
 export { validatePredictor } from './validate';
-export type { ValidationResult, ValidationRow } from './validate';
+export type { ScoredImage, ValidateOptions, ValidationResult, ValidationRow } from './validate';
 export { evaluateOnSynth } from './synth';
 export type { SynthEvalOptions, SynthEvaluation, SynthImageResult, GroupRow, TransformRow, CopyResult } from './synth';
 export { DEFAULT_METRICS, getMetric, listMetrics, registerMetric } from './metrics';

@@ -134,7 +134,7 @@ export async function evaluateOnSynth(predictor: Predictor, opts: SynthEvalOptio
   };
 }
 
-function union(m: Masks): Uint8Array {
+export function union(m: Masks): Uint8Array {
   const n = m.height * m.width;
   const out = new Uint8Array(n);
   for (let k = 0; k < m.count; k++) {
@@ -145,7 +145,7 @@ function union(m: Masks): Uint8Array {
 }
 
 /** Share of one copy's pixels (its event channel inside the copy's box) that the union of the predicted instances covers. */
-function copyCoverage(predicted: Uint8Array, truth: Masks, instance: number, box: Box): number {
+export function copyCoverage(predicted: Uint8Array, truth: Masks, instance: number, box: Box): number {
   const t = maskChannel(truth, instance);
   let inside = 0;
   let covered = 0;
@@ -160,9 +160,12 @@ function copyCoverage(predicted: Uint8Array, truth: Masks, instance: number, box
   return inside ? covered / inside : 0;
 }
 
-function groupRows(images: SynthImageResult[]): GroupRow[] {
-  const groups = new Map<string, SynthImageResult[]>();
-  const add = (key: string, r: SynthImageResult) => {
+/** oF1 and the share called forged per (figure family, label); also used by the model zoo on a written synthetic set. */
+export type GroupedImage = Pick<SynthImageResult, 'family' | 'forged' | 'of1' | 'n_pred'>;
+
+export function groupRows(images: readonly GroupedImage[]): GroupRow[] {
+  const groups = new Map<string, GroupedImage[]>();
+  const add = (key: string, r: GroupedImage) => {
     const g = groups.get(key);
     if (g) g.push(r);
     else groups.set(key, [r]);
@@ -178,7 +181,8 @@ function groupRows(images: SynthImageResult[]): GroupRow[] {
     }));
 }
 
-function transformRows(copies: CopyResult[]): TransformRow[] {
+/** Coverage per copy transform (translation, flip, rotation, scale). */
+export function transformRows(copies: readonly CopyResult[]): TransformRow[] {
   const types = [...new Set(copies.map((c) => c.transform))].sort();
   return types.map((transform) => {
     const cs = copies.filter((c) => c.transform === transform);

@@ -4,10 +4,11 @@ import { ConfigError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 
 /**
- * A run's calibrated predictor options: `<run>/calibration.json`, written by eval/calibrate.ts
- * (notebooks 03-07, `sifd calibrate`) from a tuning set the run never trained or reports on, and read
- * by the run predictor (infer/run.ts) when its caller does not set the option. One file per run, so
- * the notebook, `sifd predict`, `sifd evaluate` and the model zoo all predict with the same threshold.
+ * How a run's event-score threshold was chosen: `<run>/calibration.json`, written by eval/calibrate.ts
+ * (notebooks 03-07, `sifd calibrate`) from a tuning set the run never trained or reports on: every
+ * candidate's score there. The choice itself goes into the run's predict.json (infer/predict-options.ts),
+ * which the run predictor reads, so the notebook, `sifd predict`, `sifd evaluate` and the model zoo all
+ * predict with the same threshold.
  */
 export const CALIBRATION_FILE = 'calibration.json';
 

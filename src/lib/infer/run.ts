@@ -6,10 +6,10 @@ import { buildModel, getModelSpec } from '../models/index';
 import type { Decode, ForwardOutput, Model, ModelSpec, Preprocess } from '../models/types';
 import { assignWeights, findLatestCheckpoint, type LoadedCheckpoint } from '../train/checkpoint';
 import { Rng } from '../util/random';
-import { readCalibration } from './calibration';
 import { DECODE_DEFAULTS } from './decode';
 import { runDecoder } from './decode-params';
 import { checkEventPolicy, keepScoring, type EventPolicy } from './postprocess';
+import { readRunPredictOptions } from './predict-options';
 import { squareResize } from './preprocess';
 import type { InstancePrediction, Predictor } from './types';
 
@@ -35,7 +35,7 @@ export interface RunPredictorOptions {
   /**
    * Events scoring below this (a probability-map event's score is the best mean probability of its
    * regions) are dropped, so a weak blob does not turn an authentic row into a false alarm. Default:
-   * the run's calibration.json (eval/calibrate.ts, chosen on a tuning set), else 0 (keep all).
+   * the run's predict.json (set by eval/calibrate.ts from a tuning set, or by a zoo recipe), else 0 (keep all).
    */
   minEventScore?: number;
   warn?: (msg: string) => void;
@@ -80,11 +80,20 @@ export function loadRunModel(runDir: string, warn?: (msg: string) => void): RunM
   }
 }
 
-export async function loadPredictorFromRun(runDir: string, opts: RunPredictorOptions = {}): Promise<Predictor> {
+/**
+ * A run's predictor. Options left undefined come from the run's predict.json (infer/predict-options.ts)
+ * when it has one, else from the defaults documented above.
+ */
+export async function loadPredictorFromRun(runDir: string, given: RunPredictorOptions = {}): Promise<Predictor> {
+  const recorded = readRunPredictOptions(runDir) ?? {};
+  const opts: RunPredictorOptions = { ...given };
+  for (const key of ['minEventScore', 'evidenceKeep', 'events'] as const) {
+    if (opts[key] === undefined && recorded[key] !== undefined) (opts as Record<string, unknown>)[key] = recorded[key];
+  }
   const evidenceKeep = opts.evidenceKeep === undefined ? 0.3 : opts.evidenceKeep;
   if (evidenceKeep !== null && !(evidenceKeep >= 0 && evidenceKeep <= 1)) throw new ConfigError(`evidenceKeep must be in [0, 1] or null, got ${evidenceKeep}`);
   if (opts.events !== undefined) checkEventPolicy(opts.events);
-  const minEventScore = opts.minEventScore ?? readCalibration(runDir)?.minEventScore ?? 0;
+  const minEventScore = opts.minEventScore ?? 0;
   if (!(minEventScore >= 0 && minEventScore <= 1)) throw new ConfigError(`minEventScore must be in [0, 1], got ${minEventScore}`);
   const { model, meta, dir, decode, evidence, preprocess } = loadRunModel(runDir, opts.warn);
   const threshold = opts.threshold ?? DECODE_DEFAULTS.threshold;

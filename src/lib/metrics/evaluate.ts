@@ -179,6 +179,14 @@ export class EvaluationAccumulator {
     return result;
   }
 
+  /**
+   * What PR and ROC curves are drawn from: each image's score and label (images given a score), and
+   * the pooled pixel-score histogram (null when no probability map was given).
+   */
+  curveData(): { imageScores: number[]; imageLabels: number[]; pixelHistogram: PixelScoreHistogram | null } {
+    return { imageScores: this.imageScores.slice(), imageLabels: this.imageLabels.slice(), pixelHistogram: this.sawProbability ? this.histogram : null };
+  }
+
   result(): Evaluation {
     const n = this.perImage.length;
     const pix = precisionRecallF1(this.pixels);

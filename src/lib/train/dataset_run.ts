@@ -13,6 +13,7 @@ import { Rng } from '../util/random';
 import { assignWeights, findLatestCheckpoint, type LoadedCheckpoint } from './checkpoint';
 import { DEFAULT_TRAIN_CONFIG, validateTrainConfig, type TrainConfig } from './config';
 import { trainPreset } from './presets';
+import type { ScheduleSpec } from './schedules';
 import { trainModel, type TrainerCallbacks, type TrainResult } from './trainer';
 
 export interface DatasetRunOptions {
@@ -30,6 +31,12 @@ export interface DatasetRunOptions {
    * that run (`modelConfig` may override options that keep the shapes). Ignored when resuming.
    */
   init?: string;
+  /**
+   * A schedule over the whole run in optimizer steps (cosine or poly to the last step, as the
+   * notebooks' recipes use), given epochs x batches per epoch once the loader is known. A resumed
+   * run keeps its recorded schedule.
+   */
+  scheduleFor?: (totalSteps: number) => ScheduleSpec;
   /** Start from a preset (presets.ts), then apply `overrides`. */
   preset?: string;
   overrides?: Partial<TrainConfig>;
@@ -39,6 +46,8 @@ export interface DatasetRunOptions {
   workers?: number;
   /** Data-parallel training replicas (trainModel's dataParallel; default 1). */
   replicas?: number;
+  /** Image paths never trained on nor used for the run's own validation (a caller's held-out set). */
+  holdOut?: ReadonlySet<string>;
   /** At most this many samples per (split, label), for quick runs. */
   limitPerGroup?: number;
   callbacks?: TrainerCallbacks[];
@@ -117,7 +126,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   // with an 'empty-mask' problem instead of teaching the model that forged means nothing.
   const scanned = await scan(dataRoot, { verify: 'masks', limitPerGroup: opts.limitPerGroup });
   for (const p of scanned.problems) opts.onProblem?.(p);
-  const labelled = scanned.samples.filter((s) => s.split !== 'test' && s.label !== 'unknown');
+  const labelled = scanned.samples.filter((s) => s.split !== 'test' && s.label !== 'unknown' && !opts.holdOut?.has(s.imagePath));
   if (labelled.length === 0) throw new DatasetError('no labelled training images (train_images/ or supplemental_images/ with authentic/ and forged/)', scanned.root);
   const valFraction = opts.valFraction ?? 0.2;
   const split = labelled.length >= 2 && valFraction > 0 ? stratifiedSplit(labelled, { valFraction, seed: config.seed }) : { train: labelled, val: [] };
@@ -127,6 +136,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   const loaders: Loader[] = [createLoader({ ...common, samples: split.train, augment: config.augment })];
   if (split.val.length) loaders.push(createLoader({ ...common, samples: split.val, augment: 'none', shuffle: false }));
   const [trainLoader, valLoader] = loaders;
+  const runConfig = opts.scheduleFor && !ckpt ? validateTrainConfig({ ...config, schedule: opts.scheduleFor(config.epochs * trainLoader.batchesPerEpoch) }) : config;
   // An evidence channel widens the model's input (a model without `inChannels` rejects it by name).
   const channels = inputChannels(config.evidence);
   if (channels !== 3 && !('inChannels' in spec.defaults)) {
@@ -150,7 +160,7 @@ export async function trainOnDataset(opts: DatasetRunOptions): Promise<TrainResu
   try {
     const result = await trainModel({
       model,
-      config,
+      config: runConfig,
       train: ({ epoch }) => trainLoader.epoch(epoch),
       val: valLoader ? ({ epoch }) => valLoader.epoch(epoch) : undefined,
       runDir,

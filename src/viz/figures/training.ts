@@ -60,3 +60,11 @@ export function learningRateFigure(history: readonly EpochRecord[]): PlotlyFigur
     layout: { title: { text: 'learning rate' }, xaxis: { title: { text: 'epoch' } }, yaxis: { title: { text: 'lr' }, type: 'log' }, height: 300 },
   };
 }
+
+/** Train and validation loss per epoch (the Mask R-CNN seed's curves), epochs on the x axis. */
+export function epochLossFigure(history: readonly EpochRecord[], title = 'loss per epoch'): PlotlyFigure {
+  const x = history.map((r) => r.epoch);
+  const data: unknown[] = [{ type: 'scatter', mode: 'lines+markers', name: 'train loss', x, y: history.map((r) => r.trainLoss) }];
+  if (history.some((r) => r.valLoss !== undefined)) data.push({ type: 'scatter', mode: 'lines+markers', name: 'validation loss', x, y: history.map((r) => r.valLoss ?? null) });
+  return { data, layout: { title: { text: title }, xaxis: { title: { text: 'epoch' }, dtick: 1 }, yaxis: { title: { text: 'loss' } }, height: 340 } };
+}
