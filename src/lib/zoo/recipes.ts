@@ -40,7 +40,7 @@ const cosineOverRun = (steps: number): ScheduleSpec => ({ kind: 'cosine', tMax: 
 const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   // notebooks/03_train_segformer: CONFIG and the training cell.
   'segformer-cmfd': ({ quick }) => {
-    const epochs = quick ? 1 : 5;
+    const epochs = quick ? 1 : 10;
     return {
       model: 'segformer-cmfd',
       notebook: '03_train_segformer',
@@ -49,7 +49,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       schedule: cosineOverRun,
       trainImages: quick ? 24 : 400,
       predict: {},
-      minutes: quick ? 1 : 15,
+      minutes: quick ? 1 : 10,
     };
   },
   // notebooks/04_train_maskrcnn: the seed's AdamW + StepLR; quick runs a quarter-width network with narrow heads.
