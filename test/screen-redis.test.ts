@@ -73,13 +73,15 @@ async function waitFor(what: string, ms: number, ok: () => boolean, pollMs = 100
   for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, pollMs))) assert.ok(Date.now() - t0 < ms, `${what} within ${ms / 1000} s`);
 }
 
+/** SIGTERM (finish the jobs in hand), then SIGKILL after 20 s: a worker stuck on a job must not hang the suite. */
 async function stopWorkers(workers: ChildProcess[]): Promise<void> {
   await Promise.all(
     workers.map((w) => {
       if (w.exitCode !== null || w.signalCode !== null) return Promise.resolve();
       const exited = new Promise((r) => w.once('exit', r));
       w.kill('SIGTERM');
-      return exited;
+      const force = setTimeout(() => w.kill('SIGKILL'), 20_000);
+      return exited.finally(() => clearTimeout(force));
     }),
   );
 }
@@ -109,8 +111,9 @@ test('BullMQ: a detector process killed mid-job, its replacement killed while st
   const part = subset('kill-children', 0, 30);
   const db = path.join(work, 'kill-children.sqlite');
   const workers = [0, 1].map(() => startWorker('children'));
+  const stop = new AbortController();
   try {
-    const run = screenCorpus({ images: part.root, detector: CHEAP, db, queue: { redis: redis.url, name: 'children', batch: 20 }, progress: false });
+    const run = screenCorpus({ images: part.root, detector: CHEAP, db, queue: { redis: redis.url, name: 'children', batch: 20 }, progress: false, signal: stop.signal });
     let finished = false;
     void run.then(() => (finished = true), () => (finished = true));
     await waitFor('the first results', 120_000, () => finished || rowCount(db) >= 6);
@@ -146,6 +149,7 @@ test('BullMQ: a detector process killed mid-job, its replacement killed while st
     assert.deepEqual(after.results(), rows, 'a rerun changes nothing');
     after.close();
   } finally {
+    stop.abort();
     await stopWorkers(workers);
   }
 });
