@@ -24,7 +24,11 @@ interface Rate {
   imagesPerSecond: number;
   steadyImagesPerSecond: number;
   steadyPerWorker: number;
+  /** The machine's 1-minute load average when the measurement ended (this bench's own processes included). */
+  load1: number;
 }
+
+const load1 = () => Number(os.loadavg()[0].toFixed(2));
 
 /** Wall rate, and the steady rate from the store's finish times (first to last result). */
 function rates(db: string, n: number, seconds: number, workers: number): Rate {
@@ -33,7 +37,7 @@ function rates(db: string, n: number, seconds: number, workers: number): Rate {
   store.close();
   const span = (times[times.length - 1] - times[0]) / 1000;
   const steady = span > 0 ? (times.length - 1) / span : 0;
-  return { imagesPerSecond: n / seconds, steadyImagesPerSecond: steady, steadyPerWorker: steady / workers };
+  return { imagesPerSecond: n / seconds, steadyImagesPerSecond: steady, steadyPerWorker: steady / workers, load1: load1() };
 }
 
 function paramArgs(params: Record<string, number> | undefined): string[] {
@@ -46,6 +50,7 @@ export async function run(args: string[]): Promise<object> {
   const full = args.includes('--full');
   const params = full ? undefined : CHEAP_PARAMS;
   const spec: DetectorSpec = { kind: 'classical', params };
+  const loadAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sifd-bench-screen-'));
   const root = path.join(tmp, 'corpus');
   try {
@@ -65,7 +70,7 @@ export async function run(args: string[]): Promise<object> {
     predictor.dispose();
 
     const out: Record<string, unknown> = {
-      machine: { cores: os.availableParallelism(), loadavg: os.loadavg().map((l) => Number(l.toFixed(2))), note: 'shared machine: other jobs were running' },
+      machine: { cores: os.availableParallelism(), loadavgAtStart: loadAtStart, loadAfterSingleProcess: load1() },
       images: files.length,
       detector: full ? 'classical (defaults)' : `classical ${JSON.stringify(CHEAP_PARAMS)}`,
       singleProcessImagesPerSecond: single,
