@@ -6,21 +6,23 @@
  * On a shared machine the rates measure the other jobs too, so it also reports CPU milliseconds per image over the
  * same steady window, summed over every process of the run (this one as coordinator, its worker and detector
  * processes, redis-server; from /proc, Linux only), against the in-process detector's: the per-core efficiency that
- * other load does not change (it does not see contention for memory bandwidth or caches).
+ * other load does not change (it does not see contention for memory bandwidth or caches). And the bare detector loop
+ * in two processes side by side (no workers, queue or store): two workers are judged against what two processes
+ * get on this machine at that moment, as well as against the single process.
  * Default detector: the classical one with small parameters on 128-160 px synthetic figures (the tests' setting);
  * --full uses the classical defaults (about 1 s an image).
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { fork, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateDataset } from '../src/lib/data/synth/index';
-import { createDetector, detectorId, postprocessOf, type DetectorSpec } from '../src/lib/screen/detector';
-import { hashFile, resultKey, walkFolder } from '../src/lib/screen/corpus';
+import type { DetectorSpec } from '../src/lib/screen/detector';
+import { walkFolder } from '../src/lib/screen/corpus';
 import { redisServerPath, startLocalRedis } from '../src/lib/screen/local-redis';
 import { screenCorpus } from '../src/lib/screen/screen';
-import { screenImage } from '../src/lib/screen/screen-one';
 import { ResultStore } from '../src/lib/screen/store';
+import { detectorLoop, type LoopResult } from './workers/screen-loop';
 
 const CHEAP_PARAMS = { maxKeypoints: 150, minSide: 128, maxSide: 160 };
 
@@ -94,6 +96,16 @@ function cpuSampler(): { stop(): void; at(t: number): number | undefined } {
   };
 }
 
+/** detectorLoop in a child process of its own. */
+function forkedLoop(spec: DetectorSpec, files: string[]): Promise<LoopResult> {
+  const child = fork(path.join(__dirname, 'workers', 'screen-loop.ts'), [], { execArgv: ['--require', require.resolve('tsx/cjs')], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (r: LoopResult) => resolve(r));
+    child.once('exit', (code) => reject(new Error(`bench/workers/screen-loop.ts exited with code ${code} before its result`)));
+    child.send({ spec, files });
+  });
+}
+
 /** Wall rate, the steady rate from the store's finish times (first to last result), and CPU per image over it. */
 function rates(db: string, n: number, seconds: number, workers: number, cpu: ReturnType<typeof cpuSampler>): Rate {
   const store = ResultStore.open(db, { readonly: true });
@@ -124,21 +136,18 @@ export async function run(args: string[]): Promise<object> {
   try {
     await generateDataset({ out: root, n, seed: 'bench-screen', sizes: { min: 128, max: 160 }, testFraction: 0 });
     const files = walkFolder(root).files;
-    const id = detectorId(spec);
 
     // the single-process rate: the detector in this process, no workers, no store
-    const predictor = await createDetector(spec);
-    await screenImage(predictor, { key: 'warm', sha256: hashFile(files[0].path), detector: id, path: files[0].path }, postprocessOf(spec));
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    for (const f of files) {
-      const sha256 = hashFile(f.path);
-      await screenImage(predictor, { key: resultKey(sha256, id), sha256, detector: id, path: f.path }, postprocessOf(spec));
-    }
-    const single = files.length / ((performance.now() - t0) / 1000);
-    const cpuUsed = process.cpuUsage(cpu0);
-    const singleCpuMs = (cpuUsed.user + cpuUsed.system) / 1000 / files.length;
-    predictor.dispose();
+    const loop = await detectorLoop(spec, files.map((f) => f.path));
+    const single = loop.images / loop.seconds;
+    const singleCpuMs = loop.cpuMsPerImage;
+    // the same loop in two processes side by side: what this machine gives two processes, without the machinery
+    const pair = await Promise.all([0, 1].map(() => forkedLoop(spec, files.map((f) => f.path))));
+    const bare2 = {
+      steadyPerWorker: pair.reduce((t, r) => t + r.images / r.seconds, 0) / 2,
+      cpuMsPerImage: pair.reduce((t, r) => t + r.cpuMsPerImage, 0) / 2,
+      load1: load1(),
+    };
 
     const out: Record<string, unknown> = {
       machine: { cores: os.availableParallelism(), loadavgAtStart: loadAtStart, loadAfterSingleProcess: load1() },
@@ -146,7 +155,8 @@ export async function run(args: string[]): Promise<object> {
       detector: full ? 'classical (defaults)' : `classical ${JSON.stringify(CHEAP_PARAMS)}`,
       singleProcessImagesPerSecond: single,
       singleProcessCpuMsPerImage: singleCpuMs,
-      singleProcessCoresUsed: (cpuUsed.user + cpuUsed.system) / 1e6 / (files.length / single),
+      singleProcessCoresUsed: (singleCpuMs * loop.images) / 1000 / loop.seconds,
+      bareLoops2: bare2,
     };
     for (const workers of [1, 2]) {
       const db = path.join(tmp, `local-${workers}.sqlite`);
@@ -183,6 +193,11 @@ export async function run(args: string[]): Promise<object> {
     const bull1 = out.bullmq1 as Rate;
     out.queueOverheadMsPerImage = 1000 / bull1.steadyImagesPerSecond - 1000 / local1.steadyImagesPerSecond;
     const kinds = ['local1', 'local2', 'bullmq1', 'bullmq2'];
+    // two workers against two bare loops on the same machine: the machinery's share, whatever the other load
+    out.twoWorkersVsBareLoops2 = {
+      local2: Number(((out.local2 as Rate).steadyPerWorker / bare2.steadyPerWorker).toFixed(3)),
+      bullmq2: Number(((out.bullmq2 as Rate).steadyPerWorker / bare2.steadyPerWorker).toFixed(3)),
+    };
     out.steadyPerCoreVsSingleProcess = Object.fromEntries(kinds.map((k) => [k, Number(((out[k] as Rate).steadyPerWorker / single).toFixed(3))]));
     // in-process CPU per image over the run's: 1 = no overhead; what a core gives when other jobs leave it alone
     out.cpuEfficiencyVsSingleProcess = Object.fromEntries(
