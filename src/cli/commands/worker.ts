@@ -10,7 +10,8 @@ export const worker: Command = {
                    [--concurrency N] [--lock-seconds S]
 
 A BullMQ screening worker: takes jobs that 'sifd screen --redis URL' queued, screens each in a
-sandboxed child process and hands the result back through the queue. Give the same detector
+detector child process (built before the first job, reused; one that dies costs that attempt
+only) and hands the result back through the queue. Give the same detector
 options as the coordinator (a job for another detector fails with a message saying so). The
 images are read at the paths the coordinator names (a shared filesystem or the same layout on
 every machine); each file's sha256 is checked against its key. Runs until Ctrl-C or SIGTERM,
@@ -20,7 +21,7 @@ options:
   --redis URL           the Redis the coordinator uses (required)
   --queue NAME          queue name (default ${DEFAULT_QUEUE})
 ${DETECTOR_USAGE}
-  --concurrency N       sandboxed processes, i.e. images at once (default 1: start one worker per core)
+  --concurrency N       detector processes, i.e. images at once (default 1: start one worker per core)
   --lock-seconds S      a job's lock; a worker killed mid-job delays its image this long (default 30)`,
   options: {
     redis: { type: 'string' },

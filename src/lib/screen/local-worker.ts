@@ -1,7 +1,7 @@
 /**
- * A local screening worker: a child process (pool.ts forks it) that builds the detector once and screens the jobs
- * it is sent, one at a time, answering each with its result. It exits when its parent goes away (the IPC channel
- * closes), so a killed coordinator leaves no workers behind.
+ * A detector child process (detector-process.ts forks it, for the local pool and for BullMQ workers) that builds
+ * the detector once and screens the jobs it is sent, one at a time, answering each with its result. It exits when
+ * its parent goes away (the IPC channel closes), so a killed coordinator or worker leaves no processes behind.
  */
 import { createDetector, postprocessOf, type DetectorSpec } from './detector';
 import { screenImage } from './screen-one';

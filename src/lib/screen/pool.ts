@@ -1,13 +1,10 @@
 /**
- * Local screening: N worker processes (local-worker.ts) on this machine, each holding one detector, fed one job at
+ * Local screening: N worker processes (detector-process.ts) on this machine, each holding one detector, fed one job at
  * a time. A worker that dies mid-job (killed, out of memory) is replaced and its job goes back in line; a job that
  * has killed `maxAttempts` workers is recorded as failed, so one poisonous image never stops the run.
  */
-import { fork, type ChildProcess } from 'child_process';
-import * as path from 'path';
-import { ScreenError } from '../errors';
 import type { DetectorSpec } from './detector';
-import type { FromWorker, ToWorker } from './local-worker';
+import { DetectorProcess, ProcessDied } from './detector-process';
 import { workerName } from './store';
 import type { ScreenJob, ScreenResult } from './types';
 
@@ -23,68 +20,6 @@ export interface PoolOptions {
   onInFlight?(n: number): void;
   /** Stop handing out jobs (Ctrl-C); jobs in flight finish. */
   signal?: AbortSignal;
-}
-
-class WorkerDied extends Error {}
-
-/** One worker process and the job it is running. */
-class LocalWorker {
-  private pending?: { resolve(r: ScreenResult): void; reject(e: Error): void };
-  private exitReason?: string;
-
-  private constructor(readonly proc: ChildProcess) {
-    proc.on('message', (m: FromWorker) => {
-      if (m.type === 'result' && this.pending) {
-        const p = this.pending;
-        this.pending = undefined;
-        p.resolve(m.result);
-      }
-    });
-    proc.on('exit', (code, signal) => {
-      this.exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      this.pending?.reject(new WorkerDied(this.exitReason));
-      this.pending = undefined;
-    });
-  }
-
-  static start(spec: DetectorSpec): Promise<LocalWorker> {
-    const proc = fork(path.join(__dirname, 'local-worker.ts'), [], {
-      execArgv: ['--require', require.resolve('tsx/cjs')],
-      // one core per worker: wasm threads inside a worker would compete with the other workers
-      env: { ...process.env, SIFD_WASM_THREADS: '1' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const w = new LocalWorker(proc);
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: FromWorker) => {
-        if (m.type === 'ready') resolve(w);
-        else if (m.type === 'fatal') reject(new ScreenError(`worker could not start its detector: ${m.error}`));
-        else return;
-        proc.off('message', onMessage);
-        proc.off('exit', onExit);
-      };
-      const onExit = () => reject(new ScreenError(`worker process ${w.exitReason ?? 'exited'} before it was ready`));
-      proc.on('message', onMessage);
-      proc.once('exit', onExit);
-      w.send({ type: 'init', spec });
-    });
-  }
-
-  private send(msg: ToWorker): void {
-    this.proc.send(msg);
-  }
-
-  run(job: ScreenJob, attempts: number): Promise<ScreenResult> {
-    if (this.exitReason) return Promise.reject(new WorkerDied(this.exitReason));
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.send({ type: 'job', job, attempts });
-    });
-  }
-
-  stop(): void {
-    if (!this.exitReason) this.proc.disconnect();
-  }
 }
 
 /** The failed result of a job that killed its workers. */
@@ -106,20 +41,20 @@ export async function runLocalPool(spec: DetectorSpec, jobs: readonly ScreenJob[
   const flying = (d: number) => opts.onInFlight?.((inFlight += d));
   const next = () => (fatal || opts.signal?.aborted ? undefined : line.pop());
   const slot = async () => {
-    let worker: LocalWorker | undefined;
+    let worker: DetectorProcess | undefined;
     try {
       for (let job = next(); job; job = next()) {
-        worker ??= await LocalWorker.start(spec);
+        worker ??= await DetectorProcess.start(spec);
         const n = (attempts.get(job.key) ?? 0) + 1;
         attempts.set(job.key, n);
         flying(+1);
         let result: ScreenResult | undefined;
         try {
           const pending = worker.run(job, n);
-          opts.onJobStart?.(worker.proc.pid ?? 0, job);
+          opts.onJobStart?.(worker.pid, job);
           result = await pending;
         } catch (err) {
-          if (!(err instanceof WorkerDied)) throw err;
+          if (!(err instanceof ProcessDied)) throw err;
           worker = undefined;
           if (n >= maxAttempts) result = diedResult(job, n, `the worker process died on it ${n} times (last: ${err.message})`);
           else line.unshift(job); // back in line, behind the rest
