@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { hashFile, readList, resultKey, walkFolder } from '../src/lib/screen/corpus';
 import { detectorId } from '../src/lib/screen/detector';
+import { writeRunPredictOptions } from '../src/lib/infer/predict-options';
 import { ScreenProgress } from '../src/lib/screen/progress';
 import { screenCorpus } from '../src/lib/screen/screen';
 import { ResultStore } from '../src/lib/screen/store';
@@ -235,5 +236,10 @@ test('a trained run screens through the same path (--run), with the same one-row
   const two = await screenCorpus({ images, detector: spec, db: path.join(dir, 'two.sqlite'), workers: 2, progress: false });
   assert.equal(two.detector, one.detector);
   assert.deepEqual(resultsOf(path.join(dir, 'two.sqlite')), resultsOf(path.join(dir, 'one.sqlite')));
+  // The run's own calibrated threshold (predict.json) is what screening predicts with, so it is part of the
+  // detector's id: another threshold is another detector, an explicit one equal to it the same detector.
+  writeRunPredictOptions(run, { minEventScore: 0.97 });
+  assert.notEqual(detectorId(spec), one.detector);
+  assert.equal(detectorId({ ...spec, minEventScore: 0.97 }), detectorId(spec));
   fs.rmSync(dir, { recursive: true });
 });

@@ -1,6 +1,6 @@
 /** The detector options `sifd screen` and `sifd worker` share: a coordinator and its workers must agree on them. */
 import type { Command, ParsedArgs } from './command';
-import { num, optNum, optStr, UsageError } from './command';
+import { optNum, optStr, UsageError } from './command';
 import { parseParams } from './commands/predict';
 import { checkInputDir } from '../lib/util/checkpath';
 import type { DetectorSpec } from '../lib/screen/detector';
@@ -9,7 +9,7 @@ export const DETECTOR_USAGE = `  --detector classical  the classical copy-move d
   --param K=V           a classical detector parameter (repeatable), as in 'sifd predict --param'
   --max-pixels N        classical: larger images are detected on a downscaled copy (see 'sifd predict')
   --run DIR             a training run folder: its latest complete checkpoint
-  --min-event-score X   --run: drop events scoring below X (default 0)`;
+  --min-event-score X   --run: drop events scoring below X (default: the run's calibrated threshold in its predict.json, else 0)`;
 
 export const DETECTOR_OPTIONS: Command['options'] = {
   detector: { type: 'string' },
@@ -29,7 +29,8 @@ export function detectorSpecFromArgs(args: ParsedArgs): DetectorSpec {
   if (run !== undefined) {
     if (params.length) throw new UsageError('--param goes with --detector classical');
     if (optStr(args, 'max-pixels') !== undefined) throw new UsageError('--max-pixels goes with --detector classical');
-    return { kind: 'run', dir: checkInputDir(run, '--run'), minEventScore: num(args, 'min-event-score', 0, { min: 0, max: 1 }) };
+    // unset: the run's own threshold (its predict.json, where notebooks and `sifd calibrate` put it)
+    return { kind: 'run', dir: checkInputDir(run, '--run'), minEventScore: optNum(args, 'min-event-score', { min: 0, max: 1 }) };
   }
   if (optStr(args, 'min-event-score') !== undefined) throw new UsageError('--min-event-score goes with --run (classical: --param minEventScore=X)');
   return { kind: 'classical', params: parseParams(params), maxPixels: optNum(args, 'max-pixels', { integer: true, min: 1 }) };

@@ -9,6 +9,7 @@ import { resolveParams } from '../classical/params';
 import { initBackend } from '../backend/index';
 import { ConfigError } from '../errors';
 import { POSTPROCESS_DEFAULTS, resolvePostprocessOptions, type EventPolicy, type PostprocessOptions } from '../infer/postprocess';
+import { readRunPredictOptions } from '../infer/predict-options';
 import { loadPredictorFromRun } from '../infer/run';
 import type { Predictor } from '../infer/types';
 import { findLatestCheckpoint } from '../train/checkpoint';
@@ -24,6 +25,7 @@ export interface RunSpec {
   kind: 'run';
   /** A training run folder (runs/<name>); its latest complete checkpoint is used. */
   dir: string;
+  /** Options left undefined come from the run's predict.json (infer/predict-options.ts), as for `sifd predict --run`. */
   minEventScore?: number;
   evidenceKeep?: number | null;
   events?: EventPolicy;
@@ -55,7 +57,9 @@ export function detectorId(spec: DetectorSpec): string {
     const ckpt = findLatestCheckpoint(spec.dir, () => undefined);
     if (!ckpt) throw new ConfigError('no complete checkpoint (epoch_<k>/) in this run folder', spec.dir);
     const weights = [...ckpt.weights.values()].map((w) => new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength));
-    const opts = JSON.stringify([spec.minEventScore ?? 0, spec.evidenceKeep, spec.events ?? null]);
+    // the options it will predict with: given ones, else the run's predict.json (calibrated threshold), else defaults
+    const recorded = readRunPredictOptions(spec.dir) ?? {};
+    const opts = JSON.stringify([spec.minEventScore ?? recorded.minEventScore ?? 0, spec.evidenceKeep ?? recorded.evidenceKeep, spec.events ?? recorded.events ?? null]);
     return `run-${digest([JSON.stringify(ckpt.meta.model), ...weights, opts, post])}`;
   }
   throw new ConfigError(`unknown detector kind '${(spec as { kind: string }).kind}'; known: ${DETECTOR_KINDS.join(', ')}`);
