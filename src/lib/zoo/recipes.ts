@@ -110,7 +110,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
 };
 
 function bappy(model: 'bappy-patch' | 'bappy-convlstm', { quick }: Size): FamilyRecipe {
-  const epochs = quick ? 1 : 3;
+  const epochs = quick ? 1 : 6;
   return {
     model,
     notebook: '06_bappy_convlstm',
@@ -119,7 +119,7 @@ function bappy(model: 'bappy-patch' | 'bappy-convlstm', { quick }: Size): Family
     schedule: cosineOverRun,
     trainImages: quick ? 24 : 240,
     predict: {},
-    minutes: quick ? 1 : 4,
+    minutes: quick ? 1 : 8,
   };
 }
 
