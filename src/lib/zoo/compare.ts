@@ -14,14 +14,14 @@ import { ConfigError, didYouMean } from '../errors';
 import { readDecodeParams } from '../infer/decode-params';
 import { loadPredictorFromRun } from '../infer/run';
 import { calibrateEventScore } from '../eval/calibrate';
-import { readRunPredictOptions, writeRunPredictOptions, type RunPredictOptions } from '../infer/predict-options';
+import { readRunPredictOptions, type RunPredictOptions } from '../infer/predict-options';
 import type { Predictor } from '../infer/types';
 import type { Evaluation } from '../metrics/evaluate';
 import { hasModel, listModels } from '../models/index';
 import { trainOnDataset } from '../train/dataset_run';
 import type { TrainerCallbacks } from '../train/trainer';
 import { evaluateEntry, readSyntheticTruth, type EntryEvaluation } from './entry';
-import { familyPredictOptions, familyRecipe, hasRecipe, scaleRecipe } from './recipes';
+import { familyRecipe, hasRecipe, scaleRecipe } from './recipes';
 import { listRuns, newestFinishedRun, type RunListing } from './runs';
 
 /** The models a comparison covers by default: the families notebooks 03-07 train. */
@@ -198,13 +198,13 @@ export async function compareModels(opts: CompareOptions): Promise<ZooResult> {
       }
     }
     const recorded = readRunPredictOptions(run.dir);
-    const predictOptions = recorded ?? familyPredictOptions(model);
-    const source = recorded ? 'the run (predict.json)' : hasRecipe(model) ? `the family recipe${familyRecipe(model).notebook ? ` (notebook ${familyRecipe(model).notebook})` : ''}` : 'defaults';
+    const predictOptions = recorded ?? {};
+    const source = recorded ? 'the run (predict.json)' : 'defaults (the run has no predict.json)';
     const tuned = readDecodeParams(run.dir) ? '; tuned decoder: the run\'s decode.json' : '';
     const base: ZooEntry = { name: model, kind: 'run', model, run: run.dir, trained, predictOptions, predictOptionsSource: source + tuned, parameters: run.parameters, trainMinutes: run.trainMinutes };
     let predictor: Predictor;
     try {
-      predictor = await loadPredictorFromRun(run.dir, recorded ? {} : predictOptions);
+      predictor = await loadPredictorFromRun(run.dir);
     } catch (err) {
       entries.push({ ...base, kind: 'absent', reason: `its run could not be loaded: ${(err as Error).message}` });
       continue;
@@ -255,7 +255,6 @@ async function trainFromRecipe(model: string, runsDir: string, minutes: number, 
     callbacks: opts.trainCallbacks?.(model),
     warn: log,
   });
-  if (Object.keys(recipe.predict).length > 0) writeRunPredictOptions(out, recipe.predict);
   if (opts.tuneData) {
     const rec = await calibrateEventScore({ runDir: out, data: opts.tuneData, warn: log });
     log(`${model}: event threshold ${rec.minEventScore} calibrated on ${rec.images} tuning images (oF1 ${rec.chosen.of1.toFixed(4)} there)`);

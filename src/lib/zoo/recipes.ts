@@ -6,7 +6,6 @@
  * (eval/calibrate.ts, into predict.json); compare does the same when given a tuning set.
  */
 import { ConfigError, didYouMean } from '../errors';
-import type { RunPredictOptions } from '../infer/predict-options';
 import { inputChannels } from '../evidence/index';
 import type { ModelConfig } from '../models/types';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../train/config';
@@ -23,8 +22,6 @@ export interface FamilyRecipe {
   schedule?: (totalSteps: number) => ScheduleSpec;
   /** Training images the notebook draws (its synthetic set's size). */
   trainImages: number;
-  /** Prediction options fixed by the recipe (recorded as predict.json); thresholds come from calibration instead. */
-  predict: RunPredictOptions;
   /** About how long the recipe trains on this project's 2-core machine (README, notebook notes; quick recipes about a minute); scales budgets. */
   minutes: number;
 }
@@ -48,7 +45,6 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: cosineOverRun,
       trainImages: quick ? 24 : 400,
-      predict: {},
       minutes: quick ? 1 : 10,
     };
   },
@@ -62,7 +58,6 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       modelConfig: { minSize: size, maxSize: size, widthMult, targets: 'events', freezeBatchNorm: true, inChannels: IN_CHANNELS, ...(widthMult < 1 ? { channels: 32, representation: 64, maskLayers: [16, 16, 16, 16] } : {}) },
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 6, batchSize: 4, size, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, schedule: { kind: 'step', stepSize: 4, gamma: 0.1 }, scheduleUnit: 'epoch', evidence: EVIDENCE },
       trainImages: quick ? 16 : 48,
-      predict: {},
       minutes: quick ? 1 : 10,
     };
   },
@@ -76,7 +71,6 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 56 : 112, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: cosineOverRun,
       trainImages: quick ? 16 : 400,
-      predict: {},
       minutes: quick ? 1 : 5,
     };
   },
@@ -93,7 +87,6 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 128, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
       schedule: (steps) => ({ kind: 'poly', tMax: steps, power: 0.9 }),
       trainImages: quick ? 16 : 400,
-      predict: {},
       minutes: quick ? 1 : 4,
     };
   },
@@ -104,7 +97,6 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
     modelConfig: {},
     train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 10, size: quick ? 64 : 128 },
     trainImages: quick ? 16 : 200,
-    predict: {},
     minutes: quick ? 1 : 5,
   }),
 };
@@ -118,7 +110,6 @@ function bappy(model: 'bappy-patch' | 'bappy-convlstm', { quick }: Size): Family
     train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs, batchSize: 4, size: quick ? 64 : 256, lr: 2e-3, optimizer: { kind: 'adamw', weightDecay: 0.01 }, scheduleUnit: 'step', clipNorm: 1, evidence: EVIDENCE },
     schedule: cosineOverRun,
     trainImages: quick ? 24 : 240,
-    predict: {},
     minutes: quick ? 1 : 8,
   };
 }
@@ -137,11 +128,6 @@ export function familyRecipe(model: string, opts: { quick?: boolean } = {}): Fam
   const make = RECIPES[model];
   if (!make) throw new ConfigError(`no training recipe for model '${model}'; ${didYouMean(model, Object.keys(RECIPES))}`);
   return make({ quick: opts.quick ?? false });
-}
-
-/** The prediction options of a family's notebook ({} when it has no recipe). */
-export function familyPredictOptions(model: string): RunPredictOptions {
-  return RECIPES[model] ? RECIPES[model]({ quick: false }).predict : {};
 }
 
 /**
