@@ -19,29 +19,34 @@ export interface CurvePair {
   ap: number;
 }
 
-/** Image-level curves from (score, label) pairs. */
-export function imageCurves(scores: readonly number[], labels: readonly number[]): CurvePair {
-  const roc = rocCurve(scores, labels);
-  const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a]);
-  const nPos = labels.filter((l) => l).length;
+/**
+ * PR points and average precision from cumulative (true, false) positive counts at each threshold, from
+ * the strictest down: the part the image and the pixel curves share.
+ */
+function precisionRecall(counts: ReadonlyArray<{ tp: number; fp: number }>, nPos: number): { pr: Curve; ap: number } {
   const pr: Curve = { x: [], y: [] };
-  let tp = 0;
-  let fp = 0;
   let ap = 0;
   let lastRecall = 0;
-  for (let i = 0; i < order.length; i++) {
-    if (labels[order[i]]) tp++;
-    else fp++;
-    if (i + 1 === order.length || scores[order[i + 1]] !== scores[order[i]]) {
-      const recall = nPos ? tp / nPos : 0;
-      const precision = tp / (tp + fp);
-      pr.x.push(recall);
-      pr.y.push(precision);
-      ap += (recall - lastRecall) * precision;
-      lastRecall = recall;
-    }
+  for (const { tp, fp } of counts) {
+    const recall = nPos ? tp / nPos : 0;
+    const precision = tp / (tp + fp);
+    pr.x.push(recall);
+    pr.y.push(precision);
+    ap += (recall - lastRecall) * precision;
+    lastRecall = recall;
   }
-  return { roc: { x: roc.fpr, y: roc.tpr }, pr, auc: rocAuc(scores, labels), ap: nPos ? ap : NaN };
+  return { pr, ap: nPos ? ap : NaN };
+}
+
+/** Image-level curves from (score, label) pairs: the PR points are rocCurve's, counted back from its rates. */
+export function imageCurves(scores: readonly number[], labels: readonly number[]): CurvePair {
+  const roc = rocCurve(scores, labels);
+  const nPos = labels.filter((l) => l).length;
+  const nNeg = labels.length - nPos;
+  // rocCurve's first point is the empty threshold (+Infinity); each rate is a count over nPos / nNeg
+  const counts = roc.tpr.slice(1).map((t, i) => ({ tp: Math.round(t * nPos), fp: Math.round(roc.fpr[i + 1] * nNeg) }));
+  const { pr, ap } = precisionRecall(counts, nPos);
+  return { roc: { x: roc.fpr, y: roc.tpr }, pr, auc: rocAuc(scores, labels), ap };
 }
 
 /** Pixel-level curves from a pooled score histogram (one point per non-empty bin, from the top bin down). */
@@ -49,25 +54,19 @@ export function pixelCurves(h: PixelScoreHistogram): CurvePair {
   const totalPos = h.pos.reduce((a, b) => a + b, 0);
   const totalNeg = h.neg.reduce((a, b) => a + b, 0);
   const roc: Curve = { x: [0], y: [0] };
-  const pr: Curve = { x: [], y: [] };
+  const counts: Array<{ tp: number; fp: number }> = [];
   let tp = 0;
   let fp = 0;
-  let ap = 0;
-  let lastRecall = 0;
   for (let k = h.bins - 1; k >= 0; k--) {
     if (!h.pos[k] && !h.neg[k]) continue;
     tp += h.pos[k];
     fp += h.neg[k];
-    const recall = totalPos ? tp / totalPos : 0;
     roc.x.push(totalNeg ? fp / totalNeg : 0);
-    roc.y.push(recall);
-    const precision = tp / (tp + fp);
-    pr.x.push(recall);
-    pr.y.push(precision);
-    ap += (recall - lastRecall) * precision;
-    lastRecall = recall;
+    roc.y.push(totalPos ? tp / totalPos : 0);
+    counts.push({ tp, fp });
   }
-  return { roc, pr, auc: h.rocAuc(), ap: totalPos ? ap : NaN };
+  const { pr, ap } = precisionRecall(counts, totalPos);
+  return { roc, pr, auc: h.rocAuc(), ap };
 }
 
 /** A Plotly figure of one kind of curve for several detectors. */
