@@ -261,6 +261,26 @@ export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDi
 }
 
 /**
+ * The matched block pairs behind the block-matching transforms: source and copy block centres
+ * (x1, y1, x2, y2 per pair, image pixels) and the half side of a block there (copy-move events are
+ * grouped by them: infer/copy-link-events.ts).
+ */
+export function blockPairs(gray: GrayImage, p: BlockMatchParams, minDistance: number): { pairs: Float32Array; radius: number } {
+  const transforms = blockMatchTransforms(gray, p, minDistance);
+  const pairs = new Float32Array(transforms.reduce((s, t) => s + 2 * t.src.length, 0));
+  let o = 0;
+  for (const t of transforms) {
+    for (let k = 0; k < t.src.length; k += 2) {
+      pairs[o++] = t.src[k];
+      pairs[o++] = t.src[k + 1];
+      pairs[o++] = t.dst[k];
+      pairs[o++] = t.dst[k + 1];
+    }
+  }
+  return { pairs, radius: (B * downscaleFactor(gray)) / 2 };
+}
+
+/**
  * 0/1 map (H*W) of the blocks behind the block-matching transforms, source and copy: dense
  * copy-move evidence that, unlike pixel-exact twins (exactTwins.ts), survives a brightness change
  * (light noise or blur only sometimes: on a synthetic tuning set it and exact twins together cover

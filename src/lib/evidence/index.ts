@@ -12,13 +12,14 @@
  * Planes are a registry (name, compute, trusted or gated); a kind is a named list of planes, the
  * channels a run appends to RGB. A new plane is one registerEvidencePlane + registerEvidenceKind.
  */
-import { BLOCK_DEFAULTS, blockTwinMap } from '../classical/blockMatch';
+import { BLOCK_DEFAULTS, blockPairs, blockTwinMap } from '../classical/blockMatch';
 import { exactTwinMap } from '../classical/exactTwins';
 import { toGray } from '../classical/grayscale';
 import { DEFAULT_PARAMS } from '../classical/params';
 import { resampledTwinMap } from '../classical/resampledTwins';
 import type { Image, Masks } from '../data/types';
 import { ConfigError, didYouMean } from '../errors';
+import type { CopyLinks } from '../infer/copy-link-events';
 import { evidenceCacheDir, evidenceKey, readCachedEvidence, writeCachedEvidence } from './disk-cache';
 
 /** One evidence plane: a 0/1 map of an image at its native resolution. */
@@ -94,6 +95,14 @@ registerEvidenceKind('none', []);
 registerEvidenceKind('exact-twins', ['exact-twins']);
 registerEvidenceKind('twins-blocks', ['exact-twins', 'blocks']);
 registerEvidenceKind('twins-blocks-resampled', ['exact-twins', 'blocks', 'resampled-twins']);
+
+/**
+ * The block pairs of the 'blocks' plane, with their ends: which regions of an image are copies of
+ * which (the run predictor's 'copy-links' event policy groups a model's regions by them).
+ */
+export function copyLinks(image: Image): CopyLinks {
+  return blockPairs(toGray(image), BLOCK_EVIDENCE, DEFAULT_PARAMS.minDistance);
+}
 
 /** The registered kinds, in registration order. */
 export const EVIDENCE_KINDS: readonly EvidenceKind[] = [...kinds.keys()];

@@ -29,18 +29,20 @@ function toInstances(masks: Uint8Array[], scores: number[], height: number, widt
  * A forged-pixel probability map (`masks`, [1,h,w,1]): brought back to the image's size, fused with
  * the evidence the context carries (infer/postprocess.ts, keepVerifiedEvidence), thresholded and
  * split into 8-connected regions scored by mean probability; the regions are fragments of the
- * image's events, grouped by ctx.events (default 'merge-all': most forged images hold one event).
+ * image's events, grouped by ctx.events (default: 'copy-links' when the context carries the image's
+ * block pairs, which the run predictor does, else 'merge-all': most forged images hold one event).
  */
 export function decodeProbability(out: ForwardOutput, ctx: DecodeContext): InstancePrediction {
   const { height, width, threshold, minArea } = ctx;
   let prob = ctx.restore(values(out.masks, 'masks'));
-  const events = ctx.events ?? 'merge-all';
+  // With the image's block pairs at hand (the run predictor), regions are grouped by them; else one event.
+  const events = ctx.events ?? (ctx.links ? 'copy-links' : 'merge-all');
   if (ctx.evidence) {
     prob = keepVerifiedEvidence(prob, ctx.evidence.union, height, width, ctx.evidence.keep, threshold);
     if (ctx.evidence.trusted) prob = keepVerifiedEvidence(prob, ctx.evidence.trusted, height, width, 0, threshold);
-    return groupEvents({ ...probabilityToInstances(prob, height, width, { threshold, minArea }), probability: prob }, events);
+    return groupEvents({ ...probabilityToInstances(prob, height, width, { threshold, minArea }), probability: prob }, events, { links: ctx.links });
   }
-  return groupEvents(probabilityToInstances(prob, height, width, { threshold, minArea }), events);
+  return groupEvents(probabilityToInstances(prob, height, width, { threshold, minArea }), events, { links: ctx.links });
 }
 
 /**
@@ -72,7 +74,7 @@ export function decodeQueries(out: ForwardOutput, ctx: DecodeContext): InstanceP
   const pred = toInstances(kept, keptScores, height, width);
   // The merged per-pixel probability too, so evaluations can report pixel ROC AUC for query models.
   if (out.masks) pred.probability = ctx.restore(values(out.masks, 'masks'));
-  return groupEvents(pred, ctx.events ?? 'overlap');
+  return groupEvents(pred, ctx.events ?? 'overlap', { links: ctx.links });
 }
 
 /**
@@ -111,7 +113,7 @@ export function decodeBoxes(out: ForwardOutput, ctx: DecodeContext): InstancePre
   }
   const pred = toInstances(kept, keptScores, height, width);
   if (out.masks) pred.probability = ctx.restore(values(out.masks, 'masks'));
-  return groupEvents(pred, ctx.events ?? 'overlap');
+  return groupEvents(pred, ctx.events ?? 'overlap', { links: ctx.links });
 }
 
 /**
@@ -162,7 +164,7 @@ export function decodeEmbeddings(out: ForwardOutput, ctx: DecodeContext): Instan
       scores.push(Math.min(1, norms[k] / sizes[k]));
     }
   }
-  return groupEvents(toInstances(masks, scores, height, width), ctx.events ?? 'keep');
+  return groupEvents(toInstances(masks, scores, height, width), ctx.events ?? 'keep', { links: ctx.links });
 }
 
 /** Embedding distance within which a pixel joins a cluster (decodeEmbeddings). */

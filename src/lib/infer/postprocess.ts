@@ -2,6 +2,7 @@ import { ConfigError, didYouMean } from '../errors';
 import type { Masks } from '../data/types';
 import { connectedComponents } from '../data/components';
 import { dilate } from '../classical/maskOps';
+import { groupByCopyLinks, type CopyLinks } from './copy-link-events';
 import type { InstancePrediction } from './types';
 
 /**
@@ -51,10 +52,13 @@ export function resolvePostprocessOptions(opts: PostprocessOptions = {}): Requir
  * one event: a source region and all of its copies. 'keep': the instances as they are;
  * 'merge-all': one event per image, every instance unioned, score the highest (most forged images
  * hold one event); 'overlap': instances whose masks overlap or come within a gap of a few pixels
- * (`eventGap`) are one event, transitively, score the highest of its members.
+ * (`eventGap`) are one event, transitively, score the highest of its members; 'copy-links': the
+ * regions (instances within `eventGap` joined) grouped by the matched block pairs between them, a
+ * source with its copies (infer/copy-link-events.ts; needs the image's links, which the run predictor
+ * computes), one event when fewer than two linked groups are found.
  */
-export type EventPolicy = 'keep' | 'merge-all' | 'overlap';
-export const EVENT_POLICIES: readonly EventPolicy[] = ['keep', 'merge-all', 'overlap'];
+export type EventPolicy = 'keep' | 'merge-all' | 'overlap' | 'copy-links';
+export const EVENT_POLICIES: readonly EventPolicy[] = ['keep', 'merge-all', 'overlap', 'copy-links'];
 
 /** The policy itself, or a ConfigError naming the valid ones. */
 export function checkEventPolicy(policy: string): EventPolicy {
@@ -122,13 +126,17 @@ export function mergeDuplicates(items: readonly ScoredMask[], iou: number): Scor
  * otherwise the events come out sorted by score, highest first, and `probability` and `notes`
  * are carried over. Masks are read as 0/1 (any non-zero value is on).
  */
-export function groupEvents(pred: InstancePrediction, policy: EventPolicy, opts: { gap?: number } = {}): InstancePrediction {
+export function groupEvents(pred: InstancePrediction, policy: EventPolicy, opts: { gap?: number; links?: () => CopyLinks } = {}): InstancePrediction {
   checkEventPolicy(policy);
   const gap = opts.gap ?? POSTPROCESS_DEFAULTS.eventGap;
   checkEventGap(gap);
   const { count, height, width } = pred.instances;
   if (pred.scores.length !== count) throw new ConfigError(`prediction has ${count} instances but ${pred.scores.length} scores`);
   if (policy === 'keep' || count === 0) return pred;
+  if (policy === 'copy-links') {
+    if (!opts.links) throw new ConfigError("event policy 'copy-links' needs the image's matched block pairs (a run predictor computes them)");
+    return groupByCopyLinks(pred, opts.links, { gap });
+  }
   const n = height * width;
   const masks = Array.from({ length: count }, (_, i) => pred.instances.data.subarray(i * n, (i + 1) * n).map((v) => (v !== 0 ? 1 : 0)));
   const group = policy === 'merge-all' ? new Int32Array(count) : groupTouching(masks, height, width, gap);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { evidenceUnion, trustedEvidencePlane, checkEvidenceKind, type EvidenceKind } from '../evidence/index';
+import { copyLinks, evidenceUnion, trustedEvidencePlane, checkEvidenceKind, type EvidenceKind } from '../evidence/index';
 import type { Image } from '../data/types';
 import { ConfigError, ModelError, TrainingError } from '../errors';
 import { buildModel, getModelSpec } from '../models/index';
@@ -117,7 +117,7 @@ export async function loadPredictorFromRun(runDir: string, given: RunPredictorOp
         const fuse = input.evidence && evidenceKeep !== null
           ? { union: evidenceUnion(input.evidence, n), trusted: trustedEvidencePlane(evidence, input.evidence, n), keep: evidenceKeep }
           : null;
-        return keepScoring(decode(out, { height, width, restore: input.restore, threshold, minArea, events: opts.events, evidence: fuse }), minEventScore);
+        return keepScoring(decode(out, { height, width, restore: input.restore, threshold, minArea, events: opts.events, evidence: fuse, links: () => copyLinks(image) }), minEventScore);
       } finally {
         tf.dispose(Object.values(out) as tf.Tensor[]);
       }

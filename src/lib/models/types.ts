@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Batch, InstanceTensors } from '../data/batch';
 import type { Image, Masks } from '../data/types';
 import type { EventPolicy } from '../infer/postprocess';
+import type { CopyLinks } from '../infer/copy-link-events';
 import type { InstancePrediction } from '../infer/types';
 import type { Rng } from '../util/random';
 import type { StateDict } from '../weights/stateDict';
@@ -117,6 +118,8 @@ export interface DecodeContext {
    * mean probability over it reaches `keep`) and the trusted planes (join whatever the model says).
    */
   evidence?: { union: Uint8Array; trusted: Uint8Array | null; keep: number } | null;
+  /** The image's matched block pairs, computed on demand (event policy 'copy-links'). */
+  links?: () => CopyLinks;
 }
 
 /**
