@@ -39,7 +39,7 @@ export const predict: Command = {
   name: 'predict',
   usage: `usage: sifd predict (--run runs/R | --classical [--param K=V]...) --images DIR --out submission.csv
                     [--min-area N] [--merge-iou X] [--score-threshold X] [--evidence-keep X|none]
-                    [--events keep|merge-all|overlap]
+                    [--events keep|merge-all|overlap|copy-links]
 
 Runs a trained model (the latest complete checkpoint of a run folder) or the classical keypoint
 detector on every image under DIR (a dataset root, one of its image folders, or a flat folder of
@@ -69,8 +69,10 @@ options:
   --evidence-keep X     runs trained with evidence channels: add evidence regions whose mean predicted
                         probability reaches X (default 0.3); 'none' keeps the model's output alone
   --events P            how instances become copy-move events: 'keep' (as predicted), 'merge-all'
-                        (one event per image), 'overlap' (instances that overlap or touch are one).
-                        --run: default merge-all for probability-map models, overlap for query
+                        (one event per image), 'overlap' (instances that overlap or touch are one),
+                        'copy-links' (--run only: regions grouped by the image's matched block pairs,
+                        a source with its copies; one event when fewer than two groups are linked).
+                        --run: default copy-links for probability-map models, overlap for query
                         models. --classical: default keep (the detector already reports events;
                         its own grouping is --param events=transform|regions)`,
   options: {

@@ -29,7 +29,7 @@ export interface RunPredictorOptions {
   evidenceKeep?: number | null;
   /**
    * How the instances become copy-move events (infer/postprocess.ts, groupEvents). Default: the
-   * model's decoder's own (infer/decode.ts: 'merge-all' for probability maps, 'overlap' for queries).
+   * model's decoder's own (infer/decode.ts: 'copy-links' for probability maps, from the image's block pairs; 'overlap' for queries).
    */
   events?: EventPolicy;
   /**
