@@ -5,7 +5,7 @@ import { maskChannel } from '../src/lib/data/types';
 import { renderFamily } from '../src/lib/data/synth/families';
 import { Rng } from '../src/lib/util/random';
 import { detectCopyMove } from '../src/lib/classical/index';
-import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from '../src/lib/classical/events';
+import { addTwinEvents, gateEvents, maskedEntropy, pairsToInstances, type VerifiedPair } from '../src/lib/classical/events';
 import type { ResampledTwinPair } from '../src/lib/classical/resampledTwins';
 import { blobTexture } from './fixtures/texture';
 import { maskIoU } from '../src/lib/infer/postprocess';
@@ -151,20 +151,34 @@ test('gateEvents: an open gate keeps all (sorted); minEventScore, maxEvents, min
     { mask: rect(10, 10, 4, 4), score: 0.9 },
     { mask: rect(20, 0, 3, 3), score: 0.9 },
   ];
-  const none = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1 });
+  const none = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 0 });
   assert.deepEqual(none.kept.map((e) => e.score), [0.9, 0.9, 0.3]);
   assert.equal(none.kept[0], events[1], 'ties: the larger first');
   assert.deepEqual(none.notes, []);
-  const weak = gateEvents(events, { minEventScore: 0.5, maxEvents: 0, minForgedShare: 0, maxEventShare: 1 });
+  const weak = gateEvents(events, { minEventScore: 0.5, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 0 });
   assert.equal(weak.kept.length, 2);
   assert.match(weak.notes[0], /1 event\(s\) scoring below minEventScore 0.5 dropped/);
-  const best = gateEvents(events, { minEventScore: 0, maxEvents: 1, minForgedShare: 0, maxEventShare: 1 });
+  const best = gateEvents(events, { minEventScore: 0, maxEvents: 1, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 0 });
   assert.deepEqual(best.kept, [events[1]]);
-  const small = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0.05, maxEventShare: 1 });
+  const small = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0.05, maxEventShare: 1, minEventEntropy: 0 });
   assert.deepEqual(small.kept, [], '29 of 1200 pixels is under 5%');
   assert.match(small.notes[0], /cover 0.024 of the image < minForgedShare 0.05: reported authentic/);
   const grid = { mask: rect(0, 0, 40, 10), score: 1 }; // 400 of 1200 pixels: a third of the image
-  const structure = gateEvents([...events, grid], { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25 });
+  const structure = gateEvents([...events, grid], { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25, minEventEntropy: 0 });
   assert.deepEqual(structure.kept.map((e) => e.score), [0.9, 0.9, 0.3], 'the event over a quarter of the image is dropped');
   assert.match(structure.notes[0], /1 event\(s\) covering more than 0.25 of the image dropped as repetitive structure/);
+});
+
+test('gateEvents minEventEntropy: an event over two grey levels (1 bit) is dropped, one over many levels kept; off without the grey image', () => {
+  const binary = { mask: rect(0, 0, 4, 4), score: 1 };
+  const textured = { mask: rect(20, 0, 4, 4), score: 1 };
+  const gray = new Uint8Array(30 * 40);
+  for (let p = 0; p < gray.length; p++) gray[p] = p % 40 < 10 ? (p % 2) * 255 : (p * 37) % 256;
+  assert.equal(maskedEntropy(gray, binary.mask), 1);
+  assert.ok(maskedEntropy(gray, textured.mask) > 3);
+  const gate = { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 2 };
+  const gated = gateEvents([binary, textured], gate, gray);
+  assert.deepEqual(gated.kept, [textured]);
+  assert.match(gated.notes[0], /1 event\(s\) in few-level content \(grey-level entropy below minEventEntropy 2 bits\) dropped/);
+  assert.equal(gateEvents([binary, textured], gate).kept.length, 2);
 });

@@ -102,7 +102,7 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     if (joined + added > 0) notes.push(`resampled twins: ${joined} joined a found ${p.events === 'transform' ? 'event' : 'region'}, ${added} added`);
     lap(stage.name);
   }
-  const gated = gateEvents(events, p);
+  const gated = gateEvents(events, p, native.data);
   events = gated.kept;
   notes.push(...gated.notes);
   const n = image.width * image.height;

@@ -145,14 +145,42 @@ export interface EventGate {
    * areas have a median of 2% and a 90th percentile of 12.5%. 1: off.
    */
   maxEventShare: number;
+  /**
+   * Events whose pixels' grey levels carry less than this entropy (bits, 8-bit histogram at native
+   * resolution) are dropped: in binary or few-level content (silhouettes, skeletons, text, flat
+   * logos) regions agree with each other by chance, so a match there says nothing. 0: off.
+   */
+  minEventEntropy: number;
+}
+
+/** Entropy (bits) of the grey levels of `gray` under the 0/1 `mask` (0 for an empty mask). */
+export function maskedEntropy(gray: Uint8Array, mask: Uint8Array): number {
+  const hist = new Float64Array(256);
+  let n = 0;
+  for (let p = 0; p < mask.length; p++) {
+    if (!mask[p]) continue;
+    hist[gray[p]]++;
+    n++;
+  }
+  let h = 0;
+  for (const c of hist) if (c > 0) h -= (c / n) * Math.log2(c / n);
+  return h;
 }
 
 /**
- * Sorts the events by score (highest first, then largest) and applies the gate. Returns the kept
- * events and a note for each thing the gate did.
+ * Sorts the events by score (highest first, then largest) and applies the gate (`gray`: the image's
+ * grey levels at the events' resolution, for minEventEntropy). Returns the kept events and a note
+ * for each thing the gate did.
  */
-export function gateEvents(events: readonly ScoredMask[], gate: EventGate): { kept: ScoredMask[]; notes: string[] } {
+export function gateEvents(events: readonly ScoredMask[], gate: EventGate, gray?: Uint8Array): { kept: ScoredMask[]; notes: string[] } {
   const notes: string[] = [];
+  if (gate.minEventEntropy > 0 && gray) {
+    const flat = events.filter((e) => maskedEntropy(gray, e.mask) < gate.minEventEntropy);
+    if (flat.length > 0) {
+      events = events.filter((e) => !flat.includes(e));
+      notes.push(`gate: ${flat.length} event(s) in few-level content (grey-level entropy below minEventEntropy ${gate.minEventEntropy} bits) dropped`);
+    }
+  }
   const areas = new Map(events.map((e) => [e, area(e.mask)]));
   let kept = [...events].sort((a, b) => b.score - a.score || areas.get(b)! - areas.get(a)!);
   const huge = kept.filter((e) => areas.get(e)! > gate.maxEventShare * e.mask.length).length;

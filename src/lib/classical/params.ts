@@ -10,7 +10,7 @@ import { EVENT_MODES, type EventGate, type EventMode } from './events';
 export type KeypointDetector = 'orb' | 'akaze' | 'brisk' | 'sift';
 export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk', 'sift'];
 
-/** Also the image-level gate against false alarms (events.ts, EventGate: minEventScore, maxEvents, minForgedShare, maxEventShare). */
+/** Also the image-level gate against false alarms (events.ts, EventGate: minEventScore, maxEvents, minForgedShare, maxEventShare, minEventEntropy). */
 export interface ClassicalParams extends BlockMatchParams, EventGate {
   /** Longer side of the working image; larger inputs are downscaled (masks come back at full size). */
   maxSide: number;
@@ -162,6 +162,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   maxEvents: 0,
   minForgedShare: 0,
   maxEventShare: 0.25,
+  minEventEntropy: 0,
   ...BLOCK_DEFAULTS,
 });
 
@@ -181,7 +182,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   dense: ['denseMatching'],
   resampled: ['resampledTwins'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minRegionFraction', 'suppressText'],
-  events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare', 'maxEventShare'],
+  events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare', 'maxEventShare', 'minEventEntropy'],
 });
 
 /** Flat, nested (per group) or dotted parameters. */
@@ -228,6 +229,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (!(Number.isInteger(p.maxEvents) && p.maxEvents >= 0)) throw new ConfigError(`maxEvents must be an integer >= 0 (0: no limit), got ${p.maxEvents}`);
   if (!(p.minForgedShare >= 0 && p.minForgedShare < 1)) throw new ConfigError(`minForgedShare must be in [0, 1), got ${p.minForgedShare}`);
   if (!(p.maxEventShare > 0 && p.maxEventShare <= 1)) throw new ConfigError(`maxEventShare must be in (0, 1], got ${p.maxEventShare}`);
+  if (!(p.minEventEntropy >= 0 && p.minEventEntropy <= 8)) throw new ConfigError(`minEventEntropy must be in [0, 8] bits, got ${p.minEventEntropy}`);
   if (p.model !== 'similarity' && p.model !== 'affine') {
     throw new ConfigError(`unknown model '${String(p.model)}'; ${didYouMean(String(p.model), ['similarity', 'affine'])}`);
   }
