@@ -145,6 +145,8 @@ test('parameters: unknown names and bad values are rejected with the reason', ()
   assert.throws(() => resolveParams({ maxEventShare: 0 }), /maxEventShare must be in \(0, 1\]/);
   const d = resolveParams();
   assert.deepEqual([d.events, d.minEventScore, d.maxEvents, d.minForgedShare, d.maxEventShare], ['transform', 0.95, 0, 0, 0.25], 'the gate as tuned on the realistic tuning sets');
+  assert.equal(d.minEventEntropy, 2.5);
+  assert.throws(() => resolveParams({ minEventEntropy: 9 }), /minEventEntropy must be in \[0, 8\] bits/);
 });
 
 test('similarity RANSAC recovers a rotation+scale and a mirrored copy despite outliers', () => {

@@ -148,7 +148,8 @@ export interface EventGate {
   /**
    * Events whose pixels' grey levels carry less than this entropy (bits, 8-bit histogram at native
    * resolution) are dropped: in binary or few-level content (silhouettes, skeletons, text, flat
-   * logos) regions agree with each other by chance, so a match there says nothing. 0: off.
+   * logos) regions agree with each other by chance, so a match there says nothing. 0: off
+   * (default 2.5, params.ts).
    */
   minEventEntropy: number;
 }
