@@ -137,7 +137,7 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
     return {
       image: pristine,
       masks: { data: new Uint8Array(0), count: 0, height, width },
-      record: { label: 'authentic', family, width, height, instances: 0, forgeries: [], mode: authenticMode },
+      record: { label: 'authentic', family, width, height, instances: 0, forgeries: [], mode: authenticMode, ...(panels.length ? { panels } : {}) },
       pristine,
       pristineMode: authenticMode,
     };
@@ -149,7 +149,7 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   const panel = reusePanel ? panelReuse(rng, pristine, panels, generator, align, areaFraction) : null;
   const result = panel ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
-  const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb' };
+  const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb', ...(panels.length ? { panels } : {}) };
   if (realistic) {
     record.globalDifferences = perturbOutside(rng, result.image, result.masks.data, rng.int(10, 300));
     const reencoding = drawReencoding(rng);

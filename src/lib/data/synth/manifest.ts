@@ -104,6 +104,8 @@ export interface ImageRecord {
   reencoding?: Reencoding;
   /** Forged twin only: pixels outside the mask changed by 1-3 levels (twins differ a little everywhere). */
   globalDifferences?: number;
+  /** Compound figures: each panel's box (x, y, w, h), the truth classical/panels.ts is measured against. */
+  panels?: Box[];
 }
 
 /** One image in a written dataset: paths are relative to the dataset root, with '/' separators. */
