@@ -48,17 +48,18 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
       minutes: quick ? 1 : 10,
     };
   },
-  // notebooks/04_train_maskrcnn: the seed's AdamW + StepLR; quick runs a quarter-width network with narrow heads.
+  // notebooks/04_train_maskrcnn: the seed's architecture at half width with narrower heads, 64 sampled RoIs and
+  // anchors per image, contour targets (sized for a CPU from scratch); quick runs a quarter-width network.
   'maskrcnn-mnv3s': ({ quick }) => {
-    const size = quick ? 64 : 256;
-    const widthMult = quick ? 0.25 : 1;
+    const size = quick ? 64 : 160;
+    const heads = quick ? { widthMult: 0.25, channels: 32, representation: 64, maskLayers: [16, 16, 16, 16] } : { widthMult: 0.5, channels: 128, representation: 256, maskLayers: [64, 64, 64, 64] };
     return {
       model: 'maskrcnn-mnv3s',
       notebook: '04_train_maskrcnn',
-      modelConfig: { minSize: size, maxSize: size, widthMult, targets: 'events', freezeBatchNorm: true, inChannels: IN_CHANNELS, ...(widthMult < 1 ? { channels: 32, representation: 64, maskLayers: [16, 16, 16, 16] } : {}) },
-      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 6, batchSize: 4, size, lr: 1e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, schedule: { kind: 'step', stepSize: 4, gamma: 0.1 }, scheduleUnit: 'epoch', evidence: EVIDENCE },
-      trainImages: quick ? 16 : 48,
-      minutes: quick ? 1 : 10,
+      modelConfig: { minSize: size, maxSize: size, targets: 'contours', freezeBatchNorm: true, inChannels: IN_CHANNELS, boxBatchPerImage: 64, rpnBatchPerImage: 64, ...heads },
+      train: { ...DEFAULT_TRAIN_CONFIG, ...seedA, epochs: quick ? 1 : 10, batchSize: 4, size, lr: 3e-3, optimizer: { kind: 'adamw', weightDecay: 1e-4 }, schedule: { kind: 'step', stepSize: 10, gamma: 0.1 }, scheduleUnit: 'epoch', evidence: EVIDENCE },
+      trainImages: quick ? 16 : 400,
+      minutes: quick ? 1 : 12,
     };
   },
   // notebooks/05_dinov2_metric (its tuned cascade lives in the run's decode.json, which every run predictor reads).
