@@ -51,7 +51,7 @@ const RECIPES: Record<string, (s: Size) => FamilyRecipe> = {
   // notebooks/04_train_maskrcnn: the seed's architecture at half width with narrower heads, 64 sampled RoIs and
   // anchors per image, contour targets (sized for a CPU from scratch); quick runs a quarter-width network.
   'maskrcnn-mnv3s': ({ quick }) => {
-    const size = quick ? 64 : 160;
+    const size = quick ? 64 : 256;
     const heads = quick ? { widthMult: 0.25, channels: 32, representation: 64, maskLayers: [16, 16, 16, 16] } : { widthMult: 0.5, channels: 128, representation: 256, maskLayers: [64, 64, 64, 64] };
     return {
       model: 'maskrcnn-mnv3s',
