@@ -176,11 +176,10 @@ export function maskedEntropy(gray: Uint8Array, mask: Uint8Array): number {
 export function gateEvents(events: readonly ScoredMask[], gate: EventGate, gray?: Uint8Array): { kept: ScoredMask[]; notes: string[] } {
   const notes: string[] = [];
   if (gate.minEventEntropy > 0 && gray) {
-    const flat = events.filter((e) => maskedEntropy(gray, e.mask) < gate.minEventEntropy);
-    if (flat.length > 0) {
-      events = events.filter((e) => !flat.includes(e));
-      notes.push(`gate: ${flat.length} event(s) in few-level content (grey-level entropy below minEventEntropy ${gate.minEventEntropy} bits) dropped`);
-    }
+    const textured = events.filter((e) => maskedEntropy(gray, e.mask) >= gate.minEventEntropy);
+    const flat = events.length - textured.length;
+    if (flat > 0) notes.push(`gate: ${flat} event(s) in few-level content (grey-level entropy below minEventEntropy ${gate.minEventEntropy} bits) dropped`);
+    events = textured;
   }
   const areas = new Map(events.map((e) => [e, area(e.mask)]));
   let kept = [...events].sort((a, b) => b.score - a.score || areas.get(b)! - areas.get(a)!);
