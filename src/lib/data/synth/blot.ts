@@ -1,6 +1,7 @@
 import type { Rng } from '../../util/random';
 import { Canvas, fractalNoise, grey, type Color } from './canvas';
 import { textSize } from './font';
+import type { Box } from './manifest';
 
 const PROTEINS = ['ACTB', 'GAPDH', 'TUBULIN', 'P-ERK', 'ERK', 'AKT', 'P-AKT', 'LC3B', 'P62', 'CASP3', 'BAX', 'BCL2', 'HIF1A', 'MTOR', 'P53', 'PARP'];
 const MARKERS_KDA = [250, 180, 130, 100, 70, 55, 40, 35, 25, 15, 10];
@@ -63,6 +64,11 @@ export function membraneBackground(rng: Rng, c: Canvas, base: number, amount: nu
  * light membrane, optional protein names on the left and kDa markers on the right.
  */
 export function renderWesternBlot(rng: Rng, width: number, height: number): Canvas {
+  return renderWesternBlotLanes(rng, width, height).canvas;
+}
+
+/** A western blot figure and the box of every lane of every strip (for lane-reuse forgeries). */
+export function renderWesternBlotLanes(rng: Rng, width: number, height: number): { canvas: Canvas; lanes: Box[] } {
   const c = new Canvas(width, height).fill(grey(rng.uniform(0.96, 1)));
   const labels = rng.bool(0.6) && width >= 160;
   const scale = Math.max(1, Math.round(Math.min(width, height) / 180));
@@ -76,8 +82,10 @@ export function renderWesternBlot(rng: Rng, width: number, height: number): Canv
   const laneW = stripW / lanes;
   const ink = grey(rng.uniform(0.02, 0.12));
   const laneLevels = Array.from({ length: lanes }, () => rng.uniform(0.5, 1));
+  const laneBoxes: Box[] = [];
   for (let s = 0; s < strips; s++) {
     const top = gap + s * (stripH + gap);
+    laneBoxes.push(...laneColumns(leftPad, laneW, lanes, top, stripH));
     const strip = new Canvas(Math.max(1, Math.round(stripW)), Math.max(1, stripH));
     membraneBackground(rng, strip, rng.uniform(0.78, 0.95), rng.uniform(0.03, 0.1));
     const rows = rng.int(1, 3);
@@ -104,5 +112,13 @@ export function renderWesternBlot(rng: Rng, width: number, height: number): Canv
       c.text(String(kda), leftPad + stripW + 4 * scale, top + stripH / 2 - 3.5 * scale, scale, grey(0.05));
     }
   }
-  return c;
+  return { canvas: c, lanes: laneBoxes };
+}
+
+/** Integer boxes of `count` lanes of width `laneW` from `left`, each `h` high from `top`. */
+export function laneColumns(left: number, laneW: number, count: number, top: number, h: number): Box[] {
+  return Array.from({ length: count }, (_, l) => {
+    const x = Math.round(left + l * laneW);
+    return { x, y: Math.round(top), w: Math.round(left + (l + 1) * laneW) - x, h: Math.round(h) };
+  });
 }

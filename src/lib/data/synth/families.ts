@@ -1,8 +1,8 @@
 import type { Rng } from '../../util/random';
 import { ConfigError, didYouMean } from '../../errors';
 import type { Canvas } from './canvas';
-import { renderWesternBlot } from './blot';
-import { renderGel } from './gel';
+import { renderWesternBlot, renderWesternBlotLanes } from './blot';
+import { renderGel, renderGelLanes } from './gel';
 import { renderFluorescence } from './fluorescence';
 import { renderSem } from './sem';
 import { renderHistology } from './histology';
@@ -25,6 +25,21 @@ const RENDERERS: Record<Family, FamilyRenderer> = {
 /** A compound figure and its panel boxes (for forgeries that reuse one panel in another). */
 export function renderCompoundFigure(rng: Rng, width: number, height: number): { canvas: Canvas; panels: Box[] } {
   return renderCompound(rng, width, height, (r, family, pw, ph) => RENDERERS[family](r, pw, ph));
+}
+
+/** A figure with its layout: compound figures' panel boxes, blots' and gels' lane boxes (empty otherwise). */
+export interface FigureLayout {
+  canvas: Canvas;
+  panels: Box[];
+  lanes: Box[];
+}
+
+/** Paint a figure of `family` and say where its panels and lanes are. */
+export function renderFamilyLayout(rng: Rng, family: Family, width: number, height: number): FigureLayout {
+  if (family === 'compound') return { ...renderCompoundFigure(rng, width, height), lanes: [] };
+  if (family === 'western_blot') return { ...renderWesternBlotLanes(rng, width, height), panels: [] };
+  if (family === 'gel') return { ...renderGelLanes(rng, width, height), panels: [] };
+  return { canvas: renderFamily(rng, family, width, height), panels: [], lanes: [] };
 }
 
 /** Relative frequency of each family in a generated dataset (microscopy and blots dominate real data). */

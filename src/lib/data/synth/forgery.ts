@@ -210,6 +210,48 @@ export function duplicatePanel(rng: Rng, clean: Image, panels: readonly Box[], a
   return result(out, width, height, [[src, copy]], [record]);
 }
 
+/**
+ * Lane reuse, the classic blot and gel duplication: one lane (all of its height or a part of it)
+ * pasted over another lane of the same width, as is or mirrored left-right, standing in for a
+ * different sample. One event (the lane and its copy; neighbouring lanes touch, which is what
+ * makes this hard for matching that expects a copy apart from its source). Null when the figure
+ * has fewer than two lanes of one width.
+ */
+export function reuseLane(rng: Rng, clean: Image, lanes: readonly Box[]): ForgeResult | null {
+  const { width, height } = clean;
+  const from = rng.int(0, lanes.length - 1);
+  const a = lanes[from];
+  const alike = lanes.filter((l, i) => i !== from && Math.abs(l.w - a.w) <= 1 && l.h === a.h);
+  if (alike.length === 0 || a.w < 4 || a.h < 8) return null;
+  const b = rng.pick(alike);
+  const w = Math.min(a.w, b.w);
+  const h = rng.bool(0.5) ? a.h : Math.max(8, Math.round(a.h * rng.uniform(0.5, 1)));
+  const sy = a.y + rng.int(0, a.h - h);
+  const src: Footprint = { x: a.x, y: sy, w, h, mask: new Uint8Array(w * h).fill(1) };
+  const transform: CopyTransform = rng.bool(0.6) ? { type: 'translation', params: { dx: 0, dy: 0 } } : { type: 'flip', params: { axis: 'h', dx: 0, dy: 0 } };
+  const copy = warp(clean, src, transform, 'nearest');
+  if (!copy) return null;
+  copy.x = b.x;
+  // A lane lands at the height it had in its strip (its bands line up); in another strip
+  // sometimes a few pixels off.
+  const jitter = b.y !== a.y && rng.bool(0.3) ? rng.int(-3, 3) : 0;
+  copy.y = Math.min(height - h, Math.max(0, b.y + (sy - a.y) + jitter));
+  transform.params.dx = copy.x - src.x;
+  transform.params.dy = copy.y - src.y;
+  const photometric = applyPhotometric(rng, copy, FORGE_STYLES.classic);
+  const out = new Uint8Array(clean.data);
+  paste(out, width, copy, 0);
+  const record: ForgeryRecord = {
+    kind: 'lane',
+    shape: 'rect',
+    content: 'textured',
+    source: { x: src.x, y: src.y, w, h },
+    instance: 0,
+    copies: [{ box: { x: copy.x, y: copy.y, w: copy.w, h: copy.h }, transform, resample: 'nearest', edge: 'hard', photometric }],
+  };
+  return result(out, width, height, [[src, copy]], [record]);
+}
+
 interface PartSpec {
   copies: number;
   /** Target pixels per part (source or copy), or undefined for the classic size draw. */

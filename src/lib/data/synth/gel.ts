@@ -1,6 +1,7 @@
 import type { Rng } from '../../util/random';
 import { Canvas, grey } from './canvas';
-import { drawBand, membraneBackground } from './blot';
+import { drawBand, laneColumns, membraneBackground } from './blot';
+import type { Box } from './manifest';
 
 /**
  * Agarose/SDS-PAGE gel: wells along the top, a ladder lane with many log-spaced bands, sample
@@ -8,6 +9,11 @@ import { drawBand, membraneBackground } from './blot';
  * one time in three, the inverted dark-on-light look.
  */
 export function renderGel(rng: Rng, width: number, height: number): Canvas {
+  return renderGelLanes(rng, width, height).canvas;
+}
+
+/** A gel and the box of every lane (wells to bottom edge; for lane-reuse forgeries). */
+export function renderGelLanes(rng: Rng, width: number, height: number): { canvas: Canvas; lanes: Box[] } {
   const c = new Canvas(width, height);
   membraneBackground(rng, c, rng.uniform(0.04, 0.14), rng.uniform(0.02, 0.08));
   const lanes = rng.int(4, 16);
@@ -44,5 +50,5 @@ export function renderGel(rng: Rng, width: number, height: number): Canvas {
     const d = c.data;
     for (let i = 0; i < d.length; i++) d[i] = 1 - d[i];
   }
-  return c;
+  return { canvas: c, lanes: laneColumns(margin, laneW, lanes, 0, height) };
 }

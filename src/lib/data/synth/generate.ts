@@ -2,8 +2,8 @@ import type { Rng } from '../../util/random';
 import { ConfigError, didYouMean } from '../../errors';
 import type { Image, Masks } from '../types';
 import type { Canvas } from './canvas';
-import { pickFamily, renderCompoundFigure, renderFamily } from './families';
-import { drawWeighted, duplicatePanel, forge, forgedBoxes, stackForgeries, FORGE_STYLES, type ForgeResult } from './forgery';
+import { pickFamily, renderCompoundFigure, renderFamilyLayout } from './families';
+import { drawWeighted, duplicatePanel, forge, forgedBoxes, reuseLane, stackForgeries, FORGE_STYLES, type ForgeResult } from './forgery';
 import { FAMILIES, GENERATORS, type Box, type Family, type FigureFamily, type GeneratorName, type ImageMode, type ImageRecord, type Reencoding } from './manifest';
 import { realisticAreaFraction, realisticMode, realisticSize } from './realism';
 import type { SizeRange } from './manifest';
@@ -118,6 +118,7 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   }
   const forged = opts.forged ?? rng.bool(0.5);
   let panels: Box[] = [];
+  let lanes: Box[] = [];
   let pristine: Image;
   if (opts.base) {
     pristine = opts.base;
@@ -128,16 +129,21 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   } else if (rng.bool(0.25) && Math.min(width, height) >= 64) {
     // Figures in papers are often resampled: draw smaller and upscale for the softer look.
     const s = rng.uniform(0.5, 0.85);
-    pristine = renderFamily(rng, family as FigureFamily, Math.max(32, Math.round(width * s)), Math.max(32, Math.round(height * s))).resized(width, height).toImage();
+    const small = renderFamilyLayout(rng, family as FigureFamily, Math.max(32, Math.round(width * s)), Math.max(32, Math.round(height * s)));
+    lanes = scaleBoxes(small.lanes, width / small.canvas.width, height / small.canvas.height);
+    pristine = small.canvas.resized(width, height).toImage();
   } else {
-    pristine = renderFamily(rng, family as FigureFamily, width, height).toImage();
+    const figure = renderFamilyLayout(rng, family as FigureFamily, width, height);
+    lanes = figure.lanes;
+    pristine = figure.canvas.toImage();
   }
+  const layout = { ...(panels.length ? { panels } : {}), ...(lanes.length ? { lanes } : {}) };
   const authenticMode: ImageMode = realistic ? realisticMode(rng, 'authentic') : 'rgb';
   if (!forged) {
     return {
       image: pristine,
       masks: { data: new Uint8Array(0), count: 0, height, width },
-      record: { label: 'authentic', family, width, height, instances: 0, forgeries: [], mode: authenticMode, ...(panels.length ? { panels } : {}) },
+      record: { label: 'authentic', family, width, height, instances: 0, forgeries: [], mode: authenticMode, ...layout },
       pristine,
       pristineMode: authenticMode,
     };
@@ -145,11 +151,14 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
   // Blots and gels are forged along their lanes and rows more often than other figures.
   const align = family === 'western_blot' || family === 'gel' ? 0.6 : 0.15;
   const reusePanel = family === 'compound' && opts.regions === undefined && opts.copies === undefined && rng.bool(0.35);
+  // Realistic blots and gels: a whole lane reused is the most reported blot duplication.
+  const reuseLanes = realistic && lanes.length >= 2 && opts.regions === undefined && opts.copies === undefined && rng.bool(0.35);
   const areaFraction = realistic ? realisticAreaFraction(rng) : undefined;
-  const panel = reusePanel ? panelReuse(rng, pristine, panels, generator, align, areaFraction) : null;
-  const result = panel ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
+  const reuse = reusePanel ? (area?: number) => duplicatePanel(rng, pristine, panels, area) : reuseLanes ? () => reuseLane(rng, pristine, lanes) : null;
+  const reused = reuse ? withMoreEvents(rng, reuse, generator, align, areaFraction) : null;
+  const result = reused ?? forge(rng, pristine, { regions: opts.regions, copies: opts.copies, align, style: generator, areaFraction });
   if (result.forgeries.length === 0) throw new RangeError(`no copy-move region fits in a ${width}x${height} image`);
-  const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb', ...(panels.length ? { panels } : {}) };
+  const record: ImageRecord = { label: 'forged', family, width, height, instances: result.masks.count, forgeries: result.forgeries, mode: realistic ? realisticMode(rng, 'forged') : 'rgb', ...layout };
   if (realistic) {
     record.globalDifferences = perturbOutside(rng, result.image, result.masks.data, rng.int(10, 300));
     const reencoding = drawReencoding(rng);
@@ -159,18 +168,27 @@ export function generateImage(rng: Rng, opts: GenerateImageOptions = {}): Genera
 }
 
 /**
- * A reused panel is one event; the figure gets as many events in all as the style's distribution
- * draws, the others forged as regions around the two panels' parts, the forged area shared
- * between them (without this, every panel-reuse figure had one event and the generated share of
- * 2- and 3-event figures fell below the real data's). Null when no two panels are alike.
+ * A reused panel or lane is one event; the figure gets as many events in all as the style's
+ * distribution draws, the others forged as regions around the first event's parts, the forged area
+ * shared between them (without this, every panel-reuse figure had one event and the generated
+ * share of 2- and 3-event figures fell below the real data's). Null when no two panels or lanes are alike.
  */
-function panelReuse(rng: Rng, pristine: Image, panels: Box[], generator: GeneratorName, align: number, areaFraction?: number): ForgeResult | null {
+function withMoreEvents(rng: Rng, reuse: (area?: number) => ForgeResult | null, generator: GeneratorName, align: number, areaFraction?: number): ForgeResult | null {
   const more = drawWeighted(rng, FORGE_STYLES[generator].events);
   const share = (k: number) => (areaFraction === undefined ? undefined : (areaFraction * k) / (more + 1));
-  const panel = duplicatePanel(rng, pristine, panels, share(1));
-  if (!panel || more === 0) return panel;
-  const later = forge(rng, panel.image, { regions: more, align, style: generator, areaFraction: share(more), taken: forgedBoxes(panel), firstInstance: panel.masks.count });
-  return later.forgeries.length ? stackForgeries(panel, later) : panel;
+  const first = reuse(share(1));
+  if (!first || more === 0) return first;
+  const later = forge(rng, first.image, { regions: more, align, style: generator, areaFraction: share(more), taken: forgedBoxes(first), firstInstance: first.masks.count });
+  return later.forgeries.length ? stackForgeries(first, later) : first;
+}
+
+/** Boxes of a figure drawn at one size, in the pixels of the figure resized by (sx, sy). */
+function scaleBoxes(boxes: readonly Box[], sx: number, sy: number): Box[] {
+  return boxes.map((b) => {
+    const x = Math.round(b.x * sx);
+    const y = Math.round(b.y * sy);
+    return { x, y, w: Math.round((b.x + b.w) * sx) - x, h: Math.round((b.y + b.h) * sy) - y };
+  });
 }
 
 /** Sizes the realistic generator draws within unless told otherwise (the real data's range). */

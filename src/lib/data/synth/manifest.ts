@@ -70,8 +70,11 @@ export interface CopyRecord {
  * roles (which part is the source, which the copies, and how each copy was made).
  */
 export interface ForgeryRecord {
-  /** 'region': a region copied elsewhere; 'panel': a crop of one panel reused in another panel. */
-  kind: 'region' | 'panel';
+  /**
+   * 'region': a region copied elsewhere; 'panel': a crop of one panel reused in another panel;
+   * 'lane': a blot or gel lane (or part of one) pasted over another lane.
+   */
+  kind: 'region' | 'panel' | 'lane';
   /** Footprint shape of the source region. */
   shape: 'rect' | 'ellipse' | 'blob';
   /** Whether the source was picked on detailed content or on flat background. */
@@ -106,6 +109,8 @@ export interface ImageRecord {
   globalDifferences?: number;
   /** Compound figures: each panel's box (x, y, w, h), the truth classical/panels.ts is measured against. */
   panels?: Box[];
+  /** Western blots and gels: each lane's box (per strip for blots), the truth lane matching is measured against. */
+  lanes?: Box[];
 }
 
 /** One image in a written dataset: paths are relative to the dataset root, with '/' separators. */

@@ -22,7 +22,7 @@ export const NOTEBOOK_SETS: Readonly<Record<NotebookSetRole, { seed: number; n: 
 export const NOTEBOOK_SET_SIZES = { min: 128, max: 512 };
 
 /** Bump when the generator's output changes, so a stale set in the temp folder is not reused. */
-const NOTEBOOK_SETS_VERSION = 3;
+const NOTEBOOK_SETS_VERSION = 4;
 
 /** The folder of a notebook set (generated on first use); `n` overrides the role's size (quick runs). */
 export async function notebookSet(role: NotebookSetRole, n: number = NOTEBOOK_SETS[role].n): Promise<string> {

@@ -248,7 +248,7 @@ export async function generateDataset(opts: GenerateDatasetOptions): Promise<Man
       const id = ids[i];
       const origin = base ? { base: base.name } : {};
       if (kind === 'pair') {
-        const twin: ImageRecord = { label: 'authentic', family: g.record.family, width: g.record.width, height: g.record.height, instances: 0, forgeries: [], mode: g.pristineMode, ...(g.record.panels ? { panels: g.record.panels } : {}) };
+        const twin: ImageRecord = { label: 'authentic', family: g.record.family, width: g.record.width, height: g.record.height, instances: 0, forgeries: [], mode: g.pristineMode, ...(g.record.panels ? { panels: g.record.panels } : {}), ...(g.record.lanes ? { lanes: g.record.lanes } : {}) };
         images.push({ id, split, twin: true, image: `train_images/authentic/${id}.png`, ...origin, ...twin });
         write(`train_images/authentic/${id}.png`, g.pristine, twin);
       }
