@@ -3,7 +3,8 @@
  * stages (stages.ts: keypoints -> g2NN self-matching -> clusters -> RANSAC, optionally SIFT keypoints the
  * same way; dense block matching; rotation-invariant dense matching) -> one dense ZNCC verification with text-label suppression ->
  * one merge into copy-move events (events.ts: a source and all of its copies per instance) at the
- * original size, which the region stages' verified regions (resampled twins) join -> the gate.
+ * original size, which the region stages' verified regions (resampled twins) join -> the gate ->
+ * copied lanes of blots and gels (verified by their pixel noise, so not gated) join.
  */
 import type { Image, Masks } from '../data/types';
 import { ConfigError } from '../errors';
@@ -96,15 +97,19 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   const keypoints = trace.kp.count + (trace.kpMirror?.count ?? 0);
   if (pairs.length > 0) notes.push(`${pairs.length} transform(s) verified -> ${events.length} ${p.events === 'transform' ? 'event(s)' : 'region(s)'}`);
   else notes.push(nothingVerified(transforms.length, candidates, trace.rejected, keypoints));
-  for (const stage of stages) {
-    if (stage.kind !== 'regions') continue;
-    const { joined, added } = addTwinEvents(events, stage.propose(input), p.events, image.height, image.width, p.minRegionFraction * image.width * image.height);
-    if (joined + added > 0) notes.push(`resampled twins: ${joined} joined a found ${p.events === 'transform' ? 'event' : 'region'}, ${added} added`);
-    lap(stage.name);
-  }
+  const regionStages = (afterGate: boolean) => {
+    for (const stage of stages) {
+      if (stage.kind !== 'regions' || Boolean(stage.afterGate) !== afterGate) continue;
+      const { joined, added } = addTwinEvents(events, stage.propose(input), p.events, image.height, image.width, p.minRegionFraction * image.width * image.height);
+      if (joined + added > 0) notes.push(`${stage.name}: ${joined} joined a found ${p.events === 'transform' ? 'event' : 'region'}, ${added} added`);
+      lap(stage.name);
+    }
+  };
+  regionStages(false);
   const gated = gateEvents(events, p, native.data);
   events = gated.kept;
   notes.push(...gated.notes);
+  regionStages(true);
   const n = image.width * image.height;
   const data = new Uint8Array(events.length * n);
   events.forEach((e, k) => data.set(e.mask, k * n));

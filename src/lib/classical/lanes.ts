@@ -6,12 +6,13 @@
  *
  * Look-alike lanes cannot be told from a copy by their grey values (authentic lanes of one strip
  * agree at ZNCC up to ~0.97), but a copy also carries its source's pixel noise. So strips are
- * compared on the image's high-pass residual (grey minus its 3x3 mean), whose correlation between
+ * compared on the image's high-pass residual (grey minus its 3x3 mean, minus that residual's mean
+ * along the row, which removes band edges), whose correlation between
  * two independently exposed lanes is ~0 while a pasted lane keeps most of it:
  * 1. Strips: runs of content rows against the figure's own background level (a gel is one strip).
  * 2. Every strip against itself and every other strip of about its height, as is and mirrored:
- *    every horizontal shift (or mirror axis) and, across strips, a few rows of vertical offset,
- *    scored on a sample of rows by the best residual correlation over a lane-wide run of columns.
+ *    every horizontal shift (or mirror axis) at once by FFT and, across strips, a few rows of
+ *    vertical offset, scored by the strip-wide residual correlation against chance.
  * 3. The best shifts at full resolution: the run of columns whose correlation (over a few
  *    columns) reaches minCorrelation is the copied lane, the run of rows within it the copied
  *    stretch. Lanes are not segmented first: a copy is found wherever it was pasted.
@@ -19,34 +20,35 @@
 import type { Affine, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
 import type { PanelBox } from './panels';
+import { fft, nextPow2 } from '../util/fft';
 
 export interface LaneOptions {
   /** Narrowest copied lane (px). */
   minLaneWidth: number;
   /** Largest vertical offset (px) searched between two strips. */
   maxRowShift: number;
-  /** Search score (residual correlation over a lane-wide run of sampled columns) a shift needs to be verified. */
-  minSearchCorrelation: number;
+  /** A shift is verified when its strip-wide residual correlation is this many times chance's spread. */
+  minSearchZ: number;
+  /** Rows per strip the search sums over (evenly spaced; all of a shorter strip). */
+  maxRows: number;
   /** A column (row) belongs to a copy when its residual correlation over a few columns (rows) reaches this. */
   minCorrelation: number;
-  /** Shortest copied stretch: rows, and share of the strip height. */
+  /** Shortest copied stretch: rows, and share of the strip height (a lane copy is most of a lane). */
   minRunRows: number;
   minRunShare: number;
   /** Shifts verified per strip pair. */
   candidates: number;
-  /** Residual energy per pixel (grey levels^2) below which a column is too flat to compare. */
-  minResidualPower: number;
 }
 
 export const LANE_DEFAULTS: LaneOptions = {
   minLaneWidth: 8,
   maxRowShift: 3,
-  minSearchCorrelation: 0.35,
+  minSearchZ: 5,
+  maxRows: 256,
   minCorrelation: 0.5,
-  minRunRows: 12,
+  minRunRows: 16,
   minRunShare: 0.3,
   candidates: 4,
-  minResidualPower: 0.25,
 };
 
 /** One copied lane: its stretch in the source and in the copy, and the residual correlation. */
@@ -70,14 +72,15 @@ interface Shift {
 export function matchLanes(gray: GrayImage, opts: Partial<LaneOptions> = {}): { strips: PanelBox[]; matches: LaneMatch[] } {
   const o = { ...LANE_DEFAULTS, ...opts };
   const strips = stripsOf(gray).filter((s) => s.w >= 3 * o.minLaneWidth && s.h >= o.minRunRows);
-  const residual = highPass(gray);
+  const residual = laneResidual(gray);
+  const spectra = new RowSpectra(residual, gray.width, nextPow2(2 * Math.max(0, ...strips.map((s) => s.w))));
   const matches: LaneMatch[] = [];
   for (let i = 0; i < strips.length; i++) {
     for (let j = i; j < strips.length; j++) {
       const a = strips[i];
       const b = strips[j];
       if (Math.abs(a.h - b.h) > Math.max(4, 0.1 * a.h)) continue;
-      for (const shift of bestShifts(residual, gray.width, a, b, i === j, o)) {
+      for (const shift of bestShifts(spectra, a, b, i === j, o)) {
         const m = verifyShift(residual, gray.width, a, b, shift, i === j, o);
         if (m && !matches.some((k) => overlaps(k, m))) matches.push(m);
       }
@@ -150,6 +153,39 @@ function stripsOf(gray: GrayImage): PanelBox[] {
   return strips.length ? strips : whole;
 }
 
+/**
+ * The residual lanes are compared on: the high-pass, minus its own mean over 17 pixels along the
+ * row, then along the column. Band edges run along the rows and strip or seam edges along the
+ * columns, and both look the same at any shift along them; pixel noise does not.
+ */
+export function laneResidual(gray: GrayImage): Float32Array {
+  const { width: W, height: H } = gray;
+  const r = highPass(gray);
+  removeLineMean(r, W, H, 1, W); // along rows
+  removeLineMean(r, H, W, W, 1); // along columns
+  return r;
+}
+
+/**
+ * Subtracts from every sample its mean over `half` samples either side along lines of `n` samples
+ * (stride `step`), `lines` of them, line k starting at k * `next`, in place.
+ */
+function removeLineMean(r: Float32Array, n: number, lines: number, step: number, next: number, half = 8): void {
+  const line = new Float32Array(n);
+  for (let k = 0; k < lines; k++) {
+    const start = k * next;
+    for (let i = 0; i < n; i++) line[i] = r[start + i * step];
+    let s = 0;
+    let lo = 0;
+    let hi = -1;
+    for (let i = 0; i < n; i++) {
+      while (hi < Math.min(n - 1, i + half)) s += line[++hi];
+      while (lo < i - half) s -= line[lo++];
+      r[start + i * step] = line[i] - s / (hi - lo + 1);
+    }
+  }
+}
+
 /** Grey minus its 3x3 mean (borders: the mean of the pixels inside). */
 export function highPass(gray: GrayImage): Float32Array {
   const { width: W, height: H, data } = gray;
@@ -182,56 +218,90 @@ function comparable(s: Shift, x: number, a: PanelBox, b: PanelBox, same: boolean
   return xb >= b.x && xb < b.x + b.w && (!same || Math.abs(xb - x) >= minGap);
 }
 
+/** FFTs of strip rows (zero-padded to one length for the whole figure), computed once each. */
+class RowSpectra {
+  private cache = new Map<string, { re: Float64Array; im: Float64Array; energy: number }>();
+  constructor(
+    private r: Float32Array,
+    private W: number,
+    readonly n: number,
+  ) {}
+
+  row(strip: PanelBox, y: number): { re: Float64Array; im: Float64Array; energy: number } {
+    const key = `${strip.x},${strip.w},${y}`;
+    let s = this.cache.get(key);
+    if (!s) {
+      const re = new Float64Array(this.n);
+      const im = new Float64Array(this.n);
+      let energy = 0;
+      for (let k = 0; k < strip.w; k++) {
+        const v = this.r[y * this.W + strip.x + k];
+        re[k] = v;
+        energy += v * v;
+      }
+      fft(re, im);
+      s = { re, im, energy };
+      this.cache.set(key, s);
+    }
+    return s;
+  }
+}
+
 /**
- * The shifts (and mirror axes) of strip b against strip a with the best residual correlation over
- * a lane-wide run of columns, scored on every 4th row and every 2nd column (the residual is near
- * white noise, so a sample scores a shift as well as all pixels, at an eighth of the cost).
+ * The shifts (and mirror axes) of strip b against strip a whose residual correlation, summed over
+ * the strips, stands out from chance, for every shift at once: the cross-correlation (translations)
+ * and convolution (mirrors) of their rows by FFT, summed over up to maxRows rows. A copied lane
+ * adds its correlation at one shift; elsewhere the sum is noise around zero, of spread
+ * 1 / sqrt(rows x width), so a shift needs minSearchZ times that.
  */
-function bestShifts(r: Float32Array, W: number, a: PanelBox, b: PanelBox, same: boolean, o: LaneOptions): Shift[] {
+function bestShifts(spectra: RowSpectra, a: PanelBox, b: PanelBox, same: boolean, o: LaneOptions): Shift[] {
+  const n = spectra.n;
   const h = Math.min(a.h, b.h) - 2 * o.maxRowShift;
   const y0 = a.y + o.maxRowShift;
+  const step = Math.max(1, Math.floor(h / o.maxRows));
   const base = b.y - a.y;
+  const tr = new Float64Array(n);
+  const ti = new Float64Array(n);
+  const mr = new Float64Array(n);
+  const mi = new Float64Array(n);
   const found: Shift[] = [];
-  const window = Math.max(2, o.minLaneWidth); // sampled columns: two lanes' width
-  const cols = Math.ceil(a.w / 2);
-  const p = new Float64Array(cols);
-  const ea = new Float64Array(cols);
-  const eb = new Float64Array(cols);
-  for (const flipped of [false, true]) {
-    // Translations: b.x - a.x - a.w < shift < b.x + b.w - a.x; mirrors: x + x_b = shift over the same span.
-    const lo = flipped ? a.x + b.x : b.x - a.x - a.w + 1;
-    const hi = flipped ? a.x + a.w + b.x + b.w - 2 : b.x + b.w - a.x - 1;
-    for (let dy = same ? 0 : -o.maxRowShift; dy <= (same ? 0 : o.maxRowShift); dy++) {
-      for (let shift = lo; shift <= hi; shift++) {
-        if (same && !flipped && shift < o.minLaneWidth) continue; // a translation and its inverse are one pair
-        const s: Shift = { shift, dy: base + dy, flipped, score: 0 };
-        p.fill(0);
-        ea.fill(0);
-        eb.fill(0);
-        let any = false;
-        for (let c = 0; c < cols; c++) {
-          const x = a.x + 2 * c;
-          if (!comparable(s, x, a, b, same, o.minLaneWidth)) continue;
-          any = true;
-          const xb = mapX(s, x);
-          let sp = 0;
-          let sa = 0;
-          let sb = 0;
-          for (let y = y0; y < y0 + h; y += 4) {
-            const va = r[y * W + x];
-            const vb = r[(y + s.dy) * W + xb];
-            sp += va * vb;
-            sa += va * va;
-            sb += vb * vb;
-          }
-          p[c] = sp;
-          ea[c] = sa;
-          eb[c] = sb;
-        }
-        if (!any) continue;
-        s.score = bestRun(p, ea, eb, window, o.minResidualPower * Math.ceil(h / 4));
-        if (s.score >= o.minSearchCorrelation) found.push(s);
+  for (let dy = same ? 0 : -o.maxRowShift; dy <= (same ? 0 : o.maxRowShift); dy++) {
+    tr.fill(0);
+    ti.fill(0);
+    mr.fill(0);
+    mi.fill(0);
+    let ea = 0;
+    let eb = 0;
+    let rows = 0;
+    for (let y = y0; y < y0 + h; y += step) {
+      const A = spectra.row(a, y);
+      const B = spectra.row(b, y + base + dy);
+      ea += A.energy;
+      eb += B.energy;
+      rows++;
+      for (let k = 0; k < n; k++) {
+        const [ar, ai, br, bi] = [A.re[k], A.im[k], B.re[k], B.im[k]];
+        tr[k] += ar * br + ai * bi; // conj(A) B: correlation
+        ti[k] += ar * bi - ai * br;
+        mr[k] += ar * br - ai * bi; // A B: convolution (mirrored b)
+        mi[k] += ar * bi + ai * br;
       }
+    }
+    if (ea <= 0 || eb <= 0) continue;
+    fft(tr, ti, true);
+    fft(mr, mi, true);
+    const norm = n * Math.sqrt(ea * eb);
+    const z = Math.sqrt(rows * Math.min(a.w, b.w));
+    // Translation: b's local column = a's + k; the shift in image columns is k + b.x - a.x.
+    for (let k = -(a.w - 1); k <= b.w - 1; k++) {
+      if (same && k < o.minLaneWidth) continue; // a strip against itself: k and -k are one pair
+      const score = tr[(k + n) % n] / norm;
+      if (score * z >= o.minSearchZ) found.push({ shift: k + b.x - a.x, dy: base + dy, flipped: false, score });
+    }
+    // Mirror: a's local column + b's = m; in image columns x_b = (m + a.x + b.x) - x.
+    for (let m = 0; m <= a.w + b.w - 2; m++) {
+      const score = mr[m] / norm;
+      if (score * z >= o.minSearchZ) found.push({ shift: m + a.x + b.x, dy: base + dy, flipped: true, score });
     }
   }
   // The best few, one per neighbourhood (a copy scores on the shifts next to its own too).
@@ -242,33 +312,6 @@ function bestShifts(r: Float32Array, W: number, a: PanelBox, b: PanelBox, same: 
     if (!kept.some((k) => k.flipped === s.flipped && Math.abs(k.shift - s.shift) <= 2 && Math.abs(k.dy - s.dy) <= 2)) kept.push(s);
   }
   return kept;
-}
-
-/**
- * Highest correlation over any `window` consecutive entries of the column sums, all of them with
- * residual energy above minPower in both strips (flat margins have none, and their quantisation
- * ripples correlate by chance).
- */
-function bestRun(p: Float64Array, ea: Float64Array, eb: Float64Array, window: number, minPower: number): number {
-  let sp = 0;
-  let sa = 0;
-  let sb = 0;
-  let valid = 0;
-  let best = -1;
-  for (let c = 0; c < p.length; c++) {
-    sp += p[c];
-    sa += ea[c];
-    sb += eb[c];
-    valid += ea[c] > minPower && eb[c] > minPower ? 1 : 0;
-    if (c >= window) {
-      sp -= p[c - window];
-      sa -= ea[c - window];
-      sb -= eb[c - window];
-      valid -= ea[c - window] > minPower && eb[c - window] > minPower ? 1 : 0;
-    }
-    if (valid === window) best = Math.max(best, sp / Math.sqrt(sa * sb));
-  }
-  return best;
 }
 
 /**
@@ -305,7 +348,10 @@ function verifyShift(r: Float32Array, W: number, a: PanelBox, b: PanelBox, s: Sh
     const byRow = sums(x0, x0 + cols.length, a.y, a.y + h, 'y');
     const rowsRun = correlatedRuns(byRow, 5, o.minCorrelation)[0];
     if (!rowsRun || rowsRun.length < Math.max(o.minRunRows, o.minRunShare * h)) continue;
-    return matchOf(a, s, x0, cols, rowsRun);
+    const m = matchOf(a, s, x0, cols, rowsRun);
+    // A copy lies beside its source, not over it (overlapping halves are one structure).
+    if (same && m.a.x < m.b.x + m.b.w && m.b.x < m.a.x + m.a.w) continue;
+    return m;
   }
   return undefined;
 }

@@ -111,6 +111,12 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * connected region (copy or source) one instance.
    */
   resampledTwins: boolean;
+  /**
+   * Also look for lanes copied within or across the strips of a blot or gel (lanes.ts): matched on
+   * the pixel-noise residual, which look-alike lanes do not share. Its events are verified by that
+   * noise and join after the gate (which is made for keypoint and block events).
+   */
+  laneMatching: boolean;
 }
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
@@ -156,6 +162,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // Off: it finds only nearest-neighbour resampled copies, which real editors rarely make; on the
   // realistic generator's tuning set it added no truth pixel to twins + blocks at ~4x their time.
   resampledTwins: false,
+  laneMatching: true,
   // The gate (events.ts), chosen on the realistic tuning sets: a score of 0.95 and at most a quarter of
   // the image per event cut authentic false alarms from 14% to 2.4% there and raised oF1 0.497 -> 0.522.
   minEventScore: 0.95,
@@ -183,6 +190,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
   resampled: ['resampledTwins'],
+  lanes: ['laneMatching'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minRegionFraction', 'suppressText'],
   events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare', 'maxEventShare', 'minEventEntropy'],
 });

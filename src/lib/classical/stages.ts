@@ -16,6 +16,7 @@ import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
+import { laneTwinPairs } from './lanes';
 import { resampledTwinPairs } from './resampledTwins';
 
 /** What every stage may read: the image at native size and in the working frame. */
@@ -58,6 +59,8 @@ export interface RegionStage {
   kind: 'regions';
   name: string;
   enabled(p: ClassicalParams): boolean;
+  /** Its events join after the gate: verified by their own evidence, which the gate's rules were not made for. */
+  afterGate?: boolean;
   /** Verified copy/source regions at native resolution: their map and the pairs that make it up. */
   propose(input: StageInput): { map: Uint8Array; pairs: ResampledTwinPair[] };
 }
@@ -145,5 +148,14 @@ const resampledStage: RegionStage = {
   // timed by the caller with the merge ('resampled'), where its regions join the events
 };
 
+/** Lanes copied within or across the strips of a blot or gel, matched on pixel noise (lanes.ts). */
+const laneStage: RegionStage = {
+  kind: 'regions',
+  name: 'lanes',
+  enabled: (p) => p.laneMatching,
+  afterGate: true,
+  propose: ({ native }) => laneTwinPairs(native),
+};
+
 /** Every stage, in the order it runs. */
-export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, denseStage, resampledStage];
+export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, denseStage, resampledStage, laneStage];
