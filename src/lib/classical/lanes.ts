@@ -186,21 +186,22 @@ function removeLineMean(r: Float32Array, n: number, lines: number, step: number,
   }
 }
 
-/** Grey minus its 3x3 mean (borders: the mean of the pixels inside). */
+/** Grey minus its 3x3 mean (at the borders, the mean of the pixels inside), by separable sums. */
 export function highPass(gray: GrayImage): Float32Array {
   const { width: W, height: H, data } = gray;
+  const rows = new Float32Array(W * H);
+  const count = (i: number, n: number) => (i > 0 ? 1 : 0) + 1 + (i < n - 1 ? 1 : 0);
+  for (let y = 0; y < H; y++) {
+    const o = y * W;
+    for (let x = 0; x < W; x++) rows[o + x] = data[o + x] + (x > 0 ? data[o + x - 1] : 0) + (x < W - 1 ? data[o + x + 1] : 0);
+  }
   const out = new Float32Array(W * H);
   for (let y = 0; y < H; y++) {
+    const o = y * W;
+    const cy = count(y, H);
     for (let x = 0; x < W; x++) {
-      let s = 0;
-      let k = 0;
-      for (let v = Math.max(0, y - 1); v <= Math.min(H - 1, y + 1); v++) {
-        for (let u = Math.max(0, x - 1); u <= Math.min(W - 1, x + 1); u++) {
-          s += data[v * W + u];
-          k++;
-        }
-      }
-      out[y * W + x] = data[y * W + x] - s / k;
+      const sum = rows[o + x] + (y > 0 ? rows[o - W + x] : 0) + (y < H - 1 ? rows[o + W + x] : 0);
+      out[o + x] = data[o + x] - sum / (cy * count(x, W));
     }
   }
   return out;
@@ -279,8 +280,15 @@ function bestShifts(spectra: RowSpectra, a: PanelBox, b: PanelBox, same: boolean
       ea += A.energy;
       eb += B.energy;
       rows++;
+      const Are = A.re;
+      const Aim = A.im;
+      const Bre = B.re;
+      const Bim = B.im;
       for (let k = 0; k < n; k++) {
-        const [ar, ai, br, bi] = [A.re[k], A.im[k], B.re[k], B.im[k]];
+        const ar = Are[k];
+        const ai = Aim[k];
+        const br = Bre[k];
+        const bi = Bim[k];
         tr[k] += ar * br + ai * bi; // conj(A) B: correlation
         ti[k] += ar * bi - ai * br;
         mr[k] += ar * br - ai * bi; // A B: convolution (mirrored b)

@@ -57,6 +57,12 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   /** Two matches join a cluster when both their ends lie within this radius. */
   clusterRadius: number;
   /**
+   * How matches are grouped before RANSAC (cluster.ts): 'radius' links matches whose ends lie within
+   * clusterRadius of each other (chains); 'hdbscan' finds dense groups at any spacing (minInliers
+   * matches at least), isolated matches left out.
+   */
+  clustering: 'radius' | 'hdbscan';
+  /**
    * RANSAC inlier minimum for a transform to count. The competition's winners used ~20 on large
    * real figures; 12 recovers more of the small synthetic copies and dense verification keeps
    * authentic figures clean (tuned on synthetic seeds 'tune-A'/'tune-B').
@@ -143,6 +149,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   maxHamming: 0.25,
   minDistance: 16,
   clusterRadius: 40,
+  clustering: 'radius' as 'radius' | 'hdbscan',
   minInliers: 12,
   model: 'similarity' as 'similarity' | 'affine',
   ransacThreshold: 3,
@@ -184,7 +191,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   input: ['maxSide', 'minSide', 'contrast', 'claheClip', 'claheTiles'],
   keypoints: [
     'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
-    'minDistance', 'clusterRadius', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale',
+    'minDistance', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale',
   ],
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
@@ -240,6 +247,9 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (!(p.minForgedShare >= 0 && p.minForgedShare < 1)) throw new ConfigError(`minForgedShare must be in [0, 1), got ${p.minForgedShare}`);
   if (!(p.maxEventShare > 0 && p.maxEventShare <= 1)) throw new ConfigError(`maxEventShare must be in (0, 1], got ${p.maxEventShare}`);
   if (!(p.minEventEntropy >= 0 && p.minEventEntropy <= 8)) throw new ConfigError(`minEventEntropy must be in [0, 8] bits, got ${p.minEventEntropy}`);
+  if (p.clustering !== 'radius' && p.clustering !== 'hdbscan') {
+    throw new ConfigError(`unknown clustering '${String(p.clustering)}'; ${didYouMean(String(p.clustering), ['radius', 'hdbscan'])}`);
+  }
   if (p.model !== 'similarity' && p.model !== 'affine') {
     throw new ConfigError(`unknown model '${String(p.model)}'; ${didYouMean(String(p.model), ['similarity', 'affine'])}`);
   }

@@ -7,7 +7,7 @@
  */
 import type { Image } from '../data/types';
 import { blockMatchTransforms } from './blockMatch';
-import { clusterMatches } from './cluster';
+import { clusterMatches, clusterMatchesHdbscan } from './cluster';
 import { denseMatchTransforms } from './denseMatch';
 import type { CopyTransform, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
@@ -106,7 +106,8 @@ const siftStage: TransformStage = {
 function keypointTransforms(kp: Keypoints, kpMirror: Keypoints | undefined, { cv, p, lap }: StageInput, prefix = '') {
   const matches = matchKeypoints(kp, kpMirror, p);
   lap(`${prefix}match`);
-  const clusters = clusterMatches(matches, p.clusterRadius).filter((c) => c.members.length >= p.minInliers);
+  const grouped = p.clustering === 'hdbscan' ? clusterMatchesHdbscan(matches, p.minInliers, p.clusterRadius) : clusterMatches(matches, p.clusterRadius);
+  const clusters = grouped.filter((c) => c.members.length >= p.minInliers);
   const clusterOf = new Int32Array(matches.count).fill(-1);
   clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
   lap(`${prefix}cluster`);
