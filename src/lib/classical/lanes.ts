@@ -121,7 +121,10 @@ function stripsOf(gray: GrayImage): PanelBox[] {
   const whole = [{ x: 0, y: 0, w: W, h: H }];
   // A textured border (membrane to the edge) has no blank gutters to cut at.
   if (border[Math.floor(border.length * 0.9)] - border[Math.floor(border.length * 0.1)] > 16) return whole;
-  const ink = (v: number) => Math.abs(v - bg) > 12;
+  // Content differs from the background by more than its own spread (a membrane can be a few
+  // levels darker than the page only).
+  const spread = border[Math.floor(border.length * 0.9)] - border[Math.floor(border.length * 0.1)];
+  const ink = (v: number) => Math.abs(v - bg) > Math.max(4, 2 * spread + 2);
   const rowContent = (y: number, x0: number, x1: number) => {
     let k = 0;
     for (let x = x0; x < x1; x++) if (ink(data[y * W + x])) k++;
