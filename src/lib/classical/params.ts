@@ -6,6 +6,7 @@ import { ConfigError, didYouMean } from '../errors';
 import { BLOCK_DEFAULTS, type BlockMatchParams } from './blockParams';
 import { CONTRAST_MODES, type ContrastMode } from './contrast';
 import { EVENT_MODES, type EventGate, type EventMode } from './events';
+import type { RansacScore } from './similarity';
 
 export type KeypointDetector = 'orb' | 'akaze' | 'brisk' | 'sift';
 export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk', 'sift'];
@@ -62,6 +63,8 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * matches at least), isolated matches left out.
    */
   clustering: 'radius' | 'hdbscan';
+  /** How RANSAC scores a similarity hypothesis (similarity.ts): 'count' of inliers, or 'magsac' (threshold-free, MAGSAC-style). */
+  ransacScore: RansacScore;
   /**
    * RANSAC inlier minimum for a transform to count. The competition's winners used ~20 on large
    * real figures; 12 recovers more of the small synthetic copies and dense verification keeps
@@ -150,6 +153,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   minDistance: 16,
   clusterRadius: 40,
   clustering: 'radius' as 'radius' | 'hdbscan',
+  ransacScore: 'count' as RansacScore,
   minInliers: 12,
   model: 'similarity' as 'similarity' | 'affine',
   ransacThreshold: 3,
@@ -191,7 +195,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   input: ['maxSide', 'minSide', 'contrast', 'claheClip', 'claheTiles'],
   keypoints: [
     'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
-    'minDistance', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale',
+    'minDistance', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'ransacScore', 'minScale', 'maxScale',
   ],
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
@@ -249,6 +253,9 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (!(p.minEventEntropy >= 0 && p.minEventEntropy <= 8)) throw new ConfigError(`minEventEntropy must be in [0, 8] bits, got ${p.minEventEntropy}`);
   if (p.clustering !== 'radius' && p.clustering !== 'hdbscan') {
     throw new ConfigError(`unknown clustering '${String(p.clustering)}'; ${didYouMean(String(p.clustering), ['radius', 'hdbscan'])}`);
+  }
+  if (p.ransacScore !== 'count' && p.ransacScore !== 'magsac') {
+    throw new ConfigError(`unknown ransacScore '${String(p.ransacScore)}'; ${didYouMean(String(p.ransacScore), ['count', 'magsac'])}`);
   }
   if (p.model !== 'similarity' && p.model !== 'affine') {
     throw new ConfigError(`unknown model '${String(p.model)}'; ${didYouMean(String(p.model), ['similarity', 'affine'])}`);

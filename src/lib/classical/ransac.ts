@@ -78,7 +78,7 @@ export function fitTransforms(
     while (src.length / 2 >= params.minInliers) {
       const fit =
         params.model === 'similarity'
-          ? ransacSimilarity(src, dst, params.ransacThreshold, params.ransacIters, params.minDistance / 2)
+          ? ransacSimilarity(src, dst, params.ransacThreshold, params.ransacIters, params.minDistance / 2, undefined, params.ransacScore)
           : fitAffine(cv, src, dst, params);
       if (!fit) break;
       const { affine, mask } = fit;

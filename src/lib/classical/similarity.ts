@@ -80,8 +80,30 @@ function inlierMask(a: Affine, src: ArrayLike<number>, dst: ArrayLike<number>, t
 }
 
 /**
- * Best similarity by RANSAC, then refitted on its inliers. `minSpan` rejects minimal samples whose
- * two points are too close to define rotation and scale. Deterministic: the sampler is seeded.
+ * How a hypothesis is scored: 'count', the inliers within the threshold (classic RANSAC);
+ * 'magsac', a MAGSAC-style score that does not hinge on one threshold: each residual r adds
+ * (1 - r^2 / t^2)^2 with t the threshold (the noise scale marginalised over, up to it), so
+ * a model that fits its points tightly beats one that just keeps many of them near the threshold.
+ */
+export type RansacScore = 'count' | 'magsac';
+
+function magsacQuality(a: Affine, src: ArrayLike<number>, dst: ArrayLike<number>, tau2: number): number {
+  let q = 0;
+  for (let i = 0; i < src.length / 2; i++) {
+    const x = src[2 * i];
+    const y = src[2 * i + 1];
+    const ex = a[0] * x + a[1] * y + a[2] - dst[2 * i];
+    const ey = a[3] * x + a[4] * y + a[5] - dst[2 * i + 1];
+    const u = (ex * ex + ey * ey) / tau2;
+    if (u < 1) q += (1 - u) * (1 - u);
+  }
+  return q;
+}
+
+/**
+ * Best similarity by RANSAC (hypotheses scored as `score` says), then refitted on its inliers.
+ * `minSpan` rejects minimal samples whose two points are too close to define rotation and scale.
+ * Deterministic: the sampler is seeded.
  */
 export function ransacSimilarity(
   src: ArrayLike<number>,
@@ -90,12 +112,14 @@ export function ransacSimilarity(
   iterations: number,
   minSpan = 4,
   seed = 0x5eed,
+  score: RansacScore = 'count',
 ): SimilarityFit | undefined {
   const n = src.length / 2;
   if (n < 2) return undefined;
   const rng = new Rng(seed);
   const thr2 = threshold * threshold;
-  let best: { affine: Affine; count: number; mirrored: boolean } | undefined;
+  const tau2 = thr2;
+  let best: { affine: Affine; count: number; quality: number; mirrored: boolean } | undefined;
   const iters = Math.min(iterations, (n * (n - 1)) / 2 + 10);
   for (let it = 0; it < iters; it++) {
     const i = rng.int(0, n - 1);
@@ -118,7 +142,8 @@ export function ransacSimilarity(
       const ty = dst[2 * i + 1] - (ai * sx + ar * sy);
       const affine = toAffine(ar, ai, tx, ty, mirrored);
       const { count } = inlierMask(affine, src, dst, thr2);
-      if (!best || count > best.count) best = { affine, count, mirrored };
+      const quality = score === 'magsac' ? magsacQuality(affine, src, dst, tau2) : count;
+      if (!best || quality > best.quality) best = { affine, count, quality, mirrored };
     }
   }
   if (!best || best.count < 2) return undefined;
