@@ -8,7 +8,7 @@ import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
 import { computeEvidence } from '../src/lib/evidence/index';
 import { Rng } from '../src/lib/util/random';
-import { mean, median, round1 as round } from '../src/lib/util/stats';
+import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
 
 /**
  * Classical detector speed: ms per square image at each size (default 512 and 1024), over forged
@@ -17,7 +17,8 @@ import { mean, median, round1 as round } from '../src/lib/util/stats';
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
  * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true]
  * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts). Each stage's
- * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in.
+ * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in;
+ * msPerImageMedian / msPerImageP90 are the whole detector's p50 / p90 per image at each size.
  */
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
@@ -67,13 +68,14 @@ export async function run(argv: string[]): Promise<object> {
       images: n,
       msPerImage: round(mean(wall)),
       msPerImageMedian: round(median(wall)),
+      msPerImageP90: round(quantile(wall, 0.9)),
       cpuMsPerImage: round(mean(cpu)),
       stageMsMedian: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v))])),
       stageMsPerMp: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(median(v) / ((side * side) / 1e6))])),
       evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
-  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching }, loadAverage: os.loadavg().map(round), sizes: results };
+  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
 

@@ -153,7 +153,8 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   minDistance: 16,
   clusterRadius: 40,
   clustering: 'radius' as 'radius' | 'hdbscan',
-  ransacScore: 'count' as RansacScore,
+  // Chosen on the tuning sets (realistic-tune + photo-tune, 360 images): oF1 0.531 -> 0.533, false alarms equal (1.2%).
+  ransacScore: 'magsac' as RansacScore,
   minInliers: 12,
   model: 'similarity' as 'similarity' | 'affine',
   ransacThreshold: 3,
