@@ -194,20 +194,7 @@ export function duplicatePanel(rng: Rng, clean: Image, panels: readonly Box[], a
   if (!copy) return null;
   copy.x = b.x + rng.int(0, b.w - w);
   copy.y = b.y + rng.int(0, b.h - h);
-  transform.params.dx = copy.x - src.x;
-  transform.params.dy = copy.y - src.y;
-  const photometric = applyPhotometric(rng, copy, FORGE_STYLES.classic);
-  const out = new Uint8Array(clean.data);
-  paste(out, width, copy, 0);
-  const record: ForgeryRecord = {
-    kind: 'panel',
-    shape: 'rect',
-    content: 'textured',
-    source: { x: src.x, y: src.y, w, h },
-    instance: 0,
-    copies: [{ box: { x: copy.x, y: copy.y, w: copy.w, h: copy.h }, transform, resample: 'nearest', edge: 'hard', photometric }],
-  };
-  return result(out, width, height, [[src, copy]], [record]);
+  return pasteReuse(rng, clean, 'panel', src, copy, transform);
 }
 
 /**
@@ -218,7 +205,7 @@ export function duplicatePanel(rng: Rng, clean: Image, panels: readonly Box[], a
  * has fewer than two lanes of one width.
  */
 export function reuseLane(rng: Rng, clean: Image, lanes: readonly Box[]): ForgeResult | null {
-  const { width, height } = clean;
+  const { height } = clean;
   const from = rng.int(0, lanes.length - 1);
   const a = lanes[from];
   const alike = lanes.filter((l, i) => i !== from && Math.abs(l.w - a.w) <= 1 && l.h === a.h);
@@ -236,16 +223,25 @@ export function reuseLane(rng: Rng, clean: Image, lanes: readonly Box[]): ForgeR
   // sometimes a few pixels off.
   const jitter = b.y !== a.y && rng.bool(0.3) ? rng.int(-3, 3) : 0;
   copy.y = Math.min(height - h, Math.max(0, b.y + (sy - a.y) + jitter));
+  return pasteReuse(rng, clean, 'lane', src, copy, transform);
+}
+
+/**
+ * The end of a reuse forgery (a panel crop or a lane): the placed copy gets the classic style's
+ * appearance changes now and then and is pasted with a hard edge; one event, source and copy.
+ */
+function pasteReuse(rng: Rng, clean: Image, kind: ForgeryRecord['kind'], src: Footprint, copy: Patch, transform: CopyTransform): ForgeResult {
+  const { width, height } = clean;
   transform.params.dx = copy.x - src.x;
   transform.params.dy = copy.y - src.y;
   const photometric = applyPhotometric(rng, copy, FORGE_STYLES.classic);
   const out = new Uint8Array(clean.data);
   paste(out, width, copy, 0);
   const record: ForgeryRecord = {
-    kind: 'lane',
+    kind,
     shape: 'rect',
     content: 'textured',
-    source: { x: src.x, y: src.y, w, h },
+    source: { x: src.x, y: src.y, w: src.w, h: src.h },
     instance: 0,
     copies: [{ box: { x: copy.x, y: copy.y, w: copy.w, h: copy.h }, transform, resample: 'nearest', edge: 'hard', photometric }],
   };
