@@ -20,6 +20,7 @@
 import type { Affine, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
 import type { PanelBox } from './panels';
+import { maskedEntropy } from './events';
 import { fft, nextPow2 } from '../util/fft';
 
 export interface LaneOptions {
@@ -45,8 +46,8 @@ export const LANE_DEFAULTS: LaneOptions = {
   maxRowShift: 3,
   minSearchZ: 5,
   maxRows: 256,
-  minCorrelation: 0.5,
-  minRunRows: 16,
+  minCorrelation: 0.4,
+  minRunRows: 24,
   minRunShare: 0.3,
   candidates: 4,
 };
@@ -89,11 +90,21 @@ export function matchLanes(gray: GrayImage, opts: Partial<LaneOptions> = {}): { 
   return { strips, matches };
 }
 
-/** Lane matches as twin pairs (pixel indices of copy and source, and the map copy -> source). */
-export function laneTwinPairs(gray: GrayImage, opts: Partial<LaneOptions> = {}): { map: Uint8Array; pairs: ResampledTwinPair[] } {
+/**
+ * Lane matches as twin pairs (pixel indices of copy and source, and the map copy -> source), less
+ * those whose grey levels carry under `minEntropy` bits (few-level drawings repeat exactly).
+ */
+export function laneTwinPairs(gray: GrayImage, opts: Partial<LaneOptions> = {}, minEntropy = 0): { map: Uint8Array; pairs: ResampledTwinPair[] } {
   const { width: W, height: H } = gray;
   const map = new Uint8Array(W * H);
-  const pairs = matchLanes(gray, opts).matches.map((m) => {
+  const textured = matchLanes(gray, opts).matches.filter((m) => {
+    if (minEntropy <= 0) return true;
+    const mask = new Uint8Array(W * H);
+    for (const q of boxPixels(m.a, W)) mask[q] = 1;
+    for (const q of boxPixels(m.b, W)) mask[q] = 1;
+    return maskedEntropy(gray.data, mask) >= minEntropy;
+  });
+  const pairs = textured.map((m) => {
     const source = boxPixels(m.a, W);
     const copy = boxPixels(m.b, W);
     for (const q of source) map[q] = 1;
@@ -214,12 +225,13 @@ export function highPass(gray: GrayImage): Float32Array {
 const mapX = (s: Shift, x: number) => (s.flipped ? s.shift - x : x + s.shift);
 
 /**
- * Column x of a may be compared: its image in b lies inside b and, within one strip, far enough
- * from x that a lane is not compared with itself (or, mirrored, with its own other half).
+ * Column x of a may be compared: its image in b lies inside b and, within one strip, at least
+ * minGap to its right, so that a lane is not compared with itself and, mirrored, each pair of
+ * columns counts once (on the source's side of the axis: the copy's side maps back onto it).
  */
 function comparable(s: Shift, x: number, a: PanelBox, b: PanelBox, same: boolean, minGap: number): boolean {
   const xb = mapX(s, x);
-  return xb >= b.x && xb < b.x + b.w && (!same || Math.abs(xb - x) >= minGap);
+  return xb >= b.x && xb < b.x + b.w && (!same || xb - x >= minGap);
 }
 
 /** FFTs of strip rows (zero-padded to one length for the whole figure), computed once each. */

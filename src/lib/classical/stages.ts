@@ -155,7 +155,8 @@ const laneStage: RegionStage = {
   name: 'lanes',
   enabled: (p) => p.laneMatching,
   afterGate: true,
-  propose: ({ native }) => laneTwinPairs(native),
+  // The gate's few-level rule still holds: a mirror-symmetric drawing (a phantom, a logo) repeats its noise-free pixels too.
+  propose: ({ native, p }) => laneTwinPairs(native, {}, p.minEventEntropy),
 };
 
 /** Every stage, in the order it runs. */
