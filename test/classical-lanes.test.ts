@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Image } from '../src/lib/data/types';
 import { detectCopyMove } from '../src/lib/classical/detect';
 import { toGray } from '../src/lib/classical/grayscale';
-import { matchLanes } from '../src/lib/classical/lanes';
+import { laneTwinPairs, matchLanes } from '../src/lib/classical/lanes';
 import { boxIoU, type PanelBox } from '../src/lib/classical/panels';
 import { Canvas, grey } from '../src/lib/data/synth/canvas';
 import { drawBand, membraneBackground, renderWesternBlotLanes } from '../src/lib/data/synth/blot';
@@ -48,6 +48,16 @@ test('a lane of a western blot pasted mirrored over another lane is found as one
   const r = await detectCopyMove(image);
   const holding = Array.from({ length: r.instances.count }, (_, k) => r.instances.data.subarray(k * 480 * 220, (k + 1) * 480 * 220)).filter((m) => covered(m, 480, a) > 0.7 && covered(m, 480, b) > 0.7);
   assert.equal(holding.length, 1, `one event holds source and copy lane (${r.instances.count} instances; notes: ${r.notes.join(' | ')})`);
+});
+
+test('a lane pasted mirrored right beside its own source (the two touch at the mirror axis) is found', () => {
+  const { canvas, lanes } = renderWesternBlotLanes(new Rng('lane-beside'), 480, 200);
+  const strip = lanes.filter((l) => l.y === lanes[0].y);
+  const [a, b] = [strip[1], strip[2]];
+  const { matches } = matchLanes(toGray(pasteLane(canvas.toImage(), a, b, true)));
+  assert.equal(matches.length, 1, JSON.stringify(matches));
+  assert.equal(matches[0].flipped, true);
+  assert.ok(boxIoU(matches[0].a, a) >= 0.7 && boxIoU(matches[0].b, b) >= 0.7, JSON.stringify(matches[0]));
 });
 
 test('a gel lane (light bands on dark) copied as is into another lane is found; the match maps copy onto source', () => {
@@ -102,4 +112,21 @@ test('reuseLane: one event whose channel holds the source lane and its copy; the
   assert.ok(lanes.some((l) => l.x === f.copies[0].box.x && l.w >= f.copies[0].box.w), 'the copy sits on a lane');
   const g = generateImage(new Rng('lane-manifest'), { family: 'western_blot', forged: false, width: 300, height: 160 });
   assert.ok((g.record.lanes?.length ?? 0) >= 3, 'blot lanes recorded');
+});
+
+test('a mirror-symmetric few-level drawing repeats its pixels exactly: matched, but dropped by the entropy rule the detector applies', () => {
+  const W = 240;
+  const H = 160;
+  const data = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W / 2; x++) {
+      const v = ((x * 7) ^ (y * 13)) % 5 === 0 ? 200 : (x + y) % 9 < 3 ? 120 : 30;
+      data[y * W + x] = v;
+      data[y * W + (W - 1 - x)] = v;
+    }
+  }
+  const gray = { data, width: W, height: H };
+  assert.equal(matchLanes(gray).matches.length, 1);
+  assert.equal(laneTwinPairs(gray, {}, 2.5).pairs.length, 0);
+  assert.equal(laneTwinPairs(gray).pairs.length, 1);
 });
