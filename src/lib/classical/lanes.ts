@@ -175,8 +175,16 @@ function stripsOf(gray: GrayImage): PanelBox[] {
 export function laneResidual(gray: GrayImage): Float32Array {
   const { width: W, height: H } = gray;
   const r = highPass(gray);
+  // The outermost pixels' 3x3 mean has fewer neighbours, so their residual is biased alike on
+  // every edge of the figure (the left edge mirrored matched the right): left out.
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) if (x < 2 || y < 2 || x >= W - 2 || y >= H - 2) r[y * W + x] = 0;
+  }
   removeLineMean(r, W, H, 1, W); // along rows
   removeLineMean(r, H, W, W, 1); // along columns
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) if (x < 2 || y < 2 || x >= W - 2 || y >= H - 2) r[y * W + x] = 0;
+  }
   return r;
 }
 
@@ -406,7 +414,8 @@ function correlatedRuns(sums: { p: Float64Array; ea: Float64Array; eb: Float64Ar
   let total = 0;
   for (let k = 0; k <= n; k++) {
     let ncc = -1;
-    if (k < n) {
+    // An entry without pixels in both (a column mapped outside the other strip) ends a run.
+    if (k < n && ea[k] > 0 && eb[k] > 0) {
       let sp = 0;
       let sa = 0;
       let sb = 0;
