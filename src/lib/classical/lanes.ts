@@ -6,9 +6,9 @@
  *
  * Look-alike lanes cannot be told from a copy by their grey values (authentic lanes of one strip
  * agree at ZNCC up to ~0.97), but a copy also carries its source's pixel noise. So strips are
- * compared on the image's high-pass residual (grey minus its 3x3 mean, minus that residual's mean
- * along the row, which removes band edges), whose correlation between
- * two independently exposed lanes is ~0 while a pasted lane keeps most of it:
+ * compared on the image's noise residual (laneResidual: grey minus its 3x3 mean, minus that
+ * residual's mean along rows and columns, which removes band and seam edges), whose correlation
+ * between two independently exposed lanes is ~0 while a pasted lane keeps most of it:
  * 1. Strips: runs of content rows against the figure's own background level (a gel is one strip).
  * 2. Every strip against itself and every other strip of about its height, as is and mirrored:
  *    every horizontal shift (or mirror axis) at once by FFT and, across strips, a few rows of
