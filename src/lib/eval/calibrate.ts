@@ -65,7 +65,7 @@ function imageScore(p: Predicted, t: number): number {
 /**
  * The lowest threshold with the best mean oF1. Each image's outcome depends only on how many of its
  * events survive, so it is computed once per count (its k best events, k = 0..n) and every distinct
- * event score (plus 0) is a candidate.
+ * event score (plus 0, and just above the highest score: nothing kept) is a candidate.
  */
 function bestThreshold(predicted: readonly Predicted[]): number {
   const perImage = predicted.map((p) => {
@@ -74,7 +74,11 @@ function bestThreshold(predicted: readonly Predicted[]): number {
     const outcome = [imageScore(p, Infinity), ...sorted.map((s) => imageScore(p, s))];
     return { sorted, outcome };
   });
-  const candidates = [0, ...new Set(predicted.flatMap((p) => p.raw.scores))].filter((t) => t >= 0 && t <= 1).sort((a, b) => a - b);
+  const scores = predicted.flatMap((p) => p.raw.scores);
+  // Keeping no event at all is a candidate too: the lowest threshold above every score (when one fits under 1).
+  const top = Math.max(0, ...scores);
+  const none = top < 1 ? [Math.min(1, top + 1e-6)] : [];
+  const candidates = [0, ...new Set(scores), ...none].filter((t) => t >= 0 && t <= 1).sort((a, b) => a - b);
   let best = { t: 0, score: -1 };
   for (const t of candidates) {
     let total = 0;
