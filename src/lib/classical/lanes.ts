@@ -97,16 +97,16 @@ export function matchLanes(gray: GrayImage, opts: Partial<LaneOptions> = {}): { 
 export function laneTwinPairs(gray: GrayImage, opts: Partial<LaneOptions> = {}, minEntropy = 0): { map: Uint8Array; pairs: ResampledTwinPair[] } {
   const { width: W, height: H } = gray;
   const map = new Uint8Array(W * H);
-  const textured = matchLanes(gray, opts).matches.filter((m) => {
-    if (minEntropy <= 0) return true;
-    const mask = new Uint8Array(W * H);
-    for (const q of boxPixels(m.a, W)) mask[q] = 1;
-    for (const q of boxPixels(m.b, W)) mask[q] = 1;
-    return maskedEntropy(gray.data, mask) >= minEntropy;
-  });
-  const pairs = textured.map((m) => {
-    const source = boxPixels(m.a, W);
-    const copy = boxPixels(m.b, W);
+  const textured = matchLanes(gray, opts)
+    .matches.map((m) => ({ m, source: boxPixels(m.a, W), copy: boxPixels(m.b, W) }))
+    .filter(({ source, copy }) => {
+      if (minEntropy <= 0) return true;
+      const mask = new Uint8Array(W * H);
+      for (const q of source) mask[q] = 1;
+      for (const q of copy) mask[q] = 1;
+      return maskedEntropy(gray.data, mask) >= minEntropy;
+    });
+  const pairs = textured.map(({ m, source, copy }) => {
     for (const q of source) map[q] = 1;
     for (const q of copy) map[q] = 1;
     // b -> a: x_a = a.x + (x_b - b.x), or mirrored a.x + (b.x + b.w - 1 - x_b); y_a = y_b + a.y - b.y.
@@ -130,11 +130,11 @@ function stripsOf(gray: GrayImage): PanelBox[] {
   border.sort((a, b) => a - b);
   const bg = border[border.length >> 1];
   const whole = [{ x: 0, y: 0, w: W, h: H }];
+  const spread = border[Math.floor(border.length * 0.9)] - border[Math.floor(border.length * 0.1)];
   // A textured border (membrane to the edge) has no blank gutters to cut at.
-  if (border[Math.floor(border.length * 0.9)] - border[Math.floor(border.length * 0.1)] > 16) return whole;
+  if (spread > 16) return whole;
   // Content differs from the background by more than its own spread (a membrane can be a few
   // levels darker than the page only).
-  const spread = border[Math.floor(border.length * 0.9)] - border[Math.floor(border.length * 0.1)];
   const ink = (v: number) => Math.abs(v - bg) > Math.max(4, 2 * spread + 2);
   const rowContent = (y: number, x0: number, x1: number) => {
     let k = 0;
@@ -176,16 +176,24 @@ export function laneResidual(gray: GrayImage): Float32Array {
   const { width: W, height: H } = gray;
   const r = highPass(gray);
   // The outermost pixels' 3x3 mean has fewer neighbours, so their residual is biased alike on
-  // every edge of the figure (the left edge mirrored matched the right): left out.
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) if (x < 2 || y < 2 || x >= W - 2 || y >= H - 2) r[y * W + x] = 0;
-  }
+  // every edge of the figure (the left edge mirrored matched the right): left out, before the
+  // line means (so they do not spread) and after (which leave them non-zero again).
+  clearBorder(r, W, H, 2);
   removeLineMean(r, W, H, 1, W); // along rows
   removeLineMean(r, H, W, W, 1); // along columns
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) if (x < 2 || y < 2 || x >= W - 2 || y >= H - 2) r[y * W + x] = 0;
-  }
+  clearBorder(r, W, H, 2);
   return r;
+}
+
+/** Sets the outermost `d` rows and columns to 0, in place. */
+function clearBorder(r: Float32Array, W: number, H: number, d: number): void {
+  for (let y = 0; y < H; y++) {
+    if (y < d || y >= H - d) r.fill(0, y * W, (y + 1) * W);
+    else {
+      r.fill(0, y * W, y * W + Math.min(d, W));
+      r.fill(0, y * W + Math.max(0, W - d), (y + 1) * W);
+    }
+  }
 }
 
 /**
@@ -353,6 +361,8 @@ function bestShifts(spectra: RowSpectra, a: PanelBox, b: PanelBox, same: boolean
 function verifyShift(r: Float32Array, W: number, a: PanelBox, b: PanelBox, s: Shift, same: boolean, o: LaneOptions): LaneMatch | undefined {
   const h = Math.min(a.h, b.h, a.y + a.h - Math.max(a.y, b.y - s.dy));
   const rows = (y: number) => y >= a.y && y < a.y + h && y + s.dy >= b.y && y + s.dy < b.y + b.h;
+  // Whether a column may be compared depends on the column only.
+  const usable = Uint8Array.from({ length: a.w }, (_, i) => (comparable(s, a.x + i, a, b, same, o.minLaneWidth) ? 1 : 0));
   const sums = (x0: number, x1: number, y0: number, y1: number, axis: 'x' | 'y') => {
     const n = axis === 'x' ? x1 - x0 : y1 - y0;
     const p = new Float64Array(n);
@@ -361,7 +371,7 @@ function verifyShift(r: Float32Array, W: number, a: PanelBox, b: PanelBox, s: Sh
     for (let y = y0; y < y1; y++) {
       if (!rows(y)) continue;
       for (let x = x0; x < x1; x++) {
-        if (!comparable(s, x, a, b, same, o.minLaneWidth)) continue;
+        if (!usable[x - a.x]) continue;
         const va = r[y * W + x];
         const vb = r[(y + s.dy) * W + mapX(s, x)];
         const k = axis === 'x' ? x - x0 : y - y0;

@@ -87,17 +87,23 @@ function inlierMask(a: Affine, src: ArrayLike<number>, dst: ArrayLike<number>, t
  */
 export type RansacScore = 'count' | 'magsac';
 
-function magsacQuality(a: Affine, src: ArrayLike<number>, dst: ArrayLike<number>, tau2: number): number {
+/**
+ * One hypothesis's inlier count (residual within the threshold) and its quality as `score` says:
+ * the count itself, or the MAGSAC-style sum of (1 - r^2 / t^2)^2; one pass over the residuals.
+ */
+function hypothesisScore(a: Affine, src: ArrayLike<number>, dst: ArrayLike<number>, thr2: number, score: RansacScore): { count: number; quality: number } {
+  let count = 0;
   let q = 0;
   for (let i = 0; i < src.length / 2; i++) {
     const x = src[2 * i];
     const y = src[2 * i + 1];
     const ex = a[0] * x + a[1] * y + a[2] - dst[2 * i];
     const ey = a[3] * x + a[4] * y + a[5] - dst[2 * i + 1];
-    const u = (ex * ex + ey * ey) / tau2;
-    if (u < 1) q += (1 - u) * (1 - u);
+    const r2 = ex * ex + ey * ey;
+    if (r2 <= thr2) count++;
+    if (r2 < thr2) q += (1 - r2 / thr2) * (1 - r2 / thr2);
   }
-  return q;
+  return { count, quality: score === 'magsac' ? q : count };
 }
 
 /**
@@ -118,7 +124,6 @@ export function ransacSimilarity(
   if (n < 2) return undefined;
   const rng = new Rng(seed);
   const thr2 = threshold * threshold;
-  const tau2 = thr2;
   let best: { affine: Affine; count: number; quality: number; mirrored: boolean } | undefined;
   const iters = Math.min(iterations, (n * (n - 1)) / 2 + 10);
   for (let it = 0; it < iters; it++) {
@@ -141,8 +146,7 @@ export function ransacSimilarity(
       const tx = dst[2 * i] - (ar * sx - ai * sy);
       const ty = dst[2 * i + 1] - (ai * sx + ar * sy);
       const affine = toAffine(ar, ai, tx, ty, mirrored);
-      const { count } = inlierMask(affine, src, dst, thr2);
-      const quality = score === 'magsac' ? magsacQuality(affine, src, dst, tau2) : count;
+      const { count, quality } = hypothesisScore(affine, src, dst, thr2, score);
       if (!best || quality > best.quality) best = { affine, count, quality, mirrored };
     }
   }
