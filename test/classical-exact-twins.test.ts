@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { exactTwinMap } from '../src/lib/classical/exactTwins';
+import { exactTwinMap, exactTwinTransforms } from '../src/lib/classical/exactTwins';
 import type { Image } from '../src/lib/data/types';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
@@ -84,4 +84,28 @@ test('exact twins: grey and 16-bit images, tiny images and bad options', () => {
   assert.equal(total(exactTwinMap({ data: new Uint8Array(4 * 3 * 3), width: 4, height: 3, channels: 3 })), 0, 'smaller than a block');
   assert.throws(() => exactTwinMap(rgb, { block: 1 }), ConfigError);
   assert.throws(() => exactTwinMap(rgb, { maxBucket: 1 }), ConfigError);
+});
+
+test('exact twin transforms: each of the 8 symmetries gives one transform that maps the source onto its copy', () => {
+  const [W, H, s] = [150, 110, 24];
+  SYMS.forEach((sym, k) => {
+    const img = texture(W, H, `twin-transforms-${k}`);
+    paste(img, sym, s, [10, 12], [100, 70]);
+    const ts = exactTwinTransforms(img);
+    assert.equal(ts.length, 1, `symmetry ${k}: one transform (it and its inverse are one copy)`);
+    const [a, b, tx, c, d, ty] = ts[0].affine;
+    assert.equal(ts[0].inliers, 361, `symmetry ${k}: every block pair votes`);
+    assert.equal(ts[0].src.length, 2 * 361);
+    // Every pixel of one square lands on the pixel of the other that holds the same value.
+    const [from, to] = tx > 50 ? [[10, 12], [100, 70]] : [[100, 70], [10, 12]];
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        const [X, Y] = [a * (from[0] + x) + b * (from[1] + y) + tx, c * (from[0] + x) + d * (from[1] + y) + ty];
+        assert.ok(X >= to[0] && X < to[0] + s && Y >= to[1] && Y < to[1] + s, `symmetry ${k}: (${x}, ${y}) lands outside the copy`);
+        for (let ch = 0; ch < 3; ch++) assert.equal(img.data[(Y * W + X) * 3 + ch], img.data[((from[1] + y) * W + from[0] + x) * 3 + ch]);
+      }
+    }
+    assert.equal(ts[0].flipped, a * d - b * c < 0);
+  });
+  assert.deepEqual(exactTwinTransforms(texture(W, H, 'twin-transforms-none')), [], 'an untouched image');
 });

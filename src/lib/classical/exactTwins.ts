@@ -16,6 +16,7 @@
 import type { Image } from '../data/types';
 import { ConfigError } from '../errors';
 import { BlockTable } from './blockTable';
+import type { Affine, CopyTransform } from './geometry';
 
 export interface ExactTwinOptions {
   /** Block side in pixels (default 6). */
@@ -70,6 +71,79 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   for (let k = 0; k < pairA.length; k++) if (votes.get(pairKey[k])! >= minVotes) matched[pairA[k]] = matched[pairB[k]] = 1;
   paintBlocks(grid, matched, out);
   return out;
+}
+
+/**
+ * The copy transforms behind the exact twins, as proposals for the detector's verification (its
+ * `exactTwins` stage): every symmetry + offset that at least `minVotes` verified twin pairs share,
+ * most votes first, at most `maxTransforms`, each with its block centres as inlier points (native
+ * pixels). Unlike the DCT block matching (blockMatch.ts), which box-averages large images and
+ * queries every few blocks there, this stays at native resolution with every block: a small copy
+ * pasted at an odd offset keeps all of its votes.
+ */
+export function exactTwinTransforms(image: Image, opts: ExactTwinOptions & { maxTransforms?: number } = {}): CopyTransform[] {
+  const { B, minDistance, maxBucket, minVotes } = resolveExactTwinOptions(opts);
+  const maxTransforms = opts.maxTransforms ?? 8;
+  const { width: W, height: H } = image;
+  const cols = W - B + 1;
+  const rows = H - B + 1;
+  if (cols < 1 || rows < 1) return [];
+  const grid: BlockGrid = { keys: pixelKeys(image), W, H, B, cols, rows };
+  const hashes = blockHashes(grid);
+  const active = activeBlocks(grid);
+  const { pairA, pairB, pairKey, votes } = verifiedTwinPairs(grid, hashes, new BlockTable(hashes.ident, active), active, minDistance, maxBucket);
+  // A twin pair is found from both of its blocks: under the transform and its inverse, or twice
+  // under a transform that is its own inverse (a half turn, a flip across an axis).
+  const ranked = [...votes.entries()]
+    .map(([key, v]) => {
+      const affine = keyAffine(B, key);
+      const involution = sameAffine(affine, invertSymmetry(affine));
+      return { key, affine, involution, votes: involution ? v / 2 : v };
+    })
+    .filter((r) => r.votes >= minVotes)
+    .sort((a, b) => b.votes - a.votes);
+  const kept: typeof ranked = [];
+  for (const r of ranked) {
+    if (kept.length >= maxTransforms) break;
+    if (!kept.some((k) => sameAffine(k.affine, invertSymmetry(r.affine)))) kept.push(r);
+  }
+  const half = (B - 1) / 2;
+  return kept.map(({ key, affine, involution }) => {
+    const src: number[] = [];
+    const dst: number[] = [];
+    for (let k = 0; k < pairKey.length; k++) {
+      if (pairKey[k] !== key || (involution && pairA[k] > pairB[k])) continue;
+      src.push((pairA[k] % cols) + half, Math.floor(pairA[k] / cols) + half);
+      dst.push((pairB[k] % cols) + half, Math.floor(pairB[k] / cols) + half);
+    }
+    const det = affine[0] * affine[4] - affine[1] * affine[3];
+    return { affine, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: det < 0 };
+  });
+}
+
+/**
+ * The affine (P's pixels -> Q's) of a twin key (originKey). Pixel (x, y) of P's block lands at
+ * (qx + j, qy + i) with (i, j) = t ? (l', k') : (k', l'), k' = fi ? B-1-(y-py) : y-py, l' likewise in x.
+ */
+function keyAffine(B: number, key: number): Affine {
+  const Y0 = (key % 65536) - 32768;
+  const rest = (key - (Y0 + 32768)) / 65536;
+  const X0 = (rest % 65536) - 32768;
+  const s = (rest - (X0 + 32768)) / 65536;
+  const { t, fi, fj } = SYMS[s];
+  const sx = fj ? -1 : 1;
+  const sy = fi ? -1 : 1;
+  return t ? [0, sy, X0, sx, 0, Y0] : [sx, 0, X0, 0, sy, Y0];
+}
+
+/** The inverse of an integer symmetry + offset (its linear part is orthogonal: inverse = transpose). */
+function invertSymmetry(a: Affine): Affine {
+  const [p, q, tx, r, s, ty] = a;
+  return [p, r, -(p * tx + r * ty), q, s, -(q * tx + s * ty)];
+}
+
+function sameAffine(a: Affine, b: Affine): boolean {
+  return a.every((v, i) => Math.abs(v - b[i]) < 1e-9);
 }
 
 function resolveExactTwinOptions(opts: ExactTwinOptions): { B: number; minDistance: number; maxBucket: number; minVotes: number } {

@@ -115,6 +115,14 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    */
   denseMatching: boolean;
   /**
+   * Also propose the copy transforms of pixel-exact block twins at native resolution (exactTwins.ts):
+   * copies pasted without any change, however small or oddly offset, which the block matching's
+   * box-averaging of large images and its query stride lose.
+   */
+  exactTwins: boolean;
+  /** Twin block pairs (6x6) an exact-twin transform needs. */
+  exactMinVotes: number;
+  /**
    * Also add the copies that resampled twins finds (resampledTwins.ts): turned by any angle or
    * rescaled with nearest-neighbour sampling, verified pixel for pixel at native resolution, each
    * connected region (copy or source) one instance.
@@ -171,6 +179,8 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   events: 'transform' as EventMode,
   blockMatching: true,
   denseMatching: false,
+  exactTwins: true,
+  exactMinVotes: 24,
   // Off: it finds only nearest-neighbour resampled copies, which real editors rarely make; on the
   // realistic generator's tuning set it added no truth pixel to twins + blocks at ~4x their time.
   resampledTwins: false,
@@ -201,6 +211,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
+  exact: ['exactTwins', 'exactMinVotes'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minRegionFraction', 'suppressText'],
@@ -264,7 +275,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   const positive: Array<keyof ClassicalParams> = [
     'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius', 'siftContrast', 'maxDescDistance',
     'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
-    'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms',
+    'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms', 'exactMinVotes',
   ];
   for (const k of positive) {
     const v = p[k] as number;

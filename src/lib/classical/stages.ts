@@ -16,6 +16,7 @@ import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
+import { exactTwinTransforms } from './exactTwins';
 import { laneTwinPairs } from './lanes';
 import { resampledTwinPairs } from './resampledTwins';
 
@@ -128,6 +129,18 @@ const blockStage: TransformStage = {
   },
 };
 
+/** Pixel-exact block twins at native resolution, every block (exactTwins.ts): copies pasted without any change. */
+const exactStage: TransformStage = {
+  kind: 'transforms',
+  name: 'exact',
+  enabled: (p) => p.exactTwins,
+  propose({ image, p, scale, lap }) {
+    const transforms = exactTwinTransforms(image, { minVotes: p.exactMinVotes, minDistance: p.minDistance / scale });
+    lap('exact');
+    return { transforms, frame: 'native' };
+  },
+};
+
 /** Rotation-invariant dense matching at native resolution (denseMatch.ts). */
 const denseStage: TransformStage = {
   kind: 'transforms',
@@ -160,4 +173,4 @@ const laneStage: RegionStage = {
 };
 
 /** Every stage, in the order it runs. */
-export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, denseStage, resampledStage, laneStage];
+export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, denseStage, resampledStage, laneStage];
