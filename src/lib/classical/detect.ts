@@ -227,7 +227,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     let rejection: [string, string] | undefined;
     const smaller = Math.min(v.sourceArea, v.targetArea);
     if (v.support < p.minSupport) rejection = ['ZNCC support too low', `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`];
-    else if (v.detail < p.minDetail) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${p.minDetail}`];
+    else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
     else if (contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];

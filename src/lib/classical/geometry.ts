@@ -17,6 +17,8 @@ export interface CopyTransform {
   cluster: number;
   /** True when the copy is mirrored (negative determinant). */
   flipped: boolean;
+  /** A stricter floor on verification's fine-detail correlation for this proposal (stages whose proposals are looser). */
+  minDetail?: number;
 }
 
 /** One verified copy: its pixels, its source's pixels (indices y * W + x) and the similarity copy -> source. */

@@ -18,6 +18,7 @@ import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
 import { exactTwinTransforms } from './exactTwins';
 import { laneTwinPairs } from './lanes';
+import { nearBlockTransforms } from './nearBlocks';
 import { resampledTwinPairs } from './resampledTwins';
 
 /** What every stage may read: the image at native size and in the working frame. */
@@ -141,6 +142,19 @@ const exactStage: TransformStage = {
   },
 };
 
+/** Translations of near-identical blocks (nearBlocks.ts): re-encoded or lightly noised copies. */
+const nearStage: TransformStage = {
+  kind: 'transforms',
+  name: 'near',
+  enabled: (p) => p.nearBlocks,
+  propose({ native, p, scale, lap }) {
+    const found = nearBlockTransforms(native, { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms });
+    const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail }));
+    lap('near');
+    return { transforms, frame: 'native' };
+  },
+};
+
 /** Rotation-invariant dense matching at native resolution (denseMatch.ts). */
 const denseStage: TransformStage = {
   kind: 'transforms',
@@ -173,4 +187,4 @@ const laneStage: RegionStage = {
 };
 
 /** Every stage, in the order it runs. */
-export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, denseStage, resampledStage, laneStage];
+export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, nearStage, denseStage, resampledStage, laneStage];
