@@ -192,6 +192,16 @@ function contact(a: Uint8Array, b: Uint8Array, w: number, h: number, r: number):
   return touching / Math.max(1, Math.min(na, nb));
 }
 
+/** Equal transforms: linear parts within 0.01, translations within a pixel (working frame). */
+function sameAffine(a: Affine, b: Affine): boolean {
+  return Math.abs(a[0] - b[0]) <= 0.01 && Math.abs(a[1] - b[1]) <= 0.01 && Math.abs(a[3] - b[3]) <= 0.01 && Math.abs(a[4] - b[4]) <= 0.01 && Math.abs(a[2] - b[2]) <= 1 && Math.abs(a[5] - b[5]) <= 1;
+}
+
+/** Whether a verified copy touches its own source (a symmetric object or periodic pattern, see MAX_SELF_CONTACT). */
+function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): boolean {
+  return contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT;
+}
+
 /** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth). */
 function upscale(cv: OpenCv, instances: ScoredMask[], gray: GrayImage, width: number, height: number): ScoredMask[] {
   return instances.map(({ mask: m, score }) => {
@@ -222,14 +232,17 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const pairs: VerifiedPair[] = [];
   const candidates: CopyCandidate[] = [];
   const minArea = p.minRegionFraction * gray.width * gray.height;
-  for (const t0 of transforms) {
-    const { t, v } = verifyRefined(gray, t0, p, minArea);
+  const verified = transforms.map((t0) => ({ t0, ...verifyRefined(gray, t0, p, minArea) }));
+  // Touching is a property of the transform: the same transform proposed twice (two stages, other
+  // inlier seeds) can grow a region away from the object's centre line, which must not pass.
+  const structure = verified.filter(({ v }) => touches(v, gray, p)).map(({ t0 }) => t0.affine);
+  for (const { t0, t, v } of verified) {
     let rejection: [string, string] | undefined;
     const smaller = Math.min(v.sourceArea, v.targetArea);
     if (v.support < p.minSupport) rejection = ['ZNCC support too low', `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`];
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
-    else if (contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
+    else if (structure.some((a) => sameAffine(a, t0.affine))) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
     candidates.push({
       affine: toOriginal(t.affine, scale),
@@ -263,6 +276,8 @@ const REFINE_ZNCC = [0.6, 0.97] as const;
 function verifyRefined(gray: GrayImage, t: CopyTransform, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
   const v = verifyCopy(gray, t, p);
   if (!p.refineAffine || v.sourceArea < minArea || v.meanZncc < REFINE_ZNCC[0] || v.meanZncc >= REFINE_ZNCC[1]) return { t, v };
+  // A symmetric object matched with itself stays rejected: refined, it could drift (a scale of 0.98) until its halves part.
+  if (touches(v, gray, p)) return { t, v };
   const affine = refineAffine(gray, t.affine, v.source);
   if (!affine) return { t, v };
   const refined = { ...t, affine };

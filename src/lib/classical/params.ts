@@ -199,7 +199,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   exactTwins: true,
   // 48, chosen on realistic-tune + photo-tune: oF1 0.554 (24 votes, 1.8% false alarms) -> 0.557 (1.2%).
   exactMinVotes: 48,
-  // Off: on realistic-tune + photo-tune it detects 33% -> 40% of forged figures but false alarms rise 1.2% -> 5.4%
+  // Off: on realistic-tune + photo-tune it detects 29.5% -> 36.3% of forged figures but false alarms rise 1.2% -> 5.4%
   // (smooth look-alike regions of charts, compound figures and gels pass verification): oF1 0.568 -> 0.556.
   nearBlocks: false,
   nearMinVotes: 100,
