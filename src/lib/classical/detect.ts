@@ -232,17 +232,18 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const pairs: VerifiedPair[] = [];
   const candidates: CopyCandidate[] = [];
   const minArea = p.minRegionFraction * gray.width * gray.height;
-  const verified = transforms.map((t0) => ({ t0, ...verifyRefined(gray, t0, p, minArea) }));
-  // Touching is a property of the transform: the same transform proposed twice (two stages, other
-  // inlier seeds) can grow a region away from the object's centre line, which must not pass.
-  const structure = verified.filter(({ v }) => touches(v, gray, p)).map(({ t0 }) => t0.affine);
-  for (const { t0, t, v } of verified) {
+  const first = transforms.map((t) => ({ t, v: verifyCopy(gray, t, p) }));
+  // A transform one of whose proposals touches its source is structure: another proposal of it (other
+  // inlier seeds) can grow a region off a symmetric object's centre line, which refinement must not lift over the gate.
+  const structure = first.filter(({ v }) => touches(v, gray, p)).map(({ t }) => t.affine);
+  const verified = first.map((f) => (structure.some((a) => sameAffine(a, f.t.affine)) ? f : refined(gray, f, p, minArea)));
+  for (const { t, v } of verified) {
     let rejection: [string, string] | undefined;
     const smaller = Math.min(v.sourceArea, v.targetArea);
     if (v.support < p.minSupport) rejection = ['ZNCC support too low', `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`];
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
-    else if (structure.some((a) => sameAffine(a, t0.affine))) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
+    else if (touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
     candidates.push({
       affine: toOriginal(t.affine, scale),
@@ -270,19 +271,17 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
 const REFINE_ZNCC = [0.6, 0.97] as const;
 
 /**
- * The transform's verification, and with refineAffine the verification of its sub-pixel refinement
- * when that agrees better (higher mean ZNCC over a region at least minArea): the better of the two.
+ * With refineAffine, the verification of the transform's sub-pixel refinement when that agrees better
+ * (higher mean ZNCC over a region at least minArea) than its first verification `f`; else `f`.
  */
-function verifyRefined(gray: GrayImage, t: CopyTransform, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
-  const v = verifyCopy(gray, t, p);
-  if (!p.refineAffine || v.sourceArea < minArea || v.meanZncc < REFINE_ZNCC[0] || v.meanZncc >= REFINE_ZNCC[1]) return { t, v };
-  // A symmetric object matched with itself stays rejected: refined, it could drift (a scale of 0.98) until its halves part.
-  if (touches(v, gray, p)) return { t, v };
+function refined(gray: GrayImage, f: { t: CopyTransform; v: VerifiedCopy }, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
+  const { t, v } = f;
+  if (!p.refineAffine || v.sourceArea < minArea || v.meanZncc < REFINE_ZNCC[0] || v.meanZncc >= REFINE_ZNCC[1]) return f;
   const affine = refineAffine(gray, t.affine, v.source);
-  if (!affine) return { t, v };
-  const refined = { ...t, affine };
-  const v2 = verifyCopy(gray, refined, p);
-  return v2.sourceArea >= minArea && v2.meanZncc > v.meanZncc ? { t: refined, v: v2 } : { t, v };
+  if (!affine) return f;
+  const t2 = { ...t, affine };
+  const v2 = verifyCopy(gray, t2, p);
+  return v2.sourceArea >= minArea && v2.meanZncc > v.meanZncc ? { t: t2, v: v2 } : f;
 }
 
 /** Below this shorter side, copied regions are often too small to carry enough keypoints. */
