@@ -192,8 +192,8 @@ function contact(a: Uint8Array, b: Uint8Array, w: number, h: number, r: number):
   return touching / Math.max(1, Math.min(na, nb));
 }
 
-/** Equal transforms: linear parts within 0.01, translations within a pixel (working frame). */
-function sameAffine(a: Affine, b: Affine): boolean {
+/** One transform proposed twice: linear parts within 0.01, translations within a pixel (working frame). */
+function nearlySameAffine(a: Affine, b: Affine): boolean {
   return Math.abs(a[0] - b[0]) <= 0.01 && Math.abs(a[1] - b[1]) <= 0.01 && Math.abs(a[3] - b[3]) <= 0.01 && Math.abs(a[4] - b[4]) <= 0.01 && Math.abs(a[2] - b[2]) <= 1 && Math.abs(a[5] - b[5]) <= 1;
 }
 
@@ -232,18 +232,26 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const pairs: VerifiedPair[] = [];
   const candidates: CopyCandidate[] = [];
   const minArea = p.minRegionFraction * gray.width * gray.height;
-  const first = transforms.map((t) => ({ t, v: verifyCopy(gray, t, p) }));
+  const first = transforms.map((t) => {
+    const v = verifyCopy(gray, t, p);
+    return { t, v, touching: touches(v, gray, p) as boolean | undefined };
+  });
   // A transform one of whose proposals touches its source is structure: another proposal of it (other
   // inlier seeds) can grow a region off a symmetric object's centre line, which refinement must not lift over the gate.
-  const structure = first.filter(({ v }) => touches(v, gray, p)).map(({ t }) => t.affine);
-  const verified = first.map((f) => (structure.some((a) => sameAffine(a, f.t.affine)) ? f : refined(gray, f, p, minArea)));
-  for (const { t, v } of verified) {
+  const structure = first.filter((f) => f.touching).map(({ t }) => t.affine);
+  const verified = first.map((f) => {
+    if (structure.some((a) => nearlySameAffine(a, f.t.affine))) return f;
+    const r = refined(gray, f, p, minArea);
+    // a refined verification is measured for touching again, only if it gets that far
+    return r === f ? f : { ...r, touching: undefined };
+  });
+  for (const { t, v, touching } of verified) {
     let rejection: [string, string] | undefined;
     const smaller = Math.min(v.sourceArea, v.targetArea);
     if (v.support < p.minSupport) rejection = ['ZNCC support too low', `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`];
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
-    else if (touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
+    else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
     candidates.push({
       affine: toOriginal(t.affine, scale),
