@@ -31,6 +31,8 @@ export interface CopyCandidate {
   meanZncc: number;
   support: number;
   detail: number;
+  /** Correlation of the pixel noise of source and copy (verify.ts). */
+  noise: number;
   accepted: boolean;
   /** Why it was rejected, with the numbers. */
   reason?: string;
@@ -101,7 +103,8 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   const regionStages = (afterGate: boolean) => {
     for (const stage of stages) {
       if (stage.kind !== 'regions' || Boolean(stage.afterGate) !== afterGate) continue;
-      const { joined, added } = addTwinEvents(events, stage.propose(input), p.events, image.height, image.width, p.minRegionFraction * image.width * image.height);
+      const minArea = stage.minArea?.(p, image.width, image.height) ?? p.minRegionFraction * image.width * image.height;
+      const { joined, added } = addTwinEvents(events, stage.propose(input), p.events, image.height, image.width, minArea);
       if (joined + added > 0) notes.push(`${stage.name}: ${joined} joined a found ${p.events === 'transform' ? 'event' : 'region'}, ${added} added`);
       lap(stage.name);
     }
@@ -111,6 +114,11 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   events = gated.kept;
   notes.push(...gated.notes);
   regionStages(true);
+  // maxEvents bounds the output: events that joined after the gate come after the gated ones
+  if (p.maxEvents > 0 && events.length > p.maxEvents) {
+    notes.push(`kept the first ${p.maxEvents} of ${events.length} events (maxEvents)`);
+    events = events.slice(0, p.maxEvents);
+  }
   const n = image.width * image.height;
   const data = new Uint8Array(events.length * n);
   events.forEach((e, k) => data.set(e.mask, k * n));
@@ -261,6 +269,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       meanZncc: v.meanZncc,
       support: v.support,
       detail: v.detail,
+      noise: v.noise,
       accepted: !rejection,
       reason: rejection?.[1],
       rejectedFor: rejection?.[0],

@@ -82,18 +82,35 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
  * pasted at an odd offset keeps all of its votes.
  */
 export function exactTwinTransforms(image: Image, opts: ExactTwinOptions & { maxTransforms?: number } = {}): CopyTransform[] {
-  const { B, minDistance, maxBucket, minVotes } = resolveExactTwinOptions(opts);
   const maxTransforms = opts.maxTransforms ?? 8;
-  const { width: W, height: H } = image;
-  const cols = W - B + 1;
-  const rows = H - B + 1;
-  if (cols < 1 || rows < 1) return [];
-  const grid: BlockGrid = { keys: pixelKeys(image), W, H, B, cols, rows };
-  const hashes = blockHashes(grid);
-  const active = activeBlocks(grid);
-  const { pairA, pairB, pairKey, votes } = verifiedTwinPairs(grid, hashes, new BlockTable(hashes.ident, active), active, minDistance, maxBucket);
-  // A twin pair is found from both of its blocks: under the transform and its inverse, or twice
-  // under a transform that is its own inverse (a half turn, a flip across an axis).
+  const kept: TwinTransform[] = [];
+  for (const r of rankedTwinTransforms(image, opts)) {
+    if (kept.length >= maxTransforms) break;
+    if (!kept.some((k) => sameAffine(k.affine, invertSymmetry(r.affine)))) kept.push(r);
+  }
+  return kept.map((r) => toCopyTransform(r, (image.width - r.B + 1)));
+}
+
+/** One symmetry + offset that twin pairs share, with those pairs (block indices, source -> copy). */
+export interface TwinTransform {
+  affine: Affine;
+  votes: number;
+  /** Block side, and the upper-left corners (index y * cols + x) of each pair's source and copy block. */
+  B: number;
+  blocksA: number[];
+  blocksB: number[];
+}
+
+/**
+ * Every symmetry + offset that at least `minVotes` verified twin pairs share, most votes first, a
+ * transform and its inverse both (the same pairs seen from the other block). An involution (a half
+ * turn, a flip across an axis) finds each pair twice: its pairs and votes are counted once.
+ */
+export function rankedTwinTransforms(image: Image, opts: ExactTwinOptions = {}): TwinTransform[] {
+  const { B, minVotes } = resolveExactTwinOptions(opts);
+  const found = twinPairs(image, opts);
+  if (!found) return [];
+  const { pairA, pairB, pairKey, votes } = found;
   const ranked = [...votes.entries()]
     .map(([key, v]) => {
       const affine = keyAffine(B, key);
@@ -102,23 +119,54 @@ export function exactTwinTransforms(image: Image, opts: ExactTwinOptions & { max
     })
     .filter((r) => r.votes >= minVotes)
     .sort((a, b) => b.votes - a.votes);
-  const kept: typeof ranked = [];
-  for (const r of ranked) {
-    if (kept.length >= maxTransforms) break;
-    if (!kept.some((k) => sameAffine(k.affine, invertSymmetry(r.affine)))) kept.push(r);
+  const index = new Map(ranked.map((r, k) => [r.key, k]));
+  const out: TwinTransform[] = ranked.map((r) => ({ affine: r.affine, votes: r.votes, B, blocksA: [], blocksB: [] }));
+  for (let k = 0; k < pairKey.length; k++) {
+    const at = index.get(pairKey[k]);
+    if (at === undefined || (ranked[at].involution && pairA[k] > pairB[k])) continue;
+    out[at].blocksA.push(pairA[k]);
+    out[at].blocksB.push(pairB[k]);
   }
-  const half = (B - 1) / 2;
-  return kept.map(({ key, affine, involution }) => {
-    const src: number[] = [];
-    const dst: number[] = [];
-    for (let k = 0; k < pairKey.length; k++) {
-      if (pairKey[k] !== key || (involution && pairA[k] > pairB[k])) continue;
-      src.push((pairA[k] % cols) + half, Math.floor(pairA[k] / cols) + half);
-      dst.push((pairB[k] % cols) + half, Math.floor(pairB[k] / cols) + half);
-    }
-    const det = affine[0] * affine[4] - affine[1] * affine[3];
-    return { affine, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: det < 0 };
-  });
+  return out;
+}
+
+/** A twin transform as a proposal for verification: its block centres as inlier points (native pixels). */
+function toCopyTransform(r: TwinTransform, cols: number): CopyTransform {
+  const half = (r.B - 1) / 2;
+  const src: number[] = [];
+  const dst: number[] = [];
+  for (let k = 0; k < r.blocksA.length; k++) {
+    src.push((r.blocksA[k] % cols) + half, Math.floor(r.blocksA[k] / cols) + half);
+    dst.push((r.blocksB[k] % cols) + half, Math.floor(r.blocksB[k] / cols) + half);
+  }
+  const det = r.affine[0] * r.affine[4] - r.affine[1] * r.affine[3];
+  return { affine: r.affine, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: det < 0 };
+}
+
+type TwinPairs = ReturnType<typeof verifiedTwinPairs>;
+
+/**
+ * The verified twin pairs of an image. Two stages read them (exact twins' transforms and exact
+ * regions), so one detection computes them once: the last image's pairs are kept per option set.
+ */
+let lastPairs: { image: Image; key: string; pairs: TwinPairs | undefined } | undefined;
+
+function twinPairs(image: Image, opts: ExactTwinOptions): TwinPairs | undefined {
+  const { B, minDistance, maxBucket } = resolveExactTwinOptions(opts);
+  const key = `${B}/${minDistance}/${maxBucket}`;
+  if (lastPairs && lastPairs.image === image && lastPairs.key === key) return lastPairs.pairs;
+  const { width: W, height: H } = image;
+  const cols = W - B + 1;
+  const rows = H - B + 1;
+  let pairs: TwinPairs | undefined;
+  if (cols >= 1 && rows >= 1) {
+    const grid: BlockGrid = { keys: pixelKeys(image), W, H, B, cols, rows };
+    const hashes = blockHashes(grid);
+    const active = activeBlocks(grid);
+    pairs = verifiedTwinPairs(grid, hashes, new BlockTable(hashes.ident, active), active, minDistance, maxBucket);
+  }
+  lastPairs = { image, key, pairs };
+  return pairs;
 }
 
 /**
@@ -137,12 +185,12 @@ function keyAffine(B: number, key: number): Affine {
 }
 
 /** The inverse of an integer symmetry + offset (its linear part is orthogonal: inverse = transpose). */
-function invertSymmetry(a: Affine): Affine {
+export function invertSymmetry(a: Affine): Affine {
   const [p, q, tx, r, s, ty] = a;
   return [p, r, -(p * tx + r * ty), q, s, -(q * tx + s * ty)];
 }
 
-function sameAffine(a: Affine, b: Affine): boolean {
+export function sameAffine(a: Affine, b: Affine): boolean {
   return a.every((v, i) => Math.abs(v - b[i]) < 1e-9);
 }
 

@@ -129,6 +129,16 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   /** Twin block pairs (6x6) an exact-twin transform needs. */
   exactMinVotes: number;
   /**
+   * Also add small copies pasted unchanged as regions (exactRegions.ts): their exact twin blocks,
+   * where the blocks carry grain (noise that never repeats by chance), are the verified source and
+   * copy; too small for keypoints and for dense verification. Verified by that evidence, they join after the gate.
+   */
+  exactRegions: boolean;
+  /** Twin block pairs an exact region needs. */
+  exactRegionMinVotes: number;
+  /** Share of an exact region's neighbouring pixels that must differ (grain; rendered graphics repeat exactly). */
+  exactRegionMinGrain: number;
+  /**
    * Also propose translations of near-identical 8x8 blocks (nearBlocks.ts): copies re-encoded
    * (JPEG), lightly noised or resized with the figure, whose DCT codes no longer hash alike.
    */
@@ -199,6 +209,9 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   exactTwins: true,
   // 48, chosen on realistic-tune + photo-tune: oF1 0.554 (24 votes, 1.8% false alarms) -> 0.557 (1.2%).
   exactMinVotes: 48,
+  exactRegions: true,
+  exactRegionMinVotes: 12,
+  exactRegionMinGrain: 0.7,
   // Off: on realistic-tune + photo-tune it detects 29.5% -> 36.3% of forged figures but false alarms rise 1.2% -> 5.4%
   // (smooth look-alike regions of charts, compound figures and gels pass verification): oF1 0.568 -> 0.556.
   nearBlocks: false,
@@ -234,7 +247,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
-  exact: ['exactTwins', 'exactMinVotes'],
+  exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain'],
   near: ['nearBlocks', 'nearMinVotes', 'nearMinDetail'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
@@ -299,7 +312,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   const positive: Array<keyof ClassicalParams> = [
     'maxSide', 'minSide', 'claheClip', 'claheTiles', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'g2nnK', 'g2nnRatio', 'maxHamming', 'clusterRadius', 'siftContrast', 'maxDescDistance',
     'minInliers', 'ransacThreshold', 'ransacIters', 'minScale', 'maxScale', 'znccWindow',
-    'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms', 'exactMinVotes', 'nearMinVotes',
+    'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms', 'exactMinVotes', 'exactRegionMinVotes', 'nearMinVotes',
   ];
   for (const k of positive) {
     const v = p[k] as number;
@@ -312,6 +325,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (p.g2nnK < 2) throw new ConfigError(`g2nnK must be at least 2, got ${p.g2nnK}`);
   if (p.minScale >= p.maxScale) throw new ConfigError(`minScale (${p.minScale}) must be below maxScale (${p.maxScale})`);
   if (p.znccThreshold <= -1 || p.znccThreshold >= 1) throw new ConfigError(`znccThreshold must lie in (-1, 1), got ${p.znccThreshold}`);
+  if (!(p.exactRegionMinGrain >= 0 && p.exactRegionMinGrain <= 1)) throw new ConfigError(`exactRegionMinGrain must lie in [0, 1], got ${p.exactRegionMinGrain}`);
   if (!(p.nearMinDetail >= -1 && p.nearMinDetail <= 1)) throw new ConfigError(`nearMinDetail must lie in [-1, 1], got ${p.nearMinDetail}`);
   if (p.znccWindow % 2 !== 1) throw new ConfigError(`znccWindow must be odd, got ${p.znccWindow}`);
   return p;

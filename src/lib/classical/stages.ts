@@ -17,6 +17,7 @@ import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
 import { exactTwinTransforms } from './exactTwins';
+import { exactTwinRegions } from './exactRegions';
 import { laneTwinPairs } from './lanes';
 import { nearBlockTransforms } from './nearBlocks';
 import { resampledTwinPairs } from './resampledTwins';
@@ -63,6 +64,8 @@ export interface RegionStage {
   enabled(p: ClassicalParams): boolean;
   /** Its events join after the gate: verified by their own evidence, which the gate's rules were not made for. */
   afterGate?: boolean;
+  /** Smallest new event (pixels of its copies and of its sources); default minRegionFraction of the image. */
+  minArea?(p: ClassicalParams, width: number, height: number): number;
   /** Verified copy/source regions at native resolution: their map and the pairs that make it up. */
   propose(input: StageInput): { map: Uint8Array; pairs: ResampledTwinPair[] };
 }
@@ -176,6 +179,24 @@ const resampledStage: RegionStage = {
   // timed by the caller with the merge ('resampled'), where its regions join the events
 };
 
+/** Small copies pasted unchanged, their grainy exact twin blocks as regions (exactRegions.ts). */
+const exactRegionStage: RegionStage = {
+  kind: 'regions',
+  name: 'exact regions',
+  enabled: (p) => p.exactRegions,
+  afterGate: true,
+  // the twin blocks are the evidence: no area floor but their votes
+  minArea: () => 0,
+  propose: ({ image, native, p, scale }) =>
+    exactTwinRegions(image, native, {
+      minVotes: p.exactRegionMinVotes,
+      minGrain: p.exactRegionMinGrain,
+      minDistance: p.minDistance / scale,
+      // the gate's bound on one event: larger is repetitive structure
+      maxArea: p.maxEventShare * image.width * image.height,
+    }),
+};
+
 /** Lanes copied within or across the strips of a blot or gel, matched on pixel noise (lanes.ts). */
 const laneStage: RegionStage = {
   kind: 'regions',
@@ -187,4 +208,4 @@ const laneStage: RegionStage = {
 };
 
 /** Every stage, in the order it runs. */
-export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, nearStage, denseStage, resampledStage, laneStage];
+export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, nearStage, denseStage, resampledStage, exactRegionStage, laneStage];

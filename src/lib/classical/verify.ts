@@ -13,6 +13,7 @@ import { connectedComponents } from '../data/components';
 import { boxMean, close, convexHull, fillConvexPolygon, fillHoles } from './maskOps';
 import type { ClassicalParams } from './params';
 import { type Affine, type CopyTransform, invertAffine } from './ransac';
+import { isInvolution, oneSidePerPair } from './involution';
 
 export interface VerifiedCopy {
   /** Full-size (working image) 0/1 masks. */
@@ -28,6 +29,11 @@ export interface VerifiedCopy {
    * look-alike structure (blot bands, lanes) only shares the smooth shape.
    */
   detail: number;
+  /**
+   * The same for the pixel noise alone (image minus its 3x3 mean): smooth look-alikes (blurred
+   * bands, soft blobs) still share some 5x5 detail, their curvature, but not their noise.
+   */
+  noise: number;
   sourceArea: number;
   targetArea: number;
 }
@@ -77,13 +83,19 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
     const whole = x0 === 0 && y0 === 0 && x1 === W && y1 === H;
     const found = verifyInRoi(gray, t, params, roi);
     if (whole || !touchesInnerEdge(found.source, roi, W, H)) {
-      const target = mapMask(found.source, W, H, t.affine);
-      let targetArea = 0;
-      for (let i = 0; i < target.length; i++) targetArea += target[i];
-      return { ...found, target, targetArea };
+      // an involution's copy verifies as source too (involution.ts): one side of each pair is the source
+      const source = isInvolution(t.affine, W, H) ? oneSidePerPair(found.source, W, H, t.affine, 2 * params.minDistance) : found.source;
+      const target = mapMask(source, W, H, t.affine);
+      return { ...found, source, sourceArea: countOnes(source), target, targetArea: countOnes(target) };
     }
     margin *= 2;
   }
+}
+
+function countOnes(m: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < m.length; i++) n += m[i];
+  return n;
 }
 
 /** Whether the mask reaches an edge of the window that is not an edge of the image. */
@@ -159,6 +171,16 @@ interface Correlation {
   zncc: Float32Array;
 }
 
+/**
+ * Below minVariance, ZNCC measures noise, but a window of grain (most pixels differ from their
+ * right-hand neighbour) that equals its warp value for value was copied: faint noise never repeats
+ * by chance, while flat rendered graphics with a faint edge (scale-bar strips, chart fills) do.
+ * (Grey levels are integers, so one differing pixel of a 7x7 window gives a mean squared difference of 1/49.)
+ */
+const MIN_EXACT_VARIANCE = 0.1;
+const MIN_GRAIN = 0.5;
+const MAX_EXACT_MSD = 0.01;
+
 function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): Correlation {
   const { img, wv, valid } = warp;
   const { x0, y0, w, h } = roi;
@@ -167,16 +189,22 @@ function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): 
   const ii = new Float32Array(n);
   const ww = new Float32Array(n);
   const iw = new Float32Array(n);
+  const dd = new Float32Array(n);
+  const grain = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     ii[i] = img[i] * img[i];
     ww[i] = wv[i] * wv[i];
     iw[i] = img[i] * wv[i];
+    dd[i] = (img[i] - wv[i]) * (img[i] - wv[i]);
+    grain[i] = i % w < w - 1 && img[i] !== img[i + 1] ? 1 : 0;
   }
   const mI = boxMean(img, w, h, r);
   const mW = boxMean(wv, w, h, r);
   const mII = boxMean(ii, w, h, r);
   const mWW = boxMean(ww, w, h, r);
   const mIW = boxMean(iw, w, h, r);
+  const mDD = boxMean(dd, w, h, r);
+  const mGrain = boxMean(grain, w, h, r);
   const minD2 = params.minDistance * params.minDistance;
 
   const agree = new Uint8Array(n);
@@ -198,6 +226,11 @@ function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): 
         const z = (mIW[i] - mI[i] * mW[i]) / Math.sqrt(vI * vW);
         zncc[i] = z;
         if (z >= params.znccThreshold) agree[i] = 1;
+      } else if (vI > MIN_EXACT_VARIANCE && mGrain[i] >= MIN_GRAIN && mDD[i] < MAX_EXACT_MSD) {
+        // faint texture (dark background noise, grain) copied without change: equal value for value
+        textured[i] = 1;
+        zncc[i] = 1;
+        agree[i] = 1;
       } else if (Math.abs(mI[i] - mW[i]) < 3) {
         flatAgree[i] = 1;
       }
@@ -249,9 +282,14 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
   const { x0, y0, w, h } = roi;
   const fineI = boxMean(img, w, h, 2);
   const fineW = boxMean(wv, w, h, 2);
+  const noiseI = boxMean(img, w, h, 1);
+  const noiseW = boxMean(wv, w, h, 1);
   let sIW = 0;
   let sII = 0;
   let sWW = 0;
+  let nIW = 0;
+  let nII = 0;
+  let nWW = 0;
   const source = new Uint8Array(W * H);
   let texturedIn = 0;
   let agreeIn = 0;
@@ -268,6 +306,11 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
         sIW += di * dw;
         sII += di * di;
         sWW += dw * dw;
+        const ni = img[i] - noiseI[i];
+        const nw = wv[i] - noiseW[i];
+        nIW += ni * nw;
+        nII += ni * ni;
+        nWW += nw * nw;
       }
       if (textured[i]) {
         texturedIn++;
@@ -281,6 +324,7 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
     meanZncc: texturedIn ? zSum / texturedIn : 0,
     support: texturedIn ? agreeIn / texturedIn : 0,
     detail: sII > 0 && sWW > 0 ? sIW / Math.sqrt(sII * sWW) : 0,
+    noise: nII > 0 && nWW > 0 ? nIW / Math.sqrt(nII * nWW) : 0,
     sourceArea: area,
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * Small copies pasted unchanged, found as regions: the union of their pixel-exact twin blocks.
+ *
+ * A copy of 10 to 40 pixels a side gives too few keypoints, and dense ZNCC verification needs a
+ * larger region than it covers (its window, minRegionFraction), yet its blocks have exact twins
+ * under one symmetry + offset (exactTwins.ts). Exact twins are proof only where the blocks carry
+ * grain: most pixels differ from their neighbour (sensor noise, texture), which never repeats by
+ * chance; rendered graphics (flat fills, glyphs, axes, anti-aliased edges) repeat exactly all the
+ * time and are left out. The twin blocks themselves are the verified source and copy.
+ */
+import type { Image } from '../data/types';
+import type { ResampledTwinPair } from './geometry';
+import type { GrayImage } from './grayscale';
+import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, type TwinTransform } from './exactTwins';
+
+export interface ExactRegionOptions extends ExactTwinOptions {
+  /** Twins closer than this are one structure; source and copy boxes must lie twice this apart. */
+  minDistance: number;
+  /** Share of a region's horizontal neighbour pairs that must differ in grey level (grain, not rendered graphics). */
+  minGrain: number;
+  /** Regions (source or copy) larger than this many pixels are repetitive structure, not a copy. */
+  maxArea: number;
+  /** Transforms kept at most, most votes first. */
+  maxTransforms?: number;
+}
+
+const MAX_EXAMINED = 256;
+
+/** The small grainy exact copies of `image` (`gray`: its grey levels, same size) as verified source/copy pairs. */
+export function exactTwinRegions(image: Image, gray: GrayImage, opts: ExactRegionOptions): { map: Uint8Array; pairs: ResampledTwinPair[] } {
+  const { width: W, height: H } = image;
+  // the grain filter keeps few: look at the MAX_EXAMINED best-supported transforms
+  const map = new Uint8Array(W * H);
+  const pairs: ResampledTwinPair[] = [];
+  const maxTransforms = opts.maxTransforms ?? 8;
+  const { minDistance } = opts;
+  for (const t of rankedTwinTransforms(image, opts).slice(0, MAX_EXAMINED)) {
+    if (pairs.length >= maxTransforms) break;
+    // a transform and its inverse are one copy seen from either side
+    if (pairs.some((p) => sameLinearAndOffset(p.similarity, t.affine))) continue;
+    // every block has its own corner pixel in the region: the area is at least the votes
+    if (t.votes > opts.maxArea || t.blocksA.length === 0) continue;
+    const source = paint(t, t.blocksA, W);
+    const copy = paint(t, t.blocksB, W);
+    if (source.length > opts.maxArea || copy.length > opts.maxArea) continue;
+    // a mirror-symmetric object's halves, periodic texture: source and copy side by side
+    if (boxGap(source, copy, W) <= 2 * minDistance) continue;
+    if (grain(gray, source) < opts.minGrain) continue;
+    for (const q of source) map[q] = 1;
+    for (const q of copy) map[q] = 1;
+    pairs.push({ copy, source, similarity: invertSymmetry(t.affine) });
+  }
+  return { map, pairs };
+}
+
+/** A kept pair's similarity is copy -> source, the inverse of its transform: does `a` (source -> copy) repeat it? */
+function sameLinearAndOffset(similarity: readonly number[], a: readonly number[]): boolean {
+  return similarity.every((v, i) => Math.abs(v - a[i]) < 1e-9);
+}
+
+/** Pixel indices (y * W + x) covered by the B x B blocks with the given upper-left corners (index y * cols + x). */
+function paint(t: TwinTransform, blocks: number[], W: number): Int32Array {
+  const cols = W - t.B + 1;
+  let bx0 = Infinity;
+  let by0 = Infinity;
+  let bx1 = -1;
+  let by1 = -1;
+  for (const b of blocks) {
+    const x = b % cols;
+    const y = (b - x) / cols;
+    bx0 = Math.min(bx0, x);
+    by0 = Math.min(by0, y);
+    bx1 = Math.max(bx1, x + t.B);
+    by1 = Math.max(by1, y + t.B);
+  }
+  const bw = bx1 - bx0;
+  const covered = new Uint8Array(bw * (by1 - by0));
+  for (const b of blocks) {
+    const x = (b % cols) - bx0;
+    const y = Math.floor(b / cols) - by0;
+    for (let k = 0; k < t.B; k++) covered.fill(1, (y + k) * bw + x, (y + k) * bw + x + t.B);
+  }
+  const out: number[] = [];
+  for (let i = 0; i < covered.length; i++) if (covered[i]) out.push((by0 + Math.floor(i / bw)) * W + bx0 + (i % bw));
+  return Int32Array.from(out);
+}
+
+/** Gap in pixels between the boxes of two regions (0 where they overlap in both axes). */
+function boxGap(a: Int32Array, b: Int32Array, W: number): number {
+  const box = (r: Int32Array) => {
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+    for (const q of r) {
+      const x = q % W;
+      const y = (q - x) / W;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+    return { x0, y0, x1, y1 };
+  };
+  const p = box(a);
+  const q = box(b);
+  return Math.max(0, q.x0 - p.x1, p.x0 - q.x1, q.y0 - p.y1, p.y0 - q.y1);
+}
+
+/** Share of the region's horizontal neighbour pairs (both inside it) whose grey levels differ. */
+export function grain(gray: GrayImage, region: Int32Array): number {
+  const inside = new Set<number>(region);
+  let pairs = 0;
+  let differ = 0;
+  for (const q of region) {
+    if ((q + 1) % gray.width === 0 || !inside.has(q + 1)) continue;
+    pairs++;
+    if (gray.data[q] !== gray.data[q + 1]) differ++;
+  }
+  return pairs ? differ / pairs : 0;
+}
