@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Image } from '../src/lib/data/types';
 import { detectCopyMove } from '../src/lib/classical';
 import { exactTwinRegions } from '../src/lib/classical/exactRegions';
+import { rankedTwinTransforms } from '../src/lib/classical/exactTwins';
 import { toGray } from '../src/lib/classical/grayscale';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
@@ -48,7 +49,7 @@ test('exactTwinRegions: rendered graphics that repeat exactly (flat fills, a rep
       }
     }
   }
-  assert.ok(exactTwinRegions(img, toGray(img), { ...OPTS, minGrain: 0 }).pairs.length > 0, 'the markers are exact twins');
+  assert.ok(rankedTwinTransforms(img, OPTS).length > 0, 'the markers are exact twins');
   assert.equal(exactTwinRegions(img, toGray(img), OPTS).pairs.length, 0, 'but carry no grain');
 });
 
@@ -64,4 +65,12 @@ test('detectCopyMove: a small unchanged copy becomes one event, its source and i
   let area = 0;
   for (let q = 0; q < n; q++) area += r.instances.data[q];
   assert.ok(area >= 2 * 16 * 16 * 0.9 && area <= 2 * 16 * 16 * 1.5, `event area ${area}`);
+});
+
+test('exactTwinRegions: the halves of a mirror-symmetric object are twins, but side by side: not a copy', () => {
+  const img = noisyField('exact-region-symmetric');
+  // a 48 x 36 object whose right half mirrors its left half, axis at x = 84
+  for (let y = 50; y < 86; y++) for (let x = 0; x < 24; x++) img.data[y * W + 60 + 47 - x] = img.data[y * W + 60 + x];
+  assert.ok(rankedTwinTransforms(img, OPTS).some((t) => t.affine[0] === -1 && t.affine[4] === 1), 'the mirror is a twin transform');
+  assert.equal(exactTwinRegions(img, toGray(img), OPTS).pairs.length, 0);
 });

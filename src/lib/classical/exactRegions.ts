@@ -6,7 +6,8 @@
  * under one symmetry + offset (exactTwins.ts). Exact twins are proof only where the blocks carry
  * grain: most pixels differ from their neighbour (sensor noise, texture), which never repeats by
  * chance; rendered graphics (flat fills, glyphs, axes, anti-aliased edges) repeat exactly all the
- * time and are left out. The twin blocks themselves are the verified source and copy.
+ * time and are left out. A source and copy side by side are left out too: they look like one
+ * mirror-symmetric object. The twin blocks themselves are the verified source and copy.
  */
 import type { Image } from '../data/types';
 import type { ResampledTwinPair } from './geometry';
@@ -14,7 +15,7 @@ import type { GrayImage } from './grayscale';
 import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, type TwinTransform } from './exactTwins';
 
 export interface ExactRegionOptions extends ExactTwinOptions {
-  /** Twins closer than this are one structure; source and copy boxes must lie twice this apart. */
+  /** Twins closer than this are one structure, and source and copy boxes must lie this far apart. */
   minDistance: number;
   /** Share of a region's horizontal neighbour pairs that must differ in grey level (grain, not rendered graphics). */
   minGrain: number;
@@ -24,12 +25,12 @@ export interface ExactRegionOptions extends ExactTwinOptions {
   maxTransforms?: number;
 }
 
+/** The grain filter keeps few: the best-supported transforms examined at most. */
 const MAX_EXAMINED = 256;
 
 /** The small grainy exact copies of `image` (`gray`: its grey levels, same size) as verified source/copy pairs. */
 export function exactTwinRegions(image: Image, gray: GrayImage, opts: ExactRegionOptions): { map: Uint8Array; pairs: ResampledTwinPair[] } {
   const { width: W, height: H } = image;
-  // the grain filter keeps few: look at the MAX_EXAMINED best-supported transforms
   const map = new Uint8Array(W * H);
   const pairs: ResampledTwinPair[] = [];
   const maxTransforms = opts.maxTransforms ?? 8;
@@ -43,8 +44,8 @@ export function exactTwinRegions(image: Image, gray: GrayImage, opts: ExactRegio
     const source = paint(t, t.blocksA, W);
     const copy = paint(t, t.blocksB, W);
     if (source.length > opts.maxArea || copy.length > opts.maxArea) continue;
-    // a mirror-symmetric object's halves, periodic texture: source and copy side by side
-    if (boxGap(source, copy, W) <= 2 * minDistance) continue;
+    // side by side, a copy and its source look like one symmetric object (as in verification, detect.ts)
+    if (boxGap(box(source, W), box(copy, W)) < minDistance) continue;
     if (grain(gray, source) < opts.minGrain) continue;
     for (const q of source) map[q] = 1;
     for (const q of copy) map[q] = 1;
@@ -85,23 +86,29 @@ function paint(t: TwinTransform, blocks: number[], W: number): Int32Array {
   return Int32Array.from(out);
 }
 
-/** Gap in pixels between the boxes of two regions (0 where they overlap in both axes). */
-function boxGap(a: Int32Array, b: Int32Array, W: number): number {
-  const box = (r: Int32Array) => {
-    let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
-    for (const q of r) {
-      const x = q % W;
-      const y = (q - x) / W;
-      x0 = Math.min(x0, x);
-      x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y);
-      y1 = Math.max(y1, y);
-    }
-    return { x0, y0, x1, y1 };
-  };
-  const p = box(a);
-  const q = box(b);
+/** Gap in pixels between two boxes (0 where they overlap). */
+function boxGap(p: Box, q: Box): number {
   return Math.max(0, q.x0 - p.x1, p.x0 - q.x1, q.y0 - p.y1, p.y0 - q.y1);
+}
+
+interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+function box(region: Int32Array, W: number): Box {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+  for (const q of region) {
+    const x = q % W;
+    const y = (q - x) / W;
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+  }
+  return { x0, y0, x1, y1 };
 }
 
 /** Share of the region's horizontal neighbour pairs (both inside it) whose grey levels differ. */
