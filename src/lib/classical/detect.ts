@@ -31,8 +31,6 @@ export interface CopyCandidate {
   meanZncc: number;
   support: number;
   detail: number;
-  /** Correlation of the pixel noise of source and copy (verify.ts). */
-  noise: number;
   accepted: boolean;
   /** Why it was rejected, with the numbers. */
   reason?: string;
@@ -269,7 +267,6 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       meanZncc: v.meanZncc,
       support: v.support,
       detail: v.detail,
-      noise: v.noise,
       accepted: !rejection,
       reason: rejection?.[1],
       rejectedFor: rejection?.[0],

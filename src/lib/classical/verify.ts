@@ -29,11 +29,6 @@ export interface VerifiedCopy {
    * look-alike structure (blot bands, lanes) only shares the smooth shape.
    */
   detail: number;
-  /**
-   * The same for the pixel noise alone (image minus its 3x3 mean): smooth look-alikes (blurred
-   * bands, soft blobs) still share some 5x5 detail, their curvature, but not their noise.
-   */
-  noise: number;
   sourceArea: number;
   targetArea: number;
 }
@@ -82,7 +77,8 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
     const roi = { x0, y0, w: x1 - x0, h: y1 - y0 };
     const whole = x0 === 0 && y0 === 0 && x1 === W && y1 === H;
     const found = verifyInRoi(gray, t, params, roi);
-    if (whole || !touchesInnerEdge(found.source, roi, W, H)) {
+    // a source over maxEventShare of the image is repetitive structure, which the gate drops: no need to grow it further
+    if (whole || found.sourceArea > params.maxEventShare * W * H || !touchesInnerEdge(found.source, roi, W, H)) {
       // an involution's copy verifies as source too (involution.ts): one side of each pair is the source
       const source = isInvolution(t.affine, W, H) ? oneSidePerPair(found.source, W, H, t.affine, 2 * params.minDistance) : found.source;
       const target = mapMask(source, W, H, t.affine);
@@ -172,13 +168,14 @@ interface Correlation {
 }
 
 /**
- * Below minVariance, ZNCC measures noise, but a window of grain (most pixels differ from their
- * right-hand neighbour) that equals its warp value for value was copied: faint noise never repeats
- * by chance, while flat rendered graphics with a faint edge (scale-bar strips, chart fills) do.
+ * Below minVariance, ZNCC measures noise, but a window of grain (many pixels differ from both their
+ * right-hand and lower neighbours) that equals its warp value for value was copied: faint noise never
+ * repeats by chance, while flat rendered graphics with a faint edge (scale-bar strips, chart fills)
+ * and smooth texture constant along one axis (a gel's lanes, moved along themselves) do.
  * (Grey levels are integers, so one differing pixel of a 7x7 window gives a mean squared difference of 1/49.)
  */
 const MIN_EXACT_VARIANCE = 0.1;
-const MIN_GRAIN = 0.5;
+const MIN_GRAIN = 0.35;
 const MAX_EXACT_MSD = 0.01;
 
 function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): Correlation {
@@ -196,7 +193,7 @@ function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): 
     ww[i] = wv[i] * wv[i];
     iw[i] = img[i] * wv[i];
     dd[i] = (img[i] - wv[i]) * (img[i] - wv[i]);
-    grain[i] = i % w < w - 1 && img[i] !== img[i + 1] ? 1 : 0;
+    grain[i] = i % w < w - 1 && i + w < n && img[i] !== img[i + 1] && img[i] !== img[i + w] ? 1 : 0;
   }
   const mI = boxMean(img, w, h, r);
   const mW = boxMean(wv, w, h, r);
@@ -282,14 +279,9 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
   const { x0, y0, w, h } = roi;
   const fineI = boxMean(img, w, h, 2);
   const fineW = boxMean(wv, w, h, 2);
-  const noiseI = boxMean(img, w, h, 1);
-  const noiseW = boxMean(wv, w, h, 1);
   let sIW = 0;
   let sII = 0;
   let sWW = 0;
-  let nIW = 0;
-  let nII = 0;
-  let nWW = 0;
   const source = new Uint8Array(W * H);
   let texturedIn = 0;
   let agreeIn = 0;
@@ -306,11 +298,6 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
         sIW += di * dw;
         sII += di * di;
         sWW += dw * dw;
-        const ni = img[i] - noiseI[i];
-        const nw = wv[i] - noiseW[i];
-        nIW += ni * nw;
-        nII += ni * ni;
-        nWW += nw * nw;
       }
       if (textured[i]) {
         texturedIn++;
@@ -324,7 +311,6 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
     meanZncc: texturedIn ? zSum / texturedIn : 0,
     support: texturedIn ? agreeIn / texturedIn : 0,
     detail: sII > 0 && sWW > 0 ? sIW / Math.sqrt(sII * sWW) : 0,
-    noise: nII > 0 && nWW > 0 ? nIW / Math.sqrt(nII * nWW) : 0,
     sourceArea: area,
   };
 }
