@@ -12,7 +12,7 @@
 import type { Image } from '../data/types';
 import type { ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
-import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, type TwinTransform } from './exactTwins';
+import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, sameAffine, type TwinTransform } from './exactTwins';
 
 export interface ExactRegionOptions extends ExactTwinOptions {
   /** Twins closer than this are one structure, and source and copy boxes must lie this far apart. */
@@ -37,26 +37,21 @@ export function exactTwinRegions(image: Image, gray: GrayImage, opts: ExactRegio
   const { minDistance } = opts;
   for (const t of rankedTwinTransforms(image, opts).slice(0, MAX_EXAMINED)) {
     if (pairs.length >= maxTransforms) break;
-    // a transform and its inverse are one copy seen from either side
-    if (pairs.some((p) => sameLinearAndOffset(p.similarity, t.affine))) continue;
+    // a transform and its inverse are one copy seen from either side (a kept pair's similarity is copy -> source)
+    if (pairs.some((p) => sameAffine(p.similarity, t.affine))) continue;
     // every block has its own corner pixel in the region: the area is at least the votes
     if (t.votes > opts.maxArea || t.blocksA.length === 0) continue;
     const source = paint(t, t.blocksA, W);
     const copy = paint(t, t.blocksB, W);
     if (source.length > opts.maxArea || copy.length > opts.maxArea) continue;
     // side by side, a copy and its source look like one symmetric object (as in verification, detect.ts)
-    if (boxGap(box(source, W), box(copy, W)) < minDistance) continue;
+    if (pixelDistance(box(source, W), box(copy, W)) < minDistance) continue;
     if (grain(gray, source) < opts.minGrain) continue;
     for (const q of source) map[q] = 1;
     for (const q of copy) map[q] = 1;
     pairs.push({ copy, source, similarity: invertSymmetry(t.affine) });
   }
   return { map, pairs };
-}
-
-/** A kept pair's similarity is copy -> source, the inverse of its transform: does `a` (source -> copy) repeat it? */
-function sameLinearAndOffset(similarity: readonly number[], a: readonly number[]): boolean {
-  return similarity.every((v, i) => Math.abs(v - a[i]) < 1e-9);
 }
 
 /** Pixel indices (y * W + x) covered by the B x B blocks with the given upper-left corners (index y * cols + x). */
@@ -86,11 +81,15 @@ function paint(t: TwinTransform, blocks: number[], W: number): Int32Array {
   return Int32Array.from(out);
 }
 
-/** Gap in pixels between two boxes (0 where they overlap). */
-function boxGap(p: Box, q: Box): number {
+/**
+ * Chebyshev distance between the nearest pixels of two boxes with inclusive corners (0 where they
+ * overlap; 1 side by side). data/components.ts's boxGap counts the free pixels between exclusive boxes.
+ */
+function pixelDistance(p: Box, q: Box): number {
   return Math.max(0, q.x0 - p.x1, p.x0 - q.x1, q.y0 - p.y1, p.y0 - q.y1);
 }
 
+/** A region's box, corners inclusive. */
 interface Box {
   x0: number;
   y0: number;

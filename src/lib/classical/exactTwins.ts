@@ -88,7 +88,7 @@ export function exactTwinTransforms(image: Image, opts: ExactTwinOptions & { max
     if (kept.length >= maxTransforms) break;
     if (!kept.some((k) => sameAffine(k.affine, invertSymmetry(r.affine)))) kept.push(r);
   }
-  return kept.map((r) => toCopyTransform(r, (image.width - r.B + 1)));
+  return kept.map((r) => toCopyTransform(r, image.width - r.B + 1));
 }
 
 /** One symmetry + offset that twin pairs share, with those pairs (block indices, source -> copy). */

@@ -8,7 +8,7 @@
  * Keeping one member of each pair as the source makes source and copy disjoint again, and the
  * touching rule (detect.ts) then judges what is left.
  */
-import { type Box, connectedComponents } from '../data/components';
+import { boxGap, connectedComponents } from '../data/components';
 import type { Affine } from './geometry';
 
 /** Whether A(A(x)) = x within `tol` pixels at the corners of the w x h frame. */
@@ -105,9 +105,4 @@ function partners(labels: Int32Array, count: number, w: number, h: number, x0: n
   }
   for (let l = 1; l <= count; l++) if (bestHits[l] < MIN_PAIRING * Math.min(area[l], area[best[l]])) best[l] = 0;
   return best;
-}
-
-/** Gap between two boxes (0 when they overlap in both axes' projections or touch). */
-function boxGap(a: Box, b: Box): number {
-  return Math.max(0, b.x1 - a.x2, a.x1 - b.x2, b.y1 - a.y2, a.y1 - b.y2);
 }

@@ -9,6 +9,13 @@ export interface Box {
   y2: number;
 }
 
+/** Gap between two boxes in pixels (the free pixels between them; 0 when they touch or overlap), Chebyshev. */
+export function boxGap(a: Box, b: Box): number {
+  const dx = Math.max(0, a.x1 - b.x2, b.x1 - a.x2);
+  const dy = Math.max(0, a.y1 - b.y2, b.y1 - a.y2);
+  return Math.max(dx, dy);
+}
+
 /** Connected components of one binary plane, 8-connectivity. */
 export interface Components {
   /** (H,W) labels: 0 background, 1..count components, numbered in raster order of their first pixel. */

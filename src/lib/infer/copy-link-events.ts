@@ -10,7 +10,7 @@
  * fewer than two linked groups the image is one event, exactly as 'merge-all' would give it.
  */
 import { dilate } from '../classical/maskOps';
-import { connectedComponents, type Box } from '../data/components';
+import { boxGap, connectedComponents, type Box } from '../data/components';
 import type { InstancePrediction } from './types';
 
 /** Matched block pairs of an image: source and copy centres, image pixels. */
@@ -114,7 +114,7 @@ export function linkedGroups(labels: Int32Array, boxes: readonly Box[], width: n
     let bestDistance = Infinity;
     for (let s = 0; s < count; s++) {
       if (!linked[s]) continue;
-      const d = boxDistance(boxes[r], boxes[s]);
+      const d = boxGap(boxes[r], boxes[s]);
       if (d < bestDistance) (bestDistance = d), (best = s);
     }
     group[r] = find(best);
@@ -135,11 +135,4 @@ function regionNear(labels: Int32Array, width: number, height: number, x: number
     }
   }
   return -1;
-}
-
-/** Gap between two boxes (0 when they overlap), pixels, Chebyshev. */
-function boxDistance(a: Box, b: Box): number {
-  const dx = Math.max(0, a.x1 - b.x2, b.x1 - a.x2);
-  const dy = Math.max(0, a.y1 - b.y2, b.y1 - a.y2);
-  return Math.max(dx, dy);
 }
