@@ -9,7 +9,7 @@ import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 import { createClassicalPredictor, detectCopyMove, resolveParams } from '../src/lib/classical/index';
 import { ransacSimilarity } from '../src/lib/classical/similarity';
-import { convexHull, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
+import { boxMean, close, convexHull, dilate, erode, fillConvexPolygon, fillHoles } from '../src/lib/classical/maskOps';
 import { connectedComponents } from '../src/lib/data/components';
 import { isTextLike } from '../src/lib/classical/textLabels';
 import type { CopyMoveDetection } from '../src/lib/classical/detect';
@@ -195,6 +195,35 @@ test('mask operations: holes, components, hull', () => {
   assert.equal(hull.length, 4);
   const poly = fillConvexPolygon(hull, 5, 5);
   assert.equal(poly.reduce((p, v) => p + v, 0), 25);
+});
+
+test('morphology and box means agree with their definitions (brute force) at every radius, border and density', () => {
+  const rng = new Rng('morphology');
+  for (let trial = 0; trial < 60; trial++) {
+    const w = 1 + Math.floor(rng.next() * 23);
+    const h = 1 + Math.floor(rng.next() * 23);
+    const r = Math.floor(rng.next() * 5);
+    const density = rng.next();
+    const m = Uint8Array.from({ length: w * h }, () => (rng.next() < density ? 1 : 0));
+    const values = Float32Array.from({ length: w * h }, () => Math.round(rng.next() * 255));
+    const window = (x: number, y: number) => {
+      const idx: number[] = [];
+      for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) idx.push(yy * w + xx);
+      return idx;
+    };
+    const grown = dilate(m, w, h, r);
+    const shrunk = erode(m, w, h, r);
+    const mean = boxMean(values, w, h, r);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const idx = window(x, y);
+        assert.equal(grown[y * w + x], idx.some((i) => m[i]) ? 1 : 0);
+        assert.equal(shrunk[y * w + x], idx.every((i) => m[i]) ? 1 : 0);
+        assert.ok(Math.abs(mean[y * w + x] - idx.reduce((s, i) => s + values[i], 0) / idx.length) < 1e-3);
+      }
+    }
+    assert.deepEqual(close(m, w, h, r), erode(dilate(m, w, h, r), w, h, r));
+  }
 });
 
 test('text labels look like text; a blot band does not', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectedComponents, instanceBoxes, instanceStats, splitComponents, unionMask } from '../src/lib/data/components';
+import { connectedComponents, instanceBoxes, instanceStats, maskBox, splitComponents, unionMask } from '../src/lib/data/components';
 
 /** A plane from rows of '#' (1) and '.' (0). */
 function plane(rows: string[]): { data: Uint8Array; height: number; width: number } {
@@ -47,6 +47,9 @@ test('per-instance stats, boxes, component split and union', () => {
     { area: 0, box: null, components: 0 },
   ]);
   assert.deepEqual(instanceBoxes(masks), [[0, 0, 6, 3], [1, 1, 3, 2]]);
+  assert.deepEqual(maskBox(a.data, 6), { x1: 0, y1: 0, x2: 6, y2: 3 });
+  assert.deepEqual(maskBox(b.data, 6), { x1: 1, y1: 1, x2: 3, y2: 2 });
+  assert.equal(maskBox(empty.data, 6), null);
   const split = splitComponents(masks);
   assert.equal(split.count, 3);
   assert.deepEqual(Array.from(split.data.subarray(0, 18)), Array.from(plane(['##....', '......', '......']).data));

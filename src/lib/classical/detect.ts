@@ -8,7 +8,7 @@
  */
 import type { Image, Masks } from '../data/types';
 import { ConfigError } from '../errors';
-import { boxMean } from './maskOps';
+import { touchesItsCopy } from './selfContact';
 import { normalizeContrast } from './contrast';
 import type { Affine, CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
@@ -18,7 +18,7 @@ import { type RejectedFit, rescaleTransform } from './ransac';
 import { type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
-import { type VerifiedCopy, verifyCopy } from './verify';
+import { type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
 import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 import type { ScoredMask } from '../infer/postprocess';
 
@@ -57,16 +57,6 @@ export interface CopyMoveDetection {
   notes: string[];
   debug: DetectionDebug;
 }
-
-/**
- * A pasted copy lies apart from its source, while a periodic texture (chart grids, ladders) or a
- * mirror-symmetric object (a band, a cell) matched with itself gives a "source" and "copy" that
- * overlap or touch (the two halves of the object; verification leaves out the pixels that
- * A moves by less than minDistance, so the halves end up that far apart). Above this share of
- * the smaller region lying within minDistance of the other, a transform is structure, not a copy.
- * (A copy pasted right next to its own source is lost this way; it looks like a symmetric object.)
- */
-const MAX_SELF_CONTACT = 0.02;
 
 export async function detectCopyMove(image: Image, params: ClassicalParamsInput = {}): Promise<CopyMoveDetection> {
   const p = resolveParams(params);
@@ -183,29 +173,14 @@ function toOriginal(a: Affine, scale: number): Affine {
   return [a[0], a[1], a[2] / scale, a[3], a[4], a[5] / scale];
 }
 
-/** Share of the smaller of a, b lying within `r` pixels (square neighbourhood) of the other. */
-function contact(a: Uint8Array, b: Uint8Array, w: number, h: number, r: number): number {
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    na += a[i];
-    nb += b[i];
-  }
-  const [small, other] = na <= nb ? [a, b] : [b, a];
-  const near = boxMean(Float32Array.from(other), w, h, r);
-  let touching = 0;
-  for (let i = 0; i < small.length; i++) if (small[i] && near[i] > 1e-6) touching++;
-  return touching / Math.max(1, Math.min(na, nb));
-}
-
 /** One transform proposed twice: linear parts within 0.01, translations within a pixel (working frame). */
 function nearlySameAffine(a: Affine, b: Affine): boolean {
   return Math.abs(a[0] - b[0]) <= 0.01 && Math.abs(a[1] - b[1]) <= 0.01 && Math.abs(a[3] - b[3]) <= 0.01 && Math.abs(a[4] - b[4]) <= 0.01 && Math.abs(a[2] - b[2]) <= 1 && Math.abs(a[5] - b[5]) <= 1;
 }
 
-/** Whether a verified copy touches its own source (a symmetric object or periodic pattern, see MAX_SELF_CONTACT). */
+/** Whether a verified copy touches its own source (a symmetric object or periodic pattern, selfContact.ts). */
 function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): boolean {
-  return contact(v.source, v.target, gray.width, gray.height, p.minDistance + 1) > MAX_SELF_CONTACT;
+  return touchesItsCopy(v.source, v.target, gray.width, gray.height, p.minDistance);
 }
 
 /** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth). */
@@ -238,8 +213,10 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const pairs: VerifiedPair[] = [];
   const candidates: CopyCandidate[] = [];
   const minArea = p.minRegionFraction * gray.width * gray.height;
+  if (!transforms.length) return { pairs, candidates };
+  const windows = imageWindows(gray, p);
   const first = transforms.map((t) => {
-    const v = verifyCopy(gray, t, p);
+    const v = verifyCopy(gray, t, p, windows);
     return { t, v, touching: touches(v, gray, p) as boolean | undefined };
   });
   // A transform one of whose proposals touches its source is structure: another proposal of it (other
@@ -247,7 +224,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const structure = first.filter((f) => f.touching).map(({ t }) => t.affine);
   const verified = first.map((f) => {
     if (structure.some((a) => nearlySameAffine(a, f.t.affine))) return f;
-    const r = refined(gray, f, p, minArea);
+    const r = refined(gray, windows, f, p, minArea);
     // a refined verification is measured for touching again, only if it gets that far
     return r === f ? f : { ...r, touching: undefined };
   });
@@ -288,13 +265,13 @@ const REFINE_ZNCC = [0.6, 0.97] as const;
  * With refineAffine, the verification of the transform's sub-pixel refinement when that agrees better
  * (higher mean ZNCC over a region at least minArea) than its first verification `f`; else `f`.
  */
-function refined(gray: GrayImage, f: { t: CopyTransform; v: VerifiedCopy }, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
+function refined(gray: GrayImage, windows: ImageWindows, f: { t: CopyTransform; v: VerifiedCopy }, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
   const { t, v } = f;
   if (!p.refineAffine || v.sourceArea < minArea || v.meanZncc < REFINE_ZNCC[0] || v.meanZncc >= REFINE_ZNCC[1]) return f;
   const affine = refineAffine(gray, t.affine, v.source);
   if (!affine) return f;
   const t2 = { ...t, affine };
-  const v2 = verifyCopy(gray, t2, p);
+  const v2 = verifyCopy(gray, t2, p, windows);
   return v2.sourceArea >= minArea && v2.meanZncc > v.meanZncc ? { t: t2, v: v2 } : f;
 }
 

@@ -33,33 +33,41 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
   return out;
 }
 
-/** Square structuring element of radius r: max (dilate) or min (erode) filter, separable. */
+/**
+ * Square structuring element of radius r: max (dilate) or min (erode) filter, separable. Each pass
+ * sweeps forward and backward with the distance to the nearest hit, O(1) per pixel whatever r, and
+ * the vertical pass walks rows in order.
+ */
 function morph(m: Uint8Array, w: number, h: number, r: number, dilate: boolean): Uint8Array {
-  const tmp = new Uint8Array(w * h);
-  const out = new Uint8Array(w * h);
   const hit = dilate ? 1 : 0;
+  const far = 1 << 30;
+  const tmp = new Uint8Array(w * h).fill(1 - hit);
   for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let d = far;
     for (let x = 0; x < w; x++) {
-      let v = 1 - hit;
-      for (let k = Math.max(0, x - r); k <= Math.min(w - 1, x + r); k++) {
-        if (m[y * w + k] === hit) {
-          v = hit;
-          break;
-        }
-      }
-      tmp[y * w + x] = v;
+      d = m[row + x] === hit ? 0 : d + 1;
+      if (d <= r) tmp[row + x] = hit;
+    }
+    d = far;
+    for (let x = w - 1; x >= 0; x--) {
+      d = m[row + x] === hit ? 0 : d + 1;
+      if (d <= r) tmp[row + x] = hit;
     }
   }
+  const out = new Uint8Array(w * h).fill(1 - hit);
+  const dist = new Int32Array(w).fill(far);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = 1 - hit;
-      for (let k = Math.max(0, y - r); k <= Math.min(h - 1, y + r); k++) {
-        if (tmp[k * w + x] === hit) {
-          v = hit;
-          break;
-        }
-      }
-      out[y * w + x] = v;
+    for (let x = 0, j = y * w; x < w; x++, j++) {
+      dist[x] = tmp[j] === hit ? 0 : dist[x] + 1;
+      if (dist[x] <= r) out[j] = hit;
+    }
+  }
+  dist.fill(far);
+  for (let y = h - 1; y >= 0; y--) {
+    for (let x = 0, j = y * w; x < w; x++, j++) {
+      dist[x] = tmp[j] === hit ? 0 : dist[x] + 1;
+      if (dist[x] <= r) out[j] = hit;
     }
   }
   return out;
@@ -71,12 +79,14 @@ export const close = (m: Uint8Array, w: number, h: number, r: number) => erode(d
 
 /** Sets every background pixel not 4-connected to the border (holes) to 1. */
 export function fillHoles(m: Uint8Array, w: number, h: number): Uint8Array {
-  const outside = new Uint8Array(w * h);
-  const stack: number[] = [];
+  const out = new Uint8Array(w * h).fill(1);
+  // each pixel enters the stack at most once
+  const stack = new Int32Array(w * h);
+  let top = 0;
   const seed = (i: number) => {
-    if (!m[i] && !outside[i]) {
-      outside[i] = 1;
-      stack.push(i);
+    if (!m[i] && out[i]) {
+      out[i] = 0;
+      stack[top++] = i;
     }
   };
   for (let x = 0; x < w; x++) {
@@ -87,16 +97,14 @@ export function fillHoles(m: Uint8Array, w: number, h: number): Uint8Array {
     seed(y * w);
     seed(y * w + w - 1);
   }
-  while (stack.length) {
-    const p = stack.pop() as number;
+  while (top > 0) {
+    const p = stack[--top];
     const x = p % w;
     if (x > 0) seed(p - 1);
     if (x < w - 1) seed(p + 1);
     if (p >= w) seed(p - w);
     if (p < (h - 1) * w) seed(p + w);
   }
-  const out = new Uint8Array(w * h);
-  for (let i = 0; i < w * h; i++) out[i] = outside[i] ? 0 : 1;
   return out;
 }
 

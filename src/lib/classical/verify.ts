@@ -14,6 +14,7 @@ import { boxMean, close, convexHull, fillConvexPolygon, fillHoles } from './mask
 import type { ClassicalParams } from './params';
 import { type Affine, type CopyTransform, invertAffine } from './ransac';
 import { isInvolution, oneSidePerPair } from './involution';
+import { touchesItsCopy } from './selfContact';
 
 export interface VerifiedCopy {
   /** Full-size (working image) 0/1 masks. */
@@ -56,7 +57,37 @@ export function mapMask(m: Uint8Array, w: number, h: number, a: Affine): Uint8Ar
   return out;
 }
 
-export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalParams): VerifiedCopy {
+/**
+ * Box means of the image alone (mean, mean square and grain over the ZNCC window, and the 5x5 mean of
+ * the fine detail), computed once over the whole frame: every transform's verification reads them.
+ */
+export interface ImageWindows {
+  mean: Float32Array;
+  meanSquare: Float32Array;
+  grain: Float32Array;
+  fineMean: Float32Array;
+}
+
+/** Fine detail is the image minus its mean over this radius (5x5). */
+const FINE_RADIUS = 2;
+
+export function imageWindows(gray: GrayImage, params: ClassicalParams): ImageWindows {
+  const { width: w, height: h, data } = gray;
+  const n = w * h;
+  const img = Float32Array.from(data);
+  const sq = new Float32Array(n);
+  const grain = new Float32Array(n);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      sq[i] = img[i] * img[i];
+      grain[i] = x < w - 1 && y < h - 1 && img[i] !== img[i + 1] && img[i] !== img[i + w] ? 1 : 0;
+    }
+  }
+  const r = (params.znccWindow - 1) / 2;
+  return { mean: boxMean(img, w, h, r), meanSquare: boxMean(sq, w, h, r), grain: boxMean(grain, w, h, r), fineMean: boxMean(img, w, h, FINE_RADIUS) };
+}
+
+export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalParams, windows: ImageWindows = imageWindows(gray, params)): VerifiedCopy {
   const { width: W, height: H } = gray;
   let minX = Infinity;
   let minY = Infinity;
@@ -76,14 +107,18 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
     const y1 = Math.min(H, Math.ceil(maxY + margin + 1));
     const roi = { x0, y0, w: x1 - x0, h: y1 - y0 };
     const whole = x0 === 0 && y0 === 0 && x1 === W && y1 === H;
-    const found = verifyInRoi(gray, t, params, roi);
-    // a source over maxEventShare of the image is repetitive structure, which the gate drops: no need to grow it further
-    if (whole || found.sourceArea > params.maxEventShare * W * H || !touchesInnerEdge(found.source, roi, W, H)) {
-      // an involution's copy verifies as source too (involution.ts): one side of each pair is the source
-      const source = isInvolution(t.affine, W, H) ? oneSidePerPair(found.source, W, H, t.affine, 2 * params.minDistance) : found.source;
+    const found = verifyInRoi(gray, windows, t, params, roi);
+    // an involution's copy verifies as source too (involution.ts): one side of each pair is the source
+    const involution = isInvolution(t.affine, W, H);
+    const done = () => {
+      const source = involution ? oneSidePerPair(found.source, W, H, t.affine, 2 * params.minDistance) : found.source;
       const target = mapMask(source, W, H, t.affine);
       return { ...found, source, sourceArea: countOnes(source), target, targetArea: countOnes(target) };
-    }
+    };
+    // a source over maxEventShare of the image is repetitive structure, which the gate drops: no need to grow it further
+    if (whole || found.sourceArea > params.maxEventShare * W * H || !touchesInnerEdge(found.source, roi, W, H)) return done();
+    // nor one that already touches its own copy (periodic or symmetric structure, which detection rejects)
+    if (!involution && touchesItsCopy(found.source, mapMask(found.source, W, H, t.affine), W, H, params.minDistance)) return done();
     margin *= 2;
   }
 }
@@ -111,14 +146,24 @@ function touchesInnerEdge(m: Uint8Array, roi: Roi, W: number, H: number): boolea
 
 function verifyInRoi(
   gray: GrayImage,
+  windows: ImageWindows,
   t: CopyTransform,
   params: ClassicalParams,
   roi: Roi,
 ): Omit<VerifiedCopy, 'target' | 'targetArea'> {
-  const warp = warpWindow(gray, t.affine, roi);
-  const corr = localZncc(warp, t.affine, roi, params);
+  // the warp is taken over the window padded by the box radius, so that its box means at the window's
+  // edge cover the same pixels as the image's own (whole-frame) box means
+  const pad = padRoi(roi, Math.max((params.znccWindow - 1) / 2, FINE_RADIUS), gray.width, gray.height);
+  const warp = warpWindow(gray, t.affine, pad);
+  const corr = localZncc(warp, windows, gray.width, t.affine, roi, pad, params);
   const local = sourceRegion(corr, t, roi);
-  return measureSource(gray, warp, corr, local, roi);
+  return measureSource(gray, windows, warp, corr, local, roi, pad);
+}
+
+function padRoi(roi: Roi, r: number, W: number, H: number): Roi {
+  const x0 = Math.max(0, roi.x0 - r);
+  const y0 = Math.max(0, roi.y0 - r);
+  return { x0, y0, w: Math.min(W, roi.x0 + roi.w + r) - x0, h: Math.min(H, roi.y0 + roi.h + r) - y0 };
 }
 
 /** The window and the image under the transform over it. */
@@ -178,30 +223,25 @@ const MIN_EXACT_VARIANCE = 0.1;
 const MIN_GRAIN = 0.35;
 const MAX_EXACT_MSD = 0.01;
 
-function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): Correlation {
+function localZncc(warp: Warped, windows: ImageWindows, W: number, a: Affine, roi: Roi, pad: Roi, params: ClassicalParams): Correlation {
   const { img, wv, valid } = warp;
   const { x0, y0, w, h } = roi;
   const n = w * h;
   const r = (params.znccWindow - 1) / 2;
-  const ii = new Float32Array(n);
-  const ww = new Float32Array(n);
-  const iw = new Float32Array(n);
-  const dd = new Float32Array(n);
-  const grain = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    ii[i] = img[i] * img[i];
+  const np = pad.w * pad.h;
+  const ww = new Float32Array(np);
+  const iw = new Float32Array(np);
+  const dd = new Float32Array(np);
+  for (let i = 0; i < np; i++) {
     ww[i] = wv[i] * wv[i];
     iw[i] = img[i] * wv[i];
     dd[i] = (img[i] - wv[i]) * (img[i] - wv[i]);
-    grain[i] = i % w < w - 1 && i + w < n && img[i] !== img[i + 1] && img[i] !== img[i + w] ? 1 : 0;
   }
-  const mI = boxMean(img, w, h, r);
-  const mW = boxMean(wv, w, h, r);
-  const mII = boxMean(ii, w, h, r);
-  const mWW = boxMean(ww, w, h, r);
-  const mIW = boxMean(iw, w, h, r);
-  const mDD = boxMean(dd, w, h, r);
-  const mGrain = boxMean(grain, w, h, r);
+  const mW = boxMean(wv, pad.w, pad.h, r);
+  const mWW = boxMean(ww, pad.w, pad.h, r);
+  const mIW = boxMean(iw, pad.w, pad.h, r);
+  const mDD = boxMean(dd, pad.w, pad.h, r);
+  const { mean: mI, meanSquare: mII, grain: mGrain } = windows;
   const minD2 = params.minDistance * params.minDistance;
 
   const agree = new Uint8Array(n);
@@ -210,25 +250,26 @@ function localZncc(warp: Warped, a: Affine, roi: Roi, params: ClassicalParams): 
   const zncc = new Float32Array(n);
   for (let y = 0, i = 0; y < h; y++) {
     const gy = y + y0;
-    for (let x = 0; x < w; x++, i++) {
-      if (!valid[i]) continue;
+    // g: the pixel in the frame, q: in the padded window
+    for (let x = 0, g = gy * W + x0, q = (gy - pad.y0) * pad.w + x0 - pad.x0; x < w; x++, i++, g++, q++) {
+      if (!valid[q]) continue;
       const gx = x + x0;
       const dx = a[0] * gx + a[1] * gy + a[2] - gx;
       const dy = a[3] * gx + a[4] * gy + a[5] - gy;
       if (dx * dx + dy * dy < minD2) continue;
-      const vI = mII[i] - mI[i] * mI[i];
-      const vW = mWW[i] - mW[i] * mW[i];
+      const vI = mII[g] - mI[g] * mI[g];
+      const vW = mWW[q] - mW[q] * mW[q];
       if (vI > params.minVariance && vW > params.minVariance) {
         textured[i] = 1;
-        const z = (mIW[i] - mI[i] * mW[i]) / Math.sqrt(vI * vW);
+        const z = (mIW[q] - mI[g] * mW[q]) / Math.sqrt(vI * vW);
         zncc[i] = z;
         if (z >= params.znccThreshold) agree[i] = 1;
-      } else if (vI > MIN_EXACT_VARIANCE && mGrain[i] >= MIN_GRAIN && mDD[i] < MAX_EXACT_MSD) {
+      } else if (vI > MIN_EXACT_VARIANCE && mGrain[g] >= MIN_GRAIN && mDD[q] < MAX_EXACT_MSD) {
         // faint texture (dark background noise, grain) copied without change: equal value for value
         textured[i] = 1;
         zncc[i] = 1;
         agree[i] = 1;
-      } else if (Math.abs(mI[i] - mW[i]) < 3) {
+      } else if (Math.abs(mI[g] - mW[q]) < 3) {
         flatAgree[i] = 1;
       }
     }
@@ -272,13 +313,20 @@ function sourceRegion(corr: Correlation, t: CopyTransform, roi: Roi): Uint8Array
 }
 
 /** The source at the image's size, its area, mean ZNCC and support over its textured pixels, and the fine-detail correlation. */
-function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: Uint8Array, roi: Roi): Omit<VerifiedCopy, 'target' | 'targetArea'> {
+function measureSource(
+  gray: GrayImage,
+  windows: ImageWindows,
+  warp: Warped,
+  corr: Correlation,
+  local: Uint8Array,
+  roi: Roi,
+  pad: Roi,
+): Omit<VerifiedCopy, 'target' | 'targetArea'> {
   const { width: W, height: H } = gray;
   const { img, wv, valid } = warp;
   const { agree, textured, zncc } = corr;
   const { x0, y0, w, h } = roi;
-  const fineI = boxMean(img, w, h, 2);
-  const fineW = boxMean(wv, w, h, 2);
+  const fineW = boxMean(wv, pad.w, pad.h, FINE_RADIUS);
   let sIW = 0;
   let sII = 0;
   let sWW = 0;
@@ -290,11 +338,13 @@ function measureSource(gray: GrayImage, warp: Warped, corr: Correlation, local: 
   for (let y = 0, i = 0; y < h; y++) {
     for (let x = 0; x < w; x++, i++) {
       if (!local[i]) continue;
-      source[(y + y0) * W + x + x0] = 1;
+      const g = (y + y0) * W + x + x0;
+      const q = (y + y0 - pad.y0) * pad.w + x + x0 - pad.x0;
+      source[g] = 1;
       area++;
-      if (valid[i]) {
-        const di = img[i] - fineI[i];
-        const dw = wv[i] - fineW[i];
+      if (valid[q]) {
+        const di = img[q] - windows.fineMean[g];
+        const dw = wv[q] - fineW[q];
         sIW += di * dw;
         sII += di * di;
         sWW += dw * dw;

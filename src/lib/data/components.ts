@@ -16,6 +16,24 @@ export function boxGap(a: Box, b: Box): number {
   return Math.max(dx, dy);
 }
 
+/** Bounding box of the on pixels of a 0/1 plane of the given width, or null when none is on. */
+export function maskBox(m: Uint8Array, width: number): Box | null {
+  let x1 = Infinity;
+  let y1 = Infinity;
+  let x2 = -1;
+  let y2 = -1;
+  for (let p = 0; p < m.length; p++) {
+    if (!m[p]) continue;
+    const y = (p / width) | 0;
+    const x = p - y * width;
+    if (x < x1) x1 = x;
+    if (x >= x2) x2 = x + 1;
+    if (y < y1) y1 = y;
+    y2 = y + 1;
+  }
+  return x2 < 0 ? null : { x1, y1, x2, y2 };
+}
+
 /** Connected components of one binary plane, 8-connectivity. */
 export interface Components {
   /** (H,W) labels: 0 background, 1..count components, numbered in raster order of their first pixel. */

@@ -1,6 +1,6 @@
 import { ConfigError, didYouMean } from '../errors';
 import type { Masks } from '../data/types';
-import { connectedComponents } from '../data/components';
+import { connectedComponents, maskBox } from '../data/components';
 import { dilate } from '../classical/maskOps';
 import { groupByCopyLinks, type CopyLinks } from './copy-link-events';
 import type { InstancePrediction } from './types';
@@ -210,20 +210,8 @@ function touches(grown: Uint8Array, m: Uint8Array, box: Bounds, width: number): 
 
 /** Inclusive bounding box of a 0/1 mask, or null when it is empty. */
 function boundingBox(m: Uint8Array, width: number): Bounds | null {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -1;
-  let y1 = -1;
-  for (let p = 0; p < m.length; p++) {
-    if (!m[p]) continue;
-    const y = (p / width) | 0;
-    const x = p - y * width;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    y1 = y;
-  }
-  return x1 < 0 ? null : { x0, y0, x1, y1 };
+  const box = maskBox(m, width);
+  return box && { x0: box.x1, y0: box.y1, x1: box.x2 - 1, y1: box.y2 - 1 };
 }
 
 /** Nearest-neighbour resize of (N,h,w) masks to (N,height,width). */
