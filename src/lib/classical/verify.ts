@@ -9,7 +9,7 @@
  * the cost follows the size of the copy rather than of the image.
  */
 import type { GrayImage } from './grayscale';
-import { connectedComponents } from '../data/components';
+import { connectedComponents, maskBox } from '../data/components';
 import { boxMean, close, convexHull, fillConvexPolygon, fillHoles } from './maskOps';
 import type { ClassicalParams } from './params';
 import { type Affine, type CopyTransform, invertAffine } from './ransac';
@@ -43,12 +43,25 @@ interface Roi {
 
 /** Maps a mask by A (forward), sampling each output pixel from A^-1 (nearest neighbour). */
 export function mapMask(m: Uint8Array, w: number, h: number, a: Affine): Uint8Array {
-  const inv = invertAffine(a);
   const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    let sx = inv[1] * y + inv[2];
-    let sy = inv[4] * y + inv[5];
-    for (let x = 0; x < w; x++, sx += inv[0], sy += inv[3]) {
+  const box = maskBox(m, w);
+  if (!box) return out;
+  // only the image of the mask's box can be on
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const [cx, cy] of [[box.x1, box.y1], [box.x2, box.y1], [box.x1, box.y2], [box.x2, box.y2]]) {
+    xs.push(a[0] * cx + a[1] * cy + a[2]);
+    ys.push(a[3] * cx + a[4] * cy + a[5]);
+  }
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 2);
+  const x1 = Math.min(w, Math.ceil(Math.max(...xs)) + 2);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - 2);
+  const y1 = Math.min(h, Math.ceil(Math.max(...ys)) + 2);
+  const inv = invertAffine(a);
+  for (let y = y0; y < y1; y++) {
+    let sx = inv[0] * x0 + inv[1] * y + inv[2];
+    let sy = inv[3] * x0 + inv[4] * y + inv[5];
+    for (let x = x0; x < x1; x++, sx += inv[0], sy += inv[3]) {
       const ix = Math.round(sx);
       const iy = Math.round(sy);
       if (ix >= 0 && iy >= 0 && ix < w && iy < h && m[iy * w + ix]) out[y * w + x] = 1;
