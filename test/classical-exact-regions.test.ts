@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { Image } from '../src/lib/data/types';
 import { detectCopyMove } from '../src/lib/classical';
 import { exactTwinRegions } from '../src/lib/classical/exactRegions';
-import { rankedTwinTransforms } from '../src/lib/classical/exactTwins';
+import { rankedTwinTransforms, twinPairs } from '../src/lib/classical/exactTwins';
+import { resolveParams } from '../src/lib/classical/params';
+import { detectionMemo, STAGES, type StageInput } from '../src/lib/classical/stages';
 import { toGray } from '../src/lib/classical/grayscale';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
@@ -49,7 +51,7 @@ test('exactTwinRegions: rendered graphics that repeat exactly (flat fills, a rep
       }
     }
   }
-  assert.ok(rankedTwinTransforms(img, OPTS).length > 0, 'the markers are exact twins');
+  assert.ok(rankedTwinTransforms(OPTS, twinPairs(img, OPTS)).length > 0, 'the markers are exact twins');
   assert.equal(exactTwinRegions(img, toGray(img), OPTS).pairs.length, 0, 'but carry no grain');
 });
 
@@ -71,6 +73,22 @@ test('exactTwinRegions: the halves of a mirror-symmetric object are twins, but s
   const img = noisyField('exact-region-symmetric');
   // a 48 x 36 object whose right half mirrors its left half, axis at x = 84
   for (let y = 50; y < 86; y++) for (let x = 0; x < 24; x++) img.data[y * W + 60 + 47 - x] = img.data[y * W + 60 + x];
-  assert.ok(rankedTwinTransforms(img, OPTS).some((t) => t.affine[0] === -1 && t.affine[4] === 1), 'the mirror is a twin transform');
+  assert.ok(rankedTwinTransforms(OPTS, twinPairs(img, OPTS)).some((t) => t.affine[0] === -1 && t.affine[4] === 1), 'the mirror is a twin transform');
   assert.equal(exactTwinRegions(img, toGray(img), OPTS).pairs.length, 0);
+});
+
+test('one detection computes the twin pairs once: the exact-twin and exact-region stages ask the same memo key', () => {
+  const img = noisyField('memo');
+  paste(img, 40, 40, 14, 150, 90);
+  const calls: string[] = [];
+  const memo = detectionMemo();
+  const counted = <T>(key: string, compute: () => T): T => memo(key, () => (calls.push(key), compute()));
+  const p = resolveParams({});
+  const input = { image: img, native: toGray(img), scale: 1, p, lap: () => {}, memo: counted } as unknown as StageInput;
+  for (const name of ['exact', 'exact regions']) {
+    const stage = STAGES.find((s) => s.name === name)!;
+    stage.propose(input);
+  }
+  assert.equal(calls.length, 1, `twin pairs computed ${calls.length} times`);
+  assert.ok(exactTwinRegions(img, toGray(img), OPTS, memo(calls[0], () => undefined)).pairs.length > 0, 'the memo holds the pairs');
 });

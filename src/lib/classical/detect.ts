@@ -15,7 +15,7 @@ import { toGray, toWorkingSize, type GrayImage } from './grayscale';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 import { type RejectedFit, rescaleTransform } from './ransac';
-import { type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
+import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
 import { type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
@@ -76,7 +76,7 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   const { gray, scale } = toWorkingSize(cv, native, p.minSide, p.maxSide);
   const eq = normalizeContrast(cv, gray, p.contrast, p.claheClip, p.claheTiles);
   lap('preprocess');
-  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap };
+  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap, memo: detectionMemo() };
   const stages = STAGES.filter((s) => s.enabled(p));
   const { transforms, trace } = proposeTransforms(stages.filter((s): s is TransformStage => s.kind === 'transforms'), input);
 

@@ -12,7 +12,7 @@
 import type { Image } from '../data/types';
 import type { ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
-import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, sameAffine, type TwinTransform } from './exactTwins';
+import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, sameAffine, type TwinPairs, twinPairs, type TwinTransform } from './exactTwins';
 
 export interface ExactRegionOptions extends ExactTwinOptions {
   /** Twins closer than this are one structure, and source and copy boxes must lie this far apart. */
@@ -29,13 +29,18 @@ export interface ExactRegionOptions extends ExactTwinOptions {
 const MAX_EXAMINED = 256;
 
 /** The small grainy exact copies of `image` (`gray`: its grey levels, same size) as verified source/copy pairs. */
-export function exactTwinRegions(image: Image, gray: GrayImage, opts: ExactRegionOptions): { map: Uint8Array; pairs: ResampledTwinPair[] } {
+export function exactTwinRegions(
+  image: Image,
+  gray: GrayImage,
+  opts: ExactRegionOptions,
+  found: TwinPairs = twinPairs(image, opts),
+): { map: Uint8Array; pairs: ResampledTwinPair[] } {
   const { width: W, height: H } = image;
   const map = new Uint8Array(W * H);
   const pairs: ResampledTwinPair[] = [];
   const maxTransforms = opts.maxTransforms ?? 8;
   const { minDistance } = opts;
-  for (const t of rankedTwinTransforms(image, opts).slice(0, MAX_EXAMINED)) {
+  for (const t of rankedTwinTransforms(opts, found).slice(0, MAX_EXAMINED)) {
     if (pairs.length >= maxTransforms) break;
     // a transform and its inverse are one copy seen from either side (a kept pair's similarity is copy -> source)
     if (pairs.some((p) => sameAffine(p.similarity, t.affine))) continue;

@@ -81,10 +81,10 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
  * queries every few blocks there, this stays at native resolution with every block: a small copy
  * pasted at an odd offset keeps all of its votes.
  */
-export function exactTwinTransforms(image: Image, opts: ExactTwinOptions & { maxTransforms?: number } = {}): CopyTransform[] {
+export function exactTwinTransforms(image: Image, opts: ExactTwinOptions & { maxTransforms?: number } = {}, pairs: TwinPairs = twinPairs(image, opts)): CopyTransform[] {
   const maxTransforms = opts.maxTransforms ?? 8;
   const kept: TwinTransform[] = [];
-  for (const r of rankedTwinTransforms(image, opts)) {
+  for (const r of rankedTwinTransforms(opts, pairs)) {
     if (kept.length >= maxTransforms) break;
     if (!kept.some((k) => sameAffine(k.affine, invertSymmetry(r.affine)))) kept.push(r);
   }
@@ -102,13 +102,12 @@ export interface TwinTransform {
 }
 
 /**
- * Every symmetry + offset that at least `minVotes` verified twin pairs share, most votes first, a
+ * Every symmetry + offset that at least `minVotes` of an image's verified twin pairs (twinPairs) share, most votes first, a
  * transform and its inverse both (the same pairs seen from the other block). An involution (a half
  * turn, a flip across an axis) finds each pair twice: its pairs and votes are counted once.
  */
-export function rankedTwinTransforms(image: Image, opts: ExactTwinOptions = {}): TwinTransform[] {
+export function rankedTwinTransforms(opts: ExactTwinOptions, found: TwinPairs): TwinTransform[] {
   const { B, minVotes } = resolveExactTwinOptions(opts);
-  const found = twinPairs(image, opts);
   if (!found) return [];
   const { pairA, pairB, pairKey, votes } = found;
   const ranked = [...votes.entries()]
@@ -143,30 +142,30 @@ function toCopyTransform(r: TwinTransform, cols: number): CopyTransform {
   return { affine: r.affine, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: det < 0 };
 }
 
-type TwinPairs = ReturnType<typeof verifiedTwinPairs>;
+/** Every verified twin pair of an image (undefined when it is smaller than a block). */
+export type TwinPairs = ReturnType<typeof verifiedTwinPairs> | undefined;
 
 /**
- * The verified twin pairs of an image. Two stages read them (exact twins' transforms and exact
- * regions), so one detection computes them once: the last image's pairs are kept per option set.
+ * The verified twin pairs of an image under the options' block, minDistance and maxBucket (minVotes
+ * applies later). Two detection stages read them, exact twins and exact regions: a detection
+ * computes them once (StageInput.memo with twinPairsKey).
  */
-let lastPairs: { image: Image; key: string; pairs: TwinPairs | undefined } | undefined;
-
-function twinPairs(image: Image, opts: ExactTwinOptions): TwinPairs | undefined {
+export function twinPairs(image: Image, opts: ExactTwinOptions = {}): TwinPairs {
   const { B, minDistance, maxBucket } = resolveExactTwinOptions(opts);
-  const key = `${B}/${minDistance}/${maxBucket}`;
-  if (lastPairs && lastPairs.image === image && lastPairs.key === key) return lastPairs.pairs;
   const { width: W, height: H } = image;
   const cols = W - B + 1;
   const rows = H - B + 1;
-  let pairs: TwinPairs | undefined;
-  if (cols >= 1 && rows >= 1) {
-    const grid: BlockGrid = { keys: pixelKeys(image), W, H, B, cols, rows };
-    const hashes = blockHashes(grid);
-    const active = activeBlocks(grid);
-    pairs = verifiedTwinPairs(grid, hashes, new BlockTable(hashes.ident, active), active, minDistance, maxBucket);
-  }
-  lastPairs = { image, key, pairs };
-  return pairs;
+  if (cols < 1 || rows < 1) return undefined;
+  const grid: BlockGrid = { keys: pixelKeys(image), W, H, B, cols, rows };
+  const hashes = blockHashes(grid);
+  const active = activeBlocks(grid);
+  return verifiedTwinPairs(grid, hashes, new BlockTable(hashes.ident, active), active, minDistance, maxBucket);
+}
+
+/** What twinPairs depends on among the options, as a memo key. */
+export function twinPairsKey(opts: ExactTwinOptions = {}): string {
+  const { B, minDistance, maxBucket } = resolveExactTwinOptions(opts);
+  return `twin pairs ${B}/${minDistance}/${maxBucket}`;
 }
 
 /**

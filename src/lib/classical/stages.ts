@@ -16,7 +16,7 @@ import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
-import { exactTwinTransforms } from './exactTwins';
+import { exactTwinTransforms, twinPairs, twinPairsKey } from './exactTwins';
 import { exactTwinRegions } from './exactRegions';
 import { laneTwinPairs } from './lanes';
 import { nearBlockTransforms } from './nearBlocks';
@@ -35,6 +35,17 @@ export interface StageInput {
   p: ClassicalParams;
   /** Stage timings (ms) by name; a stage records its own steps with lap(name). */
   lap(name: string): void;
+  /** What several stages of this detection read, computed by the first to ask (e.g. the image's twin pairs). */
+  memo<T>(key: string, compute: () => T): T;
+}
+
+/** A StageInput's memo: one map per detection, so nothing outlives the image it was computed for. */
+export function detectionMemo(): <T>(key: string, compute: () => T) => T {
+  const values = new Map<string, unknown>();
+  return <T>(key: string, compute: () => T): T => {
+    if (!values.has(key)) values.set(key, compute());
+    return values.get(key) as T;
+  };
 }
 
 /** What the keypoint stage leaves for plots and notes. */
@@ -138,8 +149,9 @@ const exactStage: TransformStage = {
   kind: 'transforms',
   name: 'exact',
   enabled: (p) => p.exactTwins,
-  propose({ image, p, scale, lap }) {
-    const transforms = exactTwinTransforms(image, { minVotes: p.exactMinVotes, minDistance: p.minDistance / scale });
+  propose({ image, p, scale, lap, memo }) {
+    const opts = { minVotes: p.exactMinVotes, minDistance: p.minDistance / scale };
+    const transforms = exactTwinTransforms(image, opts, memo(twinPairsKey(opts), () => twinPairs(image, opts)));
     lap('exact');
     return { transforms, frame: 'native' };
   },
@@ -187,14 +199,16 @@ const exactRegionStage: RegionStage = {
   afterGate: true,
   // the twin blocks are the evidence: no area floor but their votes
   minArea: () => 0,
-  propose: ({ image, native, p, scale }) =>
-    exactTwinRegions(image, native, {
+  propose: ({ image, native, p, scale, memo }) => {
+    const opts = {
       minVotes: p.exactRegionMinVotes,
       minGrain: p.exactRegionMinGrain,
       minDistance: p.minDistance / scale,
       // the gate's bound on one event: larger is repetitive structure
       maxArea: p.maxEventShare * image.width * image.height,
-    }),
+    };
+    return exactTwinRegions(image, native, opts, memo(twinPairsKey(opts), () => twinPairs(image, opts)));
+  },
 };
 
 /** Lanes copied within or across the strips of a blot or gel, matched on pixel noise (lanes.ts). */
