@@ -8,7 +8,7 @@
  * Keeping one member of each pair as the source makes source and copy disjoint again, and the
  * touching rule (detect.ts) then judges what is left.
  */
-import { boxGap, connectedComponents } from '../data/components';
+import { boxGap, connectedComponents, maskBox } from '../data/components';
 import type { Affine } from './geometry';
 
 /** Whether A(A(x)) = x within `tol` pixels at the corners of the w x h frame. */
@@ -34,22 +34,11 @@ const MIN_PAIRING = 0.5;
  * Returns `source` itself when nothing pairs up.
  */
 export function oneSidePerPair(source: Uint8Array, W: number, H: number, a: Affine, minGap: number): Uint8Array {
-  let x0 = W;
-  let y0 = H;
-  let x1 = -1;
-  let y1 = -1;
-  for (let p = 0; p < source.length; p++) {
-    if (!source[p]) continue;
-    const y = (p / W) | 0;
-    const x = p - y * W;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
-  if (x1 < 0) return source;
-  const w = x1 - x0 + 1;
-  const h = y1 - y0 + 1;
+  const box = maskBox(source, W);
+  if (!box) return source;
+  const { x1: x0, y1: y0 } = box;
+  const w = box.x2 - x0;
+  const h = box.y2 - y0;
   const crop = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) crop.set(source.subarray((y + y0) * W + x0, (y + y0) * W + x0 + w), y * w);
   const { labels, count, boxes } = connectedComponents(crop, h, w);
