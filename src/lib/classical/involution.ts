@@ -41,13 +41,12 @@ export function oneSidePerPair(source: Uint8Array, W: number, H: number, a: Affi
   const h = box.y2 - y0;
   const crop = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) crop.set(source.subarray((y + y0) * W + x0, (y + y0) * W + x0 + w), y * w);
-  const { labels, count, boxes } = connectedComponents(crop, h, w);
+  const { labels, count, boxes, areas } = connectedComponents(crop, h, w);
   if (count < 2) return source;
-  const partner = partners(labels, count, w, h, x0, y0, a);
+  // areas and boxes are indexed by label - 1
+  const partner = partners(labels, count, areas, w, h, x0, y0, a);
   const drop = new Uint8Array(count + 1);
-  const area = new Int32Array(count + 1);
-  for (const l of labels) area[l]++;
-  const order = Array.from({ length: count }, (_, k) => k + 1).sort((i, j) => area[j] - area[i]);
+  const order = Array.from({ length: count }, (_, k) => k + 1).sort((i, j) => areas[j - 1] - areas[i - 1]);
   const done = new Uint8Array(count + 1);
   for (const k of order) {
     if (done[k]) continue;
@@ -65,14 +64,12 @@ export function oneSidePerPair(source: Uint8Array, W: number, H: number, a: Affi
 }
 
 /** For each component, the component receiving most of its pixels under A (0: none, or too few for MIN_PAIRING). */
-function partners(labels: Int32Array, count: number, w: number, h: number, x0: number, y0: number, a: Affine): Int32Array {
+function partners(labels: Int32Array, count: number, areas: readonly number[], w: number, h: number, x0: number, y0: number, a: Affine): Int32Array {
   const hits = new Map<number, number>();
-  const area = new Int32Array(count + 1);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const l = labels[y * w + x];
       if (!l) continue;
-      area[l]++;
       const gx = x + x0;
       const gy = y + y0;
       const mx = Math.round(a[0] * gx + a[1] * gy + a[2]) - x0;
@@ -92,6 +89,6 @@ function partners(labels: Int32Array, count: number, w: number, h: number, x0: n
       best[l] = m;
     }
   }
-  for (let l = 1; l <= count; l++) if (bestHits[l] < MIN_PAIRING * Math.min(area[l], area[best[l]])) best[l] = 0;
+  for (let l = 1; l <= count; l++) if (best[l] && bestHits[l] < MIN_PAIRING * Math.min(areas[l - 1], areas[best[l] - 1])) best[l] = 0;
   return best;
 }

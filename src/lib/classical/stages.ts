@@ -16,7 +16,7 @@ import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
-import { exactTwinTransforms, twinPairs, twinPairsKey } from './exactTwins';
+import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, twinPairsKey } from './exactTwins';
 import { exactTwinRegions } from './exactRegions';
 import { laneTwinPairs } from './lanes';
 import { nearBlockTransforms } from './nearBlocks';
@@ -46,6 +46,11 @@ export function detectionMemo(): <T>(key: string, compute: () => T) => T {
     if (!values.has(key)) values.set(key, compute());
     return values.get(key) as T;
   };
+}
+
+/** The image's exact-twin pairs under `opts`, computed once per detection (the exact-twin and exact-region stages share them). */
+function sharedTwinPairs({ image, memo }: StageInput, opts: ExactTwinOptions): TwinPairs {
+  return memo(twinPairsKey(opts), () => twinPairs(image, opts));
 }
 
 /** What the keypoint stage leaves for plots and notes. */
@@ -149,9 +154,10 @@ const exactStage: TransformStage = {
   kind: 'transforms',
   name: 'exact',
   enabled: (p) => p.exactTwins,
-  propose({ image, p, scale, lap, memo }) {
+  propose(input) {
+    const { image, p, scale, lap } = input;
     const opts = { minVotes: p.exactMinVotes, minDistance: p.minDistance / scale };
-    const transforms = exactTwinTransforms(image, opts, memo(twinPairsKey(opts), () => twinPairs(image, opts)));
+    const transforms = exactTwinTransforms(image, opts, sharedTwinPairs(input, opts));
     lap('exact');
     return { transforms, frame: 'native' };
   },
@@ -199,7 +205,8 @@ const exactRegionStage: RegionStage = {
   afterGate: true,
   // the twin blocks are the evidence: no area floor but their votes
   minArea: () => 0,
-  propose: ({ image, native, p, scale, memo }) => {
+  propose: (input) => {
+    const { image, native, p, scale } = input;
     const opts = {
       minVotes: p.exactRegionMinVotes,
       minGrain: p.exactRegionMinGrain,
@@ -207,7 +214,7 @@ const exactRegionStage: RegionStage = {
       // the gate's bound on one event: larger is repetitive structure
       maxArea: p.maxEventShare * image.width * image.height,
     };
-    return exactTwinRegions(image, native, opts, memo(twinPairsKey(opts), () => twinPairs(image, opts)));
+    return exactTwinRegions(image, native, opts, sharedTwinPairs(input, opts));
   },
 };
 

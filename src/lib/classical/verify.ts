@@ -113,6 +113,8 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
     maxY = Math.max(maxY, t.src[k + 1]);
   }
   let margin = Math.max(32, maxX - minX, maxY - minY);
+  // an involution's copy verifies as source too (involution.ts): one side of each pair is the source
+  const involution = isInvolution(t.affine, W, H);
   for (;;) {
     const x0 = Math.max(0, Math.floor(minX - margin));
     const y0 = Math.max(0, Math.floor(minY - margin));
@@ -121,17 +123,16 @@ export function verifyCopy(gray: GrayImage, t: CopyTransform, params: ClassicalP
     const roi = { x0, y0, w: x1 - x0, h: y1 - y0 };
     const whole = x0 === 0 && y0 === 0 && x1 === W && y1 === H;
     const found = verifyInRoi(gray, windows, t, params, roi);
-    // an involution's copy verifies as source too (involution.ts): one side of each pair is the source
-    const involution = isInvolution(t.affine, W, H);
-    const done = () => {
+    // a source over maxEventShare of the image is repetitive structure, which the gate drops: no need to grow it further
+    const settled = whole || found.sourceArea > params.maxEventShare * W * H || !touchesInnerEdge(found.source, roi, W, H);
+    if (settled || !involution) {
       const source = involution ? oneSidePerPair(found.source, W, H, t.affine, 2 * params.minDistance) : found.source;
       const target = mapMask(source, W, H, t.affine);
-      return { ...found, source, sourceArea: countOnes(source), target, targetArea: countOnes(target) };
-    };
-    // a source over maxEventShare of the image is repetitive structure, which the gate drops: no need to grow it further
-    if (whole || found.sourceArea > params.maxEventShare * W * H || !touchesInnerEdge(found.source, roi, W, H)) return done();
-    // nor one that already touches its own copy (periodic or symmetric structure, which detection rejects)
-    if (!involution && touchesItsCopy(found.source, mapMask(found.source, W, H, t.affine), W, H, params.minDistance)) return done();
+      // nor one that already touches its own copy (periodic or symmetric structure, which detection rejects)
+      if (settled || touchesItsCopy(source, target, W, H, params.minDistance)) {
+        return { ...found, source, sourceArea: countOnes(source), target, targetArea: countOnes(target) };
+      }
+    }
     margin *= 2;
   }
 }
