@@ -21,6 +21,12 @@ test('nested, dotted and flat parameters resolve alike; unknown nested names get
 test('the detector is a list of proposal stages, switched by their parameters', () => {
   assert.deepEqual(STAGES.map((s) => `${s.name}:${s.kind}`), ['keypoints:transforms', 'sift:transforms', 'blocks:transforms', 'exact:transforms', 'near:transforms', 'dense:transforms', 'resampled:regions', 'exact regions:regions', 'lanes:regions']);
   const on = (p: Partial<typeof DEFAULT_PARAMS>) => STAGES.filter((s) => s.enabled(resolveParams(p))).map((s) => s.name);
-  assert.deepEqual(on({ blockMatching: true, denseMatching: false, resampledTwins: true, laneMatching: false }), ['keypoints', 'blocks', 'exact', 'resampled', 'exact regions']);
+  assert.deepEqual(on({ blockMatching: true, denseMatching: false, resampledTwins: true, laneMatching: false }), ['keypoints', 'blocks', 'exact', 'near', 'resampled', 'exact regions']);
   assert.deepEqual(on({ blockMatching: false, exactTwins: false, exactRegions: false, nearBlocks: true, denseMatching: true, resampledTwins: false }), ['keypoints', 'near', 'dense', 'lanes']);
+});
+
+test('minDetailDrop: 0 turns the test off, a negative fall or NaN is refused with its name', () => {
+  assert.equal(resolveParams({ minDetailDrop: 0 }).minDetailDrop, 0);
+  assert.throws(() => resolveParams({ minDetailDrop: -0.1 }), /minDetailDrop must lie in \[0, 2\].*-0\.1/);
+  assert.throws(() => resolveParams({ 'verify.minDetailDrop': Number.NaN }), /minDetailDrop must lie in \[0, 2\]/);
 });

@@ -111,21 +111,19 @@ export function blockDescriptors(gray: GrayImage, quant: number): { codes: Int16
     }
   }
   const codes = new Int16Array(cols * rows * D);
-  const acc = new Float64Array(cols);
   const inv = 1 / quant;
-  for (let f = 0; f < D; f++) {
-    const [u, v] = FREQS[f];
-    const c = BASIS[v];
-    const h = horiz[u];
-    for (let y = 0; y < rows; y++) {
-      acc.fill(0);
-      for (let k = 0; k < B; k++) {
-        const ck = c[k];
-        const row = (y + k) * cols;
-        for (let x = 0; x < cols; x++) acc[x] += ck * h[row + x];
+  // row by row, every coefficient of the row: its codes and the 8 filtered rows it reads stay in cache
+  for (let y = 0; y < rows; y++) {
+    for (let f = 0; f < D; f++) {
+      const [u, v] = FREQS[f];
+      const [c0, c1, c2, c3, c4, c5, c6, c7] = BASIS[v];
+      const h = horiz[u];
+      const r = y * cols;
+      const o = r * D + f;
+      for (let x = 0, i = r; x < cols; x++, i++) {
+        const sum = c0 * h[i] + c1 * h[i + cols] + c2 * h[i + 2 * cols] + c3 * h[i + 3 * cols] + c4 * h[i + 4 * cols] + c5 * h[i + 5 * cols] + c6 * h[i + 6 * cols] + c7 * h[i + 7 * cols];
+        codes[o + x * D] = Math.round(sum * inv);
       }
-      const o = y * cols * D + f;
-      for (let x = 0; x < cols; x++) codes[o + x * D] = Math.round(acc[x] * inv);
     }
   }
   return { codes, cols, rows };

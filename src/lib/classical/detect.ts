@@ -18,7 +18,7 @@ import { type RejectedFit, rescaleTransform } from './ransac';
 import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
-import { type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
+import { detailDrop, detailDropAt, type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
 import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 import type { ScoredMask } from '../infer/postprocess';
 
@@ -28,9 +28,13 @@ export interface CopyCandidate {
   inliers: number;
   cluster: number;
   flipped: boolean;
+  /** The proposal stage that found it. */
+  stage?: string;
   meanZncc: number;
   support: number;
   detail: number;
+  /** How much the detail correlation falls with the transform moved 2 px (verify.ts detailDrop); measured once the other checks pass. */
+  detailDrop?: number;
   accepted: boolean;
   /** Why it was rejected, with the numbers. */
   reason?: string;
@@ -126,7 +130,8 @@ function proposeTransforms(stages: readonly TransformStage[], input: StageInput)
     trace ??= proposed.trace;
     const clusters = trace?.clusters.length ?? 0;
     for (const t of proposed.transforms) {
-      transforms.push(proposed.frame === 'working' ? t : { ...rescaleTransform(t, input.scale), cluster: clusters + transforms.length });
+      const framed = proposed.frame === 'working' ? t : { ...rescaleTransform(t, input.scale), cluster: clusters + transforms.length };
+      transforms.push({ ...framed, stage: stage.name });
     }
   }
   if (!trace) throw new ConfigError('the classical detector needs its keypoint stage');
@@ -215,7 +220,23 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const minArea = p.minRegionFraction * gray.width * gray.height;
   if (!transforms.length) return { pairs, candidates };
   const windows = imageWindows(gray, p);
-  const first = transforms.map((t) => {
+  const peaked = transforms.filter((t) => {
+    if (!t.peakFirst || p.minDetailDrop <= 0) return true;
+    const drop = detailDropAt(gray, windows, inlierBlocks(t, gray), t.affine);
+    if (drop >= p.minDetailDrop) return true;
+    candidates.push({
+      ...candidateOf(t, scale),
+      meanZncc: 0,
+      support: 0,
+      detail: 0,
+      detailDrop: drop,
+      accepted: false,
+      reason: `detail correlation at the inlier blocks falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis); not verified`,
+      rejectedFor: 'detail not peaked',
+    });
+    return false;
+  });
+  const first = peaked.map((t) => {
     const v = verifyCopy(gray, t, p, windows);
     return { t, v, touching: touches(v, gray, p) as boolean | undefined };
   });
@@ -236,14 +257,16 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
     else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
+    const drop = rejection || t.pixelExact || p.minDetailDrop <= 0 ? undefined : detailDrop(gray, windows, v.source, t.affine);
+    if (drop !== undefined && drop < p.minDetailDrop) {
+      rejection = ['detail not peaked', `detail correlation falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis)`];
+    }
     candidates.push({
-      affine: toOriginal(t.affine, scale),
-      inliers: t.inliers,
-      cluster: t.cluster,
-      flipped: t.flipped,
+      ...candidateOf(t, scale),
       meanZncc: v.meanZncc,
       support: v.support,
       detail: v.detail,
+      detailDrop: drop,
       accepted: !rejection,
       reason: rejection?.[1],
       rejectedFor: rejection?.[0],
@@ -254,6 +277,36 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   }
   return { pairs, candidates };
 }
+
+/** What a candidate record says of its transform, in the original frame. */
+function candidateOf(t: CopyTransform, scale: number): Pick<CopyCandidate, 'affine' | 'inliers' | 'cluster' | 'flipped' | 'stage'> {
+  return { affine: toOriginal(t.affine, scale), inliers: t.inliers, cluster: t.cluster, flipped: t.flipped, stage: t.stage };
+}
+
+/**
+ * The pixels of the squares (side 2 * INLIER_RADIUS + 1) around at most PEAK_INLIERS of a transform's
+ * source inliers, evenly drawn, each pixel once: enough to tell a copy from look-alike structure.
+ */
+function inlierBlocks(t: CopyTransform, gray: GrayImage): number[] {
+  const { width: W, height: H } = gray;
+  const n = t.src.length / 2;
+  const step = Math.max(1, n / PEAK_INLIERS);
+  const seen = new Set<number>();
+  for (let q = 0; q < n; q += step) {
+    const k = 2 * Math.floor(q);
+    const cx = Math.round(t.src[k]);
+    const cy = Math.round(t.src[k + 1]);
+    for (let y = Math.max(0, cy - INLIER_RADIUS); y <= Math.min(H - 1, cy + INLIER_RADIUS); y++) {
+      for (let x = Math.max(0, cx - INLIER_RADIUS); x <= Math.min(W - 1, cx + INLIER_RADIUS); x++) seen.add(y * W + x);
+    }
+  }
+  return [...seen];
+}
+
+/** Half the side of the square around an inlier that the early detail-peak test reads (a block-matching inlier is an 8x8 block's centre). */
+const INLIER_RADIUS = 4;
+/** Inliers the early detail-peak test reads at most. */
+const PEAK_INLIERS = 64;
 
 /**
  * Mean ZNCC range of a first verification worth refining: above it the copy is registered already,

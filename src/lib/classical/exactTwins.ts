@@ -139,7 +139,7 @@ function toCopyTransform(r: TwinTransform, cols: number): CopyTransform {
     dst.push((r.blocksB[k] % cols) + half, Math.floor(r.blocksB[k] / cols) + half);
   }
   const det = r.affine[0] * r.affine[4] - r.affine[1] * r.affine[3];
-  return { affine: r.affine, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: det < 0 };
+  return { affine: r.affine, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: det < 0, pixelExact: true };
 }
 
 /** Every verified twin pair of an image (undefined when it is smaller than a block). */

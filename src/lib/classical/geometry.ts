@@ -17,8 +17,21 @@ export interface CopyTransform {
   cluster: number;
   /** True when the copy is mirrored (negative determinant). */
   flipped: boolean;
+  /** The proposal stage that found it (stages.ts), set by the detector. */
+  stage?: string;
   /** A stricter floor on verification's fine-detail correlation for this proposal (stages whose proposals are looser). */
   minDetail?: number;
+  /**
+   * Backed by pixel-exact twin blocks with grain (exactTwins.ts): noise that never repeats by chance,
+   * so verification does not ask its detail to peak at the transform (it may be moved along a band).
+   */
+  pixelExact?: boolean;
+  /**
+   * Its inliers are the centres of many matched blocks (near blocks): the detail-peak test
+   * (minDetailDrop) runs on those blocks before dense verification. Look-alike structure votes for
+   * many offsets, and verifying each would cost more than the rest of a detection.
+   */
+  peakFirst?: boolean;
 }
 
 /** One verified copy: its pixels, its source's pixels (indices y * W + x) and the similarity copy -> source. */

@@ -93,6 +93,13 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * copies, which carry their grain along, from look-alike structure such as blot bands.
    */
   minDetail: number;
+  /**
+   * How much that fine-detail correlation must fall when the transform is moved 2 px along the axis
+   * where it falls least (verify.ts detailDrop): a copy agrees with its source at one registration,
+   * look-alike structure that runs along an axis (bands, lanes, chart strokes) as well shifted along
+   * it. Not asked of pixel-exact twins. 0: off.
+   */
+  minDetailDrop: number;
   /** Smallest region kept, as a fraction of the image area. */
   minRegionFraction: number;
   /** Drop regions that look like text labels (near-binary thin strokes). */
@@ -199,6 +206,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   minVariance: 4,
   minSupport: 0.5,
   minDetail: 0.2,
+  minDetailDrop: 0.1,
   minRegionFraction: 0.0005,
   suppressText: true,
   // Chosen on realistic-tune + photo-tune (360 images): oF1 0.557 -> 0.568, false alarms 1.2% both.
@@ -214,7 +222,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   exactRegionMinGrain: 0.7,
   // Off: on realistic-tune + photo-tune it detects 29.5% -> 36.3% of forged figures but false alarms rise 1.2% -> 5.4%
   // (smooth look-alike regions of charts, compound figures and gels pass verification): oF1 0.568 -> 0.556.
-  nearBlocks: false,
+  nearBlocks: true,
   nearMinVotes: 100,
   nearMinDetail: 0.7,
   // Off: it finds only nearest-neighbour resampled copies, which real editors rarely make; on the
@@ -251,7 +259,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   near: ['nearBlocks', 'nearMinVotes', 'nearMinDetail'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
-  verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minRegionFraction', 'suppressText', 'refineAffine'],
+  verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'suppressText', 'refineAffine'],
   events: ['events', 'minEventScore', 'maxEvents', 'minForgedShare', 'maxEventShare', 'minEventEntropy'],
 });
 
@@ -327,6 +335,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (p.znccThreshold <= -1 || p.znccThreshold >= 1) throw new ConfigError(`znccThreshold must lie in (-1, 1), got ${p.znccThreshold}`);
   if (!(p.exactRegionMinGrain >= 0 && p.exactRegionMinGrain <= 1)) throw new ConfigError(`exactRegionMinGrain must lie in [0, 1], got ${p.exactRegionMinGrain}`);
   if (!(p.nearMinDetail >= -1 && p.nearMinDetail <= 1)) throw new ConfigError(`nearMinDetail must lie in [-1, 1], got ${p.nearMinDetail}`);
+  if (!(p.minDetailDrop >= 0 && p.minDetailDrop <= 2)) throw new ConfigError(`minDetailDrop must lie in [0, 2] (a fall of a correlation; 0: off), got ${p.minDetailDrop}`);
   if (p.znccWindow % 2 !== 1) throw new ConfigError(`znccWindow must be odd, got ${p.znccWindow}`);
   return p;
 }

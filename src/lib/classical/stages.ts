@@ -170,7 +170,7 @@ const nearStage: TransformStage = {
   enabled: (p) => p.nearBlocks,
   propose({ native, p, scale, lap }) {
     const found = nearBlockTransforms(native, { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms });
-    const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail }));
+    const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail, peakFirst: true }));
     lap('near');
     return { transforms, frame: 'native' };
   },

@@ -378,3 +378,64 @@ function measureSource(
     sourceArea: area,
   };
 }
+
+/** The shift (pixels) of detailDrop. */
+const PEAK_SHIFT = 2;
+
+/**
+ * How much the fine-detail correlation of a verified copy falls when the transform is moved
+ * PEAK_SHIFT pixels along the axis where it falls least. A copy carries its source's grain and
+ * agrees with it at one registration only; look-alike structure that runs along an axis (blot
+ * bands, gel lanes, chart strokes and gridlines, smooth gradients) agrees as well shifted along it.
+ */
+export function detailDrop(gray: GrayImage, windows: ImageWindows, source: Uint8Array, a: Affine): number {
+  const box = maskBox(source, gray.width);
+  const pixels: number[] = [];
+  if (box) {
+    for (let y = box.y1; y <= box.y2; y++) for (let x = box.x1, g = y * gray.width + x; x <= box.x2; x++, g++) if (source[g]) pixels.push(g);
+  }
+  return detailDropAt(gray, windows, pixels, a);
+}
+
+/** detailDrop over a list of pixels (indices y * W + x) rather than a mask. */
+export function detailDropAt(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine): number {
+  const shifts = [[PEAK_SHIFT, 0], [-PEAK_SHIFT, 0], [0, PEAK_SHIFT], [0, -PEAK_SHIFT]];
+  const off = Math.max(...shifts.map(([sx, sy]) => detailAt(gray, windows, pixels, a, sx, sy)));
+  return detailAt(gray, windows, pixels, a, 0, 0) - off;
+}
+
+/**
+ * Fine-detail correlation (image minus its 5x5 mean) between the source mask's pixels x and the
+ * image at A x + (sx, sy), bilinear (the warp's 5x5 mean is sampled from the image's).
+ */
+function detailAt(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine, sx: number, sy: number): number {
+  const { width: W, height: H, data } = gray;
+  const fm = windows.fineMean;
+  let sIW = 0;
+  let sII = 0;
+  let sWW = 0;
+  for (const g of pixels) {
+    const y = Math.floor(g / W);
+    const x = g - y * W;
+    const px = a[0] * x + a[1] * y + a[2] + sx;
+    const py = a[3] * x + a[4] * y + a[5] + sy;
+    if (px < 0 || py < 0 || px > W - 1 || py > H - 1) continue;
+    const fx0 = Math.min(W - 2, Math.floor(px));
+    const fy0 = Math.min(H - 2, Math.floor(py));
+    const fx = px - fx0;
+    const fy = py - fy0;
+    const j = fy0 * W + fx0;
+    // bilinear of the image minus its 5x5 mean: the two interpolate alike, so interpolate their difference
+    const d00 = data[j] - fm[j];
+    const d01 = data[j + 1] - fm[j + 1];
+    const d10 = data[j + W] - fm[j + W];
+    const d11 = data[j + W + 1] - fm[j + W + 1];
+    const top = d00 + fx * (d01 - d00);
+    const dw = top + fy * (d10 + fx * (d11 - d10) - top);
+    const di = data[g] - fm[g];
+    sIW += di * dw;
+    sII += di * di;
+    sWW += dw * dw;
+  }
+  return sII > 0 && sWW > 0 ? sIW / Math.sqrt(sII * sWW) : 0;
+}

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import type { Image } from '../src/lib/data/types';
+import type { GrayImage } from '../src/lib/classical/grayscale';
+import type { Affine, CopyTransform } from '../src/lib/classical/geometry';
+import { detectCopyMove } from '../src/lib/classical/detect';
+import { resolveParams } from '../src/lib/classical/params';
+import { detailDrop, imageWindows, verifyCopy } from '../src/lib/classical/verify';
+import { Rng } from '../src/lib/util/random';
+import { blobTexture } from './fixtures/texture';
+
+const W = 320;
+const H = 240;
+
+function clamp(f: ArrayLike<number>): Uint8Array {
+  return Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
+}
+
+/** Blob texture with pixel noise: no region agrees with another by chance. */
+function field(seed: string, w = W, h = H, noise = 4): GrayImage {
+  return { data: clamp(blobTexture(w, h, new Rng(seed), { base: 120, areaPerBlob: 80, maxRadius: 7, amplitude: 50, noise })), width: w, height: h };
+}
+
+/** Horizontal bands (a smooth profile down the image, the same along every row) with independent pixel noise: look-alike structure. */
+function bands(seed: string): GrayImage {
+  const rng = new Rng(seed);
+  const f = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) f[y * W + x] = 120 + 45 * Math.sin(y / 2.5) + 20 * Math.sin(y / 7.3) + rng.normal(0, 2);
+  return { data: clamp(f), width: W, height: H };
+}
+
+/**
+ * Two blot-like lanes side by side (the same four soft bands, 100 px wide, at offset 240) with their
+ * own faint noise, re-encoded: look-alike structure that hashes, near-matches and verifies as a copy.
+ */
+async function lookAlikeLanes(): Promise<Image> {
+  const w = 512;
+  const h = 384;
+  const rng = new Rng('look-alike-lanes');
+  const rows = [100, 150, 200, 250];
+  const depth = rows.map(() => rng.uniform(60, 110));
+  const f = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = 200;
+      for (const x0 of [60, 300]) {
+        const edge = Math.min(1, Math.max(0, Math.min(x - x0, x0 + 100 - x) / 12));
+        rows.forEach((y0, k) => (v -= depth[k] * edge * Math.exp(-((y - y0) ** 2) / 50)));
+      }
+      f[y * w + x] = v + rng.normal(0, 1);
+    }
+  }
+  return rgb(await jpegRoundTrip({ data: clamp(f), width: w, height: h }, 85));
+}
+
+function translate(g: GrayImage, x: number, y: number, s: number, dx: number, dy: number): void {
+  const w = g.width;
+  for (let v = 0; v < s; v++) for (let u = 0; u < s; u++) g.data[(y + dy + v) * w + x + dx + u] = g.data[(y + v) * w + x + u];
+}
+
+function seeds(a: Affine, x: number, y: number, s: number): CopyTransform {
+  const src: number[] = [];
+  const dst: number[] = [];
+  for (let v = y + 4; v < y + s - 4; v += 8) {
+    for (let u = x + 4; u < x + s - 4; u += 8) {
+      src.push(u, v);
+      dst.push(u + a[2], v + a[5]);
+    }
+  }
+  return { affine: a, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: 0, flipped: false };
+}
+
+async function jpegRoundTrip(g: GrayImage, quality: number): Promise<GrayImage> {
+  const buf = await sharp(Buffer.from(g.data), { raw: { width: g.width, height: g.height, channels: 1 } }).jpeg({ quality }).toBuffer();
+  const { data } = await sharp(buf).greyscale().raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data), width: g.width, height: g.height };
+}
+
+function rgb(g: GrayImage): Image {
+  const data = new Uint8Array(g.width * g.height * 3);
+  for (let p = 0; p < g.data.length; p++) data.fill(g.data[p], 3 * p, 3 * p + 3);
+  return { data, width: g.width, height: g.height, channels: 3 };
+}
+
+test('detailDrop: a copy agrees with its source at one registration; bands moved along themselves agree as well 2 px off', async () => {
+  const p = resolveParams({});
+  const copy = await jpegRoundTrip(((g) => (translate(g, 30, 40, 64, 181, 117), g))(field('peak-copy')), 85);
+  const a: Affine = [1, 0, 181, 0, 1, 117];
+  const v = verifyCopy(copy, seeds(a, 30, 40, 64), p);
+  assert.ok(v.support > 0.8 && v.detail > 0.5, `the re-encoded copy verifies (support ${v.support}, detail ${v.detail})`);
+  const copyDrop = detailDrop(copy, imageWindows(copy, p), v.source, a);
+  assert.ok(copyDrop > 0.4, `copy: drop ${copyDrop}`);
+
+  const look = bands('peak-bands');
+  const b: Affine = [1, 0, 150, 0, 1, 0];
+  const u = verifyCopy(look, seeds(b, 40, 60, 64), p);
+  assert.ok(u.support > 0.8 && u.detail > 0.5, `the bands pass ZNCC and detail (support ${u.support}, detail ${u.detail}): the drop is what tells them apart`);
+  const bandDrop = detailDrop(look, imageWindows(look, p), u.source, b);
+  assert.ok(Math.abs(bandDrop) < 0.05, `bands: drop ${bandDrop}`);
+});
+
+test('detection: a JPEG re-encoded translated copy is found as one event; look-alike lanes give nothing, rejected as not peaked', async () => {
+  // at the working size (no upscaling), with the faint pixel noise JPEG keeps: re-encoded noisier copies fall below the gate's ZNCC
+  const g = field('peak-detect', 512, 384, 2);
+  translate(g, 24, 30, 72, 190, 120);
+  const found = await detectCopyMove(rgb(await jpegRoundTrip(g, 85)));
+  assert.equal(found.instances.count, 1, found.notes.join('; '));
+  const m = found.instances.data;
+  assert.ok(m[(30 + 36) * 512 + 24 + 36] === 1 && m[(150 + 36) * 512 + 214 + 36] === 1, 'the event holds the source and the copy');
+
+  const lanes = await lookAlikeLanes();
+  const unguarded = await detectCopyMove(lanes, { minDetailDrop: 0 });
+  assert.ok(unguarded.instances.count > 0, 'without the drop the look-alike lanes pass as a copy: this test no longer shows what the drop adds');
+  const look = await detectCopyMove(lanes);
+  assert.equal(look.instances.count, 0, look.notes.join('; '));
+  assert.ok(look.debug.candidates.some((c) => c.rejectedFor === 'detail not peaked' && Math.abs(c.affine[2]) > 200), 'the lanes were rejected as not peaked');
+});
