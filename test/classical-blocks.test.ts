@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BLOCK_DEFAULTS, blockDescriptors, blockMatchTransforms, blockTwinMap, SYMMETRIES, symmetricDescriptor } from '../src/lib/classical/blockMatch';
+import { BLOCK_DEFAULTS, blockDescriptors, blockDescriptorsAt, blockMatchTransforms, blockTwinMap, SYMMETRIES, symmetricDescriptor } from '../src/lib/classical/blockMatch';
 import { exactTwinMap } from '../src/lib/classical/exactTwins';
 import { applyAffine } from '../src/lib/classical/ransac';
 import type { GrayImage } from '../src/lib/classical/grayscale';
@@ -151,4 +151,14 @@ test('blockTwinMap marks a brightness-shifted, mirrored copy and its source, whi
   assert.ok(outside <= 0.05 * 2 * s * s, `${outside} pixels marked outside source and copy`);
   const rgb = { data: Uint8Array.from({ length: W * H * 3 }, (_, i) => data[Math.floor(i / 3)]), width: W, height: H, channels: 3 };
   assert.equal(exactTwinMap(rgb).reduce((a, v) => a + v, 0), 0, 'not pixel-exact: exact twins see nothing');
+});
+
+test('blockDescriptorsAt: several quantisations in one pass give each one exactly as alone (the block and near-block stages share them)', () => {
+  const rng = new Rng('blocks-at');
+  const g: GrayImage = { data: field(61, 47, rng), width: 61, height: 47 };
+  const [coarse, fine] = blockDescriptorsAt(g, [BLOCK_DEFAULTS.blockQuant, 1]);
+  assert.deepEqual(coarse, blockDescriptors(g, BLOCK_DEFAULTS.blockQuant));
+  assert.deepEqual(fine, blockDescriptors(g, 1));
+  assert.equal(fine.codes.length, (61 - 7) * (47 - 7) * 15);
+  assert.deepEqual(blockDescriptorsAt({ data: new Uint8Array(20), width: 5, height: 4 }, [1, 2]), [0, 1].map(() => ({ codes: new Int16Array(0), cols: 0, rows: 0 })));
 });

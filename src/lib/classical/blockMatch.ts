@@ -91,11 +91,25 @@ export function symmetricDescriptor(desc: ArrayLike<number>, d: number): number[
 }
 
 /** Quantised DCT descriptors of every block position (row-major over (W-7) x (H-7)). */
-export function blockDescriptors(gray: GrayImage, quant: number): { codes: Int16Array; cols: number; rows: number } {
+export interface BlockCodes {
+  codes: Int16Array;
+  cols: number;
+  rows: number;
+}
+
+/** Where a block stage gets its descriptors: blockDescriptors, or a detection's shared ones (stages.ts). */
+export type BlockCodesOf = (gray: GrayImage, quant: number) => BlockCodes;
+
+export function blockDescriptors(gray: GrayImage, quant: number): BlockCodes {
+  return blockDescriptorsAt(gray, [quant])[0];
+}
+
+/** blockDescriptors at several quantisations in one pass (the DCT sums are shared; each code is rounded as alone). */
+export function blockDescriptorsAt(gray: GrayImage, quants: readonly number[]): BlockCodes[] {
   const { width: W, height: H, data } = gray;
   const cols = W - B + 1;
   const rows = H - B + 1;
-  if (cols <= 0 || rows <= 0) return { codes: new Int16Array(0), cols: 0, rows: 0 };
+  if (cols <= 0 || rows <= 0) return quants.map(() => ({ codes: new Int16Array(0), cols: 0, rows: 0 }));
   // Separable: horizontal 8-tap filters per u, then vertical per v, row by row (contiguous reads).
   const horiz = [0, 1, 2, 3].map(() => new Float64Array(cols * H));
   for (let u = 0; u < 4; u++) {
@@ -110,23 +124,26 @@ export function blockDescriptors(gray: GrayImage, quant: number): { codes: Int16
       }
     }
   }
-  const codes = new Int16Array(cols * rows * D);
-  const inv = 1 / quant;
+  const out = quants.map(() => new Int16Array(cols * rows * D));
+  const invs = quants.map((q) => 1 / q);
+  const sums = new Float64Array(cols);
   // row by row, every coefficient of the row: its codes and the 8 filtered rows it reads stay in cache
   for (let y = 0; y < rows; y++) {
     for (let f = 0; f < D; f++) {
       const [u, v] = FREQS[f];
       const [c0, c1, c2, c3, c4, c5, c6, c7] = BASIS[v];
       const h = horiz[u];
-      const r = y * cols;
-      const o = r * D + f;
-      for (let x = 0, i = r; x < cols; x++, i++) {
-        const sum = c0 * h[i] + c1 * h[i + cols] + c2 * h[i + 2 * cols] + c3 * h[i + 3 * cols] + c4 * h[i + 4 * cols] + c5 * h[i + 5 * cols] + c6 * h[i + 6 * cols] + c7 * h[i + 7 * cols];
-        codes[o + x * D] = Math.round(sum * inv);
+      for (let x = 0, i = y * cols; x < cols; x++, i++) {
+        sums[x] = c0 * h[i] + c1 * h[i + cols] + c2 * h[i + 2 * cols] + c3 * h[i + 3 * cols] + c4 * h[i + 4 * cols] + c5 * h[i + 5 * cols] + c6 * h[i + 6 * cols] + c7 * h[i + 7 * cols];
       }
+      const o = y * cols * D + f;
+      out.forEach((codes, q) => {
+        const inv = invs[q];
+        for (let x = 0; x < cols; x++) codes[o + x * D] = Math.round(sums[x] * inv);
+      });
     }
   }
-  return { codes, cols, rows };
+  return out.map((codes) => ({ codes, cols, rows }));
 }
 
 /** FNV-1a over a descriptor, read through a symmetry's permutation. */
@@ -168,15 +185,15 @@ function affineOf(d: number, px: number, py: number, qx: number, qy: number): Af
  * Copy transforms supported by many equal block pairs, with the pairs' block centres as inlier
  * points (image pixels of `gray`). `minDistance` drops pairs whose blocks nearly coincide.
  */
-export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDistance: number): CopyTransform[] {
+export function blockMatchTransforms(gray: GrayImage, p: BlockMatchParams, minDistance: number, codesOf: BlockCodesOf = blockDescriptors): CopyTransform[] {
   // Pixel budget: larger images are box-averaged by an integer factor first (cost, at the price
   // of pixel-exact agreement), and the transforms mapped back to full resolution.
   const factor = downscaleFactor(gray);
   if (factor > 1) {
     const small = boxDownscale(gray, factor);
-    return blockMatchTransforms(small, p, minDistance / factor).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
+    return blockMatchTransforms(small, p, minDistance / factor, codesOf).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
   }
-  const { codes, cols, rows } = blockDescriptors(gray, p.blockQuant);
+  const { codes, cols, rows } = codesOf(gray, p.blockQuant);
   const n = cols * rows;
   if (n === 0) return [];
   // Flat blocks (all coefficients quantise to 0) match everything: leave them out.

@@ -11,7 +11,7 @@
  * for the offset between them. Two passes over bins shifted by half a step keep twins that straddle
  * a bin edge. Translations only: mirrored and turned copies are left to the other stages.
  */
-import { blockDescriptors, boxDownscale, downscaleFactor } from './blockMatch';
+import { blockDescriptors, type BlockCodesOf, boxDownscale, downscaleFactor } from './blockMatch';
 import type { CopyTransform } from './geometry';
 import type { GrayImage } from './grayscale';
 import { rescaleTransform } from './ransac';
@@ -46,13 +46,13 @@ const FINE_RANGE = 2048;
 const MAX_TWINS = 2;
 
 /** Translations supported by many near-identical block pairs, with the pairs' block centres as inliers. */
-export function nearBlockTransforms(gray: GrayImage, o: NearBlockOptions): CopyTransform[] {
+export function nearBlockTransforms(gray: GrayImage, o: NearBlockOptions, codesOf: BlockCodesOf = blockDescriptors): CopyTransform[] {
   const factor = downscaleFactor(gray);
   if (factor > 1) {
     const small = boxDownscale(gray, factor);
-    return nearBlockTransforms(small, { ...o, minDistance: o.minDistance / factor }).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
+    return nearBlockTransforms(small, { ...o, minDistance: o.minDistance / factor }, codesOf).map((t) => rescaleTransform(t, factor, (factor - 1) / 2));
   }
-  const { codes, cols, rows } = blockDescriptors(gray, 1);
+  const { codes, cols, rows } = codesOf(gray, 1);
   const n = cols * rows;
   if (n === 0) return [];
   const D = codes.length / n;

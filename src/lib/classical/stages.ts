@@ -6,7 +6,7 @@
  * its switch in ClassicalParams is on. To add a stage: write it here and add it to STAGES.
  */
 import type { Image } from '../data/types';
-import { blockMatchTransforms } from './blockMatch';
+import { type BlockCodesOf, blockDescriptors, blockDescriptorsAt, blockMatchTransforms } from './blockMatch';
 import { clusterMatches, clusterMatchesHdbscan } from './cluster';
 import { denseMatchTransforms } from './denseMatch';
 import type { CopyTransform, ResampledTwinPair } from './geometry';
@@ -51,6 +51,19 @@ export function detectionMemo(): <T>(key: string, compute: () => T) => T {
 /** The image's exact-twin pairs under `opts`, computed once per detection (the exact-twin and exact-region stages share them). */
 function sharedTwinPairs({ image, memo }: StageInput, opts: ExactTwinOptions): TwinPairs {
   return memo(twinPairsKey(opts), () => twinPairs(image, opts));
+}
+
+/**
+ * Block descriptors for the block stages (blocks at blockQuant, near blocks at 1), computed in one pass
+ * for both on the first request of a detection: they read the same box-downscaled image.
+ */
+function sharedBlockCodes({ memo, p }: StageInput): BlockCodesOf {
+  const quants = [...new Set([p.blockQuant, 1])];
+  return (g, quant) => {
+    const k = quants.indexOf(quant);
+    if (k < 0) return blockDescriptors(g, quant);
+    return memo(`block-codes:${g.width}x${g.height}:${quants.join(',')}`, () => blockDescriptorsAt(g, quants))[k];
+  };
 }
 
 /** What the keypoint stage leaves for plots and notes. */
@@ -142,8 +155,9 @@ const blockStage: TransformStage = {
   kind: 'transforms',
   name: 'blocks',
   enabled: (p) => p.blockMatching,
-  propose({ native, p, scale, lap }) {
-    const transforms = blockMatchTransforms(native, p, p.minDistance / scale);
+  propose(input) {
+    const { native, p, scale, lap } = input;
+    const transforms = blockMatchTransforms(native, p, p.minDistance / scale, sharedBlockCodes(input));
     lap('blocks');
     return { transforms, frame: 'native' };
   },
@@ -168,8 +182,9 @@ const nearStage: TransformStage = {
   kind: 'transforms',
   name: 'near',
   enabled: (p) => p.nearBlocks,
-  propose({ native, p, scale, lap }) {
-    const found = nearBlockTransforms(native, { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms });
+  propose(input) {
+    const { native, p, scale, lap } = input;
+    const found = nearBlockTransforms(native, { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms }, sharedBlockCodes(input));
     const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail, peakFirst: true }));
     lap('near');
     return { transforms, frame: 'native' };
