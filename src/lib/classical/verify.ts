@@ -180,6 +180,18 @@ function padRoi(roi: Roi, r: number, W: number, H: number): Roi {
   return { x0, y0, w: Math.min(W, roi.x0 + roi.w + r) - x0, h: Math.min(H, roi.y0 + roi.h + r) - y0 };
 }
 
+/** The value of v (W x H, row-major) at (x, y), 0 <= x <= W - 1 and 0 <= y <= H - 1, bilinear. */
+function bilinear(v: ArrayLike<number>, W: number, H: number, x: number, y: number): number {
+  const x0 = Math.min(W - 2, Math.floor(x));
+  const y0 = Math.min(H - 2, Math.floor(y));
+  const fx = x - x0;
+  const fy = y - y0;
+  const j = y0 * W + x0;
+  const top = v[j] + fx * (v[j + 1] - v[j]);
+  const bottom = v[j + W] + fx * (v[j + W + 1] - v[j + W]);
+  return top + fy * (bottom - top);
+}
+
 /** The window and the image under the transform over it. */
 interface Warped {
   /** img(x) and warped(x) = I(A x) over the window, bilinear; valid marks A x inside the frame. */
@@ -203,14 +215,7 @@ function warpWindow(gray: GrayImage, a: Affine, roi: Roi): Warped {
       const i = y * w + x;
       img[i] = data[gy * W + x + x0];
       if (sx < 0 || sy < 0 || sx > W - 1 || sy > H - 1) continue;
-      const fx0 = Math.min(W - 2, Math.floor(sx));
-      const fy0 = Math.min(H - 2, Math.floor(sy));
-      const fx = sx - fx0;
-      const fy = sy - fy0;
-      const j = fy0 * W + fx0;
-      const top = data[j] + fx * (data[j + 1] - data[j]);
-      const bottom = data[j + W] + fx * (data[j + W + 1] - data[j + W]);
-      wv[i] = top + fy * (bottom - top);
+      wv[i] = bilinear(data, W, H, sx, sy);
       valid[i] = 1;
     }
   }
@@ -420,18 +425,7 @@ function detailAt(gray: GrayImage, windows: ImageWindows, pixels: readonly numbe
     const px = a[0] * x + a[1] * y + a[2] + sx;
     const py = a[3] * x + a[4] * y + a[5] + sy;
     if (px < 0 || py < 0 || px > W - 1 || py > H - 1) continue;
-    const fx0 = Math.min(W - 2, Math.floor(px));
-    const fy0 = Math.min(H - 2, Math.floor(py));
-    const fx = px - fx0;
-    const fy = py - fy0;
-    const j = fy0 * W + fx0;
-    // bilinear of the image minus its 5x5 mean: the two interpolate alike, so interpolate their difference
-    const d00 = data[j] - fm[j];
-    const d01 = data[j + 1] - fm[j + 1];
-    const d10 = data[j + W] - fm[j + W];
-    const d11 = data[j + W + 1] - fm[j + W + 1];
-    const top = d00 + fx * (d01 - d00);
-    const dw = top + fy * (d10 + fx * (d11 - d10) - top);
+    const dw = bilinear(data, W, H, px, py) - bilinear(fm, W, H, px, py);
     const di = data[g] - fm[g];
     sIW += di * dw;
     sII += di * di;
