@@ -303,7 +303,7 @@ function inlierBlocks(t: CopyTransform, gray: GrayImage): number[] {
   return [...seen];
 }
 
-/** Half the side of the square around an inlier that the early detail-peak test reads (a block-matching inlier is an 8x8 block's centre). */
+/** Half the side of the square around an inlier that the early detail-peak test reads (near-block inliers are matched blocks' centres). */
 const INLIER_RADIUS = 4;
 /** Inliers the early detail-peak test reads at most. */
 const PEAK_INLIERS = 64;
