@@ -5,6 +5,8 @@ import { exactTwinMap } from '../src/lib/classical/exactTwins';
 import { applyAffine } from '../src/lib/classical/ransac';
 import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
+import { resolveParams } from '../src/lib/classical/params';
+import { detectionMemo, STAGES, type StageInput } from '../src/lib/classical/stages';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 import { SQUARE_SYMMETRIES as SYMS } from './fixtures/symmetries';
@@ -161,4 +163,19 @@ test('blockDescriptorsAt: several quantisations in one pass give each one exactl
   assert.deepEqual(fine, blockDescriptors(g, 1));
   assert.equal(fine.codes.length, (61 - 7) * (47 - 7) * 15);
   assert.deepEqual(blockDescriptorsAt({ data: new Uint8Array(20), width: 5, height: 4 }, [1, 2]), [0, 1].map(() => ({ codes: new Int16Array(0), cols: 0, rows: 0 })));
+});
+
+test('one detection computes the block descriptors once: the block and near-block stages share one pass', () => {
+  const rng = new Rng('blocks-memo');
+  const g: GrayImage = { data: field(200, 150, rng), width: 200, height: 150 };
+  for (let y = 0; y < 40; y++) for (let x = 0; x < 40; x++) g.data[(90 + y) * 200 + 140 + x] = g.data[(10 + y) * 200 + 20 + x];
+  const calls: string[] = [];
+  const memo = detectionMemo();
+  const counted = <T>(key: string, compute: () => T): T => memo(key, () => (calls.push(key), compute()));
+  const input = { native: g, scale: 1, p: resolveParams({}), lap: () => {}, memo: counted } as unknown as StageInput;
+  const alone = ['blocks', 'near'].map((name) => STAGES.find((s) => s.name === name)!.propose(input));
+  assert.deepEqual(calls, ['block-codes:200x150:4,1']);
+  // the block stage proposes what it proposes with descriptors of its own
+  assert.ok(alone[0].transforms.length > 0 && alone[1].transforms.length > 0, 'both stages find the pasted copy');
+  assert.deepEqual(alone[0].transforms, blockMatchTransforms(g, input.p, input.p.minDistance).map((t) => ({ ...t })));
 });
