@@ -6,7 +6,7 @@ import { applyAffine } from '../src/lib/classical/ransac';
 import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
 import { resolveParams } from '../src/lib/classical/params';
-import { detectionMemo, STAGES, type StageInput } from '../src/lib/classical/stages';
+import { detectionMemo, STAGES, type StageInput, type TransformStage } from '../src/lib/classical/stages';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 import { SQUARE_SYMMETRIES as SYMS } from './fixtures/symmetries';
@@ -173,7 +173,11 @@ test('one detection computes the block descriptors once: the block and near-bloc
   const memo = detectionMemo();
   const counted = <T>(key: string, compute: () => T): T => memo(key, () => (calls.push(key), compute()));
   const input = { native: g, scale: 1, p: resolveParams({}), lap: () => {}, memo: counted } as unknown as StageInput;
-  const alone = ['blocks', 'near'].map((name) => STAGES.find((s) => s.name === name)!.propose(input));
+  const alone = ['blocks', 'near'].map((name) => {
+    const stage = STAGES.find((s) => s.name === name)!;
+    assert.equal(stage.kind, 'transforms');
+    return (stage as TransformStage).propose(input);
+  });
   assert.deepEqual(calls, ['block-codes:200x150:4,1']);
   // the block stage proposes what it proposes with descriptors of its own
   assert.ok(alone[0].transforms.length > 0 && alone[1].transforms.length > 0, 'both stages find the pasted copy');
