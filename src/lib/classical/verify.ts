@@ -410,8 +410,8 @@ export function detailDropAt(gray: GrayImage, windows: ImageWindows, pixels: rea
 }
 
 /**
- * Fine-detail correlation (image minus its 5x5 mean) between the source mask's pixels x and the
- * image at A x + (sx, sy), bilinear (the warp's 5x5 mean is sampled from the image's).
+ * Fine-detail correlation (image minus its 5x5 mean) between the given pixels x and the image at
+ * A x + (sx, sy), bilinear (the warp's 5x5 mean is sampled from the image's).
  */
 function detailAt(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine, sx: number, sy: number): number {
   const { width: W, height: H, data } = gray;
