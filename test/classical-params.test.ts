@@ -30,3 +30,10 @@ test('minDetailDrop: 0 turns the test off, a negative fall or NaN is refused wit
   assert.throws(() => resolveParams({ minDetailDrop: -0.1 }), /minDetailDrop must lie in \[0, 2\].*-0\.1/);
   assert.throws(() => resolveParams({ 'verify.minDetailDrop': Number.NaN }), /minDetailDrop must lie in \[0, 2\]/);
 });
+
+test('nearMinScore and nearMinDrop: out-of-range or NaN values are refused with their names', () => {
+  assert.equal(resolveParams({ 'near.nearMinScore': 0.9 }).nearMinScore, 0.9);
+  assert.throws(() => resolveParams({ nearMinScore: 1.2 }), /nearMinScore must lie in \[0, 1\].*1\.2/);
+  assert.throws(() => resolveParams({ nearMinDrop: -0.5 }), /nearMinDrop must lie in \[0, 2\].*-0\.5/);
+  assert.throws(() => resolveParams({ 'near.nearMinDrop': Number.NaN }), /nearMinDrop must lie in \[0, 2\]/);
+});

@@ -19,8 +19,7 @@ import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type Transf
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
 import { detailDrop, detailDropAt, type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
-import { addTwinEvents, gateEvents, pairsToInstances, type VerifiedPair } from './events';
-import type { ScoredMask } from '../infer/postprocess';
+import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
 export interface CopyCandidate {
@@ -33,6 +32,8 @@ export interface CopyCandidate {
   meanZncc: number;
   support: number;
   detail: number;
+  /** The smaller of the verified source and copy regions, in working-frame pixels. */
+  area: number;
   /** How much the detail correlation falls with the transform moved 2 px (verify.ts detailDrop); measured once the other checks pass. */
   detailDrop?: number;
   accepted: boolean;
@@ -189,12 +190,12 @@ function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): boolean 
 }
 
 /** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth). */
-function upscale(cv: OpenCv, instances: ScoredMask[], gray: GrayImage, width: number, height: number): ScoredMask[] {
-  return instances.map(({ mask: m, score }) => {
+function upscale(cv: OpenCv, instances: CopyEvent[], gray: GrayImage, width: number, height: number): CopyEvent[] {
+  return instances.map(({ mask: m, ...rest }) => {
     const dst = new Uint8Array(width * height);
     if (gray.width === width && gray.height === height) {
       dst.set(m);
-      return { mask: dst, score };
+      return { ...rest, mask: dst };
     }
     const src = cv.matFromArray(gray.height, gray.width, cv.CV_8UC1, m.map((v) => v * 255));
     const big = new cv.Mat();
@@ -206,7 +207,7 @@ function upscale(cv: OpenCv, instances: ScoredMask[], gray: GrayImage, width: nu
       src.delete();
       big.delete();
     }
-    return { mask: dst, score };
+    return { ...rest, mask: dst };
   });
 }
 
@@ -229,6 +230,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       meanZncc: 0,
       support: 0,
       detail: 0,
+      area: 0,
       detailDrop: drop,
       accepted: false,
       reason: `detail correlation at the inlier blocks falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis); not verified`,
@@ -257,8 +259,8 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
     else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
-    const drop = rejection || t.pixelExact || p.minDetailDrop <= 0 ? undefined : detailDrop(gray, windows, v.source, t.affine);
-    if (drop !== undefined && drop < p.minDetailDrop) {
+    const drop = rejection || t.pixelExact || (p.minDetailDrop <= 0 && !t.peakedGate) ? undefined : detailDrop(gray, windows, v.source, t.affine);
+    if (drop !== undefined && p.minDetailDrop > 0 && drop < p.minDetailDrop) {
       rejection = ['detail not peaked', `detail correlation falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis)`];
     }
     candidates.push({
@@ -266,6 +268,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       meanZncc: v.meanZncc,
       support: v.support,
       detail: v.detail,
+      area: smaller,
       detailDrop: drop,
       accepted: !rejection,
       reason: rejection?.[1],
@@ -273,7 +276,8 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     });
     if (rejection) continue;
     const score = Math.max(0, Math.min(1, v.meanZncc)) * Math.min(1, t.inliers / (2 * p.minInliers));
-    pairs.push({ source: v.source, target: v.target, score, affine: t.affine });
+    const peakedPass = t.peakedGate !== undefined && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score;
+    pairs.push({ source: v.source, target: v.target, score, affine: t.affine, ...(peakedPass && { peakedPass }) });
   }
   return { pairs, candidates };
 }

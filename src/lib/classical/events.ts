@@ -21,6 +21,13 @@ export interface VerifiedPair {
   target: Uint8Array;
   score: number;
   affine: Affine;
+  /** It passed its proposal's lower gate (CopyTransform.peakedGate): a near-block copy peaked at its transform. */
+  peakedPass?: boolean;
+}
+
+/** An event ('transform' mode): its mask, its best pair's score, and whether a pair of it passed a lower gate. */
+export interface CopyEvent extends ScoredMask {
+  peakedPass?: boolean;
 }
 
 /** Regions overlapping more than this (IoU) are the same region found twice ('regions' mode). */
@@ -33,7 +40,7 @@ const SAME_MOTION_PX = 4;
 const TWIN_GAP = 2;
 
 /** The verified pairs as instances of the working frame: events ('transform') or regions. */
-export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode, width: number): ScoredMask[] {
+export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode, width: number): CopyEvent[] {
   if (mode === 'regions') return mergeDuplicates(pairs.flatMap((q) => [{ mask: q.source, score: q.score }, { mask: q.target, score: q.score }]), DUPLICATE_IOU);
   const parent = pairs.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
@@ -47,13 +54,14 @@ export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode
       if (shared || sameMotion(pairs[i].affine, pairs[j].affine, info[i].src.box)) parent[find(j)] = find(i);
     }
   }
-  const events = new Map<number, ScoredMask>();
+  const events = new Map<number, CopyEvent>();
   pairs.forEach((q, i) => {
     const root = find(i);
     let e = events.get(root);
     if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score }));
     for (let p = 0; p < e.mask.length; p++) e.mask[p] |= q.source[p] | q.target[p];
     e.score = Math.max(e.score, q.score);
+    if (q.peakedPass) e.peakedPass = true;
   });
   return [...events.values()];
 }
@@ -131,8 +139,10 @@ export function addTwinEvents(
  */
 export interface EventGate {
   /**
-   * Events scoring below this are dropped. An event's score is its best pair's: mean ZNCC of the
-   * verified copy (clamped to [0, 1]) times min(1, inliers / (2 minInliers)); 1 for resampled twins.
+   * Events scoring below this are dropped, unless a pair of them passed its own lower gate
+   * (near-block copies peaked at their transform, nearMinScore; 'transform' events only). An event's
+   * score is its best pair's: mean ZNCC of the verified copy (clamped to [0, 1]) times
+   * min(1, inliers / (2 minInliers)); 1 for resampled twins.
    */
   minEventScore: number;
   /** At most this many events are kept, the best-scored first; 0: no limit. */
@@ -173,7 +183,7 @@ export function maskedEntropy(gray: Uint8Array, mask: Uint8Array): number {
  * grey levels at the events' resolution, for minEventEntropy). Returns the kept events and a note
  * for each thing the gate did.
  */
-export function gateEvents(events: readonly ScoredMask[], gate: EventGate, gray?: Uint8Array): { kept: ScoredMask[]; notes: string[] } {
+export function gateEvents(events: readonly CopyEvent[], gate: EventGate, gray?: Uint8Array): { kept: CopyEvent[]; notes: string[] } {
   const notes: string[] = [];
   if (gate.minEventEntropy > 0 && gray) {
     const textured = events.filter((e) => maskedEntropy(gray, e.mask) >= gate.minEventEntropy);
@@ -188,9 +198,10 @@ export function gateEvents(events: readonly ScoredMask[], gate: EventGate, gray?
     kept = kept.filter((e) => areas.get(e)! <= gate.maxEventShare * e.mask.length);
     notes.push(`gate: ${huge} event(s) covering more than ${gate.maxEventShare} of the image dropped as repetitive structure (maxEventShare)`);
   }
-  const weak = kept.filter((e) => e.score < gate.minEventScore).length;
+  const strong = (e: CopyEvent) => e.score >= gate.minEventScore || e.peakedPass === true;
+  const weak = kept.filter((e) => !strong(e)).length;
   if (weak > 0) {
-    kept = kept.filter((e) => e.score >= gate.minEventScore);
+    kept = kept.filter(strong);
     notes.push(`gate: ${weak} event(s) scoring below minEventScore ${gate.minEventScore} dropped`);
   }
   if (gate.maxEvents > 0 && kept.length > gate.maxEvents) {

@@ -32,6 +32,13 @@ export interface CopyTransform {
    * many offsets, and verifying each would cost more than the rest of a detection.
    */
   peakFirst?: boolean;
+  /**
+   * A lower gate for this proposal's copy when its detail peaks at the transform: with a detail drop
+   * of at least `drop` (minDetailDrop's measure), its event passes the gate from score `score`
+   * instead of minEventScore (near blocks: re-encoding noise lowers the ZNCC of a true copy, and
+   * the peak tells it from look-alike structure).
+   */
+  peakedGate?: { drop: number; score: number };
 }
 
 /** One verified copy: its pixels, its source's pixels (indices y * W + x) and the similarity copy -> source. */

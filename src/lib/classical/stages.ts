@@ -185,7 +185,8 @@ const nearStage: TransformStage = {
   propose(input) {
     const { native, p, scale, lap } = input;
     const found = nearBlockTransforms(native, { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms }, sharedBlockCodes(input));
-    const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail, peakFirst: true }));
+    const peakedGate = { drop: p.nearMinDrop, score: p.nearMinScore };
+    const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail, peakFirst: true, peakedGate }));
     lap('near');
     return { transforms, frame: 'native' };
   },
