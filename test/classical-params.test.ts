@@ -37,3 +37,9 @@ test('nearMinScore and nearMinDrop: out-of-range or NaN values are refused with 
   assert.throws(() => resolveParams({ nearMinDrop: -0.5 }), /nearMinDrop must lie in \[0, 2\].*-0\.5/);
   assert.throws(() => resolveParams({ 'near.nearMinDrop': Number.NaN }), /nearMinDrop must lie in \[0, 2\]/);
 });
+
+test('minBlurredZncc: 0 turns the blurred-copy admission off, out-of-range values are refused with the name', () => {
+  assert.equal(resolveParams({ 'events.minBlurredZncc': 0 }).minBlurredZncc, 0);
+  assert.throws(() => resolveParams({ minBlurredZncc: 1.5 }), /minBlurredZncc must lie in \[0, 1\].*1\.5/);
+  assert.throws(() => resolveParams({ minBlurredZncc: Number.NaN }), /minBlurredZncc must lie in \[0, 1\]/);
+});

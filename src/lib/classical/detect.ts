@@ -18,6 +18,7 @@ import { type RejectedFit, rescaleTransform } from './ransac';
 import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
+import { blurredAgreement, blurredFrame } from './blurredCopy';
 import { detailDrop, detailDropAt, type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
 import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
@@ -36,6 +37,8 @@ export interface CopyCandidate {
   area: number;
   /** How much the detail correlation falls with the transform moved 2 px (verify.ts detailDrop); measured once the other checks pass. */
   detailDrop?: number;
+  /** Mean ZNCC with its source or copy blurred (blurredCopy.ts); measured for accepted copies below minEventScore. */
+  blurredZncc?: number;
   accepted: boolean;
   /** Why it was rejected, with the numbers. */
   reason?: string;
@@ -221,6 +224,15 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const minArea = p.minRegionFraction * gray.width * gray.height;
   if (!transforms.length) return { pairs, candidates };
   const windows = imageWindows(gray, p);
+  const blurFrame = blurredFrame(gray, p);
+  /** Why a verified pair scoring below minEventScore passes the gate, if it does (events.ts EventGate). */
+  const admission = (t: CopyTransform, v: VerifiedCopy, score: number, inlierFactor: number, drop: number | undefined): { admitted?: string; blurred?: number } => {
+    if (score >= p.minEventScore) return {};
+    if (t.peakedGate && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score) return { admitted: 'peaked near-block copy' };
+    if (p.minBlurredZncc <= 0) return {};
+    const blurred = blurredAgreement(gray, windows, blurFrame, v.source, t.affine, p);
+    return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
+  };
   const peaked = transforms.filter((t) => {
     if (!t.peakFirst || p.minDetailDrop <= 0) return true;
     const drop = detailDropAt(gray, windows, inlierBlocks(t, gray), t.affine);
@@ -275,9 +287,11 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       rejectedFor: rejection?.[0],
     });
     if (rejection) continue;
-    const score = Math.max(0, Math.min(1, v.meanZncc)) * Math.min(1, t.inliers / (2 * p.minInliers));
-    const peakedPass = t.peakedGate !== undefined && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score;
-    pairs.push({ source: v.source, target: v.target, score, affine: t.affine, ...(peakedPass && { peakedPass }) });
+    const inlierFactor = Math.min(1, t.inliers / (2 * p.minInliers));
+    const score = Math.max(0, Math.min(1, v.meanZncc)) * inlierFactor;
+    const { admitted, blurred } = admission(t, v, score, inlierFactor, drop);
+    if (blurred !== undefined) candidates[candidates.length - 1].blurredZncc = blurred;
+    pairs.push({ source: v.source, target: v.target, score, affine: t.affine, ...(admitted && { admitted }) });
   }
   return { pairs, candidates };
 }

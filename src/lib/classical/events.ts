@@ -21,13 +21,16 @@ export interface VerifiedPair {
   target: Uint8Array;
   score: number;
   affine: Affine;
-  /** It passed its proposal's lower gate (CopyTransform.peakedGate): a near-block copy peaked at its transform. */
-  peakedPass?: boolean;
+  /**
+   * Why it passes the gate below minEventScore, if it does: 'peaked near-block copy' (its proposal's
+   * CopyTransform.peakedGate) or 'blurred copy' (minBlurredZncc).
+   */
+  admitted?: string;
 }
 
-/** An event ('transform' mode): its mask, its best pair's score, and whether a pair of it passed a lower gate. */
+/** An event ('transform' mode): its mask, its best pair's score, and why a pair of it passes the gate below minEventScore. */
 export interface CopyEvent extends ScoredMask {
-  peakedPass?: boolean;
+  admitted?: string;
 }
 
 /** Regions overlapping more than this (IoU) are the same region found twice ('regions' mode). */
@@ -61,7 +64,7 @@ export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode
     if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score }));
     for (let p = 0; p < e.mask.length; p++) e.mask[p] |= q.source[p] | q.target[p];
     e.score = Math.max(e.score, q.score);
-    if (q.peakedPass) e.peakedPass = true;
+    e.admitted ??= q.admitted;
   });
   return [...events.values()];
 }
@@ -139,10 +142,10 @@ export function addTwinEvents(
  */
 export interface EventGate {
   /**
-   * Events scoring below this are dropped, unless a pair of them passed its own lower gate
-   * (near-block copies peaked at their transform, nearMinScore; 'transform' events only). An event's
-   * score is its best pair's: mean ZNCC of the verified copy (clamped to [0, 1]) times
-   * min(1, inliers / (2 minInliers)); 1 for resampled twins.
+   * Events scoring below this are dropped, unless a pair of them is admitted otherwise ('transform'
+   * events only): a near-block copy peaked at its transform (nearMinScore) or a blurred copy
+   * (minBlurredZncc). An event's score is its best pair's: mean ZNCC of the verified copy (clamped
+   * to [0, 1]) times min(1, inliers / (2 minInliers)); 1 for resampled twins.
    */
   minEventScore: number;
   /** At most this many events are kept, the best-scored first; 0: no limit. */
@@ -198,7 +201,12 @@ export function gateEvents(events: readonly CopyEvent[], gate: EventGate, gray?:
     kept = kept.filter((e) => areas.get(e)! <= gate.maxEventShare * e.mask.length);
     notes.push(`gate: ${huge} event(s) covering more than ${gate.maxEventShare} of the image dropped as repetitive structure (maxEventShare)`);
   }
-  const strong = (e: CopyEvent) => e.score >= gate.minEventScore || e.peakedPass === true;
+  const admitted = kept.filter((e) => e.score < gate.minEventScore && e.admitted);
+  if (admitted.length > 0) {
+    const why = [...new Set(admitted.map((e) => e.admitted))].join(', ');
+    notes.push(`gate: ${admitted.length} event(s) below minEventScore ${gate.minEventScore} kept (${why})`);
+  }
+  const strong = (e: CopyEvent) => e.score >= gate.minEventScore || e.admitted !== undefined;
   const weak = kept.filter((e) => !strong(e)).length;
   if (weak > 0) {
     kept = kept.filter(strong);

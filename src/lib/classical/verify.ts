@@ -194,14 +194,15 @@ function bilinear(v: ArrayLike<number>, W: number, H: number, x: number, y: numb
 
 /** The window and the image under the transform over it. */
 interface Warped {
-  /** img(x) and warped(x) = I(A x) over the window, bilinear; valid marks A x inside the frame. */
+  /** img(x) and warped(x) = F(A x) over the window (F: `from`, the image itself by default), bilinear; valid marks A x inside the frame. */
   img: Float32Array;
   wv: Float32Array;
   valid: Uint8Array;
 }
 
-function warpWindow(gray: GrayImage, a: Affine, roi: Roi): Warped {
+function warpWindow(gray: GrayImage, a: Affine, roi: Roi, from: GrayImage = gray): Warped {
   const { width: W, height: H, data } = gray;
+  const warped = from.data;
   const { x0, y0, w, h } = roi;
   const n = w * h;
   const img = new Float32Array(n);
@@ -215,7 +216,7 @@ function warpWindow(gray: GrayImage, a: Affine, roi: Roi): Warped {
       const i = y * w + x;
       img[i] = data[gy * W + x + x0];
       if (sx < 0 || sy < 0 || sx > W - 1 || sy > H - 1) continue;
-      wv[i] = bilinear(data, W, H, sx, sy);
+      wv[i] = bilinear(warped, W, H, sx, sy);
       valid[i] = 1;
     }
   }
@@ -382,6 +383,43 @@ function measureSource(
     detail: sII > 0 && sWW > 0 ? sIW / Math.sqrt(sII * sWW) : 0,
     sourceArea: area,
   };
+}
+
+/**
+ * Mean local ZNCC (textured pixels only, as verification's meanZncc) between `image` at the pixels
+ * of `region` (a 0/1 mask of the frame) and `other` at A x: with other = image, what verification
+ * measured over that region; with one of them filtered, how well the copy agrees with its source
+ * filtered alike. `windows` are image's (imageWindows).
+ */
+export function agreementOver(image: GrayImage, windows: ImageWindows, other: GrayImage, region: Uint8Array, a: Affine, params: ClassicalParams): number {
+  const { width: W, height: H } = image;
+  let x0 = W;
+  let y0 = H;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0, g = 0; y < H; y++) {
+    for (let x = 0; x < W; x++, g++) {
+      if (!region[g]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  if (x1 < 0) return 0;
+  const roi = { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+  const pad = padRoi(roi, (params.znccWindow - 1) / 2, W, H);
+  const corr = localZncc(warpWindow(image, a, pad, other), windows, W, a, roi, pad, params);
+  let sum = 0;
+  let n = 0;
+  for (let y = 0, i = 0; y < roi.h; y++) {
+    for (let x = 0; x < roi.w; x++, i++) {
+      if (!region[(y + y0) * W + x + x0] || !corr.textured[i]) continue;
+      sum += corr.zncc[i];
+      n++;
+    }
+  }
+  return n ? sum / n : 0;
 }
 
 /** The shift (pixels) of detailDrop. */
