@@ -18,7 +18,7 @@ import { type RejectedFit, rescaleTransform } from './ransac';
 import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
-import { blurredAgreement, blurredFrame } from './blurredCopy';
+import { blurredAgreement } from './blurredCopy';
 import { detailDrop, detailDropAt, type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
 import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
@@ -224,13 +224,12 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   const minArea = p.minRegionFraction * gray.width * gray.height;
   if (!transforms.length) return { pairs, candidates };
   const windows = imageWindows(gray, p);
-  const blurFrame = blurredFrame(gray, p);
   /** Why a verified pair scoring below minEventScore passes the gate, if it does (events.ts EventGate). */
   const admission = (t: CopyTransform, v: VerifiedCopy, score: number, inlierFactor: number, drop: number | undefined): { admitted?: string; blurred?: number } => {
     if (score >= p.minEventScore) return {};
     if (t.peakedGate && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score) return { admitted: 'peaked near-block copy' };
     if (p.minBlurredZncc <= 0) return {};
-    const blurred = blurredAgreement(gray, windows, blurFrame, v.source, t.affine, p);
+    const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
   };
   const peaked = transforms.filter((t) => {
