@@ -1,18 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Image } from '../src/lib/data/types';
 import type { GrayImage } from '../src/lib/classical/grayscale';
-import type { Affine, CopyTransform } from '../src/lib/classical/geometry';
+import type { Affine } from '../src/lib/classical/geometry';
 import { blurredAgreement } from '../src/lib/classical/blurredCopy';
 import { detectCopyMove } from '../src/lib/classical/detect';
 import { resolveParams } from '../src/lib/classical/params';
 import { verifyCopy } from '../src/lib/classical/verify';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
-
-function clamp(f: ArrayLike<number>): Uint8Array {
-  return Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
-}
+import { clamp, rgb, seeds } from './fixtures/translatedCopy';
 
 /** Blob texture, its pixel noise left to the caller (float, unclamped). */
 function smooth(seed: string, w: number, h: number): Float32Array {
@@ -47,23 +43,7 @@ function paste(to: Float32Array, from: Float32Array, w: number, x: number, y: nu
   for (let v = 0; v < s; v++) for (let u = 0; u < s; u++) to[(y + dy + v) * w + x + dx + u] = from[(y + v) * w + x + u];
 }
 
-function seeds(a: Affine, x: number, y: number, s: number): CopyTransform {
-  const src: number[] = [];
-  const dst: number[] = [];
-  for (let v = y + 4; v < y + s - 4; v += 8) {
-    for (let u = x + 4; u < x + s - 4; u += 8) {
-      src.push(u, v);
-      dst.push(u + a[2], v + a[5]);
-    }
-  }
-  return { affine: a, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: 0, flipped: false };
-}
 
-function rgb(g: GrayImage): Image {
-  const data = new Uint8Array(g.width * g.height * 3);
-  for (let p = 0; p < g.data.length; p++) data.fill(g.data[p], 3 * p, 3 * p + 3);
-  return { data, width: g.width, height: g.height, channels: 3 };
-}
 
 const W = 320;
 const H = 240;

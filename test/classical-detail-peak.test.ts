@@ -3,19 +3,17 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { Image } from '../src/lib/data/types';
 import type { GrayImage } from '../src/lib/classical/grayscale';
-import type { Affine, CopyTransform } from '../src/lib/classical/geometry';
+import type { Affine } from '../src/lib/classical/geometry';
 import { detectCopyMove } from '../src/lib/classical/detect';
 import { resolveParams } from '../src/lib/classical/params';
 import { detailDrop, imageWindows, verifyCopy } from '../src/lib/classical/verify';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { clamp, rgb, seeds } from './fixtures/translatedCopy';
 
 const W = 320;
 const H = 240;
 
-function clamp(f: ArrayLike<number>): Uint8Array {
-  return Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
-}
 
 /** Blob texture with pixel noise: no region agrees with another by chance. */
 function field(seed: string, w = W, h = H, noise = 4): GrayImage {
@@ -59,17 +57,6 @@ function translate(g: GrayImage, x: number, y: number, s: number, dx: number, dy
   for (let v = 0; v < s; v++) for (let u = 0; u < s; u++) g.data[(y + dy + v) * w + x + dx + u] = g.data[(y + v) * w + x + u];
 }
 
-function seeds(a: Affine, x: number, y: number, s: number): CopyTransform {
-  const src: number[] = [];
-  const dst: number[] = [];
-  for (let v = y + 4; v < y + s - 4; v += 8) {
-    for (let u = x + 4; u < x + s - 4; u += 8) {
-      src.push(u, v);
-      dst.push(u + a[2], v + a[5]);
-    }
-  }
-  return { affine: a, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: 0, flipped: false };
-}
 
 async function jpegRoundTrip(g: GrayImage, quality: number): Promise<GrayImage> {
   const buf = await sharp(Buffer.from(g.data), { raw: { width: g.width, height: g.height, channels: 1 } }).jpeg({ quality }).toBuffer();
@@ -77,11 +64,6 @@ async function jpegRoundTrip(g: GrayImage, quality: number): Promise<GrayImage> 
   return { data: new Uint8Array(data), width: g.width, height: g.height };
 }
 
-function rgb(g: GrayImage): Image {
-  const data = new Uint8Array(g.width * g.height * 3);
-  for (let p = 0; p < g.data.length; p++) data.fill(g.data[p], 3 * p, 3 * p + 3);
-  return { data, width: g.width, height: g.height, channels: 3 };
-}
 
 test('detailDrop: a copy agrees with its source at one registration; bands moved along themselves agree as well 2 px off', async () => {
   const p = resolveParams({});
