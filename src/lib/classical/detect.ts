@@ -274,6 +274,9 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     if (drop !== undefined && p.minDetailDrop > 0 && drop < p.minDetailDrop) {
       rejection = ['detail not peaked', `detail correlation falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis)`];
     }
+    const inlierFactor = Math.min(1, t.inliers / (2 * p.minInliers));
+    const score = Math.max(0, Math.min(1, v.meanZncc)) * inlierFactor;
+    const { admitted, blurred }: ReturnType<typeof admission> = rejection ? {} : admission(t, v, score, inlierFactor, drop);
     candidates.push({
       ...candidateOf(t, scale),
       meanZncc: v.meanZncc,
@@ -281,15 +284,12 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       detail: v.detail,
       area: smaller,
       detailDrop: drop,
+      blurredZncc: blurred,
       accepted: !rejection,
       reason: rejection?.[1],
       rejectedFor: rejection?.[0],
     });
     if (rejection) continue;
-    const inlierFactor = Math.min(1, t.inliers / (2 * p.minInliers));
-    const score = Math.max(0, Math.min(1, v.meanZncc)) * inlierFactor;
-    const { admitted, blurred } = admission(t, v, score, inlierFactor, drop);
-    if (blurred !== undefined) candidates[candidates.length - 1].blurredZncc = blurred;
     pairs.push({ source: v.source, target: v.target, score, affine: t.affine, ...(admitted && { admitted }) });
   }
   return { pairs, candidates };

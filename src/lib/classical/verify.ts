@@ -393,21 +393,10 @@ function measureSource(
  */
 export function agreementOver(image: GrayImage, windows: ImageWindows, other: GrayImage, region: Uint8Array, a: Affine, params: ClassicalParams): number {
   const { width: W, height: H } = image;
-  let x0 = W;
-  let y0 = H;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0, g = 0; y < H; y++) {
-    for (let x = 0; x < W; x++, g++) {
-      if (!region[g]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  if (x1 < 0) return 0;
-  const roi = { x0, y0, w: x1 - x0 + 1, h: y1 - y0 + 1 };
+  const box = maskBox(region, W);
+  if (!box) return 0;
+  const { x1: x0, y1: y0 } = box;
+  const roi = { x0, y0, w: box.x2 - x0, h: box.y2 - y0 };
   const pad = padRoi(roi, (params.znccWindow - 1) / 2, W, H);
   const corr = localZncc(warpWindow(image, a, pad, other), windows, W, a, roi, pad, params);
   let sum = 0;
