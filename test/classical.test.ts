@@ -246,6 +246,40 @@ test('text labels look like text; a blot band does not', () => {
   assert.equal(isTextLike({ data: text, width: w, height: h }, big), false);
 });
 
+test('anti-aliased labels (strokes with grey rims) are text; a blot band is not', () => {
+  const w = 600;
+  const h = 300;
+  // the region hugs the label, as a verified match of two equal labels does
+  const box = new Uint8Array(w * h);
+  for (let y = 5; y < 33; y++) for (let x = 3; x < 45; x++) box[y * w + x] = 1;
+  const text = new Uint8Array(w * h).fill(250);
+  '55'.split('').forEach((ch, k) => {
+    const g = glyph(ch);
+    for (let y = 0; y < 7 * 3; y++) for (let x = 0; x < 5 * 3; x++) if (g[Math.floor(y / 3) * 5 + Math.floor(x / 3)]) text[(y + 8) * w + 6 + k * 20 + x] = 10;
+  });
+  // a 3x3 box blur twice: every stroke gets a rim of intermediate greys, as a rendered and resized label has
+  let blurred = text;
+  for (let pass = 0; pass < 2; pass++) {
+    const from = blurred;
+    blurred = from.slice();
+    for (let y = 1; y < 40; y++) {
+      for (let x = 1; x < 60; x++) {
+        let s = 0;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += from[(y + dy) * w + x + dx];
+        blurred[y * w + x] = Math.round(s / 9);
+      }
+    }
+  }
+  let rim = 0;
+  for (let y = 5; y < 33; y++) for (let x = 3; x < 45; x++) rim += blurred[y * w + x] > 58 && blurred[y * w + x] < 202 ? 1 : 0;
+  assert.ok(rim / (28 * 42) > 0.15, `the rims are more than 15% of the region (${rim} px): ink and paper alone are not near-binary`);
+  assert.equal(isTextLike({ data: text, width: w, height: h }, box), true);
+  assert.equal(isTextLike({ data: blurred, width: w, height: h }, box), true);
+  const band = new Uint8Array(w * h).fill(230);
+  for (let y = 0; y < 40; y++) for (let x = 0; x < 80; x++) band[y * w + x] = Math.round(230 - 200 * Math.exp(-(((y - 20) / 4) ** 2)));
+  assert.equal(isTextLike({ data: band, width: w, height: h }, box), false);
+});
+
 test('figures: a clustered match is drawn in its cluster colour; masks panel sits beside the truth', async () => {
   const w = 64;
   const h = 32;

@@ -74,7 +74,7 @@ for (const t of [false, true]) for (const fx of [false, true]) for (const fy of 
  * Where the descriptor of block_d takes each coefficient from, and its sign:
  * t = 0: C_d(u,v) = (-1)^(u fx + v fy) C(u,v);  t = 1: C_d(u,v) = (-1)^(u fy + v fx) C(v,u).
  */
-const PERMUTE = SYMMETRIES.map(({ t, fx, fy }) => {
+export const PERMUTE = SYMMETRIES.map(({ t, fx, fy }) => {
   const from = new Int32Array(D);
   const sign = new Int32Array(D);
   FREQS.forEach(([u, v], f) => {
@@ -167,7 +167,7 @@ function equal(codes: Int16Array, a: number, b: number, perm: Permutation): bool
 }
 
 /** Source -> copy affine for symmetry d when block q (copy) equals block p (source) under d. */
-function affineOf(d: number, px: number, py: number, qx: number, qy: number): Affine {
+export function affineOf(d: number, px: number, py: number, qx: number, qy: number): Affine {
   const { t, fx, fy } = SYMMETRIES[d];
   // phi_d(l) = F P l + o; the copy of source pixel s is c = q + (F P)^-1 (s - p - o), (F P)^-1 = P F.
   const ox = fx ? B - 1 : 0;

@@ -19,6 +19,7 @@ import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type Transf
 import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
 import { blurredAgreement } from './blurredCopy';
+import { growCopyRim } from './copyRim';
 import { detailDrop, detailDropAt, type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
 import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
@@ -290,7 +291,8 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       rejectedFor: rejection?.[0],
     });
     if (rejection) continue;
-    pairs.push({ source: v.source, target: v.target, score, affine: t.affine, ...(admitted && { admitted }) });
+    const { source, target } = p.copyRim ? growCopyRim(gray, v.source, t.affine, (p.znccWindow - 1) / 2) : v;
+    pairs.push({ source, target, score, affine: t.affine, ...(admitted && { admitted }) });
   }
   return { pairs, candidates };
 }

@@ -9,7 +9,7 @@
  * no DC) are sorted by coarse bins of their three strongest coefficients and then by a fourth,
  * each block is compared with the next few in that order, and blocks within a noise distance vote
  * for the offset between them. Two passes over bins shifted by half a step keep twins that straddle
- * a bin edge. Translations only: mirrored and turned copies are left to the other stages.
+ * a bin edge. Translations only: mirrored and turned copies are nearSymmetric.ts's.
  */
 import { blockDescriptors, type BlockCodesOf, boxDownscale, downscaleFactor } from './blockMatch';
 import type { CopyTransform } from './geometry';
@@ -27,23 +27,23 @@ export interface NearBlockOptions {
 
 const B = 8;
 /** Bin step of the sort's coarse coefficients (grey levels of the orthonormal DCT). */
-const BIN = 16;
+export const BIN = 16;
 /** How many following blocks in sort order each block is compared with. */
-const WINDOW = 8;
+export const WINDOW = 8;
 /** Twins lie within this distance (15 coefficients) or this share of the block's own AC energy. */
-const ABS_TOLERANCE = 12;
-const REL_TOLERANCE = 0.12;
+export const ABS_TOLERANCE = 12;
+export const REL_TOLERANCE = 0.12;
 /** Blocks whose low-frequency AC energy is below this (grey levels) are flat: they match everything. */
-const MIN_ENERGY = 32;
+export const MIN_ENERGY = 32;
 /** Coefficients (indices into blockMatch's FREQS) binned for the sort, and the one ordering each bin. */
-const BINNED = [0, 3, 4] as const; // (1,0), (0,1), (1,1)
-const FINE = 1; // (2,0)
+export const BINNED = [0, 3, 4] as const; // (1,0), (0,1), (1,1)
+export const FINE = 1; // (2,0)
 const OFFSETS = 1 << 14;
 /** Bins per coarse coefficient and values of the fine one: the packed sort key stays below 2^53. */
-const CELL_BINS = 128;
-const FINE_RANGE = 2048;
+export const CELL_BINS = 128;
+export const FINE_RANGE = 2048;
 /** A block with more twins than this in its window is ambiguous (periodic or smooth structure): it does not vote. */
-const MAX_TWINS = 2;
+export const MAX_TWINS = 2;
 
 /** Translations supported by many near-identical block pairs, with the pairs' block centres as inliers. */
 export function nearBlockTransforms(gray: GrayImage, o: NearBlockOptions, codesOf: BlockCodesOf = blockDescriptors): CopyTransform[] {
@@ -121,7 +121,7 @@ export function nearBlockTransforms(gray: GrayImage, o: NearBlockOptions, codesO
  * Active blocks ordered by their cell (binned coarse coefficients, bins shifted by `shift`), then by
  * the fine coefficient, packed as (cell * FINE_RANGE + fine) * n + index in one float64 each.
  */
-function sortedByBins(codes: Int16Array, D: number, active: readonly number[], shift: number, n: number): Float64Array {
+export function sortedByBins(codes: Int16Array, D: number, active: readonly number[], shift: number, n: number): Float64Array {
   const out = new Float64Array(active.length);
   const half = CELL_BINS / 2;
   active.forEach((i, k) => {
@@ -134,7 +134,7 @@ function sortedByBins(codes: Int16Array, D: number, active: readonly number[], s
 }
 
 /** Squared distance of two blocks' descriptors, stopping early once above `limit`. */
-function distance2(codes: Int16Array, D: number, a: number, b: number, limit: number): number {
+export function distance2(codes: Int16Array, D: number, a: number, b: number, limit: number): number {
   let s = 0;
   for (let f = 0; f < D && s <= limit; f++) s += (codes[a * D + f] - codes[b * D + f]) ** 2;
   return s;

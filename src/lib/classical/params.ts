@@ -102,6 +102,11 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   minDetailDrop: number;
   /** Smallest region kept, as a fraction of the image area. */
   minRegionFraction: number;
+  /**
+   * Grow each verified copy back to its pasted edge (copyRim.ts): verification's windows stop up to
+   * half a window inside it, where they straddle the edge.
+   */
+  copyRim: boolean;
   /** Drop regions that look like text labels (near-binary thin strokes). */
   suppressText: boolean;
   /**
@@ -150,6 +155,8 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * (JPEG), lightly noised or resized with the figure, whose DCT codes no longer hash alike.
    */
   nearBlocks: boolean;
+  /** Also near-identical blocks mirrored or turned by quarter turns (nearSymmetric.ts): re-encoded or noised flipped copies. */
+  nearSymmetries: boolean;
   /** Near-identical block pairs (pooled over neighbouring offsets) a translation needs. */
   nearMinVotes: number;
   /** Fine-detail correlation a near-block translation needs in verification (smooth look-alikes agree in ZNCC, not in grain). */
@@ -226,6 +233,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // 0.622 / 0.577 / 0.548 (0.2).
   minDetailDrop: 0.1,
   minRegionFraction: 0.0005,
+  copyRim: true,
   suppressText: true,
   // Chosen on realistic-tune + photo-tune (360 images): oF1 0.557 -> 0.568, false alarms 1.2% both.
   refineAffine: true,
@@ -241,6 +249,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // On since the detail-peak test (minDetailDrop) rejects the smooth look-alike regions of charts, compound
   // figures and gels that made it cost false alarms before (1.2% -> 5.4% on realistic-tune + photo-tune).
   nearBlocks: true,
+  nearSymmetries: false,
   nearMinVotes: 100,
   // The lower gate for peaked near-block copies, and their lower detail floor (0.7 before), chosen on
   // realistic-tune, photo-tune and photo-tune2: oF1 0.622 -> 0.630, 0.577 -> 0.587, 0.555 -> 0.556 with
@@ -283,10 +292,10 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
   exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain'],
-  near: ['nearBlocks', 'nearMinVotes', 'nearMinDetail', 'nearMinScore', 'nearMinDrop'],
+  near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearMinScore', 'nearMinDrop'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
-  verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'suppressText', 'refineAffine'],
+  verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'copyRim', 'suppressText', 'refineAffine'],
   events: ['events', 'minEventScore', 'minBlurredZncc', 'maxEvents', 'minForgedShare', 'maxEventShare', 'minEventEntropy'],
 });
 

@@ -20,6 +20,7 @@ import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, 
 import { exactTwinRegions } from './exactRegions';
 import { laneTwinPairs } from './lanes';
 import { nearBlockTransforms } from './nearBlocks';
+import { nearSymmetricTransforms } from './nearSymmetric';
 import { resampledTwinPairs } from './resampledTwins';
 
 /** What every stage may read: the image at native size and in the working frame. */
@@ -177,14 +178,16 @@ const exactStage: TransformStage = {
   },
 };
 
-/** Translations of near-identical blocks (nearBlocks.ts): re-encoded or lightly noised copies. */
+/** Near-identical blocks (nearBlocks.ts, and mirrored or turned: nearSymmetric.ts): re-encoded or lightly noised copies. */
 const nearStage: TransformStage = {
   kind: 'transforms',
   name: 'near',
   enabled: (p) => p.nearBlocks,
   propose(input) {
     const { native, p, scale, lap } = input;
-    const found = nearBlockTransforms(native, { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms }, sharedBlockCodes(input));
+    const opts = { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms };
+    const found = nearBlockTransforms(native, opts, sharedBlockCodes(input));
+    if (p.nearSymmetries) found.push(...nearSymmetricTransforms(native, opts, sharedBlockCodes(input)));
     const peakedGate = { drop: p.nearMinDrop, score: p.nearMinScore };
     const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail, peakFirst: true, peakedGate }));
     lap('near');

@@ -1,8 +1,9 @@
 /**
  * Text-label suppression: panel letters, axis labels and scale-bar numbers repeat inside
  * scientific figures and match each other perfectly, but they are not copy-move forgeries.
- * A matched region is text-like when it is small, its grey levels are near-binary (ink and paper)
- * and its ink is thin strokes (erosion by a 5x5 square removes most of it).
+ * A matched region is text-like when it is small, its grey levels are near-binary (ink and paper,
+ * counting the anti-aliased rims of strokes as either) and its ink is thin strokes (erosion by a 5x5
+ * square removes most of it).
  */
 import type { GrayImage } from './grayscale';
 import { erode } from './maskOps';
@@ -11,6 +12,8 @@ import { erode } from './maskOps';
 const MAX_LABEL_FRACTION = 0.03;
 /** Share of pixels at the two grey-level extremes above which a region is near-binary. */
 const BINARY_SHARE = 0.85;
+/** An intermediate grey level this close (pixels, each way) to both ink and paper is a stroke's anti-aliased rim. */
+const RIM = 2;
 /** Share of ink surviving the erosion below which strokes are thin. */
 const THIN_SURVIVAL = 0.25;
 
@@ -50,7 +53,7 @@ export function isTextLike(gray: GrayImage, region: Uint8Array): boolean {
     if (v <= lo + band) dark += hist[v];
     else if (v >= hi - band) light += hist[v];
   }
-  if ((dark + light) / area < BINARY_SHARE) return false;
+  if ((dark + light + strokeEdges(gray, region, x0, y0, x1, y1, lo + band, hi - band)) / area < BINARY_SHARE) return false;
   // Ink is the minority class.
   const inkIsDark = dark <= light;
   const bw = x1 - x0 + 1;
@@ -72,4 +75,31 @@ export function isTextLike(gray: GrayImage, region: Uint8Array): boolean {
   let survived = 0;
   for (const v of erode(ink, bw, bh, 2)) survived += v;
   return survived / inkCount < THIN_SURVIVAL;
+}
+
+/**
+ * Region pixels between the ink and paper levels with both an ink pixel (<= dark) and a paper pixel
+ * (>= light) within RIM pixels: the rims of rendered, anti-aliased strokes, which belong to a
+ * near-binary label as much as its ink and paper do (a blurred band's slope has no such neighbours).
+ */
+function strokeEdges(gray: GrayImage, region: Uint8Array, x0: number, y0: number, x1: number, y1: number, dark: number, light: number): number {
+  const { width: w, data } = gray;
+  let rims = 0;
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      const i = y * w + x;
+      if (!region[i] || data[i] <= dark || data[i] >= light) continue;
+      let ink = false;
+      let paper = false;
+      for (let yy = Math.max(y0, y - RIM); yy <= Math.min(y1, y + RIM) && !(ink && paper); yy++) {
+        for (let xx = Math.max(x0, x - RIM); xx <= Math.min(x1, x + RIM); xx++) {
+          const v = data[yy * w + xx];
+          if (v <= dark) ink = true;
+          else if (v >= light) paper = true;
+        }
+      }
+      if (ink && paper) rims++;
+    }
+  }
+  return rims;
 }

@@ -181,7 +181,7 @@ function padRoi(roi: Roi, r: number, W: number, H: number): Roi {
 }
 
 /** The value of v (W x H, row-major) at (x, y), 0 <= x <= W - 1 and 0 <= y <= H - 1, bilinear. */
-function bilinear(v: ArrayLike<number>, W: number, H: number, x: number, y: number): number {
+export function bilinear(v: ArrayLike<number>, W: number, H: number, x: number, y: number): number {
   const x0 = Math.min(W - 2, Math.floor(x));
   const y0 = Math.min(H - 2, Math.floor(y));
   const fx = x - x0;
