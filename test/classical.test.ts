@@ -226,17 +226,23 @@ test('morphology and box means agree with their definitions (brute force) at eve
   }
 });
 
+/** A w x h figure of paper (250) with `chars` in ink (10) at 3x the font's size, from (6, 8), 20 px apart. */
+function label(chars: string, w: number, h: number): Uint8Array {
+  const text = new Uint8Array(w * h).fill(250);
+  chars.split('').forEach((ch, k) => {
+    const g = glyph(ch);
+    for (let y = 0; y < 7 * 3; y++) for (let x = 0; x < 5 * 3; x++) if (g[Math.floor(y / 3) * 5 + Math.floor(x / 3)]) text[(y + 8) * w + 6 + k * 20 + x] = 10;
+  });
+  return text;
+}
+
 test('text labels look like text; a blot band does not', () => {
   // A 600x300 figure; the matched region is an 80x40 box, 1.8% of it (labels are small).
   const w = 600;
   const h = 300;
   const box = new Uint8Array(w * h);
   for (let y = 0; y < 40; y++) for (let x = 0; x < 80; x++) box[y * w + x] = 1;
-  const text = new Uint8Array(w * h).fill(250);
-  'AB7'.split('').forEach((ch, k) => {
-    const g = glyph(ch);
-    for (let y = 0; y < 7 * 3; y++) for (let x = 0; x < 5 * 3; x++) if (g[Math.floor(y / 3) * 5 + Math.floor(x / 3)]) text[(y + 8) * w + 6 + k * 20 + x] = 10;
-  });
+  const text = label('AB7', w, h);
   assert.equal(isTextLike({ data: text, width: w, height: h }, box), true);
   const band = new Uint8Array(w * h).fill(230);
   for (let y = 0; y < 40; y++) for (let x = 0; x < 80; x++) band[y * w + x] = Math.round(230 - (150 * Math.exp(-(((y - 20) / 6) ** 2))) / (1 + ((x - 40) / 30) ** 8));
@@ -252,11 +258,7 @@ test('anti-aliased labels (strokes with grey rims) are text; a blot band is not'
   // the region hugs the label, as a verified match of two equal labels does
   const box = new Uint8Array(w * h);
   for (let y = 5; y < 33; y++) for (let x = 3; x < 45; x++) box[y * w + x] = 1;
-  const text = new Uint8Array(w * h).fill(250);
-  '55'.split('').forEach((ch, k) => {
-    const g = glyph(ch);
-    for (let y = 0; y < 7 * 3; y++) for (let x = 0; x < 5 * 3; x++) if (g[Math.floor(y / 3) * 5 + Math.floor(x / 3)]) text[(y + 8) * w + 6 + k * 20 + x] = 10;
-  });
+  const text = label('55', w, h);
   // a 3x3 box blur twice: every stroke gets a rim of intermediate greys, as a rendered and resized label has
   let blurred = text;
   for (let pass = 0; pass < 2; pass++) {

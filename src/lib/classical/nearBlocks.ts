@@ -27,21 +27,21 @@ export interface NearBlockOptions {
 
 const B = 8;
 /** Bin step of the sort's coarse coefficients (grey levels of the orthonormal DCT). */
-export const BIN = 16;
+const BIN = 16;
 /** How many following blocks in sort order each block is compared with. */
-export const WINDOW = 8;
+const WINDOW = 8;
 /** Twins lie within this distance (15 coefficients) or this share of the block's own AC energy. */
 export const ABS_TOLERANCE = 12;
 export const REL_TOLERANCE = 0.12;
 /** Blocks whose low-frequency AC energy is below this (grey levels) are flat: they match everything. */
 export const MIN_ENERGY = 32;
 /** Coefficients (indices into blockMatch's FREQS) binned for the sort, and the one ordering each bin. */
-export const BINNED = [0, 3, 4] as const; // (1,0), (0,1), (1,1)
-export const FINE = 1; // (2,0)
+const BINNED = [0, 3, 4] as const; // (1,0), (0,1), (1,1)
+const FINE = 1; // (2,0)
 const OFFSETS = 1 << 14;
 /** Bins per coarse coefficient and values of the fine one: the packed sort key stays below 2^53. */
-export const CELL_BINS = 128;
-export const FINE_RANGE = 2048;
+const CELL_BINS = 128;
+const FINE_RANGE = 2048;
 /** A block with more twins than this in its window is ambiguous (periodic or smooth structure): it does not vote. */
 export const MAX_TWINS = 2;
 
@@ -69,8 +69,43 @@ export function nearBlockTransforms(gray: GrayImage, o: NearBlockOptions, codesO
   const pairs: number[] = [];
   const key = (dx: number, dy: number) => (dx + OFFSETS / 2) * OFFSETS + dy + OFFSETS / 2;
   const minD2 = Math.max(o.minDistance, B) ** 2;
-  const firstCell = new Int32Array(n);
   const twins: number[] = [];
+  forEachNearNeighbours(codes, D, active, n, (i, neighbours) => {
+    twins.length = 0;
+    for (const j of neighbours) {
+      const [s, c] = i < j ? [i, j] : [j, i];
+      const sx = s % cols;
+      const sy = (s - sx) / cols;
+      const cx = c % cols;
+      const cy = (c - cx) / cols;
+      if ((cx - sx) ** 2 + (cy - sy) ** 2 < minD2) continue;
+      const tol = Math.max(ABS_TOLERANCE, REL_TOLERANCE * Math.min(energy[s], energy[c]));
+      if (distance2(codes, D, s, c, tol * tol) > tol * tol) continue;
+      twins.push(s, c);
+    }
+    // a block with many twins is periodic or smooth structure, not one copied block
+    if (twins.length === 0 || twins.length > 2 * MAX_TWINS) return;
+    for (let q = 0; q < twins.length; q += 2) {
+      const s = twins[q];
+      const c = twins[q + 1];
+      const sx = s % cols;
+      const cx = c % cols;
+      const k = key(cx - sx, (c - cx) / cols - (s - sx) / cols);
+      votes.set(k, (votes.get(k) ?? 0) + 1);
+      pairs.push(s, c, k);
+    }
+  });
+  return strongestOffsets(votes, pairs, o, cols);
+}
+
+/**
+ * Calls `visit` with each of the `active` descriptors (indices into `codes`, n in all) and the ones that
+ * follow it within WINDOW in the sort by bins and share its cell, in two passes over bins shifted by half
+ * a step (the second pass only with those the first one's bins kept apart).
+ */
+export function forEachNearNeighbours(codes: Int16Array, D: number, active: readonly number[], n: number, visit: (i: number, neighbours: readonly number[]) => void): void {
+  const firstCell = new Int32Array(n);
+  const neighbours: number[] = [];
   for (const shift of [0, BIN / 2]) {
     const sorted = sortedByBins(codes, D, active, shift, n);
     // unpacked once: float modulo in the inner loop costs more than the comparisons
@@ -85,43 +120,23 @@ export function nearBlockTransforms(gray: GrayImage, o: NearBlockOptions, codesO
       const i = index[a];
       const cell = cells[a];
       if (shift === 0) firstCell[i] = cell;
-      twins.length = 0;
+      neighbours.length = 0;
       for (let b = a + 1; b < Math.min(sorted.length, a + 1 + WINDOW); b++) {
         if (cells[b] !== cell) break;
         const j = index[b];
-        // the second pass only adds twins the first one's bins kept apart
         if (shift !== 0 && firstCell[i] === firstCell[j]) continue;
-        const [s, c] = i < j ? [i, j] : [j, i];
-        const sx = s % cols;
-        const sy = (s - sx) / cols;
-        const cx = c % cols;
-        const cy = (c - cx) / cols;
-        if ((cx - sx) ** 2 + (cy - sy) ** 2 < minD2) continue;
-        const tol = Math.max(ABS_TOLERANCE, REL_TOLERANCE * Math.min(energy[s], energy[c]));
-        if (distance2(codes, D, s, c, tol * tol) > tol * tol) continue;
-        twins.push(s, c);
+        neighbours.push(j);
       }
-      // a block with many twins is periodic or smooth structure, not one copied block
-      if (twins.length === 0 || twins.length > 2 * MAX_TWINS) continue;
-      for (let q = 0; q < twins.length; q += 2) {
-        const s = twins[q];
-        const c = twins[q + 1];
-        const sx = s % cols;
-        const cx = c % cols;
-        const k = key(cx - sx, (c - cx) / cols - (s - sx) / cols);
-        votes.set(k, (votes.get(k) ?? 0) + 1);
-        pairs.push(s, c, k);
-      }
+      if (neighbours.length > 0) visit(i, neighbours);
     }
   }
-  return strongestOffsets(votes, pairs, o, cols);
 }
 
 /**
  * Active blocks ordered by their cell (binned coarse coefficients, bins shifted by `shift`), then by
  * the fine coefficient, packed as (cell * FINE_RANGE + fine) * n + index in one float64 each.
  */
-export function sortedByBins(codes: Int16Array, D: number, active: readonly number[], shift: number, n: number): Float64Array {
+function sortedByBins(codes: Int16Array, D: number, active: readonly number[], shift: number, n: number): Float64Array {
   const out = new Float64Array(active.length);
   const half = CELL_BINS / 2;
   active.forEach((i, k) => {

@@ -16,7 +16,7 @@
 import { affineOf, type BlockCodesOf, blockDescriptors, boxDownscale, downscaleFactor, PERMUTE, SYMMETRIES } from './blockMatch';
 import type { CopyTransform } from './geometry';
 import type { GrayImage } from './grayscale';
-import { ABS_TOLERANCE, BIN, CELL_BINS, distance2, FINE_RANGE, MAX_TWINS, MIN_ENERGY, type NearBlockOptions, REL_TOLERANCE, sortedByBins, WINDOW } from './nearBlocks';
+import { ABS_TOLERANCE, distance2, forEachNearNeighbours, MAX_TWINS, MIN_ENERGY, type NearBlockOptions, REL_TOLERANCE } from './nearBlocks';
 import { rescaleTransform } from './ransac';
 
 const B = 8;
@@ -92,56 +92,39 @@ export function nearSymmetricTransforms(gray: GrayImage, o: NearBlockOptions, co
   const pairs: number[] = [];
   const key = (r: number, tx: number, ty: number) => (r * OFFSETS + tx + OFFSETS / 2) * OFFSETS + ty + OFFSETS / 2;
   const minD2 = Math.max(o.minDistance, B) ** 2;
-  const firstCell = new Int32Array(E);
   const twins: number[] = [];
-  for (const shift of [0, BIN / 2]) {
-    const sorted = sortedByBins(ecodes, D, all, shift, E);
-    const index = new Int32Array(sorted.length);
-    const cells = new Int32Array(sorted.length);
-    for (let a = 0; a < sorted.length; a++) {
-      const cellFine = Math.floor(sorted[a] / E);
-      index[a] = sorted[a] - cellFine * E;
-      cells[a] = Math.floor(cellFine / FINE_RANGE);
+  forEachNearNeighbours(ecodes, D, all, E, (ea, neighbours) => {
+    twins.length = 0;
+    const i = entryBlock[ea];
+    for (const eb of neighbours) {
+      const j = entryBlock[eb];
+      if (j === i) continue;
+      // desc_i under sym(ea) ~ desc_j under sym(eb): desc_j ~ desc_i under r
+      const r = COMPOSE[entrySym[ea]][INVERSE[entrySym[eb]]];
+      if (r === 0) continue; // translations: nearBlocks.ts
+      const ix = i % cols;
+      const jx = j % cols;
+      const iy = (i - ix) / cols;
+      const jy = (j - jx) / cols;
+      if ((jx - ix) ** 2 + (jy - iy) ** 2 < minD2) continue;
+      const tol = Math.max(ABS_TOLERANCE, REL_TOLERANCE * Math.min(energies[i], energies[j]));
+      if (distance2(ecodes, D, ea, eb, tol * tol) > tol * tol) continue;
+      // a block that is itself symmetric under r (a band's cross-section, a smooth ramp) says nothing of a mirrored copy
+      if (selfDistance2(codes, D, i, r, tol * tol) <= tol * tol) continue;
+      twins.push(i, j, r);
     }
-    for (let a = 0; a < sorted.length; a++) {
-      const ea = index[a];
-      const cell = cells[a];
-      if (shift === 0) firstCell[ea] = cell;
-      twins.length = 0;
-      const i = entryBlock[ea];
-      for (let b = a + 1; b < Math.min(sorted.length, a + 1 + WINDOW); b++) {
-        if (cells[b] !== cell) break;
-        const eb = index[b];
-        if (shift !== 0 && firstCell[ea] === firstCell[eb]) continue;
-        const j = entryBlock[eb];
-        if (j === i) continue;
-        // desc_i under sym(ea) ~ desc_j under sym(eb): desc_j ~ desc_i under r
-        const r = COMPOSE[entrySym[ea]][INVERSE[entrySym[eb]]];
-        if (r === 0) continue; // translations: nearBlocks.ts
-        const ix = i % cols;
-        const jx = j % cols;
-        const iy = (i - ix) / cols;
-        const jy = (j - jx) / cols;
-        if ((jx - ix) ** 2 + (jy - iy) ** 2 < minD2) continue;
-        const tol = Math.max(ABS_TOLERANCE, REL_TOLERANCE * Math.min(energies[i], energies[j]));
-        if (distance2(ecodes, D, ea, eb, tol * tol) > tol * tol) continue;
-        // a block that is itself symmetric under r (a band's cross-section, a smooth ramp) says nothing of a mirrored copy
-        if (selfDistance2(codes, D, i, r, tol * tol) <= tol * tol) continue;
-        twins.push(i, j, r);
-      }
-      if (twins.length === 0 || twins.length > 3 * MAX_TWINS) continue;
-      for (let q = 0; q < twins.length; q += 3) {
-        // the earlier block is the source, so one copy votes for one transform whichever end asked
-        const [s, c, r] = twins[q] < twins[q + 1] ? [twins[q], twins[q + 1], twins[q + 2]] : [twins[q + 1], twins[q], INVERSE[twins[q + 2]]];
-        const sx = s % cols;
-        const cx = c % cols;
-        const a = affineOf(r, sx, (s - sx) / cols, cx, (c - cx) / cols);
-        const k = key(r, a[2], a[5]);
-        votes.set(k, (votes.get(k) ?? 0) + 1);
-        pairs.push(s, c, k);
-      }
+    if (twins.length === 0 || twins.length > 3 * MAX_TWINS) return;
+    for (let q = 0; q < twins.length; q += 3) {
+      // the earlier block is the source, so one copy votes for one transform whichever end asked
+      const [s, c, r] = twins[q] < twins[q + 1] ? [twins[q], twins[q + 1], twins[q + 2]] : [twins[q + 1], twins[q], INVERSE[twins[q + 2]]];
+      const sx = s % cols;
+      const cx = c % cols;
+      const a = affineOf(r, sx, (s - sx) / cols, cx, (c - cx) / cols);
+      const k = key(r, a[2], a[5]);
+      votes.set(k, (votes.get(k) ?? 0) + 1);
+      pairs.push(s, c, k);
     }
-  }
+  });
   return strongest(votes, pairs, o, cols);
 }
 
