@@ -44,7 +44,7 @@ for (const [name, noise] of [['pasted as is', 0], ['noised after the paste (sd 3
     const v = verifyCopy(g, seeds(A, SX, SY, S), resolveParams({}));
     const before = coverage(v.source);
     assert.ok(before.recall < 0.9, `verification alone covers ${before.recall.toFixed(3)} of the square (the rim is missing)`);
-    const grown = growCopyRim(g, v.source, A, 3);
+    const grown = growCopyRim(g, v.source, v.target, A, 3);
     const after = coverage(grown.source);
     assert.ok(after.recall >= 0.95 && after.recall > before.recall + 0.1, `grown: recall ${after.recall.toFixed(3)} (before ${before.recall.toFixed(3)})`);
     // noised, some pixels just outside agree within the noise too: the growth overshoots by a little

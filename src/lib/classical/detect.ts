@@ -291,7 +291,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       rejectedFor: rejection?.[0],
     });
     if (rejection) continue;
-    const { source, target } = p.copyRim ? growCopyRim(gray, v.source, t.affine, (p.znccWindow - 1) / 2) : v;
+    const { source, target } = p.copyRim ? growCopyRim(gray, v.source, v.target, t.affine, (p.znccWindow - 1) / 2) : v;
     pairs.push({ source, target, score, affine: t.affine, ...(admitted && { admitted }) });
   }
   return { pairs, candidates };
