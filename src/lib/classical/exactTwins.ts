@@ -65,8 +65,7 @@ export function exactTwinMap(image: Image, opts: ExactTwinOptions = {}): Uint8Ar
   const grid: BlockGrid = { keys, W, H, B, cols, rows };
   const hashes = blockHashes(grid);
   const active = activeBlocks(grid);
-  const table = new BlockTable(hashes.ident, active);
-  const { pairA, pairB, pairKey, votes } = verifiedTwinPairs(grid, hashes, table, active, minDistance, maxBucket);
+  const { pairA, pairB, pairKey, votes } = verifiedTwinPairs(grid, hashes, active, minDistance, maxBucket);
   const matched = new Uint8Array(rows * cols);
   for (let k = 0; k < pairA.length; k++) if (votes.get(pairKey[k])! >= minVotes) matched[pairA[k]] = matched[pairB[k]] = 1;
   paintBlocks(grid, matched, out);
@@ -159,7 +158,7 @@ export function twinPairs(image: Image, opts: ExactTwinOptions = {}): TwinPairs 
   const grid: BlockGrid = { keys: pixelKeys(image), W, H, B, cols, rows };
   const hashes = blockHashes(grid);
   const active = activeBlocks(grid);
-  return verifiedTwinPairs(grid, hashes, new BlockTable(hashes.ident, active), active, minDistance, maxBucket);
+  return verifiedTwinPairs(grid, hashes, active, minDistance, maxBucket);
 }
 
 /** What twinPairs depends on among the options, as a memo key. */
@@ -253,10 +252,10 @@ function slide(B: number, src: Int32Array, s0: number, step: number, count: numb
 }
 
 interface BlockHashes {
-  /** The identity's hash of every block (kept for the table). */
+  /** The identity's hash of every block. */
   ident: Int32Array;
-  /** The hashes of symmetry `sym`'s variant of every block, written into `out`. */
-  variant(sym: number, out: Int32Array): Int32Array;
+  /** The smallest of the hashes of the block's 8 symmetric variants: the same for a block and each of its twins. */
+  canonical: Int32Array;
 }
 
 function blockHashes(g: BlockGrid): BlockHashes {
@@ -274,16 +273,49 @@ function blockHashes(g: BlockGrid): BlockHashes {
   });
   // variant s of block P has P[k][l] at (i, j) = t ? (l', k') : (k', l') with k' = fi ? B-1-k : k, l' = fj ? B-1-l : l
   // (i indexes rows of the variant): coefficient a^i b^j.
-  // One symmetry's hashes at a time (memory: the identity's, kept for the table, and one more).
+  // One symmetry's hashes at a time (memory: the identity's, the running minimum, and one more).
   const variant = (sym: number, out: Int32Array): Int32Array => {
     const { t, fi, fj } = SYMS[sym];
     // non-transposed: row pass over l with b^{l'}, column pass over k with a^{k'};
     // transposed: row pass over l with a^{l'}, column pass over k with b^{k'}.
-    const r = rowPass[(t ? 2 : 0) + (fj ? 1 : 0)];
-    for (let x = 0; x < cols; x++) slide(B, r, x, cols, rows, out, x, cols, t ? Bm : A, fi);
+    slideRows(B, rowPass[(t ? 2 : 0) + (fj ? 1 : 0)], cols, rows, out, t ? Bm : A, fi);
     return out;
   };
-  return { ident: variant(0, new Int32Array(rows * cols)), variant };
+  const ident = variant(0, new Int32Array(rows * cols));
+  const canonical = Int32Array.from(ident);
+  const scratch = new Int32Array(rows * cols);
+  for (let sym = 1; sym < SYMS.length; sym++) {
+    variant(sym, scratch);
+    for (let i = 0; i < canonical.length; i++) if (scratch[i] < canonical[i]) canonical[i] = scratch[i];
+  }
+  return { ident, canonical };
+}
+
+/**
+ * `slide` down every column of `src` (cols wide) at once, a row at a time: the same sums, with the
+ * memory read in order rather than a column's stride apart.
+ */
+function slideRows(B: number, src: Int32Array, cols: number, count: number, out: Int32Array, base: number, reversed: boolean): void {
+  const top = pow(base, reversed ? B - 1 : B);
+  const h = new Int32Array(cols);
+  if (reversed) {
+    for (let j = 0; j < B; j++) for (let x = 0, o = j * cols; x < cols; x++) h[x] = (Math.imul(h[x], base) + src[o + x]) | 0;
+    out.set(h, 0);
+    for (let y = 1; y < count; y++) {
+      const drop = (y - 1) * cols;
+      const add = (y + B - 1) * cols;
+      const o = y * cols;
+      for (let x = 0; x < cols; x++) out[o + x] = h[x] = (Math.imul((h[x] - Math.imul(src[drop + x], top)) | 0, base) + src[add + x]) | 0;
+    }
+  } else {
+    for (let j = B - 1; j >= 0; j--) for (let x = 0, o = (count - 1 + j) * cols; x < cols; x++) h[x] = (Math.imul(h[x], base) + src[o + x]) | 0;
+    out.set(h, (count - 1) * cols);
+    for (let y = count - 2; y >= 0; y--) {
+      const add = y * cols;
+      const drop = (y + B) * cols;
+      for (let x = 0; x < cols; x++) out[add + x] = h[x] = (src[add + x] + Math.imul(h[x], base) - Math.imul(src[drop + x], top)) | 0;
+    }
+  }
 }
 
 /** Blocks that are not constant: constant blocks match any other constant block of the same value, which is not evidence. */
@@ -312,32 +344,38 @@ function activeBlocks(g: BlockGrid): Uint8Array {
 /**
  * Verified twin pairs, each with the copy transform it implies: the symmetry and where the image
  * origin lands, which all block pairs of one pasted region share (`votes` counts them per key).
+ *
+ * A block and its twin under any symmetry have the same set of 8 variant hashes, so they share the
+ * smallest of them (the block's canonical hash): one lookup per block finds the few blocks that
+ * can have a twin at all, instead of one lookup per block and symmetry in a table of every block
+ * (8 random reads of a large table, most of this stage's time). Only those candidates are then
+ * looked up symmetry by symmetry, in a table of the candidates alone.
  */
 function verifiedTwinPairs(
   g: BlockGrid,
   hashes: BlockHashes,
-  table: BlockTable,
   active: Uint8Array,
   minDistance: number,
   maxBucket: number,
 ): { pairA: number[]; pairB: number[]; pairKey: number[]; votes: Map<number, number> } {
-  const { cols, rows } = g;
-  const n = rows * cols;
-  const scratch = new Int32Array(n);
+  const { cols } = g;
   const pairA: number[] = [];
   const pairB: number[] = [];
   const pairKey: number[] = [];
   const votes = new Map<number, number>();
+  const blocks = twinCandidates(hashes, active);
+  const isCandidate = new Uint8Array(active.length);
+  for (const i of blocks) isCandidate[i] = 1;
+  const table = new BlockTable(hashes.ident, isCandidate);
+  const power = hashPowers(g.B);
   const twins = new Int32Array(maxBucket);
   for (let s = 0; s < SYMS.length; s++) {
-    const hs = s === 0 ? hashes.ident : hashes.variant(s, scratch);
-    for (let i = 0; i < n; i++) {
-      if (!active[i]) continue;
-      // the identity finds the block itself: a twin needs the hash twice
-      const found = table.find(hs[i], twins, s === 0);
-      if (found <= 0) continue;
+    for (const i of blocks) {
       const px = i % cols;
       const py = (i - px) / cols;
+      // the identity finds the block itself: a twin needs the hash twice
+      const found = table.find(variantHash(g, power, s, px, py), twins, s === 0);
+      if (found <= 0) continue;
       for (let f = 0; f < found; f++) {
         const q = twins[f];
         const qx = q % cols;
@@ -353,6 +391,47 @@ function verifiedTwinPairs(
     }
   }
   return { pairA, pairB, pairKey, votes };
+}
+
+/** The active blocks (ascending) whose canonical hash another active block shares: the only ones that can have a twin. */
+function twinCandidates(hashes: BlockHashes, active: Uint8Array): number[] {
+  const table = new BlockTable(hashes.canonical, active);
+  const probe = new Int32Array(2);
+  const blocks: number[] = [];
+  for (let i = 0; i < active.length; i++) {
+    if (!active[i]) continue;
+    // 2, or -1 past two: another block shares the hash; 1: the block alone
+    const found = table.find(hashes.canonical[i], probe, true);
+    if (found === 2 || found === -1) blocks.push(i);
+  }
+  return blocks;
+}
+
+/** a^k and b^k for k < B: the hash's coefficients. */
+function hashPowers(B: number): { a: Int32Array; b: Int32Array } {
+  const a = new Int32Array(B);
+  const b = new Int32Array(B);
+  for (let k = 0; k < B; k++) {
+    a[k] = pow(A, k);
+    b[k] = pow(Bm, k);
+  }
+  return { a, b };
+}
+
+/** The hash of symmetry s's variant of the block at (px, py), from its pixels: what blockHashes' passes give it. */
+function variantHash(g: BlockGrid, power: { a: Int32Array; b: Int32Array }, s: number, px: number, py: number): number {
+  const { keys, W, B } = g;
+  const { t, fi, fj } = SYMS[s];
+  let h = 0;
+  for (let k = 0; k < B; k++) {
+    const kk = fi ? B - 1 - k : k;
+    for (let l = 0; l < B; l++) {
+      const ll = fj ? B - 1 - l : l;
+      const c = t ? Math.imul(power.a[ll], power.b[kk]) : Math.imul(power.a[kk], power.b[ll]);
+      h = (h + Math.imul(keys[(py + k) * W + px + l], c)) | 0;
+    }
+  }
+  return h;
 }
 
 /** Pixel by pixel: is symmetry s's variant of the block at (px, py) the block at (qx, qy)? variant[i][j] of P is Q[i][j]. */

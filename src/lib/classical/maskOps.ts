@@ -11,14 +11,27 @@
 export function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
   const tmp = new Float32Array(w * h);
   const out = new Float32Array(w * h);
+  // interior windows hold 2r + 1 pixels and need no clipping: the loops are split so that only the
+  // r columns (rows) at each border pay for it
+  const full = 2 * r + 1;
+  const left = Math.min(r, w);
+  const right = Math.max(left, w - r - 1);
   for (let y = 0; y < h; y++) {
     const row = y * w;
     let sum = 0;
     for (let x = 0; x <= Math.min(r, w - 1); x++) sum += src[row + x];
-    for (let x = 0; x < w; x++) {
-      const lo = Math.max(0, x - r);
-      const hi = Math.min(w - 1, x + r);
-      tmp[row + x] = sum / (hi - lo + 1);
+    let x = 0;
+    for (; x < left; x++) {
+      tmp[row + x] = sum / (Math.min(w - 1, x + r) + 1);
+      if (x + r + 1 < w) sum += src[row + x + r + 1];
+    }
+    for (; x < right; x++) {
+      tmp[row + x] = sum / full;
+      sum += src[row + x + r + 1];
+      sum -= src[row + x - r];
+    }
+    for (; x < w; x++) {
+      tmp[row + x] = sum / (w - Math.max(0, x - r));
       if (x + r + 1 < w) sum += src[row + x + r + 1];
       if (x - r >= 0) sum -= src[row + x - r];
     }
@@ -27,9 +40,21 @@ export function boxMean(src: Float32Array, w: number, h: number, r: number): Flo
   for (let y = 0; y <= Math.min(r, h - 1); y++) for (let x = 0, j = y * w; x < w; x++, j++) colSum[x] += tmp[j];
   for (let y = 0; y < h; y++) {
     const count = Math.min(h - 1, y + r) - Math.max(0, y - r) + 1;
-    for (let x = 0, j = y * w; x < w; x++, j++) out[j] = colSum[x] / count;
-    if (y + r + 1 < h) for (let x = 0, j = (y + r + 1) * w; x < w; x++, j++) colSum[x] += tmp[j];
-    if (y - r >= 0) for (let x = 0, j = (y - r) * w; x < w; x++, j++) colSum[x] -= tmp[j];
+    const add = y + r + 1 < h ? (y + r + 1) * w : -1;
+    const sub = y - r >= 0 ? (y - r) * w : -1;
+    const row = y * w;
+    if (add >= 0 && sub >= 0) {
+      // one pass over the row: emit, then slide the column sums down (same sums, in the same order)
+      for (let x = 0; x < w; x++) {
+        const c = colSum[x];
+        out[row + x] = c / count;
+        colSum[x] = c + tmp[add + x] - tmp[sub + x];
+      }
+      continue;
+    }
+    for (let x = 0; x < w; x++) out[row + x] = colSum[x] / count;
+    if (add >= 0) for (let x = 0; x < w; x++) colSum[x] += tmp[add + x];
+    if (sub >= 0) for (let x = 0; x < w; x++) colSum[x] -= tmp[sub + x];
   }
   return out;
 }
