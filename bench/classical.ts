@@ -4,6 +4,7 @@ import { performance } from 'perf_hooks';
 import { generateImage } from '../src/lib/data/synth/generate';
 import { FAMILIES } from '../src/lib/data/synth/manifest';
 import { detectWith } from '../src/lib/classical/detect';
+import { hammingKernelUnavailable, prepareHammingKernel, setHammingKernelEnabled } from '../src/lib/classical/hammingKernel';
 import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
 import { computeEvidence } from '../src/lib/evidence/index';
@@ -15,15 +16,16 @@ import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
  * synthetic figures of every family, with the median time of each stage, and the median time of
  * the SegFormer's evidence planes (evidence/index.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
- * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true]
- * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts). Each stage's
+ * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true] [--hamming wasm|js]
+ * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts; `--hamming js`
+ * matches binary descriptors with the JavaScript loop instead of the wasm kernel, hammingKernel.ts). Each stage's
  * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in;
  * msPerImageMedian / msPerImageP90 are the whole detector's p50 / p90 per image at each size.
  */
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' }, detector: { type: 'string' }, sift: { type: 'string' } },
+    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' }, detector: { type: 'string' }, sift: { type: 'string' }, hamming: { type: 'string' } },
     strict: true,
   });
   const n = Number(values.images ?? 4);
@@ -37,7 +39,11 @@ export async function run(argv: string[]): Promise<object> {
     ...(values.detector === undefined ? {} : { detector: values.detector }),
     ...(values.sift === undefined ? {} : { sift: values.sift === 'true' }),
   });
+  if (values.hamming !== undefined && values.hamming !== 'wasm' && values.hamming !== 'js') throw new Error(`--hamming must be wasm or js, got ${values.hamming}`);
   const cv = await loadOpenCv();
+  await prepareHammingKernel();
+  setHammingKernelEnabled(values.hamming !== 'js');
+  const hamming = values.hamming === 'js' ? 'js' : (hammingKernelUnavailable() ?? 'wasm');
   const rng = new Rng('bench-classical');
   const results: Record<string, object> = {};
   for (const side of sizes) {
@@ -75,7 +81,7 @@ export async function run(argv: string[]): Promise<object> {
       evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
-  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching }, loadAverage: os.loadavg().map(round), sizes: results };
+  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching, hamming }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
 

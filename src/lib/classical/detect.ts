@@ -12,6 +12,7 @@ import { touchesItsCopy } from './selfContact';
 import { normalizeContrast } from './contrast';
 import type { Affine, CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
+import { prepareHammingKernel } from './hammingKernel';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 import { type RejectedFit, rescaleTransform } from './ransac';
@@ -70,6 +71,7 @@ export interface CopyMoveDetection {
 export async function detectCopyMove(image: Image, params: ClassicalParamsInput = {}): Promise<CopyMoveDetection> {
   const p = resolveParams(params);
   const cv = await loadOpenCv();
+  await prepareHammingKernel(); // on failure matching stays in JavaScript, with the same results
   return detectWith(cv, image, p);
 }
 

@@ -15,5 +15,6 @@ export type { ClassicalParams, ClassicalParamsInput, KeypointDetector } from './
 export { EVENT_MODES, gateEvents } from './events';
 export type { EventGate, EventMode } from './events';
 export { loadOpenCv } from './opencv';
+export { hammingKernelUnavailable, prepareHammingKernel } from './hammingKernel';
 export { detectSift, mirrorDescriptors, SIFT_DEFAULTS } from './sift';
 export type { SiftKeypoints, SiftParams } from './sift';

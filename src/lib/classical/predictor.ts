@@ -5,6 +5,7 @@ import { probabilityToInstances } from '../infer/postprocess';
 import type { InstancePrediction, Predictor } from '../infer/types';
 import { detectWith } from './detect';
 import { exactTwinMap, type ExactTwinOptions } from './exactTwins';
+import { prepareHammingKernel } from './hammingKernel';
 import { loadOpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 
@@ -56,6 +57,7 @@ export function createClassicalPredictor(params: ClassicalParamsInput = {}, opts
     async predict(image: Image): Promise<InstancePrediction> {
       if (disposed) throw new ModelError('classical predictor used after dispose()');
       const cv = await loadOpenCv();
+      await prepareHammingKernel(); // on failure matching stays in JavaScript, with the same results
       // Masks at the working size: postprocessPrediction brings them to the image's own size.
       const { instances, scores, notes } = detectWith(cv, boundPixels(image, maxPixels), p);
       return { instances, scores, notes };
