@@ -395,16 +395,38 @@ function verifiedTwinPairs(
 
 /** The active blocks (ascending) whose canonical hash another active block shares: the only ones that can have a twin. */
 function twinCandidates(hashes: BlockHashes, active: Uint8Array): number[] {
-  const table = new BlockTable(hashes.canonical, active);
-  const probe = new Int32Array(2);
-  const blocks: number[] = [];
+  const { canonical } = hashes;
+  // Hashes seen twice in a 2^24-bit filter: a superset of the shared ones, and usually a small one,
+  // so only it needs a table (a table of every block costs a cache miss per block).
+  const seen = new Uint32Array(1 << (FILTER_BITS - 5));
+  const twice = new Uint32Array(1 << (FILTER_BITS - 5));
   for (let i = 0; i < active.length; i++) {
     if (!active[i]) continue;
+    const b = filterBit(canonical[i]);
+    if (seen[b >>> 5] & (1 << (b & 31))) twice[b >>> 5] |= 1 << (b & 31);
+    seen[b >>> 5] |= 1 << (b & 31);
+  }
+  const maybe = new Uint8Array(active.length);
+  for (let i = 0; i < active.length; i++) {
+    const b = filterBit(canonical[i]);
+    if (active[i] && twice[b >>> 5] & (1 << (b & 31))) maybe[i] = 1;
+  }
+  const table = new BlockTable(canonical, maybe);
+  const probe = new Int32Array(2);
+  const blocks: number[] = [];
+  for (let i = 0; i < maybe.length; i++) {
+    if (!maybe[i]) continue;
     // 2, or -1 past two: another block shares the hash; 1: the block alone
-    const found = table.find(hashes.canonical[i], probe, true);
+    const found = table.find(canonical[i], probe, true);
     if (found === 2 || found === -1) blocks.push(i);
   }
   return blocks;
+}
+
+const FILTER_BITS = 24;
+
+function filterBit(h: number): number {
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> (32 - FILTER_BITS);
 }
 
 /** a^k and b^k for k < B: the hash's coefficients. */
