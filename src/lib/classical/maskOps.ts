@@ -68,12 +68,23 @@ function morph(m: Uint8Array, w: number, h: number, r: number, dilate: boolean):
   // a hit is a 1 for dilation and a 0 for erosion: m[i] ^ flip is 1 on a hit (branch-free counting)
   const flip = dilate ? 0 : 1;
   const rowHits = new Uint8Array(w * h);
+  // x in [0, enter) has a pixel entering the window at x + r; x in [leave, w) one leaving at x - r - 1
+  const enter = Math.max(0, w - r);
+  const leave = Math.min(w, r + 1);
   for (let y = 0; y < h; y++) {
     const row = y * w;
     let count = 0;
     for (let x = 0; x < Math.min(r, w); x++) count += m[row + x] ^ flip;
-    for (let x = 0; x < w; x++) {
-      if (x + r < w) count += m[row + x + r] ^ flip;
+    let x = 0;
+    for (; x < Math.min(enter, leave); x++) {
+      count += m[row + x + r] ^ flip;
+      rowHits[row + x] = count > 0 ? 1 : 0;
+    }
+    for (; x < enter; x++) {
+      count += (m[row + x + r] ^ flip) - (m[row + x - r - 1] ^ flip);
+      rowHits[row + x] = count > 0 ? 1 : 0;
+    }
+    for (; x < w; x++) {
       if (x - r - 1 >= 0) count -= m[row + x - r - 1] ^ flip;
       rowHits[row + x] = count > 0 ? 1 : 0;
     }
@@ -82,9 +93,20 @@ function morph(m: Uint8Array, w: number, h: number, r: number, dilate: boolean):
   const colCount = new Int32Array(w);
   for (let y = 0; y < Math.min(r, h); y++) for (let x = 0, j = y * w; x < w; x++, j++) colCount[x] += rowHits[j];
   for (let y = 0; y < h; y++) {
-    if (y + r < h) for (let x = 0, j = (y + r) * w; x < w; x++, j++) colCount[x] += rowHits[j];
-    if (y - r - 1 >= 0) for (let x = 0, j = (y - r - 1) * w; x < w; x++, j++) colCount[x] -= rowHits[j];
-    for (let x = 0, j = y * w; x < w; x++, j++) out[j] = (colCount[x] > 0 ? 1 : 0) ^ flip;
+    const add = y + r < h ? (y + r) * w : -1;
+    const sub = y - r - 1 >= 0 ? (y - r - 1) * w : -1;
+    const o = y * w;
+    if (add >= 0 && sub >= 0) {
+      for (let x = 0; x < w; x++) {
+        const c = colCount[x] + rowHits[add + x] - rowHits[sub + x];
+        colCount[x] = c;
+        out[o + x] = (c > 0 ? 1 : 0) ^ flip;
+      }
+      continue;
+    }
+    if (add >= 0) for (let x = 0; x < w; x++) colCount[x] += rowHits[add + x];
+    if (sub >= 0) for (let x = 0; x < w; x++) colCount[x] -= rowHits[sub + x];
+    for (let x = 0; x < w; x++) out[o + x] = (colCount[x] > 0 ? 1 : 0) ^ flip;
   }
   return out;
 }
