@@ -288,6 +288,7 @@ class RowSpectra {
  */
 function bestShifts(spectra: RowSpectra, a: PanelBox, b: PanelBox, same: boolean, o: LaneOptions): Shift[] {
   const n = spectra.n;
+  const half = n >> 1;
   const h = Math.min(a.h, b.h) - 2 * o.maxRowShift;
   const y0 = a.y + o.maxRowShift;
   const step = Math.max(1, Math.floor(h / o.maxRows));
@@ -315,7 +316,9 @@ function bestShifts(spectra: RowSpectra, a: PanelBox, b: PanelBox, same: boolean
       const Aim = A.im;
       const Bre = B.re;
       const Bim = B.im;
-      for (let k = 0; k < n; k++) {
+      // The rows are real, so their spectra and both products are Hermitian: the upper half is the
+      // conjugate of the lower one, filled in below instead of summed.
+      for (let k = 0; k <= half; k++) {
         const ar = Are[k];
         const ai = Aim[k];
         const br = Bre[k];
@@ -327,6 +330,12 @@ function bestShifts(spectra: RowSpectra, a: PanelBox, b: PanelBox, same: boolean
       }
     }
     if (ea <= 0 || eb <= 0) continue;
+    for (let k = 1; k < half; k++) {
+      tr[n - k] = tr[k];
+      ti[n - k] = -ti[k];
+      mr[n - k] = mr[k];
+      mi[n - k] = -mi[k];
+    }
     fft(tr, ti, true);
     fft(mr, mi, true);
     const norm = n * Math.sqrt(ea * eb);
