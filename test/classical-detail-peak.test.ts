@@ -6,7 +6,7 @@ import type { GrayImage } from '../src/lib/classical/grayscale';
 import type { Affine } from '../src/lib/classical/geometry';
 import { detectCopyMove } from '../src/lib/classical/detect';
 import { resolveParams } from '../src/lib/classical/params';
-import { detailDrop, imageWindows, verifyCopy } from '../src/lib/classical/verify';
+import { detailDrop, detailDropAt, imageWindows, registerByDetail, verifyCopy } from '../src/lib/classical/verify';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 import { clamp, rgb, seeds } from './fixtures/translatedCopy';
@@ -115,4 +115,25 @@ test('gate: a re-encoded copy verified below minEventScore passes from nearMinSc
   const strict = await detectCopyMove(image, { nearMinScore: 0.95 });
   assert.equal(strict.instances.count, 0, strict.notes.join('; '));
   assert.ok(strict.notes.some((n) => n.includes('below minEventScore')), strict.notes.join('; '));
+});
+
+test('registerByDetail: a translation proposed 2 px and 1 px off moves to the copy, where its detail peaks; bands stay unpeaked', async () => {
+  const p = resolveParams({});
+  const copy = await jpegRoundTrip(((g) => (translate(g, 30, 40, 64, 181, 117), g))(field('register-copy')), 85);
+  const windows = imageWindows(copy, p);
+  const pixels: number[] = [];
+  for (let y = 44; y < 100; y++) for (let x = 34; x < 90; x++) pixels.push(y * W + x);
+  const off: Affine = [1, 0, 183, 0, 1, 116];
+  const before = detailDropAt(copy, windows, pixels, off);
+  assert.ok(before < p.minDetailDrop, `proposed off the copy, the detail does not peak at the transform (drop ${before})`);
+  const at = registerByDetail(copy, windows, pixels, off, 3);
+  assert.deepEqual(at, [1, 0, 181, 0, 1, 117]);
+  assert.ok(detailDropAt(copy, windows, pixels, at) > 0.4, 'registered, it peaks');
+  assert.equal(registerByDetail(copy, windows, pixels, off, 1)[2], 182, 'at most maxShift each way');
+
+  const look = bands('register-bands');
+  const lookWindows = imageWindows(look, p);
+  const band: Affine = [1, 0, 150, 0, 1, 0];
+  const moved = registerByDetail(look, lookWindows, pixels, band, 3);
+  assert.ok(Math.abs(detailDropAt(look, lookWindows, pixels, moved)) < 0.05, 'bands moved along themselves still do not peak');
 });

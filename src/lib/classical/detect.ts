@@ -21,7 +21,7 @@ import { isTextLike } from './textLabels';
 import { refineAffine } from './refineAffine';
 import { blurredAgreement } from './blurredCopy';
 import { growCopyRim } from './copyRim';
-import { detailDrop, detailDropAt, type ImageWindows, imageWindows, type VerifiedCopy, verifyCopy } from './verify';
+import { detailDrop, detailDropAt, type ImageWindows, imageWindows, registerByDetail, type VerifiedCopy, verifyCopy } from './verify';
 import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
@@ -235,7 +235,12 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
   };
-  const peaked = transforms.filter((t) => {
+  const registered = transforms.map((t) => {
+    if (!t.peakFirst || p.minDetailDrop <= 0 || p.nearRegister <= 0) return t;
+    const affine = registerByDetail(gray, windows, inlierBlocks(t, gray), t.affine, p.nearRegister);
+    return affine === t.affine ? t : { ...t, affine };
+  });
+  const peaked = registered.filter((t) => {
     if (!t.peakFirst || p.minDetailDrop <= 0) return true;
     const drop = detailDropAt(gray, windows, inlierBlocks(t, gray), t.affine);
     if (drop >= p.minDetailDrop) return true;

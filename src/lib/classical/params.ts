@@ -162,6 +162,11 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   /** Fine-detail correlation a near-block translation needs in verification (smooth look-alikes agree in ZNCC, not in grain). */
   nearMinDetail: number;
   /**
+   * Whole pixels (each way) a near-block translation may move to where its fine detail peaks
+   * before the detail-peak test (verify.ts registerByDetail); 0: tested where it was proposed.
+   */
+  nearRegister: number;
+  /**
    * A near-block copy whose detail falls by at least nearMinDrop 2 px off its transform (a sharp
    * peak: a copy, not look-alike structure) passes the gate from this score rather than
    * minEventScore: re-encoding the figure (JPEG) lowers a true copy's mean ZNCC to ~0.85-0.93.
@@ -255,6 +260,10 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // realistic-tune, photo-tune and photo-tune2: oF1 0.622 -> 0.630, 0.577 -> 0.587, 0.555 -> 0.556 with
   // no new false alarm (JPEG-re-encoded copies verify at mean ZNCC 0.85-0.93, detail 0.45-0.6).
   nearMinDetail: 0.4,
+  // Off: at 3 it found more re-encoded copies on the tuning sets (lanes-tune 0.6318 -> 0.6393, realistic-tune,
+  // photo-tune and photo-tune2 unchanged, no new false alarm there), but it also registers a compound figure's
+  // panel frames onto each other exactly (a sharp detail peak at the panel pitch): a false alarm.
+  nearRegister: 0,
   nearMinScore: 0.84,
   nearMinDrop: 0.3,
   // Off: it finds only nearest-neighbour resampled copies, which real editors rarely make; on the
@@ -292,7 +301,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching'],
   exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain'],
-  near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearMinScore', 'nearMinDrop'],
+  near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearRegister', 'nearMinScore', 'nearMinDrop'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'copyRim', 'suppressText', 'refineAffine'],
@@ -372,6 +381,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (p.znccThreshold <= -1 || p.znccThreshold >= 1) throw new ConfigError(`znccThreshold must lie in (-1, 1), got ${p.znccThreshold}`);
   if (!(p.exactRegionMinGrain >= 0 && p.exactRegionMinGrain <= 1)) throw new ConfigError(`exactRegionMinGrain must lie in [0, 1], got ${p.exactRegionMinGrain}`);
   if (!(p.nearMinDetail >= -1 && p.nearMinDetail <= 1)) throw new ConfigError(`nearMinDetail must lie in [-1, 1], got ${p.nearMinDetail}`);
+  if (!Number.isInteger(p.nearRegister) || p.nearRegister < 0 || p.nearRegister > 8) throw new ConfigError(`nearRegister must be an integer in [0, 8], got ${p.nearRegister}`);
   if (!(p.nearMinScore >= 0 && p.nearMinScore <= 1)) throw new ConfigError(`nearMinScore must lie in [0, 1] (a score; minEventScore or above: off), got ${p.nearMinScore}`);
   if (!(p.nearMinDrop >= 0 && p.nearMinDrop <= 2)) throw new ConfigError(`nearMinDrop must lie in [0, 2] (a fall of a correlation), got ${p.nearMinDrop}`);
   if (!(p.minDetailDrop >= 0 && p.minDetailDrop <= 2)) throw new ConfigError(`minDetailDrop must lie in [0, 2] (a fall of a correlation; 0: off), got ${p.minDetailDrop}`);

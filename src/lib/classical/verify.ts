@@ -443,6 +443,34 @@ export function detailDropAt(gray: GrayImage, windows: ImageWindows, pixels: rea
 }
 
 /**
+ * The transform moved by the whole-pixel shift (at most maxShift each way) where the fine-detail
+ * correlation at the pixels peaks, by hill climbing from no shift: a proposal whose translation is
+ * off by a pixel or two (near-duplicate blocks vote on a grid, and a noised copy's best block
+ * twin need not be its own position) would otherwise show its peak beside itself, not at itself.
+ */
+export function registerByDetail(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine, maxShift: number): Affine {
+  let sx = 0;
+  let sy = 0;
+  let best = detailAt(gray, windows, pixels, a, 0, 0);
+  for (;;) {
+    let next: [number, number] | undefined;
+    for (const [dx, dy] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+      const x = sx + dx;
+      const y = sy + dy;
+      if (Math.abs(x) > maxShift || Math.abs(y) > maxShift) continue;
+      const c = detailAt(gray, windows, pixels, a, x, y);
+      if (c > best) {
+        best = c;
+        next = [x, y];
+      }
+    }
+    if (!next) break;
+    [sx, sy] = next;
+  }
+  return sx === 0 && sy === 0 ? a : [a[0], a[1], a[2] + sx, a[3], a[4], a[5] + sy];
+}
+
+/**
  * Fine-detail correlation (image minus its 5x5 mean) between the given pixels x and the image at
  * A x + (sx, sy), bilinear (the warp's 5x5 mean is sampled from the image's).
  */
