@@ -60,6 +60,28 @@ export class BlockTable {
   }
 }
 
+/**
+ * The active entries whose hash may be held more than once (1) by the table's seen-twice filter:
+ * every entry of a repeated hash and a few chance others, without building a table. A table of
+ * these alone then answers exactly, at a fraction of the memory traffic of one over every entry.
+ */
+export function possiblyRepeated(hashes: Int32Array | Uint32Array, active: Uint8Array): Uint8Array {
+  const present = new Uint32Array(1 << (FILTER_BITS - 5));
+  const repeated = new Uint32Array(1 << (FILTER_BITS - 5));
+  for (let i = 0; i < active.length; i++) {
+    if (!active[i]) continue;
+    const b = bitOf(hashes[i]);
+    if (present[b >>> 5] & (1 << (b & 31))) repeated[b >>> 5] |= 1 << (b & 31);
+    present[b >>> 5] |= 1 << (b & 31);
+  }
+  const out = new Uint8Array(active.length);
+  for (let i = 0; i < active.length; i++) {
+    const b = bitOf(hashes[i]);
+    if (active[i] && repeated[b >>> 5] & (1 << (b & 31))) out[i] = 1;
+  }
+  return out;
+}
+
 function bitOf(h: number): number {
   return Math.imul(h, 0x9e3779b1) >>> (32 - FILTER_BITS);
 }

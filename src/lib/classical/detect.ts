@@ -235,15 +235,14 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
   };
-  const registered = transforms.map((t) => {
-    if (!t.peakFirst || p.minDetailDrop <= 0 || p.nearRegister <= 0) return t;
-    const affine = registerByDetail(gray, windows, inlierBlocks(t, gray), t.affine, p.nearRegister);
-    return affine === t.affine ? t : { ...t, affine };
-  });
-  const peaked = registered.filter((t) => {
-    if (!t.peakFirst || p.minDetailDrop <= 0) return true;
-    const drop = detailDropAt(gray, windows, inlierBlocks(t, gray), t.affine);
-    if (drop >= p.minDetailDrop) return true;
+  const peaked = transforms.flatMap((proposed) => {
+    if (!proposed.peakFirst || p.minDetailDrop <= 0) return [proposed];
+    // the pixels depend on the inliers only: registration moves the transform, not them
+    const pixels = inlierBlocks(proposed, gray);
+    const affine = p.nearRegister > 0 ? registerByDetail(gray, windows, pixels, proposed.affine, p.nearRegister) : proposed.affine;
+    const t = affine === proposed.affine ? proposed : { ...proposed, affine };
+    const drop = detailDropAt(gray, windows, pixels, t.affine);
+    if (drop >= p.minDetailDrop) return [t];
     candidates.push({
       ...candidateOf(t, scale),
       meanZncc: 0,
@@ -255,7 +254,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       reason: `detail correlation at the inlier blocks falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis); not verified`,
       rejectedFor: 'detail not peaked',
     });
-    return false;
+    return [];
   });
   const first = peaked.map((t) => {
     const v = verifyCopy(gray, t, p, windows);

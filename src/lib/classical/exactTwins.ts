@@ -15,7 +15,7 @@
  */
 import type { Image } from '../data/types';
 import { ConfigError } from '../errors';
-import { BlockTable } from './blockTable';
+import { BlockTable, possiblyRepeated } from './blockTable';
 import type { Affine, CopyTransform } from './geometry';
 
 export interface ExactTwinOptions {
@@ -363,9 +363,7 @@ function verifiedTwinPairs(
   const pairB: number[] = [];
   const pairKey: number[] = [];
   const votes = new Map<number, number>();
-  const blocks = twinCandidates(hashes, active);
-  const isCandidate = new Uint8Array(active.length);
-  for (const i of blocks) isCandidate[i] = 1;
+  const { blocks, isCandidate } = twinCandidates(hashes, active);
   const table = new BlockTable(hashes.ident, isCandidate);
   const power = hashPowers(g.B);
   const twins = new Int32Array(maxBucket);
@@ -393,40 +391,25 @@ function verifiedTwinPairs(
   return { pairA, pairB, pairKey, votes };
 }
 
-/** The active blocks (ascending) whose canonical hash another active block shares: the only ones that can have a twin. */
-function twinCandidates(hashes: BlockHashes, active: Uint8Array): number[] {
+/**
+ * The active blocks whose canonical hash another active block shares, the only ones that can have a
+ * twin: ascending, and as a 0/1 mask.
+ */
+function twinCandidates(hashes: BlockHashes, active: Uint8Array): { blocks: number[]; isCandidate: Uint8Array } {
   const { canonical } = hashes;
-  // Hashes seen twice in a 2^24-bit filter: a superset of the shared ones, and usually a small one,
-  // so only it needs a table (a table of every block costs a cache miss per block).
-  const seen = new Uint32Array(1 << (FILTER_BITS - 5));
-  const twice = new Uint32Array(1 << (FILTER_BITS - 5));
-  for (let i = 0; i < active.length; i++) {
-    if (!active[i]) continue;
-    const b = filterBit(canonical[i]);
-    if (seen[b >>> 5] & (1 << (b & 31))) twice[b >>> 5] |= 1 << (b & 31);
-    seen[b >>> 5] |= 1 << (b & 31);
-  }
-  const maybe = new Uint8Array(active.length);
-  for (let i = 0; i < active.length; i++) {
-    const b = filterBit(canonical[i]);
-    if (active[i] && twice[b >>> 5] & (1 << (b & 31))) maybe[i] = 1;
-  }
-  const table = new BlockTable(canonical, maybe);
+  // usually few blocks pass the filter, so only they need a table (one of every block costs a cache miss per block)
+  const isCandidate = possiblyRepeated(canonical, active);
+  const table = new BlockTable(canonical, isCandidate);
   const probe = new Int32Array(2);
   const blocks: number[] = [];
-  for (let i = 0; i < maybe.length; i++) {
-    if (!maybe[i]) continue;
+  for (let i = 0; i < isCandidate.length; i++) {
+    if (!isCandidate[i]) continue;
     // 2, or -1 past two: another block shares the hash; 1: the block alone
     const found = table.find(canonical[i], probe, true);
     if (found === 2 || found === -1) blocks.push(i);
+    else isCandidate[i] = 0;
   }
-  return blocks;
-}
-
-const FILTER_BITS = 24;
-
-function filterBit(h: number): number {
-  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> (32 - FILTER_BITS);
+  return { blocks, isCandidate };
 }
 
 /** a^k and b^k for k < B: the hash's coefficients. */

@@ -10,6 +10,8 @@
  * Assembled by wabt from the text below on first use (prepareHammingKernel; no binary ships with
  * sifd), in its own memory.
  */
+import { assembleWat, wasmApi } from '../util/wasm';
+
 /**
  * pairs(q, qxy, i0, i1, c, cxy, cCount, self, minDist2, cap, words64, out) -> pairs written.
  * q, c: descriptors (words64 x 8 bytes each); qxy, cxy: positions (f32 x, y); out: (i, j, d) i32
@@ -76,17 +78,6 @@ export interface BinaryDescriptors {
   words: number;
 }
 
-/** The WebAssembly API, typed locally (tslab compiles notebooks without the DOM/WebAssembly types). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-interface WabtLike {
-  parseWat(filename: string, text: string, features?: Record<string, boolean>): { toBinary(options: object): { buffer: Uint8Array }; destroy(): void };
-}
-
 let kernel: HammingExports | undefined;
 let preparing: Promise<string | undefined> | undefined;
 let unavailable: string | undefined;
@@ -105,15 +96,7 @@ const MAX_CAP = 1 << 30;
 export function prepareHammingKernel(): Promise<string | undefined> {
   preparing ??= (async () => {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const wabt = await (require('wabt') as () => Promise<WabtLike>)();
-      const parsed = wabt.parseWat('sifd-hamming.wat', WAT, {});
-      try {
-        const module = new wasmApi.Module(parsed.toBinary({}).buffer);
-        kernel = new wasmApi.Instance(module, {}).exports as unknown as HammingExports;
-      } finally {
-        parsed.destroy();
-      }
+      kernel = new wasmApi.Instance(await assembleWat('sifd-hamming.wat', WAT), {}).exports as unknown as HammingExports;
       return (unavailable = undefined);
     } catch (err) {
       return (unavailable = `sifd's Hamming kernel did not assemble: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,3 +1,4 @@
+import { assembleWat, type WasmMemory, type WasmModule, wasmApi } from '../../util/wasm';
 import { simdKernelsWat } from './module-wat';
 
 /**
@@ -15,21 +16,6 @@ export interface SimdKernels {
 }
 
 const FUNCTIONS = ['conv2dFilterGrad', 'depthwiseFilterGrad', 'sumLeading', 'copyRows', 'maxPoolGrad', 'resizeBilinearGrad'] as const;
-
-/**
- * The WebAssembly API, typed locally: tslab compiles notebook imports without the DOM/WebAssembly declarations,
- * where `WebAssembly.Memory` and friends do not exist as types.
- */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
-type WasmModule = object;
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** The emscripten module inside tfjs-wasm's backend: the heap is exported (stock builds) or imported (threaded). */
 interface EmscriptenModuleLike {
@@ -71,17 +57,7 @@ export async function prepareSimdKernels(backend: unknown): Promise<string | und
   const shared = isShared(memory);
   try {
     if (!compiled.has(shared)) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const wabt = await (require('wabt') as () => Promise<WabtLike>)();
-      const text = simdKernelsWat(shared);
-      const parsed = wabt.parseWat('sifd-simd-kernels.wat', text, { simd: true, bulk_memory: true, threads: shared });
-      try {
-        // V8 validates the binary when it compiles it (wabt.js's validate() rejects shared memories whatever the features).
-        const { buffer } = parsed.toBinary({});
-        compiled.set(shared, new wasmApi.Module(buffer));
-      } finally {
-        parsed.destroy();
-      }
+      compiled.set(shared, await assembleWat('sifd-simd-kernels.wat', simdKernelsWat(shared), { simd: true, bulk_memory: true, threads: shared }));
     }
     unavailable = undefined;
     simdKernels(backend);
@@ -110,11 +86,4 @@ export function simdKernels(backend: unknown): SimdKernels | undefined {
 /** Why prepareSimdKernels failed (undefined when it succeeded or never ran); setSimdKernelsEnabled is not a reason. */
 export function simdKernelsUnavailable(): string | undefined {
   return unavailable;
-}
-
-interface WabtLike {
-  parseWat(filename: string, text: string, features?: Record<string, boolean>): {
-    toBinary(options: object): { buffer: Uint8Array };
-    destroy(): void;
-  };
 }
