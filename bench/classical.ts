@@ -17,7 +17,7 @@ import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
  * the SegFormer's evidence planes (evidence/index.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
  * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true] [--hamming wasm|js]
- * (`--dense true` adds the rotation-invariant dense matching stage, denseMatch.ts; `--hamming js`
+ * (`--dense false` leaves out the rotation-invariant dense matching stage, denseMatch.ts, on by default; `--hamming js`
  * matches binary descriptors with the JavaScript loop instead of the wasm kernel, hammingKernel.ts). Each stage's
  * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in;
  * msPerImageMedian / msPerImageP90 are the whole detector's p50 / p90 per image at each size.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { denseMatchTransforms, rankFeatures } from '../src/lib/classical/denseMatch';
+import { denseMatchTransforms, rankFeatures, sortByCode } from '../src/lib/classical/denseMatch';
 import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
 import { applyAffine, singularValues } from '../src/lib/classical/ransac';
@@ -100,12 +100,12 @@ test('dense matching proposes a copy turned by an odd angle with the right trans
   }
 });
 
-test('the detector finds a small turned copy that keypoints miss with dense matching on, and with resampled twins on (off by default); an untouched texture stays clean', async () => {
+test('the detector finds a small turned copy that keypoints miss with dense matching (on by default), and with resampled twins on (off by default); an untouched texture stays clean', async () => {
   const W = 160;
   const H = 128;
   const g = field(W, H, 'dense-detect-b');
   // the gate open: this test is about what each proposal stage finds, not about the image-level gate
-  const noTwins = { resampledTwins: false, minEventScore: 0, maxEventShare: 1 };
+  const noTwins = { resampledTwins: false, denseMatching: false, minEventScore: 0, maxEventShare: 1 };
   const clean = await detectCopyMove(rgb(g), { ...noTwins, denseMatching: true });
   assert.equal(clean.instances.count, 0, 'copies found in an untouched texture');
   assert.equal((await detectCopyMove(rgb(g))).instances.count, 0, 'copies found in an untouched texture with the defaults');
@@ -128,6 +128,7 @@ test('the detector finds a small turned copy that keypoints miss with dense matc
   assert.ok(withDense.debug.timings.dense >= 0, 'the dense stage ran');
   // the copy was turned with nearest-neighbour sampling: resampled twins (opt-in) mark it pixel for pixel
   const twins = await detectCopyMove(rgb(g), { ...noTwins, resampledTwins: true });
+  assert.ok((await detectCopyMove(rgb(g))).debug.timings.dense >= 0, 'dense matching is on by default');
   assert.ok(coverage(twins) > 0.85, `resampled twins cover ${coverage(twins).toFixed(2)} of the copy`);
   assert.ok(twins.debug.timings.resampled >= 0, 'the resampled-twin stage ran');
   assert.equal(twins.instances.count, twins.scores.length, 'one score per instance');
@@ -145,7 +146,15 @@ test('a large image is matched at reduced size and the transform comes back in f
     return Math.hypot(x - 520, y - 380) < 6 || Math.hypot(u - 150, v - 150) < 6;
   });
   assert.ok(hit, 'no full-resolution transform between source and copy');
-  assert.ok(Math.max(...hit.src) > 300, 'points are in full-resolution pixels');
+  // its point pairs lie on the full-resolution discs (radius 60), one end on each, and span them
+  const onDisc = (x: number, y: number, cx: number, cy: number) => Math.hypot(x - cx, y - cy) <= 62;
+  let spread = 0;
+  for (let k = 0; k < hit.src.length; k += 2) {
+    const [x, y, u, v] = [hit.src[k], hit.src[k + 1], hit.dst[k], hit.dst[k + 1]];
+    assert.ok((onDisc(x, y, 150, 150) && onDisc(u, v, 520, 380)) || (onDisc(x, y, 520, 380) && onDisc(u, v, 150, 150)), `pair (${x}, ${y}) -> (${u}, ${v}) is off the discs`);
+    spread = Math.max(spread, Math.abs(x - hit.src[0]), Math.abs(y - hit.src[1]));
+  }
+  assert.ok(spread > 40, `points span ${spread} px: not full-resolution pixels`);
 });
 
 test('dense matching rejects bad options by name', () => {
@@ -189,5 +198,18 @@ test('rank features (sliding histograms) equal the quantiles of each disc sorted
         assert.deepEqual(Array.from(f.data.subarray(p * f.dims, (p + 1) * f.dims)), want, `features at (${x}, ${y}), r ${r}`);
       }
     }
+  }
+});
+
+test('the radix sort of hash codes orders by unsigned code, equal codes by index, as a comparison sort does', () => {
+  const rng = new Rng('radix-codes');
+  for (const n of [0, 1, 7, 1000, 5003]) {
+    // few distinct codes (long runs of ties), negative ones (unsigned order) and the extremes
+    const pool = [0, 1, -1, 0x7fffffff, -0x80000000, ...Array.from({ length: 20 }, () => rng.int(-0x80000000, 0x7fffffff))];
+    const codes = Int32Array.from({ length: n }, () => pool[rng.int(0, pool.length - 1)]);
+    const order = new Int32Array(n);
+    sortByCode(codes, order, new Int32Array(n));
+    const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => (codes[a] >>> 0) - (codes[b] >>> 0) || a - b);
+    assert.deepEqual(Array.from(order), want, `n ${n}`);
   }
 });

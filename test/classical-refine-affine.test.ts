@@ -4,7 +4,8 @@ import type { GrayImage } from '../src/lib/classical/grayscale';
 import type { Affine } from '../src/lib/classical/geometry';
 import { resolveParams } from '../src/lib/classical/params';
 import { refineAffine } from '../src/lib/classical/refineAffine';
-import { verifyCopy } from '../src/lib/classical/verify';
+import { refineVerified } from '../src/lib/classical/refineCopy';
+import { imageWindows, verifyCopy } from '../src/lib/classical/verify';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 
@@ -98,4 +99,30 @@ test('refineAffine: a region too small to fit, or a start with nothing to lock o
   const start: Affine = [1, 0, 60, 0, 1, 30];
   const out = refineAffine(g, start, region, { maxShift: 2 });
   if (out) assert.ok(cornerError(out, start, 10, 20, 39, 49) <= 2 + 1e-9);
+});
+
+test('refineVerified: a copy turned by an odd angle and interpolated verifies from its own side (copy onto source) far better', () => {
+  // grainy texture: the editor's bilinear interpolation softens the copy, so windows over the sharp
+  // source compare it with a twice-softened copy, windows over the copy with a once-softened source
+  const f = blobTexture(600, 520, new Rng('two-way'), { base: 120, areaPerBlob: 60, maxRadius: 6, amplitude: 60, noise: 20 });
+  const g: GrayImage = { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: 600, height: 520 };
+  const [sx, sy, r] = [150, 150, 36];
+  const t = (37 * Math.PI) / 180;
+  const lin = [Math.cos(t), -Math.sin(t), Math.sin(t), Math.cos(t)];
+  const truth: Affine = [lin[0], lin[1], 420 - lin[0] * sx - lin[1] * sy, lin[2], lin[3], 330 - lin[2] * sx - lin[3] * sy];
+  pasteResampled(g, truth, sx, sy, r);
+  const p = resolveParams({});
+  const windows = imageWindows(g, p);
+  const src = new Float32Array([sx - 15, sy, sx + 15, sy + 8, sx, sy - 15, sx + 5, sy + 15]);
+  const dst = src.map((_, k) => (k % 2 === 0 ? truth[0] * src[k] + truth[1] * src[k + 1] + truth[2] : truth[3] * src[k - 1] + truth[4] * src[k] + truth[5]));
+  const forward = { affine: truth, src, dst, inliers: 4, cluster: 0, flipped: false };
+  const v = verifyCopy(g, forward, p, windows);
+  assert.ok(v.meanZncc > 0.6 && v.meanZncc < 0.93, `source onto copy verifies at ${v.meanZncc.toFixed(3)}`);
+  const best = refineVerified(g, windows, { t: forward, v }, p, 100);
+  assert.ok(best.v.meanZncc > 0.97, `best verification ${best.v.meanZncc.toFixed(3)} (source onto copy ${v.meanZncc.toFixed(3)})`);
+  const [x, y] = [best.t.affine[0] * 420 + best.t.affine[1] * 330 + best.t.affine[2], best.t.affine[3] * 420 + best.t.affine[4] * 330 + best.t.affine[5]];
+  assert.ok(Math.hypot(x - sx, y - sy) < 1, 'the better verification maps the copy onto its source');
+  assert.equal(best.t.src, dst, "the copy's points are the turned-round transform's sources");
+  // off: the first verification as it was
+  assert.equal(refineVerified(g, windows, { t: forward, v }, { ...p, refineAffine: false }, 100).v, v);
 });

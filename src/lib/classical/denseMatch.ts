@@ -17,8 +17,12 @@ import type { GrayImage } from './grayscale';
 import { boxDownscale, downscaleFactor } from './blockMatch';
 import { type Affine, type CopyTransform, applyAffine, rescaleTransform, singularValues } from './ransac';
 
-/** Pixels matched at native resolution (512x512); larger images are box-downscaled first. */
-const MAX_PIXELS = 1 << 18;
+/**
+ * Pixels matched at native resolution (362x362); larger images are box-downscaled first, a 1 MP
+ * figure by 3. Twice this (a 1 MP figure by 2) costs ~0.5 s per 1 MP figure, a quarter of the whole
+ * detector's budget (docs/results.md).
+ */
+const MAX_PIXELS = 1 << 17;
 
 export interface DenseMatchOptions {
   /** Disc radius of the rank features (default 4: 9x9 discs, small enough for small copies). */
@@ -161,8 +165,33 @@ const LSH_BITS = 4;
 const LSH_CELL = 0.35;
 const LSH_ALL_PAIRS = 8;
 const LSH_SAMPLES = 4;
-/** Above any pixel count matched (MAX_PIXELS); code * INDEX_SPAN + index stays an exact float64. */
-const INDEX_SPAN = 1 << 20;
+
+/**
+ * Indices 0..n-1 into `order`, sorted by unsigned code, equal codes by index: an LSD radix sort,
+ * 8 bits a pass (stable), several times faster than a comparison sort of packed keys.
+ */
+export function sortByCode(codes: Int32Array, order: Int32Array, swap: Int32Array): void {
+  const n = codes.length;
+  const counts = new Int32Array(256);
+  let from = order;
+  let to = swap;
+  for (let i = 0; i < n; i++) from[i] = i;
+  for (let shift = 0; shift < 32; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(codes[from[i]] >>> shift) & 255]++;
+    for (let b = 0, sum = 0; b < 256; b++) {
+      const c = counts[b];
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = from[i];
+      to[counts[(codes[k] >>> shift) & 255]++] = k;
+    }
+    [from, to] = [to, from];
+  }
+  // four passes: the result is back in `order`
+}
 
 /** Nearest-neighbour field: per pixel the offset (dx, dy) to its best match and the feature distance. */
 export interface OffsetField {
@@ -183,18 +212,32 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
   const dy = new Int32Array(n);
   const cost = new Float32Array(n).fill(Infinity);
   const rng = new Rng(seed);
+  // The tens of millions of draws of the search (sampling in buckets, random search) use an inline
+  // xorshift32: the shared generator's method calls cost more than the distances they pick.
+  let state = rng.int(1, 0x7fffffff);
+  const below = (m: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state & 0x7fffffff) % m;
+  };
   const minD2 = minDistance * minDistance;
+  // The features are grey levels (integers): as bytes, 16 per pixel here, the distance loop is cheap and
+  // exact. An offset equal to the pixel's current one cannot beat it and is not measured again.
+  const S = 16 * Math.ceil(D / 16);
+  const f8 = new Uint8Array(n * S);
+  for (let p = 0; p < n; p++) for (let k = 0; k < D; k++) f8[p * S + k] = data[p * D + k];
   const tryOffset = (p: number, x: number, y: number, ox: number, oy: number) => {
     const tx = x + ox;
     const ty = y + oy;
     if (tx < 0 || ty < 0 || tx >= W || ty >= H || ox * ox + oy * oy < minD2) return;
     const q = ty * W + tx;
-    if (!valid[q]) return;
+    if (!valid[q] || (ox === dx[p] && oy === dy[p])) return;
     // stop summing once the distance cannot beat the current match
     const limit = cost[p];
     let c = 0;
-    for (let k = 0, a = p * D, b = q * D; k < D && c < limit; k++) {
-      const d = data[a + k] - data[b + k];
+    for (let a = p * S, b = q * S, end = a + D; a < end && c < limit; a++, b++) {
+      const d = f8[a] - f8[b];
       c += d * d;
     }
     if (c < limit) {
@@ -209,7 +252,7 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
   const pixels = Int32Array.from({ length: n }, (_, p) => p).filter((p) => valid[p]);
   const codes = new Int32Array(pixels.length);
   const order = new Int32Array(pixels.length);
-  const keyed = new Float64Array(pixels.length);
+  const swap = new Int32Array(pixels.length);
   const proj = new Float64Array(pixels.length);
   const seedPair = (p: number, q: number) => {
     const x = p % W;
@@ -222,25 +265,23 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
   for (let t = 0; t < LSH_TABLES && pixels.length > 1; t++) {
     codes.fill(0);
     for (let j = 0; j < LSH_BITS; j++) {
-      const dir = Array.from({ length: D }, () => rng.normal(0, 1));
+      const dir = Float64Array.from({ length: D }, () => rng.normal(0, 1));
       let s = 0;
       let s2 = 0;
-      pixels.forEach((p, i) => {
+      for (let i = 0; i < pixels.length; i++) {
+        const a = pixels[i] * D;
         let v = 0;
-        for (let k = 0; k < D; k++) v += dir[k] * data[p * D + k];
+        for (let k = 0; k < D; k++) v += dir[k] * data[a + k];
         proj[i] = v;
         s += v;
         s2 += v * v;
-      });
+      }
       const sd = Math.sqrt(Math.max(1e-12, s2 / pixels.length - (s / pixels.length) ** 2));
       const w = LSH_CELL * sd;
       const b = rng.next() * w;
       for (let i = 0; i < pixels.length; i++) codes[i] = (Math.imul(codes[i], 0x9e3779b1) + Math.floor((proj[i] + b) / w)) | 0;
     }
-    // sort by code without a comparator: (unsigned code, index) packed into one float64
-    for (let i = 0; i < keyed.length; i++) keyed[i] = (codes[i] >>> 0) * INDEX_SPAN + i;
-    keyed.sort();
-    for (let i = 0; i < order.length; i++) order[i] = keyed[i] % INDEX_SPAN;
+    sortByCode(codes, order, swap);
     for (let lo = 0; lo < order.length; ) {
       let hi = lo + 1;
       while (hi < order.length && codes[order[hi]] === codes[order[lo]]) hi++;
@@ -248,7 +289,7 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
       if (size <= LSH_ALL_PAIRS) {
         for (let i = lo; i < hi; i++) for (let j = i + 1; j < hi; j++) seedPair(pixels[order[i]], pixels[order[j]]);
       } else {
-        for (let i = lo; i < hi; i++) for (let k = 0; k < LSH_SAMPLES; k++) seedPair(pixels[order[i]], pixels[order[lo + rng.int(0, size - 1)]]);
+        for (let i = lo; i < hi; i++) for (let k = 0; k < LSH_SAMPLES; k++) seedPair(pixels[order[i]], pixels[order[lo + below(size)]]);
       }
       lo = hi;
     }
@@ -256,7 +297,7 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
   for (const p of pixels) {
     const x = p % W;
     const y = (p - x) / W;
-    tryOffset(p, x, y, rng.int(0, W - 1) - x, rng.int(0, H - 1) - y);
+    tryOffset(p, x, y, below(W) - x, below(H) - y);
   }
   const propagate = (p: number, x: number, y: number, q: number) => {
     const ox = dx[q];
@@ -280,7 +321,7 @@ export function patchMatch(feat: PixelFeatures, minDistance: number, iterations:
       if (xq >= 0 && xq < W && valid[p - step]) propagate(p, x, y, p - step);
       const yq = y - step;
       if (yq >= 0 && yq < H && valid[p - step * W]) propagate(p, x, y, p - step * W);
-      for (let r = maxRadius; r >= 1; r >>= 1) tryOffset(p, x, y, dx[p] + rng.int(-r, r), dy[p] + rng.int(-r, r));
+      for (let r = maxRadius; r >= 1; r >>= 1) tryOffset(p, x, y, dx[p] + below(2 * r + 1) - r, dy[p] + below(2 * r + 1) - r);
     }
   }
   return { dx, dy, cost };

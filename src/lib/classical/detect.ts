@@ -8,6 +8,7 @@
  */
 import type { Image, Masks } from '../data/types';
 import { ConfigError } from '../errors';
+import { maskBox } from '../data/components';
 import { touchesItsCopy } from './selfContact';
 import { normalizeContrast } from './contrast';
 import type { Affine, CopyTransform } from './geometry';
@@ -18,7 +19,7 @@ import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from '
 import { type RejectedFit, rescaleTransform } from './ransac';
 import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
-import { refineAffine } from './refineAffine';
+import { refineVerified } from './refineCopy';
 import { blurredAgreement } from './blurredCopy';
 import { growCopyRim } from './copyRim';
 import { detailDrop, detailDropAt, type ImageWindows, imageWindows, registerByDetail, type VerifiedCopy, verifyCopy } from './verify';
@@ -190,6 +191,16 @@ function nearlySameAffine(a: Affine, b: Affine): boolean {
   return Math.abs(a[0] - b[0]) <= 0.01 && Math.abs(a[1] - b[1]) <= 0.01 && Math.abs(a[3] - b[3]) <= 0.01 && Math.abs(a[4] - b[4]) <= 0.01 && Math.abs(a[2] - b[2]) <= 1 && Math.abs(a[5] - b[5]) <= 1;
 }
 
+/** Whether a and b move the corners of `region`'s box to within `tolerance` pixels of each other. */
+function sameMotion(a: Affine, b: Affine, region: Uint8Array, width: number, tolerance: number): boolean {
+  const box = maskBox(region, width);
+  if (!box) return false;
+  for (const [x, y] of [[box.x1, box.y1], [box.x2, box.y1], [box.x1, box.y2], [box.x2, box.y2]]) {
+    if (Math.hypot(a[0] * x + a[1] * y + a[2] - (b[0] * x + b[1] * y + b[2]), a[3] * x + a[4] * y + a[5] - (b[3] * x + b[4] * y + b[5])) > tolerance) return false;
+  }
+  return true;
+}
+
 /** Whether a verified copy touches its own source (a symmetric object or periodic pattern, selfContact.ts). */
 function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): boolean {
   return touchesItsCopy(v.source, v.target, gray.width, gray.height, p.minDistance);
@@ -261,11 +272,12 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     return { t, v, touching: touches(v, gray, p) as boolean | undefined };
   });
   // A transform one of whose proposals touches its source is structure: another proposal of it (other
-  // inlier seeds) can grow a region off a symmetric object's centre line, which refinement must not lift over the gate.
+  // inlier seeds, or another stage's fit a pixel off) can grow a region off a symmetric object's centre
+  // line, which refinement must not lift over the gate and which is no copy either.
   const structure = first.filter((f) => f.touching).map(({ t }) => t.affine);
   const verified = first.map((f) => {
     if (structure.some((a) => nearlySameAffine(a, f.t.affine))) return f;
-    const r = refined(gray, windows, f, p, minArea);
+    const r = refineVerified(gray, windows, f, p, minArea);
     // a refined verification is measured for touching again, only if it gets that far
     return r === f ? f : { ...r, touching: undefined };
   });
@@ -276,6 +288,9 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
     else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
+    else if (structure.some((a) => sameMotion(a, t.affine, v.source, gray.width, p.minDistance / 2))) {
+      rejection = ['source and copy touch', 'moves its region as a transform whose source and copy touch does (periodic or symmetric structure)'];
+    }
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
     const drop = rejection || t.pixelExact || (p.minDetailDrop <= 0 && !t.peakedGate) ? undefined : detailDrop(gray, windows, v.source, t.affine);
     if (drop !== undefined && p.minDetailDrop > 0 && drop < p.minDetailDrop) {
@@ -332,26 +347,6 @@ function inlierBlocks(t: CopyTransform, gray: GrayImage): number[] {
 const INLIER_RADIUS = 4;
 /** Inliers the early detail-peak test reads at most. */
 const PEAK_INLIERS = 64;
-
-/**
- * Mean ZNCC range of a first verification worth refining: above it the copy is registered already,
- * below it the transform matched structure, not a copy (a few tenths of a pixel cost a true copy ~0.1).
- */
-const REFINE_ZNCC = [0.6, 0.97] as const;
-
-/**
- * With refineAffine, the verification of the transform's sub-pixel refinement when that agrees better
- * (higher mean ZNCC over a region at least minArea) than its first verification `f`; else `f`.
- */
-function refined(gray: GrayImage, windows: ImageWindows, f: { t: CopyTransform; v: VerifiedCopy }, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
-  const { t, v } = f;
-  if (!p.refineAffine || v.sourceArea < minArea || v.meanZncc < REFINE_ZNCC[0] || v.meanZncc >= REFINE_ZNCC[1]) return f;
-  const affine = refineAffine(gray, t.affine, v.source);
-  if (!affine) return f;
-  const t2 = { ...t, affine };
-  const v2 = verifyCopy(gray, t2, p, windows);
-  return v2.sourceArea >= minArea && v2.meanZncc > v.meanZncc ? { t: t2, v: v2 } : f;
-}
 
 /** Below this shorter side, copied regions are often too small to carry enough keypoints. */
 export const SMALL_IMAGE_SIDE = 256;
