@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boxIoU, segmentPanels } from '../src/lib/classical/panels';
+import { atPanelPitch, boxIoU, segmentPanels } from '../src/lib/classical/panels';
 import { toGray } from '../src/lib/classical/grayscale';
 import { generateImage } from '../src/lib/data/synth/generate';
 import { Rng } from '../src/lib/util/random';
@@ -47,4 +47,17 @@ test("segmentPanels on the generator's compound figures (seed 12): mean panel-bo
   const mean = ious.reduce((a, b) => a + b, 0) / ious.length;
   assert.ok(mean >= 0.85, `mean IoU ${mean.toFixed(3)}`);
   assert.ok(ious.filter((v) => v >= 0.7).length >= 0.8 * ious.length);
+});
+
+test('atPanelPitch: a shift that moves one panel onto another of the same size, and no other', () => {
+  // two rows of three 170x124 panels, gutters of 13 px; one odd panel below
+  const grid = [0, 1].flatMap((r) => [0, 1, 2].map((c) => ({ x: 12 + 183 * c, y: 12 + 137 * r, w: 170, h: 124 })));
+  const panels = [...grid, { x: 12, y: 300, w: 300, h: 80 }];
+  assert.ok(atPanelPitch(panels, 183, 0), 'one column right');
+  assert.ok(atPanelPitch(panels, -366, 137), 'two columns left, one row down');
+  assert.ok(atPanelPitch(panels, 184.5, -1), 'within the tolerance');
+  assert.ok(!atPanelPitch(panels, 186, 0), 'beyond the tolerance');
+  assert.ok(!atPanelPitch(panels, 0, 288), 'onto a panel of another size');
+  assert.ok(!atPanelPitch(panels, 0, 0), 'a panel onto itself');
+  assert.ok(!atPanelPitch([], 183, 0), 'no panels');
 });

@@ -9,6 +9,7 @@
 import type { Image, Masks } from '../data/types';
 import { ConfigError } from '../errors';
 import { maskBox } from '../data/components';
+import { atPanelPitch, type PanelBox, segmentPanels } from './panels';
 import { touchesItsCopy } from './selfContact';
 import { normalizeContrast } from './contrast';
 import type { Affine, CopyTransform } from './geometry';
@@ -246,11 +247,15 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
   };
+  let panelBoxes: PanelBox[] | undefined;
+  const panels = () => (panelBoxes ??= segmentPanels(gray));
   const peaked = transforms.flatMap((proposed) => {
     if (!proposed.peakFirst || p.minDetailDrop <= 0) return [proposed];
     // the pixels depend on the inliers only: registration moves the transform, not them
     const pixels = inlierBlocks(proposed, gray);
-    const affine = p.nearRegister > 0 ? registerByDetail(gray, windows, pixels, proposed.affine, p.nearRegister) : proposed.affine;
+    const registered = p.nearRegister > 0 ? registerByDetail(gray, windows, pixels, proposed.affine, p.nearRegister) : proposed.affine;
+    // not onto the panel pitch: there a compound figure's frames and templates register exactly, copied or not
+    const affine = registered !== proposed.affine && atPanelPitch(panels(), registered[2], registered[5]) ? proposed.affine : registered;
     const t = affine === proposed.affine ? proposed : { ...proposed, affine };
     const drop = detailDropAt(gray, windows, pixels, t.affine);
     if (drop >= p.minDetailDrop) return [t];
@@ -273,7 +278,8 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   });
   // A transform one of whose proposals touches its source is structure: another proposal of it (other
   // inlier seeds, or another stage's fit a pixel off) can grow a region off a symmetric object's centre
-  // line, which refinement must not lift over the gate and which is no copy either.
+  // line, which refinement must not lift over the gate and which is no copy either, unless its blocks
+  // are pixel-exact twins (a half-turned copy whose block-matched region grew over its source).
   const structure = first.filter((f) => f.touching).map(({ t }) => t.affine);
   const verified = first.map((f) => {
     if (structure.some((a) => nearlySameAffine(a, f.t.affine))) return f;
@@ -288,7 +294,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
     else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
-    else if (structure.some((a) => sameMotion(a, t.affine, v.source, gray.width, p.minDistance / 2))) {
+    else if (!t.pixelExact && structure.some((a) => sameMotion(a, t.affine, v.source, gray.width, p.minDistance / 2))) {
       rejection = ['source and copy touch', 'moves its region as a transform whose source and copy touch does (periodic or symmetric structure)'];
     }
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];

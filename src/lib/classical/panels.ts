@@ -98,6 +98,21 @@ export function segmentPanels(gray: GrayImage, opts: Partial<PanelOptions> = {})
   return panels.length >= 2 ? panels : [whole];
 }
 
+/**
+ * Whether the shift (dx, dy) moves one panel onto another of the same size, within `tolerance`
+ * pixels: a compound figure's panels repeat their frames, axes and templates at the panel pitch,
+ * so a shift there can agree in detail without anything having been copied.
+ */
+export function atPanelPitch(panels: readonly PanelBox[], dx: number, dy: number, tolerance = 2): boolean {
+  for (const a of panels) {
+    for (const b of panels) {
+      if (a === b || Math.abs(a.w - b.w) > tolerance || Math.abs(a.h - b.h) > tolerance) continue;
+      if (Math.abs(b.x - a.x - dx) <= tolerance && Math.abs(b.y - a.y - dy) <= tolerance) return true;
+    }
+  }
+  return false;
+}
+
 /** Intersection over union of two boxes. */
 export function boxIoU(a: PanelBox, b: PanelBox): number {
   const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));

@@ -265,10 +265,9 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // realistic-tune, photo-tune and photo-tune2: oF1 0.622 -> 0.630, 0.577 -> 0.587, 0.555 -> 0.556 with
   // no new false alarm (JPEG-re-encoded copies verify at mean ZNCC 0.85-0.93, detail 0.45-0.6).
   nearMinDetail: 0.4,
-  // Off: at 3 it found more re-encoded copies on the tuning sets (lanes-tune 0.6318 -> 0.6393, realistic-tune,
-  // photo-tune and photo-tune2 unchanged, no new false alarm there), but it also registers a compound figure's
-  // panel frames onto each other exactly (a sharp detail peak at the panel pitch): a false alarm.
-  nearRegister: 0,
+  // 3 since registration stops short of the panel pitch (panels.ts atPanelPitch), where a compound figure's frames
+  // register exactly onto each other (a false alarm before). Tuning sets: lanes-tune 0.636 -> 0.643, LT_REST.
+  nearRegister: 3,
   nearMinScore: 0.84,
   nearMinDrop: 0.3,
   // Off: it finds only nearest-neighbour resampled copies, which real editors rarely make; on the
