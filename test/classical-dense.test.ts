@@ -77,7 +77,7 @@ test('rank features do not change when the image turns by a quarter or mirrors; 
   assert.equal(flat.valid.reduce((a, v) => a + v, 0), 0, 'a flat image has no valid discs');
 });
 
-test('dense matching proposes a copy turned by an odd angle with the right transform', () => {
+test('dense matching proposes a copy turned by an odd angle with the right transform, a similarity', () => {
   const W = 160;
   const H = 128;
   for (const degrees of [33, 141]) {
@@ -97,6 +97,9 @@ test('dense matching proposes a copy turned by an odd angle with the right trans
     const angle = Math.abs((Math.atan2(hit.affine[3], hit.affine[0]) * 180) / Math.PI);
     assert.ok(Math.abs(angle - Math.min(degrees, 360 - degrees)) < 4, `turn by ${degrees}: fitted ${angle.toFixed(1)} degrees`);
     assert.ok(hit.inliers >= 100, `inliers ${hit.inliers}`);
+    // a similarity, no shear: the linear part is a scaled rotation (or, mirrored, a scaled reflection)
+    const [a, b, , c, d] = hit.affine;
+    assert.ok(hit.flipped ? Math.abs(a + d) < 1e-9 && Math.abs(b - c) < 1e-9 : Math.abs(a - d) < 1e-9 && Math.abs(b + c) < 1e-9, `not a similarity: ${hit.affine.join(', ')}`);
   }
 });
 
