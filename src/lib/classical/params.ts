@@ -247,8 +247,9 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   blockMatching: true,
   // On since the detail-peak test keeps its look-alike proposals out (9.9% false alarms on realistic-tune
   // before it) and resampled copies are verified from both sides (refineCopy.ts). Tuning sets, oF1 (false
-  // alarms): realistic-tune 0.639 -> 0.653 (0.9% both), lanes-tune 0.632 -> 0.633 (1.4%), photo-tune
-  // 0.592 -> 0.592 (0%), photo-tune2 0.563 -> 0.570 (3.2% both).
+  // alarms), with those two: realistic-tune 0.639 -> 0.653 (0.9% both), lanes-tune 0.632 -> 0.633 (1.4%),
+  // photo-tune 0.592 -> 0.592 (0%), photo-tune2 0.563 -> 0.570 (3.2% both); with its fits made similarities
+  // since, 0.656 / 0.642 / 0.592 / 0.572 (docs/results.md).
   denseMatching: true,
   exactTwins: true,
   // 48, chosen on realistic-tune + photo-tune: oF1 0.554 (24 votes, 1.8% false alarms) -> 0.557 (1.2%).
@@ -266,7 +267,9 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // no new false alarm (JPEG-re-encoded copies verify at mean ZNCC 0.85-0.93, detail 0.45-0.6).
   nearMinDetail: 0.4,
   // 3 since registration stops short of the panel pitch (panels.ts atPanelPitch), where a compound figure's frames
-  // register exactly onto each other (a false alarm before). Tuning sets: lanes-tune 0.636 -> 0.643, LT_REST.
+  // register exactly onto each other (a false alarm before). Tuning sets: lanes-tune 0.636 -> 0.643 (three blots and
+  // gels better, no new false alarm); realistic-tune 0.6526 -> 0.6523 together with the exact-twin exemption from the
+  // same-motion rule (detect.ts): a compound figure found, a blot's event over-grown (0.96 -> 0.72).
   nearRegister: 3,
   nearMinScore: 0.84,
   nearMinDrop: 0.3,
