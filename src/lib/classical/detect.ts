@@ -12,7 +12,7 @@ import { maskBox } from '../data/components';
 import { atPanelPitch, type PanelBox, segmentPanels } from './panels';
 import { touchesItsCopy } from './selfContact';
 import { normalizeContrast } from './contrast';
-import type { Affine, CopyTransform } from './geometry';
+import { type Affine, cornersMoveAlike, type CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
 import { prepareHammingKernel } from './hammingKernel';
 import { loadOpenCv, type OpenCv } from './opencv';
@@ -192,14 +192,14 @@ function nearlySameAffine(a: Affine, b: Affine): boolean {
   return Math.abs(a[0] - b[0]) <= 0.01 && Math.abs(a[1] - b[1]) <= 0.01 && Math.abs(a[3] - b[3]) <= 0.01 && Math.abs(a[4] - b[4]) <= 0.01 && Math.abs(a[2] - b[2]) <= 1 && Math.abs(a[5] - b[5]) <= 1;
 }
 
-/** Whether a and b move the corners of `region`'s box to within `tolerance` pixels of each other. */
-function sameMotion(a: Affine, b: Affine, region: Uint8Array, width: number, tolerance: number): boolean {
+/**
+ * Whether one of the `structure` transforms moves the corners of `region`'s box to within `tolerance`
+ * pixels of where `a` moves them (the box is found once, not per structure transform).
+ */
+function movesLikeStructure(structure: readonly Affine[], a: Affine, region: Uint8Array, width: number, tolerance: number): boolean {
+  if (!structure.length) return false;
   const box = maskBox(region, width);
-  if (!box) return false;
-  for (const [x, y] of [[box.x1, box.y1], [box.x2, box.y1], [box.x1, box.y2], [box.x2, box.y2]]) {
-    if (Math.hypot(a[0] * x + a[1] * y + a[2] - (b[0] * x + b[1] * y + b[2]), a[3] * x + a[4] * y + a[5] - (b[3] * x + b[4] * y + b[5])) > tolerance) return false;
-  }
-  return true;
+  return box !== null && structure.some((s) => cornersMoveAlike(s, a, box.x1, box.y1, box.x2, box.y2, tolerance));
 }
 
 /** Whether a verified copy touches its own source (a symmetric object or periodic pattern, selfContact.ts). */
@@ -294,7 +294,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
     else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
-    else if (!t.pixelExact && structure.some((a) => sameMotion(a, t.affine, v.source, gray.width, p.minDistance / 2))) {
+    else if (!t.pixelExact && movesLikeStructure(structure, t.affine, v.source, gray.width, p.minDistance / 2)) {
       rejection = ['source and copy touch', 'moves its region as a transform whose source and copy touch does (periodic or symmetric structure)'];
     }
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];

@@ -9,7 +9,7 @@
  */
 import { connectedComponents } from '../data/components';
 import { addOrMerge, groupTouching, masksTouch, mergeDuplicates, type ScoredMask } from '../infer/postprocess';
-import type { Affine, ResampledTwinPair } from './geometry';
+import { type Affine, cornersMoveAlike, type ResampledTwinPair } from './geometry';
 
 /** 'transform': one instance per event (source + copies); 'regions': source and copy apart (the old output). */
 export type EventMode = 'transform' | 'regions';
@@ -282,14 +282,9 @@ function overlapShare(a: Uint8Array, sa: RegionStats, b: Uint8Array, sb: RegionS
  */
 function sameMotion(a: Affine, b: Affine, box: RegionStats['box']): boolean {
   if (box.x1 < 0) return false;
+  if (cornersMoveAlike(a, b, box.x0, box.y0, box.x1, box.y1, SAME_MOTION_PX)) return true;
   const at = (m: Affine, x: number, y: number): [number, number] => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
   const corners: Array<[number, number]> = [[box.x0, box.y0], [box.x1, box.y0], [box.x0, box.y1], [box.x1, box.y1]];
-  const same = corners.every(([x, y]) => {
-    const [u, v] = at(a, x, y);
-    const [s, t] = at(b, x, y);
-    return Math.hypot(u - s, v - t) <= SAME_MOTION_PX;
-  });
-  if (same) return true;
   return corners.every(([x, y]) => {
     const [u, v] = at(a, x, y);
     const [s, t] = at(b, u, v);

@@ -1,10 +1,21 @@
 /**
  * The shapes the classical stages hand each other (kept apart from the modules that compute them,
- * so that parameters, stages, verification and events import no circle).
+ * so that parameters, stages, verification and events import no circle), and the one comparison of
+ * transforms that verification and events share.
  */
 
 /** Row-major 2x3 affine [a, b, tx, c, d, ty]: (x, y) -> (a x + b y + tx, c x + d y + ty). */
 export type Affine = [number, number, number, number, number, number];
+
+/** Whether a and b move every corner of the box (x0, y0)-(x1, y1) to within `tolerance` pixels of each other. */
+export function cornersMoveAlike(a: Affine, b: Affine, x0: number, y0: number, x1: number, y1: number, tolerance: number): boolean {
+  for (const [x, y] of [[x0, y0], [x1, y0], [x0, y1], [x1, y1]]) {
+    const du = a[0] * x + a[1] * y + a[2] - (b[0] * x + b[1] * y + b[2]);
+    const dv = a[3] * x + a[4] * y + a[5] - (b[3] * x + b[4] * y + b[5]);
+    if (!(Math.hypot(du, dv) <= tolerance)) return false;
+  }
+  return true;
+}
 
 export interface CopyTransform {
   /** Maps the source region onto its copy. */

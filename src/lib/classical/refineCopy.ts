@@ -20,14 +20,16 @@ const REFINE_ZNCC = [0.6, 0.97] as const;
  * (higher mean ZNCC over a region at least minArea) than its first verification `f`; else `f`. A copy
  * turned by an odd angle or rescaled is also verified the other way round (copy onto source), refined
  * alike: its windows then read the side that was not resampled on the image grid, which agrees
- * better when the forger's interpolation softened the copy (a figure panel turned by 249 degrees verified at 0.89 one way, 0.95 the other).
+ * better when the forger's interpolation softened the copy (a figure panel turned by 249 degrees
+ * verified at 0.89 one way, 0.95 the other).
  */
 export function refineVerified(gray: GrayImage, windows: ImageWindows, f: { t: CopyTransform; v: VerifiedCopy }, p: ClassicalParams, minArea: number): { t: CopyTransform; v: VerifiedCopy } {
   const { t, v } = f;
   if (!p.refineAffine || v.sourceArea < minArea || v.meanZncc < REFINE_ZNCC[0] || v.meanZncc >= REFINE_ZNCC[1]) return f;
   const tries = [f, refinedOnce(gray, windows, f, p, minArea)];
   if (isResampled(t.affine)) {
-    const back: CopyTransform = { ...t, affine: invertAffine(t.affine), src: t.dst, dst: t.src, flipped: t.flipped };
+    // the inverse of a mirrored transform is mirrored too: `flipped` carries over
+    const back: CopyTransform = { ...t, affine: invertAffine(t.affine), src: t.dst, dst: t.src };
     const vb = verifyCopy(gray, back, p, windows);
     if (vb.sourceArea >= minArea && vb.meanZncc >= REFINE_ZNCC[0]) tries.push({ t: back, v: vb }, refinedOnce(gray, windows, { t: back, v: vb }, p, minArea));
   }
@@ -52,4 +54,3 @@ function isResampled(a: Affine): boolean {
   const zero = (x: number) => Math.abs(x) <= GRID_TOLERANCE;
   return !((unit(a[0]) && unit(a[4]) && zero(a[1]) && zero(a[3])) || (zero(a[0]) && zero(a[4]) && unit(a[1]) && unit(a[3])));
 }
-
