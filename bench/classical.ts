@@ -7,6 +7,7 @@ import { detectWith } from '../src/lib/classical/detect';
 import { hammingKernelUnavailable, prepareHammingKernel, setHammingKernelEnabled } from '../src/lib/classical/hammingKernel';
 import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
+import { prepareStageWorker } from '../src/lib/classical/stageWorker';
 import { computeEvidence } from '../src/lib/evidence/index';
 import { Rng } from '../src/lib/util/random';
 import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
@@ -16,16 +17,18 @@ import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
  * synthetic figures of every family, with the median time of each stage, and the median time of
  * the SegFormer's evidence planes (evidence/index.ts) on the same images. Wall time on a shared
  * machine is noisy (loadAverage is printed with it); process CPU time per image is less so.
- * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true] [--hamming wasm|js]
+ * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true] [--hamming wasm|js] [--stage-worker true|false]
  * (`--dense false` leaves out the rotation-invariant dense matching stage, denseMatch.ts, on by default; `--hamming js`
- * matches binary descriptors with the JavaScript loop instead of the wasm kernel, hammingKernel.ts). Each stage's
+ * matches binary descriptors with the JavaScript loop instead of the wasm kernel, hammingKernel.ts; `--stage-worker false`
+ * runs dense and lane matching on the main thread instead of beside it, stageWorker.ts: a stage run there is timed by
+ * the worker, and the main thread's wait for it is 'stage worker wait'). Each stage's
  * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in;
  * msPerImageMedian / msPerImageP90 are the whole detector's p50 / p90 per image at each size.
  */
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' }, detector: { type: 'string' }, sift: { type: 'string' }, hamming: { type: 'string' } },
+    options: { images: { type: 'string' }, sizes: { type: 'string' }, flips: { type: 'string' }, dense: { type: 'string' }, detector: { type: 'string' }, sift: { type: 'string' }, hamming: { type: 'string' }, 'stage-worker': { type: 'string' } },
     strict: true,
   });
   const n = Number(values.images ?? 4);
@@ -38,12 +41,15 @@ export async function run(argv: string[]): Promise<object> {
     ...(values.dense === undefined ? {} : { denseMatching: values.dense === 'true' }),
     ...(values.detector === undefined ? {} : { detector: values.detector }),
     ...(values.sift === undefined ? {} : { sift: values.sift === 'true' }),
+    ...(values['stage-worker'] === undefined ? {} : { stageWorker: values['stage-worker'] === 'true' }),
   });
   if (values.hamming !== undefined && values.hamming !== 'wasm' && values.hamming !== 'js') throw new Error(`--hamming must be wasm or js, got ${values.hamming}`);
   const cv = await loadOpenCv();
   await prepareHammingKernel();
   setHammingKernelEnabled(values.hamming !== 'js');
   const hamming = values.hamming === 'js' ? 'js' : (hammingKernelUnavailable() ?? 'wasm');
+  // started before timing: a detection uses the worker once it listens
+  const stageWorker = params.stageWorker ? ((await prepareStageWorker()) ?? 'on') : 'off';
   const rng = new Rng('bench-classical');
   const results: Record<string, object> = {};
   for (const side of sizes) {
@@ -81,7 +87,7 @@ export async function run(argv: string[]): Promise<object> {
       evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
-  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching, hamming }, loadAverage: os.loadavg().map(round), sizes: results };
+  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching, hamming, stageWorker }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
 

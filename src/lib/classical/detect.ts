@@ -15,6 +15,8 @@ import { normalizeContrast } from './contrast';
 import { type Affine, cornersMoveAlike, type CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
 import { prepareHammingKernel } from './hammingKernel';
+import { isNativeStage, NATIVE_STAGES, type NativeStageName, type NativeStageResult } from './nativeStages';
+import { prepareStageWorker, startStagesAhead } from './stageWorker';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 import { type RejectedFit, rescaleTransform } from './ransac';
@@ -72,25 +74,34 @@ export interface CopyMoveDetection {
 
 export async function detectCopyMove(image: Image, params: ClassicalParamsInput = {}): Promise<CopyMoveDetection> {
   const p = resolveParams(params);
-  const cv = await loadOpenCv();
-  await prepareHammingKernel(); // on failure matching stays in JavaScript, with the same results
+  // on failure matching stays in JavaScript, and the native-image stages on this thread, with the same results
+  const [cv] = await Promise.all([loadOpenCv(), prepareHammingKernel(), p.stageWorker ? prepareStageWorker() : undefined]);
   return detectWith(cv, image, p);
 }
 
 export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMoveDetection {
   const timings: Record<string, number> = {};
   let t0 = performance.now();
+  // a stage's time adds up over its laps (a stage run ahead: the worker's time on it, then the merge of its result)
   const lap = (name: string) => {
     const t = performance.now();
-    timings[name] = t - t0;
+    timings[name] = (timings[name] ?? 0) + t - t0;
     t0 = t;
   };
   const native = toGray(image);
   const { gray, scale } = toWorkingSize(cv, native, p.minSide, p.maxSide);
   const eq = normalizeContrast(cv, gray, p.contrast, p.claheClip, p.claheTiles);
   lap('preprocess');
-  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap, memo: detectionMemo() };
   const stages = STAGES.filter((s) => s.enabled(p));
+  const ahead = p.stageWorker ? startStagesAhead(native, p, scale, stages.map((s) => s.name).filter(isNativeStage)) : undefined;
+  const runNative = <K extends NativeStageName>(name: K): NativeStageResult<K> => {
+    const got = ahead?.take(name);
+    if (!got) return NATIVE_STAGES[name](native, p, scale) as NativeStageResult<K>;
+    lap('stage worker wait');
+    timings[name] = (timings[name] ?? 0) + got.ms;
+    return got.result;
+  };
+  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap, memo: detectionMemo(), runNative };
   const { transforms, trace } = proposeTransforms(stages.filter((s): s is TransformStage => s.kind === 'transforms'), input);
 
   const { pairs, candidates } = verifyTransforms(gray, transforms, scale, p);
@@ -120,6 +131,7 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
     notes.push(`kept the first ${p.maxEvents} of ${events.length} events (maxEvents)`);
     events = events.slice(0, p.maxEvents);
   }
+  if (ahead?.problem) notes.push(`${ahead.problem}: the native-image stages ran on the main thread`);
   const n = image.width * image.height;
   const data = new Uint8Array(events.length * n);
   events.forEach((e, k) => data.set(e.mask, k * n));

@@ -16,5 +16,6 @@ export { EVENT_MODES, gateEvents } from './events';
 export type { EventGate, EventMode } from './events';
 export { loadOpenCv } from './opencv';
 export { hammingKernelUnavailable, prepareHammingKernel } from './hammingKernel';
+export { prepareStageWorker, stageWorkerUnavailable, stopStageWorker } from './stageWorker';
 export { detectSift, mirrorDescriptors, SIFT_DEFAULTS } from './sift';
 export type { SiftKeypoints, SiftParams } from './sift';

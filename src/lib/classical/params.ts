@@ -193,6 +193,12 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * noise and join after the gate (which is made for keypoint and block events).
    */
   laneMatching: boolean;
+  /**
+   * Run the stages that read only the native grey image (dense and lane matching, nativeStages.ts) in
+   * a worker thread while this thread runs the others (stageWorker.ts); same results. Used when the
+   * machine has two cores or more and the worker has started (detectCopyMove starts it).
+   */
+  stageWorker: boolean;
 }
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
@@ -277,6 +283,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // realistic generator's tuning set it added no truth pixel to twins + blocks at ~4x their time.
   resampledTwins: false,
   laneMatching: true,
+  stageWorker: true,
   // The gate (events.ts), chosen on the realistic tuning sets: a score of 0.95 and at most a quarter of
   // the image per event cut authentic false alarms from 14% to 2.4% there and raised oF1 0.497 -> 0.522.
   minEventScore: 0.95,
@@ -311,6 +318,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearRegister', 'nearMinScore', 'nearMinDrop'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
+  run: ['stageWorker'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'copyRim', 'suppressText', 'refineAffine'],
   events: ['events', 'minEventScore', 'minBlurredZncc', 'maxEvents', 'minForgedShare', 'maxEventShare', 'minEventEntropy'],
 });

@@ -6,6 +6,7 @@ import type { InstancePrediction, Predictor } from '../infer/types';
 import { detectWith } from './detect';
 import { exactTwinMap, type ExactTwinOptions } from './exactTwins';
 import { prepareHammingKernel } from './hammingKernel';
+import { prepareStageWorker } from './stageWorker';
 import { loadOpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 
@@ -56,8 +57,8 @@ export function createClassicalPredictor(params: ClassicalParamsInput = {}, opts
     name: 'classical',
     async predict(image: Image): Promise<InstancePrediction> {
       if (disposed) throw new ModelError('classical predictor used after dispose()');
-      const cv = await loadOpenCv();
-      await prepareHammingKernel(); // on failure matching stays in JavaScript, with the same results
+      // on failure matching stays in JavaScript, and the native-image stages on this thread, with the same results
+      const [cv] = await Promise.all([loadOpenCv(), prepareHammingKernel(), p.stageWorker ? prepareStageWorker() : undefined]);
       // Masks at the working size: postprocessPrediction brings them to the image's own size.
       const { instances, scores, notes } = detectWith(cv, boundPixels(image, maxPixels), p);
       return { instances, scores, notes };

@@ -8,7 +8,6 @@
 import type { Image } from '../data/types';
 import { type BlockCodesOf, blockDescriptors, blockDescriptorsAt, blockMatchTransforms } from './blockMatch';
 import { clusterMatches, clusterMatchesHdbscan } from './cluster';
-import { denseMatchTransforms } from './denseMatch';
 import type { CopyTransform, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
 import { detectKeypoints, detectSiftKeypoints, type Keypoints, mirrorFloatKeypoints } from './keypoints';
@@ -18,8 +17,8 @@ import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
 import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, twinPairsKey } from './exactTwins';
 import { exactTwinRegions } from './exactRegions';
-import { laneTwinPairs } from './lanes';
 import { nearBlockTransforms } from './nearBlocks';
+import type { NativeStageName, NativeStageResult } from './nativeStages';
 import { nearSymmetricTransforms } from './nearSymmetric';
 import { resampledTwinPairs } from './resampledTwins';
 
@@ -38,6 +37,8 @@ export interface StageInput {
   lap(name: string): void;
   /** What several stages of this detection read, computed by the first to ask (e.g. the image's twin pairs). */
   memo<T>(key: string, compute: () => T): T;
+  /** A native-image stage's result (nativeStages.ts): the stage worker's, if it ran it ahead, else computed here. */
+  runNative<K extends NativeStageName>(name: K): NativeStageResult<K>;
 }
 
 /** A StageInput's memo: one map per detection, so nothing outlives the image it was computed for. */
@@ -195,13 +196,13 @@ const nearStage: TransformStage = {
   },
 };
 
-/** Rotation-invariant dense matching at native resolution (denseMatch.ts). */
+/** Rotation-invariant dense matching at native resolution (denseMatch.ts; the stage worker may run it ahead, nativeStages.ts). */
 const denseStage: TransformStage = {
   kind: 'transforms',
   name: 'dense',
   enabled: (p) => p.denseMatching,
-  propose({ native, p, scale, lap }) {
-    const transforms = denseMatchTransforms(native, { minDistance: p.minDistance / scale });
+  propose({ runNative, lap }) {
+    const transforms = runNative('dense');
     lap('dense');
     return { transforms, frame: 'native' };
   },
@@ -237,14 +238,14 @@ const exactRegionStage: RegionStage = {
   },
 };
 
-/** Lanes copied within or across the strips of a blot or gel, matched on pixel noise (lanes.ts). */
+/** Lanes copied within or across the strips of a blot or gel, matched on pixel noise (lanes.ts; may run ahead like dense). */
 const laneStage: RegionStage = {
   kind: 'regions',
   name: 'lanes',
   enabled: (p) => p.laneMatching,
   afterGate: true,
   // The gate's few-level rule still holds: a mirror-symmetric drawing (a phantom, a logo) repeats its noise-free pixels too.
-  propose: ({ native, p }) => laneTwinPairs(native, {}, p.minEventEntropy),
+  propose: ({ runNative }) => runNative('lanes'),
 };
 
 /** Every stage, in the order it runs. */
