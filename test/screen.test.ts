@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { hashFile, readList, resultKey, walkFolder } from '../src/lib/screen/corpus';
-import { detectorId } from '../src/lib/screen/detector';
+import { detectorId, specPerProcess } from '../src/lib/screen/detector';
 import { writeRunPredictOptions } from '../src/lib/infer/predict-options';
 import { ScreenProgress } from '../src/lib/screen/progress';
 import { screenCorpus } from '../src/lib/screen/screen';
@@ -63,6 +63,13 @@ test('corpus: recursive walk, PDFs listed as not screened, a list file, content 
   // the detector id follows the parameters
   assert.equal(detectorId(CHEAP), detectorId({ kind: 'classical', params: { ...(CHEAP as { params: object }).params } }));
   assert.notEqual(detectorId(CHEAP), detectorId({ kind: 'classical' }));
+  // ... but not how it runs: with or without its stage worker thread it computes the same results
+  assert.equal(detectorId({ kind: 'classical', params: { stageWorker: false } }), detectorId({ kind: 'classical' }));
+  assert.equal(detectorId({ kind: 'classical', params: { 'run.stageWorker': false } }), detectorId({ kind: 'classical' }));
+  // several detector processes share the cores out: each runs single-threaded unless told otherwise
+  assert.equal(specPerProcess(CHEAP, 1), CHEAP);
+  assert.deepEqual(specPerProcess({ kind: 'classical', params: { maxSide: 256 } }, 2), { kind: 'classical', params: { maxSide: 256, stageWorker: false } });
+  assert.deepEqual(specPerProcess({ kind: 'classical', params: { 'run.stageWorker': true } }, 2), { kind: 'classical', params: { 'run.stageWorker': true } });
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -19,11 +19,10 @@ import { type Affine, type CopyTransform, applyAffine, rescaleTransform, singula
 import { leastSquaresSimilarity } from './similarity';
 
 /**
- * Pixels matched at native resolution (362x362); larger images are box-downscaled first, a 1 MP
- * figure by 3. Twice this (a 1 MP figure by 2) costs ~0.5 s per 1 MP figure, a quarter of the whole
- * detector's budget (docs/results.md).
+ * Default pixels matched at native resolution (362x362); larger images are box-downscaled first, a
+ * 1 MP figure by 3. Twice this (a 1 MP figure by 2) costs ~0.5 s per 1 MP figure (docs/results.md).
  */
-const MAX_PIXELS = 1 << 17;
+export const DENSE_MAX_PIXELS = 1 << 17;
 
 export interface DenseMatchOptions {
   /** Disc radius of the rank features (default 4: 9x9 discs, small enough for small copies). */
@@ -45,6 +44,8 @@ export interface DenseMatchOptions {
   maxCandidates?: number;
   /** Seed of the hashing and of PatchMatch's random search. */
   seed?: number;
+  /** Pixel budget (default DENSE_MAX_PIXELS): larger images are box-downscaled by an integer factor first. */
+  maxPixels?: number;
 }
 
 const DEFAULTS: Required<DenseMatchOptions> = {
@@ -56,6 +57,7 @@ const DEFAULTS: Required<DenseMatchOptions> = {
   minArea: 100,
   maxCandidates: 12,
   seed: 1,
+  maxPixels: DENSE_MAX_PIXELS,
 };
 
 /** Features per pixel (interleaved, `dims` per pixel) and which pixels carry them. */
@@ -487,7 +489,7 @@ export function denseMatchTransforms(gray: GrayImage, opts: DenseMatchOptions = 
   const o = resolveDenseOptions(opts);
   // Pixel budget: larger images are box-averaged by an integer factor first, and the transforms
   // mapped back to full resolution (as block matching does).
-  const factor = downscaleFactor(gray, MAX_PIXELS);
+  const factor = downscaleFactor(gray, o.maxPixels);
   if (factor > 1) {
     // minArea stays in working pixels: copies in larger figures are larger too
     const small = { ...o, minDistance: o.minDistance / factor };
@@ -509,5 +511,6 @@ function resolveDenseOptions(opts: DenseMatchOptions): Required<DenseMatchOption
   for (const k of ['radius', 'iterations', 'maxCandidates'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new ConfigError(`dense match: ${k} must be an integer >= 1, got ${o[k]}`);
   }
+  if (o.maxPixels < 1024) throw new ConfigError(`dense match: maxPixels must be at least 1024 (32x32), got ${o.maxPixels}`);
   return o;
 }

@@ -11,7 +11,7 @@ import type { ClassicalParams } from './params';
 
 export const NATIVE_STAGES = {
   /** Rotation-invariant dense matching (denseMatch.ts); `scale` is the working frame's factor. */
-  dense: (native: GrayImage, p: ClassicalParams, scale: number) => denseMatchTransforms(native, { minDistance: p.minDistance / scale }),
+  dense: (native: GrayImage, p: ClassicalParams, scale: number) => denseMatchTransforms(native, { minDistance: p.minDistance / scale, maxPixels: p.denseMaxPixels }),
   /** Lanes copied within or across a blot's strips (lanes.ts). */
   lanes: (native: GrayImage, p: ClassicalParams) => laneTwinPairs(native, {}, p.minEventEntropy),
 } as const;

@@ -5,6 +5,7 @@
 import { ConfigError, didYouMean } from '../errors';
 import { BLOCK_DEFAULTS, type BlockMatchParams } from './blockParams';
 import { CONTRAST_MODES, type ContrastMode } from './contrast';
+import { DENSE_MAX_PIXELS } from './denseMatch';
 import { EVENT_MODES, type EventGate, type EventMode } from './events';
 import type { RansacScore } from './similarity';
 
@@ -199,6 +200,8 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * machine has two cores or more and the worker has started (detectCopyMove starts it).
    */
   stageWorker: boolean;
+  /** Dense matching's pixel budget (denseMatch.ts): larger figures are box-downscaled by an integer factor first. */
+  denseMaxPixels: number;
 }
 
 export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
@@ -284,6 +287,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   resampledTwins: false,
   laneMatching: true,
   stageWorker: true,
+  denseMaxPixels: DENSE_MAX_PIXELS,
   // The gate (events.ts), chosen on the realistic tuning sets: a score of 0.95 and at most a quarter of
   // the image per event cut authentic false alarms from 14% to 2.4% there and raised oF1 0.497 -> 0.522.
   minEventScore: 0.95,
@@ -313,7 +317,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   ],
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
-  dense: ['denseMatching'],
+  dense: ['denseMatching', 'denseMaxPixels'],
   exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain'],
   near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearRegister', 'nearMinScore', 'nearMinDrop'],
   resampled: ['resampledTwins'],
@@ -389,6 +393,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
       throw new ConfigError(`classical parameter '${k}' must be a positive number, got ${String(v)}`);
     }
   }
+  if (!(Number.isInteger(p.denseMaxPixels) && p.denseMaxPixels >= 1024)) throw new ConfigError(`denseMaxPixels must be an integer >= 1024 (32x32), got ${p.denseMaxPixels}`);
   if (p.minSide > p.maxSide) throw new ConfigError(`minSide (${p.minSide}) must not exceed maxSide (${p.maxSide})`);
   if (p.minInliers < 3) throw new ConfigError(`minInliers must be at least 3 (an affine needs 3 points), got ${p.minInliers}`);
   if (p.g2nnK < 2) throw new ConfigError(`g2nnK must be at least 2, got ${p.g2nnK}`);

@@ -5,7 +5,7 @@
  */
 import * as crypto from 'crypto';
 import { createClassicalPredictor } from '../classical/predictor';
-import { resolveParams } from '../classical/params';
+import { flattenParams, PARAM_GROUPS, resolveParams } from '../classical/params';
 import { initBackend } from '../backend/index';
 import { ConfigError } from '../errors';
 import { POSTPROCESS_DEFAULTS, resolvePostprocessOptions, type EventPolicy, type PostprocessOptions } from '../infer/postprocess';
@@ -50,7 +50,10 @@ function digest(parts: ReadonlyArray<string | Uint8Array>): string {
 export function detectorId(spec: DetectorSpec): string {
   const post = JSON.stringify(resolvePostprocessOptions(spec.postprocess ?? {}));
   if (spec.kind === 'classical') {
-    const params = JSON.stringify(resolveParams(spec.params ?? {}));
+    // how it runs (the 'run' group: a stage worker thread or not) changes no result
+    const resolved: Record<string, unknown> = { ...resolveParams(spec.params ?? {}) };
+    for (const k of PARAM_GROUPS.run) delete resolved[k];
+    const params = JSON.stringify(resolved);
     return `classical-${digest([params, String(spec.maxPixels ?? ''), post])}`;
   }
   if (spec.kind === 'run') {
@@ -63,6 +66,16 @@ export function detectorId(spec: DetectorSpec): string {
     return `run-${digest([JSON.stringify(ckpt.meta.model), ...weights, opts, post])}`;
   }
   throw new ConfigError(`unknown detector kind '${(spec as { kind: string }).kind}'; known: ${DETECTOR_KINDS.join(', ')}`);
+}
+
+/**
+ * The spec for one of `processes` detector processes side by side: with more than one, each classical detector
+ * runs single-threaded (stageWorker off, unless the spec sets it) since the processes already share the cores out.
+ * Same detector id, same results.
+ */
+export function specPerProcess(spec: DetectorSpec, processes: number): DetectorSpec {
+  if (spec.kind !== 'classical' || processes <= 1 || flattenParams(spec.params ?? {}).stageWorker !== undefined) return spec;
+  return { ...spec, params: { ...spec.params, stageWorker: false } };
 }
 
 /** The predictor for a spec (the caller disposes it). A run's model goes on the fastest tfjs backend here. */

@@ -12,7 +12,7 @@
  * so the stalled-job check never takes it back.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { detectorId, type DetectorSpec } from './detector';
+import { detectorId, type DetectorSpec, specPerProcess } from './detector';
 import { DetectorProcess, ProcessDied } from './detector-process';
 import { checkQueueName, connectRedis, DEFAULT_QUEUE } from './redis';
 import type { ScreenJob, ScreenResult } from './types';
@@ -54,7 +54,8 @@ export async function startQueueWorker(spec: DetectorSpec, opts: QueueWorkerOpti
   const name = checkQueueName(opts.name ?? DEFAULT_QUEUE);
   const concurrency = opts.concurrency ?? 1;
   // the detectors are built before the first job is taken: no job waits (holding its lock) for a warm-up
-  const idle = await startProcesses(spec, concurrency);
+  const perProcess = specPerProcess(spec, concurrency);
+  const idle = await startProcesses(perProcess, concurrency);
   let connection;
   try {
     connection = await connectRedis(opts.redis);
@@ -69,7 +70,7 @@ export async function startQueueWorker(spec: DetectorSpec, opts: QueueWorkerOpti
     let proc = idle.pop();
     while (proc && !proc.alive) proc = idle.pop(); // died while idle: costs no attempt
     try {
-      proc ??= await DetectorProcess.start(spec); // replaces one that died; dying while starting fails this attempt
+      proc ??= await DetectorProcess.start(perProcess); // replaces one that died; dying while starting fails this attempt
       const result = await proc.run(job.data, job.attemptsMade + 1);
       idle.push(proc);
       return result;

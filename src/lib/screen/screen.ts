@@ -7,7 +7,7 @@
 import * as os from 'os';
 import { ConfigError } from '../errors';
 import { hashFile, readList, resultKey, walkFolder, type Corpus, type CorpusProblem } from './corpus';
-import { detectorId, type DetectorSpec } from './detector';
+import { detectorId, type DetectorSpec, specPerProcess } from './detector';
 import { runLocalPool } from './pool';
 import { ScreenProgress } from './progress';
 import { runQueueCoordinator, type QueueOptions } from './queue';
@@ -94,7 +94,7 @@ export async function screenCorpus(opts: ScreenOptions): Promise<ScreenSummary> 
       await runQueueCoordinator(pending, { ...opts.queue, maxAttempts: opts.maxAttempts, onResult, onInFlight: (n) => prog.setInFlight(n), signal: opts.signal });
     } else {
       const workers = opts.workers ?? os.availableParallelism();
-      await runLocalPool(opts.detector, pending, { workers, maxAttempts: opts.maxAttempts, onResult, onInFlight: (n) => prog.setInFlight(n), onJobStart: opts.onJobStart, signal: opts.signal });
+      await runLocalPool(specPerProcess(opts.detector, workers), pending, { workers, maxAttempts: opts.maxAttempts, onResult, onInFlight: (n) => prog.setInFlight(n), onJobStart: opts.onJobStart, signal: opts.signal });
     }
     prog.finish();
     const seconds = (performance.now() - started) / 1000;
