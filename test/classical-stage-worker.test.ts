@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { detectCopyMove, prepareStageWorker, stopStageWorker } from '../src/lib/classical/index';
 import { resolveParams } from '../src/lib/classical/params';
-import { startStagesAhead } from '../src/lib/classical/stageWorker';
+import type { Affine, CopyTransform } from '../src/lib/classical/geometry';
+import { SHARED_MAPS } from '../src/lib/classical/sharedMaps';
+import { nextDetection, shareMap, stageWorkerStats, startStagesAhead } from '../src/lib/classical/stageWorker';
+import { imageWindows } from '../src/lib/classical/verify';
+import { blobTexture } from './fixtures/texture';
 import { generateImage } from '../src/lib/data/synth/generate';
 import { Rng } from '../src/lib/util/random';
 
@@ -56,4 +60,40 @@ test('after the worker is stopped, detection runs on the main thread and the wor
   assert.deepEqual(again.instances, here.instances);
   assert.ok('stage worker wait' in again.debug.timings, 'detectCopyMove waits for the restarted worker');
   await stopStageWorker();
+});
+
+test('verification shared with the worker: both threads claim items, and every result is the one computed here', { skip: cores < 2 }, async () => {
+  assert.equal(await prepareStageWorker(), undefined);
+  const W = 200;
+  const H = 140;
+  const f = blobTexture(W, H, new Rng('shared-map'), { base: 110, areaPerBlob: 60, maxRadius: 6, amplitude: 60, noise: 4 });
+  const gray = { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: W, height: H };
+  // a 40 px square copied 100 px right, and three transforms that copy nothing
+  for (let y = 30; y < 70; y++) for (let x = 20; x < 60; x++) gray.data[y * W + x + 100] = gray.data[y * W + x];
+  const proposal = (a: Affine): CopyTransform => {
+    const src: number[] = [];
+    const dst: number[] = [];
+    for (let y = 34; y < 66; y += 8) for (let x = 24; x < 56; x += 8) src.push(x, y), dst.push(a[0] * x + a[1] * y + a[2], a[3] * x + a[4] * y + a[5]);
+    return { affine: a, src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: 0, flipped: false };
+  };
+  const transforms = [proposal([1, 0, 100, 0, 1, 0]), proposal([1, 0, 60, 0, 1, 50]), proposal([1, 0, 110, 0, 1, 60]), proposal([1, 0, 0, 0, 1, 60])];
+  const p = resolveParams({});
+  const context = { gray, p, minArea: 100 };
+  const here = { ...context, windows: imageWindows(gray, p) };
+  const plain = transforms.map((t) => SHARED_MAPS.verify(here, t));
+  assert.ok(plain[0].v.meanZncc > 0.95 && plain[0].v.sourceArea > 1000 && plain.slice(1).every((r) => r.v.sourceArea < 100), 'one copy among look-alikes');
+  // the main thread made slow, so that the worker claims items too
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const slow = (t: CopyTransform) => (Atomics.wait(pause, 0, 0, 60), SHARED_MAPS.verify(here, t));
+  const before = stageWorkerStats().itemsByWorker;
+  const shared = shareMap(true, 'verify', nextDetection(), context, transforms, slow);
+  assert.ok(stageWorkerStats().itemsByWorker > before, 'the worker computed some items');
+  assert.deepEqual(shared, plain);
+  // refinement too (null: kept as it was), and with sharing off the items are mapped here
+  const items = plain.map(({ t, v }) => ({ t, v }));
+  const refinedHere = items.map((x) => SHARED_MAPS.refine(here, x));
+  assert.deepEqual(shareMap(true, 'refine', nextDetection(), context, items, (x) => (Atomics.wait(pause, 0, 0, 60), SHARED_MAPS.refine(here, x))), refinedHere);
+  const itemsNow = stageWorkerStats().itemsByWorker;
+  assert.deepEqual(shareMap(false, 'verify', nextDetection(), context, transforms, (t) => SHARED_MAPS.verify(here, t)), plain);
+  assert.equal(stageWorkerStats().itemsByWorker, itemsNow);
 });

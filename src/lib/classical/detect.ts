@@ -16,7 +16,8 @@ import { type Affine, cornersMoveAlike, type CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
 import { prepareHammingKernel } from './hammingKernel';
 import { isNativeStage, NATIVE_STAGES, type NativeStageName, type NativeStageResult } from './nativeStages';
-import { prepareStageWorker, startStagesAhead } from './stageWorker';
+import { type MapContext, SHARED_MAPS, touches } from './sharedMaps';
+import { nextDetection, prepareStageWorker, shareMap, startStagesAhead } from './stageWorker';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 import { type RejectedFit, rescaleTransform } from './ransac';
@@ -214,11 +215,6 @@ function movesLikeStructure(structure: readonly Affine[], a: Affine, region: Uin
   return box !== null && structure.some((s) => cornersMoveAlike(s, a, box.x1, box.y1, box.x2, box.y2, tolerance));
 }
 
-/** Whether a verified copy touches its own source (a symmetric object or periodic pattern, selfContact.ts). */
-function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): boolean {
-  return touchesItsCopy(v.source, v.target, gray.width, gray.height, p.minDistance);
-}
-
 /** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth). */
 function upscale(cv: OpenCv, instances: CopyEvent[], gray: GrayImage, width: number, height: number): CopyEvent[] {
   return instances.map(({ mask: m, ...rest }) => {
@@ -284,20 +280,27 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     });
     return [];
   });
-  const first = peaked.map((t) => {
-    const v = verifyCopy(gray, t, p, windows);
-    return { t, v, touching: touches(v, gray, p) as boolean | undefined };
-  });
+  // verification and refinement, item by item, shared with the stage worker when it listens
+  const detection = nextDetection();
+  const context = { gray, p, minArea };
+  const here: MapContext = { ...context, windows };
+  const first: { t: CopyTransform; v: VerifiedCopy; touching: boolean | undefined }[] = shareMap(p.stageWorker, 'verify', detection, context, peaked, (t) =>
+    SHARED_MAPS.verify(here, t),
+  );
   // A transform one of whose proposals touches its source is structure: another proposal of it (other
   // inlier seeds, or another stage's fit a pixel off) can grow a region off a symmetric object's centre
   // line, which refinement must not lift over the gate and which is no copy either, unless its blocks
   // are pixel-exact twins (a half-turned copy whose block-matched region grew over its source).
   const structure = first.filter((f) => f.touching).map(({ t }) => t.affine);
+  const isStructure = (f: { t: CopyTransform }) => structure.some((a) => nearlySameAffine(a, f.t.affine));
+  const toRefine = first.filter((f) => !isStructure(f)).map(({ t, v }) => ({ t, v }));
+  const refined = shareMap(p.stageWorker, 'refine', detection, context, toRefine, (f) => SHARED_MAPS.refine(here, f));
+  let k = 0;
   const verified = first.map((f) => {
-    if (structure.some((a) => nearlySameAffine(a, f.t.affine))) return f;
-    const r = refineVerified(gray, windows, f, p, minArea);
+    if (isStructure(f)) return f;
+    const r = refined[k++];
     // a refined verification is measured for touching again, only if it gets that far
-    return r === f ? f : { ...r, touching: undefined };
+    return r === null ? f : { ...r, touching: undefined };
   });
   for (const { t, v, touching } of verified) {
     let rejection: [string, string] | undefined;

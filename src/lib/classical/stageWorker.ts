@@ -1,10 +1,11 @@
 /**
  * One worker thread per process that runs a detection's native-image stages (nativeStages.ts:
- * dense matching, lane matching) while the main thread runs keypoints, blocks and twins: on two
- * cores a 1 MP figure's proposals finish ~0.4 s sooner. The detector stays synchronous: it posts
- * the job first and, when it needs a result, blocks in Atomics.wait until the worker has replied,
- * then reads the reply with receiveMessageOnPort. The stages are pure functions of the image and
- * the parameters, so the results are the ones the main thread would compute. Whenever the worker
+ * dense matching, lane matching) while the main thread runs keypoints, blocks and twins, and then
+ * shares the per-transform steps of verification with it (sharedMaps.ts): on two cores a 1 MP
+ * figure takes ~0.7x the time. The detector stays synchronous: it posts a job first and, when it
+ * needs the result, blocks in Atomics.wait until the worker has replied, then reads the reply with
+ * receiveMessageOnPort. Everything the worker runs is a pure function of the image, the parameters
+ * and the item, so the results are the ones the main thread would compute. Whenever the worker
  * cannot give them (not started yet, failed, too slow), the detector computes them itself.
  */
 import * as os from 'os';
@@ -14,12 +15,14 @@ import { startTsWorker } from '../util/ts-worker';
 import type { GrayImage } from './grayscale';
 import type { NativeStageName, NativeStageResult } from './nativeStages';
 import type { ClassicalParams } from './params';
+import type { MapContext, SharedMapItem, SharedMapName, SharedMapResult } from './sharedMaps';
 
 /** Indices into the shared state: the number of the last job the worker finished, and 1 once it listens. */
 export const DONE = 0;
 export const READY = 1;
 
 export interface StageJob {
+  type: 'stages';
   id: number;
   stages: NativeStageName[];
   native: GrayImage;
@@ -27,9 +30,24 @@ export interface StageJob {
   scale: number;
 }
 
+/**
+ * A map shared with the main thread: both claim the next item by Atomics.add on `counter[0]`. The
+ * context comes without its windows: the worker computes them once per `detection`.
+ */
+export interface MapJob {
+  type: 'map';
+  id: number;
+  kind: SharedMapName;
+  detection: number;
+  context: Omit<MapContext, 'windows'>;
+  items: unknown[];
+  counter: Int32Array;
+}
+
 export interface StageReply {
   id: number;
-  results: Partial<Record<NativeStageName, { result: unknown; ms: number }>>;
+  /** A stages job's results by stage; a map job's as [item index, result] for the items the worker claimed. */
+  results: Partial<Record<NativeStageName, { result: unknown; ms: number }>> | [number, unknown][];
   error?: string;
 }
 
@@ -50,6 +68,8 @@ interface Shared {
   state: Int32Array;
   nextId: number;
   ready: Promise<void>;
+  /** Replies read off the port while waiting for another job's, by job id (the current detection's only). */
+  stash: Map<number, StageReply>;
 }
 
 let shared: Shared | undefined;
@@ -102,6 +122,7 @@ function start(): Shared | undefined {
       port: port1,
       state,
       nextId: 1,
+      stash: new Map(),
       ready: new Promise<void>((resolve, reject) => {
         worker.once('message', () => resolve());
         worker.once('error', reject);
@@ -123,53 +144,119 @@ function start(): Shared | undefined {
   }
 }
 
+/** The listening worker, starting it if need be; undefined when it is not listening (yet). */
+function listening(): Shared | undefined {
+  const s = start();
+  return s && Atomics.load(s.state, READY) === 1 ? s : undefined;
+}
+
+/** Blocks until the worker has finished job `id` and returns its reply, or why there is none (then the worker is given up). */
+function replyOf(s: Shared, id: number): StageReply | string {
+  const deadline = performance.now() + REPLY_TIMEOUT_MS;
+  for (;;) {
+    const done = Atomics.load(s.state, DONE);
+    if (done >= id) break;
+    const left = deadline - performance.now();
+    if (left <= 0 || Atomics.wait(s.state, DONE, done, left) === 'timed-out') {
+      const problem = `stage worker gave no reply within ${REPLY_TIMEOUT_MS / 1000} s`;
+      unavailable = problem;
+      if (shared === s) shared = undefined;
+      void s.worker.terminate();
+      return problem;
+    }
+  }
+  const stashed = s.stash.get(id);
+  if (stashed) {
+    s.stash.delete(id);
+    return stashed;
+  }
+  for (let m = receiveMessageOnPort(s.port); m; m = receiveMessageOnPort(s.port)) {
+    const r = m.message as StageReply;
+    if (r.id === id) return r;
+    // a reply no one waited for: a map the main thread finished alone (dropped), or this detection's
+    // stages while it waits for a map (kept: taken after verification)
+    if (!Array.isArray(r.results)) s.stash.set(r.id, r);
+  }
+  return 'stage worker reply lost';
+}
+
 /**
  * Posts a detection's native-image stages to the worker when it is listening; undefined when it is
  * not (the caller computes them itself). Starts the worker for later detections if need be.
  */
 export function startStagesAhead(native: GrayImage, p: ClassicalParams, scale: number, stages: NativeStageName[]): StagesAhead | undefined {
   if (!stages.length) return undefined;
-  const s = start();
-  if (!s || Atomics.load(s.state, READY) !== 1) return undefined;
+  const s = listening();
+  if (!s) return undefined;
+  // a new detection: replies of earlier ones left unread are of no use
+  s.stash.clear();
   const id = s.nextId++;
-  const job: StageJob = { id, stages, native: { width: native.width, height: native.height, data: native.data }, p: { ...p }, scale };
+  const job: StageJob = { type: 'stages', id, stages, native: { width: native.width, height: native.height, data: native.data }, p, scale };
   s.worker.postMessage(job);
   let reply: StageReply | undefined;
   let problem: string | undefined;
   const wait = (): void => {
     if (reply || problem) return;
-    const deadline = performance.now() + REPLY_TIMEOUT_MS;
-    for (;;) {
-      const done = Atomics.load(s.state, DONE);
-      if (done >= id) break;
-      const left = deadline - performance.now();
-      if (left <= 0 || Atomics.wait(s.state, DONE, done, left) === 'timed-out') {
-        problem = `stage worker gave no reply within ${REPLY_TIMEOUT_MS / 1000} s`;
-        unavailable = problem;
-        if (shared === s) shared = undefined;
-        void s.worker.terminate();
-        return;
-      }
-    }
-    // replies of earlier jobs a failed detection never took come first
-    for (let m = receiveMessageOnPort(s.port); m; m = receiveMessageOnPort(s.port)) {
-      const r = m.message as StageReply;
-      if (r.id === id) {
-        reply = r;
-        break;
-      }
-    }
-    if (!reply) problem = 'stage worker reply lost';
-    else if (reply.error) problem = `stage worker failed: ${reply.error}`;
+    const r = replyOf(s, id);
+    if (typeof r === 'string') problem = r;
+    else if (r.error) problem = `stage worker failed: ${r.error}`;
+    else reply = r;
   };
   return {
     take<K extends NativeStageName>(name: K) {
       wait();
-      const got = reply?.error ? undefined : reply?.results[name];
+      const got = reply && !Array.isArray(reply.results) ? reply.results[name] : undefined;
       return got as { result: NativeStageResult<K>; ms: number } | undefined;
     },
     get problem() {
       return problem;
     },
   };
+}
+
+let detections = 0;
+/** Items of shared maps the worker computed, since the process started (for tests and benchmarks). */
+let itemsByWorker = 0;
+
+export function stageWorkerStats(): { itemsByWorker: number } {
+  return { itemsByWorker };
+}
+
+/** A number for a detection's maps: the worker computes the image's windows once per number. */
+export function nextDetection(): number {
+  return ++detections;
+}
+
+/**
+ * `items.map((item) => local(item))` with the worker taking items too when it is listening and
+ * `share` is on: both threads claim the next index from a shared counter, so whichever is free
+ * works, and the main thread waits only for items the worker claimed. `local` must compute what
+ * SHARED_MAPS[kind] computes (the main thread's own context); a reply that fails is recomputed here.
+ */
+export function shareMap<K extends SharedMapName>(
+  share: boolean,
+  kind: K,
+  detection: number,
+  context: Omit<MapContext, 'windows'>,
+  items: SharedMapItem<K>[],
+  local: (item: SharedMapItem<K>) => SharedMapResult<K>,
+): SharedMapResult<K>[] {
+  const s = share && items.length > 1 ? listening() : undefined;
+  if (!s) return items.map(local);
+  const counter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const id = s.nextId++;
+  const job: MapJob = { type: 'map', id, kind, detection, context, items, counter };
+  s.worker.postMessage(job);
+  const results: (SharedMapResult<K> | undefined)[] = new Array(items.length);
+  const mine = new Uint8Array(items.length);
+  for (let i = Atomics.add(counter, 0, 1); i < items.length; i = Atomics.add(counter, 0, 1)) {
+    results[i] = local(items[i]);
+    mine[i] = 1;
+  }
+  if (mine.every((m) => m === 1)) return results as SharedMapResult<K>[];
+  const reply = replyOf(s, id);
+  const delivered = new Map(typeof reply !== 'string' && !reply.error && Array.isArray(reply.results) ? reply.results : []);
+  itemsByWorker += delivered.size;
+  // what the worker did not deliver is computed here
+  return items.map((item, i) => (mine[i] ? results[i] : delivered.has(i) ? delivered.get(i) : local(item)) as SharedMapResult<K>);
 }

@@ -1,24 +1,48 @@
 /**
- * The stage worker's thread (started by stageWorker.ts): runs the native-image stages of one
- * detection at a time (nativeStages.ts), replies on its own port, then raises the job's number in
- * the shared state so that the detector, blocked in Atomics.wait, reads the reply synchronously.
+ * The stage worker's thread (started by stageWorker.ts): runs one job at a time, a detection's
+ * native-image stages (nativeStages.ts) or its share of a map (sharedMaps.ts), replies on its own
+ * port, then raises the job's number in the shared state so that the detector, blocked in
+ * Atomics.wait, reads the reply synchronously.
  */
 import { type MessagePort, parentPort, workerData } from 'worker_threads';
 import { isNativeStage, NATIVE_STAGES } from './nativeStages';
-import type { StageJob, StageReply } from './stageWorker';
+import { isSharedMap, type MapContext, SHARED_MAPS } from './sharedMaps';
+import type { MapJob, StageJob, StageReply } from './stageWorker';
 import { DONE, READY } from './stageWorker';
+import { imageWindows } from './verify';
 
 const { port, state } = workerData as { port: MessagePort; state: Int32Array };
 
-parentPort!.on('message', (job: StageJob) => {
-  const reply: StageReply = { id: job.id, results: {} };
+/** The last detection's map context, with the windows computed here once. */
+let context: { detection: number; value: MapContext } | undefined;
+
+function runStages(job: StageJob): StageReply['results'] {
+  const results: Record<string, { result: unknown; ms: number }> = {};
+  for (const name of job.stages) {
+    if (!isNativeStage(name)) throw new Error(`unknown native stage '${name}'`);
+    const t0 = performance.now();
+    results[name] = { result: NATIVE_STAGES[name](job.native, job.p, job.scale), ms: performance.now() - t0 };
+  }
+  return results;
+}
+
+function runMap(job: MapJob): [number, unknown][] {
+  if (!isSharedMap(job.kind)) throw new Error(`unknown shared map '${job.kind}'`);
+  const done: [number, unknown][] = [];
+  // nothing left to claim (the main thread did it all): no windows to compute
+  if (Atomics.load(job.counter, 0) >= job.items.length) return done;
+  if (context?.detection !== job.detection) {
+    context = { detection: job.detection, value: { ...job.context, windows: imageWindows(job.context.gray, job.context.p) } };
+  }
+  const run = SHARED_MAPS[job.kind] as (c: MapContext, item: unknown) => unknown;
+  for (let i = Atomics.add(job.counter, 0, 1); i < job.items.length; i = Atomics.add(job.counter, 0, 1)) done.push([i, run(context.value, job.items[i])]);
+  return done;
+}
+
+parentPort!.on('message', (job: StageJob | MapJob) => {
+  const reply: StageReply = { id: job.id, results: job.type === 'map' ? [] : {} };
   try {
-    for (const name of job.stages) {
-      if (!isNativeStage(name)) throw new Error(`unknown native stage '${name}'`);
-      const t0 = performance.now();
-      const result = NATIVE_STAGES[name](job.native, job.p, job.scale);
-      reply.results[name] = { result, ms: performance.now() - t0 };
-    }
+    reply.results = job.type === 'map' ? runMap(job) : runStages(job);
   } catch (err) {
     reply.error = err instanceof Error ? err.message : String(err);
   }
