@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import { detectCopyMove, prepareStageWorker, stopStageWorker } from '../src/lib/classical/index';
 import { resolveParams } from '../src/lib/classical/params';
 import type { Affine, CopyTransform } from '../src/lib/classical/geometry';
-import { SHARED_MAPS } from '../src/lib/classical/sharedMaps';
+import { mapContext, SHARED_MAPS } from '../src/lib/classical/sharedMaps';
 import { nextDetection, shareMap, stageWorkerStats, startStagesAhead } from '../src/lib/classical/stageWorker';
 import { imageWindows } from '../src/lib/classical/verify';
 import { blobTexture } from './fixtures/texture';
@@ -79,7 +79,7 @@ test('verification shared with the worker: both threads claim items, and every r
   const transforms = [proposal([1, 0, 100, 0, 1, 0]), proposal([1, 0, 60, 0, 1, 50]), proposal([1, 0, 110, 0, 1, 60]), proposal([1, 0, 0, 0, 1, 60])];
   const p = resolveParams({});
   const context = { gray, p, minArea: 100 };
-  const here = { ...context, windows: imageWindows(gray, p) };
+  const here = mapContext(context, imageWindows(gray, p));
   const plain = transforms.map((t) => SHARED_MAPS.verify(here, t));
   assert.ok(plain[0].v.meanZncc > 0.95 && plain[0].v.sourceArea > 1000 && plain.slice(1).every((r) => r.v.sourceArea < 100), 'one copy among look-alikes');
   // the main thread made slow, so that the worker claims items too

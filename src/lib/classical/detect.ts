@@ -9,24 +9,21 @@
 import type { Image, Masks } from '../data/types';
 import { ConfigError } from '../errors';
 import { maskBox } from '../data/components';
-import { atPanelPitch, type PanelBox, segmentPanels } from './panels';
-import { touchesItsCopy } from './selfContact';
 import { normalizeContrast } from './contrast';
 import { type Affine, cornersMoveAlike, type CopyTransform } from './geometry';
 import { toGray, toWorkingSize, type GrayImage } from './grayscale';
 import { prepareHammingKernel } from './hammingKernel';
 import { isNativeStage, NATIVE_STAGES, type NativeStageName, type NativeStageResult } from './nativeStages';
-import { type MapContext, SHARED_MAPS, touches } from './sharedMaps';
+import { mapContext, SHARED_MAPS, touches } from './sharedMaps';
 import { nextDetection, prepareStageWorker, shareMap, startStagesAhead } from './stageWorker';
 import { loadOpenCv, type OpenCv } from './opencv';
 import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from './params';
 import { type RejectedFit, rescaleTransform } from './ransac';
 import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
-import { refineVerified } from './refineCopy';
 import { blurredAgreement } from './blurredCopy';
 import { growCopyRim } from './copyRim';
-import { detailDrop, detailDropAt, type ImageWindows, imageWindows, registerByDetail, type VerifiedCopy, verifyCopy } from './verify';
+import { detailDrop, imageWindows, type VerifiedCopy } from './verify';
 import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
@@ -255,17 +252,15 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
   };
-  let panelBoxes: PanelBox[] | undefined;
-  const panels = () => (panelBoxes ??= segmentPanels(gray));
+  // the early detail-peak test, verification and refinement, item by item, shared with the stage worker when it listens
+  const detection = nextDetection();
+  const context = { gray, p, minArea };
+  const here = mapContext(context, windows);
+  const early = transforms.filter((t) => t.peakFirst && p.minDetailDrop > 0);
+  const peaks = shareMap(p.stageWorker, 'peak', detection, context, early, (t) => SHARED_MAPS.peak(here, t));
   const peaked = transforms.flatMap((proposed) => {
     if (!proposed.peakFirst || p.minDetailDrop <= 0) return [proposed];
-    // the pixels depend on the inliers only: registration moves the transform, not them
-    const pixels = inlierBlocks(proposed, gray);
-    const registered = p.nearRegister > 0 ? registerByDetail(gray, windows, pixels, proposed.affine, p.nearRegister) : proposed.affine;
-    // not onto the panel pitch: there a compound figure's frames and templates register exactly, copied or not
-    const affine = registered !== proposed.affine && atPanelPitch(panels(), registered[2], registered[5]) ? proposed.affine : registered;
-    const t = affine === proposed.affine ? proposed : { ...proposed, affine };
-    const drop = detailDropAt(gray, windows, pixels, t.affine);
+    const { t, drop } = peaks[early.indexOf(proposed)];
     if (drop >= p.minDetailDrop) return [t];
     candidates.push({
       ...candidateOf(t, scale),
@@ -280,10 +275,6 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     });
     return [];
   });
-  // verification and refinement, item by item, shared with the stage worker when it listens
-  const detection = nextDetection();
-  const context = { gray, p, minArea };
-  const here: MapContext = { ...context, windows };
   const first: { t: CopyTransform; v: VerifiedCopy; touching: boolean | undefined }[] = shareMap(p.stageWorker, 'verify', detection, context, peaked, (t) =>
     SHARED_MAPS.verify(here, t),
   );
@@ -343,31 +334,6 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
 function candidateOf(t: CopyTransform, scale: number): Pick<CopyCandidate, 'affine' | 'inliers' | 'cluster' | 'flipped' | 'stage'> {
   return { affine: toOriginal(t.affine, scale), inliers: t.inliers, cluster: t.cluster, flipped: t.flipped, stage: t.stage };
 }
-
-/**
- * The pixels of the squares (side 2 * INLIER_RADIUS + 1) around at most PEAK_INLIERS of a transform's
- * source inliers, evenly drawn, each pixel once: enough to tell a copy from look-alike structure.
- */
-function inlierBlocks(t: CopyTransform, gray: GrayImage): number[] {
-  const { width: W, height: H } = gray;
-  const n = t.src.length / 2;
-  const step = Math.max(1, n / PEAK_INLIERS);
-  const seen = new Set<number>();
-  for (let q = 0; q < n; q += step) {
-    const k = 2 * Math.floor(q);
-    const cx = Math.round(t.src[k]);
-    const cy = Math.round(t.src[k + 1]);
-    for (let y = Math.max(0, cy - INLIER_RADIUS); y <= Math.min(H - 1, cy + INLIER_RADIUS); y++) {
-      for (let x = Math.max(0, cx - INLIER_RADIUS); x <= Math.min(W - 1, cx + INLIER_RADIUS); x++) seen.add(y * W + x);
-    }
-  }
-  return [...seen];
-}
-
-/** Half the side of the square around an inlier that the early detail-peak test reads (near-block inliers are matched blocks' centres). */
-const INLIER_RADIUS = 4;
-/** Inliers the early detail-peak test reads at most. */
-const PEAK_INLIERS = 64;
 
 /** Below this shorter side, copied regions are often too small to carry enough keypoints. */
 export const SMALL_IMAGE_SIDE = 256;

@@ -8,7 +8,8 @@ import type { GrayImage } from './grayscale';
 import type { ClassicalParams } from './params';
 import { refineVerified } from './refineCopy';
 import { touchesItsCopy } from './selfContact';
-import { type ImageWindows, type VerifiedCopy, verifyCopy } from './verify';
+import { atPanelPitch, type PanelBox, segmentPanels } from './panels';
+import { detailDropAt, type ImageWindows, registerByDetail, type VerifiedCopy, verifyCopy } from './verify';
 
 /** What every item of a detection's maps reads. */
 export interface MapContext {
@@ -17,6 +18,17 @@ export interface MapContext {
   p: ClassicalParams;
   /** verifyTransforms' smallest region (pixels). */
   minArea: number;
+  /** The figure's panels (panels.ts), segmented on first use. */
+  panels(): PanelBox[];
+}
+
+/** What a map job carries: the context less what each thread computes for itself. */
+export type SentContext = Omit<MapContext, 'windows' | 'panels'>;
+
+/** A thread's full context for a detection's maps. */
+export function mapContext(sent: SentContext, windows: ImageWindows): MapContext {
+  let panels: PanelBox[] | undefined;
+  return { ...sent, windows, panels: () => (panels ??= segmentPanels(sent.gray)) };
 }
 
 export interface Verification {
@@ -30,6 +42,21 @@ export function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): b
 }
 
 export const SHARED_MAPS = {
+  /**
+   * The early detail-peak test of a proposal whose inliers are many matched blocks (near blocks,
+   * peakFirst): the proposal registered to where its fine detail peaks (within nearRegister px, never
+   * onto a compound figure's panel pitch, where frames and templates register exactly, copied or not),
+   * and how much that detail falls 2 px off it (verify.ts detailDropAt).
+   */
+  peak: (c: MapContext, proposed: CopyTransform): { t: CopyTransform; drop: number } => {
+    const { gray, windows, p } = c;
+    // the pixels depend on the inliers only: registration moves the transform, not them
+    const pixels = inlierBlocks(proposed, gray);
+    const registered = p.nearRegister > 0 ? registerByDetail(gray, windows, pixels, proposed.affine, p.nearRegister) : proposed.affine;
+    const affine = registered !== proposed.affine && atPanelPitch(c.panels(), registered[2], registered[5]) ? proposed.affine : registered;
+    const t = affine === proposed.affine ? proposed : { ...proposed, affine };
+    return { t, drop: detailDropAt(gray, windows, pixels, t.affine) };
+  },
   /** Dense verification of a proposal, and whether its copy touches its source. */
   verify: (c: MapContext, t: CopyTransform): Verification & { touching: boolean } => {
     const v = verifyCopy(c.gray, t, c.p, c.windows);
@@ -41,6 +68,31 @@ export const SHARED_MAPS = {
     return r === f ? null : r;
   },
 } as const;
+
+/**
+ * The pixels of the squares (side 2 * INLIER_RADIUS + 1) around at most PEAK_INLIERS of a transform's
+ * source inliers, evenly drawn, each pixel once: enough to tell a copy from look-alike structure.
+ */
+function inlierBlocks(t: CopyTransform, gray: GrayImage): number[] {
+  const { width: W, height: H } = gray;
+  const n = t.src.length / 2;
+  const step = Math.max(1, n / PEAK_INLIERS);
+  const seen = new Set<number>();
+  for (let q = 0; q < n; q += step) {
+    const k = 2 * Math.floor(q);
+    const cx = Math.round(t.src[k]);
+    const cy = Math.round(t.src[k + 1]);
+    for (let y = Math.max(0, cy - INLIER_RADIUS); y <= Math.min(H - 1, cy + INLIER_RADIUS); y++) {
+      for (let x = Math.max(0, cx - INLIER_RADIUS); x <= Math.min(W - 1, cx + INLIER_RADIUS); x++) seen.add(y * W + x);
+    }
+  }
+  return [...seen];
+}
+
+/** Half the side of the square around an inlier that the early detail-peak test reads (near-block inliers are matched blocks' centres). */
+const INLIER_RADIUS = 4;
+/** Inliers the early detail-peak test reads at most. */
+const PEAK_INLIERS = 64;
 
 export type SharedMapName = keyof typeof SHARED_MAPS;
 export type SharedMapItem<K extends SharedMapName> = Parameters<(typeof SHARED_MAPS)[K]>[1];

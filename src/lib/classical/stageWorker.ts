@@ -15,7 +15,7 @@ import { startTsWorker } from '../util/ts-worker';
 import type { GrayImage } from './grayscale';
 import type { NativeStageName, NativeStageResult } from './nativeStages';
 import type { ClassicalParams } from './params';
-import type { MapContext, SharedMapItem, SharedMapName, SharedMapResult } from './sharedMaps';
+import type { SentContext, SharedMapItem, SharedMapName, SharedMapResult } from './sharedMaps';
 
 /** Indices into the shared state: the number of the last job the worker finished, and 1 once it listens. */
 export const DONE = 0;
@@ -32,14 +32,14 @@ export interface StageJob {
 
 /**
  * A map shared with the main thread: both claim the next item by Atomics.add on `counter[0]`. The
- * context comes without its windows: the worker computes them once per `detection`.
+ * context comes without its windows and panels: the worker computes them once per `detection`.
  */
 export interface MapJob {
   type: 'map';
   id: number;
   kind: SharedMapName;
   detection: number;
-  context: Omit<MapContext, 'windows'>;
+  context: SentContext;
   items: unknown[];
   counter: Int32Array;
 }
@@ -237,7 +237,7 @@ export function shareMap<K extends SharedMapName>(
   share: boolean,
   kind: K,
   detection: number,
-  context: Omit<MapContext, 'windows'>,
+  context: SentContext,
   items: SharedMapItem<K>[],
   local: (item: SharedMapItem<K>) => SharedMapResult<K>,
 ): SharedMapResult<K>[] {

@@ -6,14 +6,14 @@
  */
 import { type MessagePort, parentPort, workerData } from 'worker_threads';
 import { isNativeStage, NATIVE_STAGES } from './nativeStages';
-import { isSharedMap, type MapContext, SHARED_MAPS } from './sharedMaps';
+import { isSharedMap, type MapContext, mapContext, SHARED_MAPS } from './sharedMaps';
 import type { MapJob, StageJob, StageReply } from './stageWorker';
 import { DONE, READY } from './stageWorker';
 import { imageWindows } from './verify';
 
 const { port, state } = workerData as { port: MessagePort; state: Int32Array };
 
-/** The last detection's map context, with the windows computed here once. */
+/** The last detection's map context, with its windows computed here once (and its panels when asked). */
 let context: { detection: number; value: MapContext } | undefined;
 
 function runStages(job: StageJob): StageReply['results'] {
@@ -32,7 +32,7 @@ function runMap(job: MapJob): [number, unknown][] {
   // nothing left to claim (the main thread did it all): no windows to compute
   if (Atomics.load(job.counter, 0) >= job.items.length) return done;
   if (context?.detection !== job.detection) {
-    context = { detection: job.detection, value: { ...job.context, windows: imageWindows(job.context.gray, job.context.p) } };
+    context = { detection: job.detection, value: mapContext(job.context, imageWindows(job.context.gray, job.context.p)) };
   }
   const run = SHARED_MAPS[job.kind] as (c: MapContext, item: unknown) => unknown;
   for (let i = Atomics.add(job.counter, 0, 1); i < job.items.length; i = Atomics.add(job.counter, 0, 1)) done.push([i, run(context.value, job.items[i])]);
