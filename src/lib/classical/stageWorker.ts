@@ -59,8 +59,12 @@ export interface StagesAhead {
   readonly problem?: string;
 }
 
-/** How long the detector waits for a reply before it computes the stages itself (a stuck or dead worker). */
+/**
+ * How long the detector waits for a reply before it computes the work itself (a stuck or dead worker):
+ * this, plus REPLY_MS_PER_MP per megapixel the job reads (the stages read the figure at native size).
+ */
 const REPLY_TIMEOUT_MS = 30_000;
+const REPLY_MS_PER_MP = 10_000;
 
 interface Shared {
   worker: Worker;
@@ -151,14 +155,15 @@ function listening(): Shared | undefined {
 }
 
 /** Blocks until the worker has finished job `id` and returns its reply, or why there is none (then the worker is given up). */
-function replyOf(s: Shared, id: number): StageReply | string {
-  const deadline = performance.now() + REPLY_TIMEOUT_MS;
+function replyOf(s: Shared, id: number, pixels: number): StageReply | string {
+  const timeout = REPLY_TIMEOUT_MS + (REPLY_MS_PER_MP * pixels) / 1e6;
+  const deadline = performance.now() + timeout;
   for (;;) {
     const done = Atomics.load(s.state, DONE);
     if (done >= id) break;
     const left = deadline - performance.now();
     if (left <= 0 || Atomics.wait(s.state, DONE, done, left) === 'timed-out') {
-      const problem = `stage worker gave no reply within ${REPLY_TIMEOUT_MS / 1000} s`;
+      const problem = `stage worker gave no reply within ${Math.round(timeout / 1000)} s`;
       unavailable = problem;
       if (shared === s) shared = undefined;
       void s.worker.terminate();
@@ -197,7 +202,7 @@ export function startStagesAhead(native: GrayImage, p: ClassicalParams, scale: n
   let problem: string | undefined;
   const wait = (): void => {
     if (reply || problem) return;
-    const r = replyOf(s, id);
+    const r = replyOf(s, id, native.width * native.height);
     if (typeof r === 'string') problem = r;
     else if (r.error) problem = `stage worker failed: ${r.error}`;
     else reply = r;
@@ -254,7 +259,7 @@ export function shareMap<K extends SharedMapName>(
     mine[i] = 1;
   }
   if (mine.every((m) => m === 1)) return results as SharedMapResult<K>[];
-  const reply = replyOf(s, id);
+  const reply = replyOf(s, id, context.gray.width * context.gray.height);
   const delivered = new Map(typeof reply !== 'string' && !reply.error && Array.isArray(reply.results) ? reply.results : []);
   itemsByWorker += delivered.size;
   // what the worker did not deliver is computed here
