@@ -5,7 +5,8 @@ import { detectCopyMove } from '../src/lib/classical';
 import { exactTwinRegions } from '../src/lib/classical/exactRegions';
 import { rankedTwinTransforms, twinPairs } from '../src/lib/classical/exactTwins';
 import { resolveParams } from '../src/lib/classical/params';
-import { detectionMemo, STAGES, type StageInput } from '../src/lib/classical/stages';
+import { detectionMemo } from '../src/lib/classical/stages';
+import { NATIVE_STAGES } from '../src/lib/classical/nativeStages';
 import { toGray } from '../src/lib/classical/grayscale';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
@@ -84,11 +85,9 @@ test('one detection computes the twin pairs once: the exact-twin and exact-regio
   const memo = detectionMemo();
   const counted = <T>(key: string, compute: () => T): T => memo(key, () => (calls.push(key), compute()));
   const p = resolveParams({});
-  const input = { image: img, native: toGray(img), scale: 1, p, lap: () => {}, memo: counted } as unknown as StageInput;
-  for (const name of ['exact', 'exact regions']) {
-    const stage = STAGES.find((s) => s.name === name)!;
-    stage.propose(input);
-  }
+  // as the detector (or the stage worker) runs them: one input, one memo per detection
+  const input = { image: img, native: toGray(img), scale: 1, p, memo: counted };
+  for (const name of ['exact', 'exact regions'] as const) NATIVE_STAGES[name](input);
   assert.equal(calls.length, 1, `twin pairs computed ${calls.length} times`);
   assert.ok(exactTwinRegions(img, toGray(img), OPTS, memo(calls[0], () => undefined)).pairs.length > 0, 'the memo holds the pairs');
 });

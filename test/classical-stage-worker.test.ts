@@ -9,6 +9,7 @@ import { nextDetection, shareMap, stageWorkerStats, startStagesAhead } from '../
 import { imageWindows } from '../src/lib/classical/verify';
 import { blobTexture } from './fixtures/texture';
 import { generateImage } from '../src/lib/data/synth/generate';
+import type { Image } from '../src/lib/data/types';
 import { Rng } from '../src/lib/util/random';
 
 const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -37,17 +38,19 @@ test('the stage worker gives the detector the results it computes itself (a blot
   }
 });
 
-test('a stage the worker cannot run comes back as a problem with nothing to take, and the worker answers the next job', { skip: cores < 2 }, async () => {
+test('a stage the worker cannot run comes back as a problem, the later stages of that detection are left to the main thread, and the next detection is served', { skip: cores < 2 }, async () => {
   assert.equal(await prepareStageWorker(), undefined);
-  const gray = { width: 8, height: 8, data: new Uint8Array(64) };
+  const native = { width: 8, height: 8, data: new Uint8Array(64) };
+  const image: Image = { width: 8, height: 8, channels: 1, data: new Uint8Array(64) };
   // an unknown stage name stands for any failure inside the worker
-  const ahead = startStagesAhead(gray, resolveParams({}), 1, ['dense', 'no-such-stage' as 'dense']);
+  const ahead = startStagesAhead({ image, native, p: resolveParams({}), scale: 1 }, ['no-such-stage' as 'dense', 'dense']);
   assert.ok(ahead, 'the worker is listening');
-  assert.equal(ahead.take('dense'), undefined);
+  assert.equal(ahead.take('no-such-stage' as 'dense'), undefined);
   assert.match(String(ahead.problem), /stage worker failed: unknown native stage 'no-such-stage'/);
-  // the next job is answered as usual
-  const next = startStagesAhead(gray, resolveParams({}), 1, ['dense']);
+  assert.equal(ahead.take('dense'), undefined);
+  const next = startStagesAhead({ image, native, p: resolveParams({}), scale: 1 }, ['dense', 'lanes']);
   assert.deepEqual(next?.take('dense')?.result, []);
+  assert.deepEqual(next?.take('lanes')?.result.pairs, []);
   assert.equal(next?.problem, undefined);
 });
 

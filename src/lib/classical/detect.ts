@@ -91,15 +91,16 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
   const eq = normalizeContrast(cv, gray, p.contrast, p.claheClip, p.claheTiles);
   lap('preprocess');
   const stages = STAGES.filter((s) => s.enabled(p));
-  const ahead = p.stageWorker ? startStagesAhead(native, p, scale, stages.map((s) => s.name).filter(isNativeStage)) : undefined;
+  const memo = detectionMemo();
+  const ahead = p.stageWorker ? startStagesAhead({ image, native, p, scale }, stages.map((s) => s.name).filter(isNativeStage)) : undefined;
   const runNative = <K extends NativeStageName>(name: K): NativeStageResult<K> => {
     const got = ahead?.take(name);
-    if (!got) return NATIVE_STAGES[name](native, p, scale) as NativeStageResult<K>;
+    if (!got) return NATIVE_STAGES[name]({ image, native, p, scale, memo }) as NativeStageResult<K>;
     lap('stage worker wait');
     timings[name] = (timings[name] ?? 0) + got.ms;
     return got.result;
   };
-  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap, memo: detectionMemo(), runNative };
+  const input: StageInput = { cv, image, native, gray, eq, scale, p, lap, memo, runNative };
   const { transforms, trace } = proposeTransforms(stages.filter((s): s is TransformStage => s.kind === 'transforms'), input);
 
   const { pairs, candidates } = verifyTransforms(gray, transforms, scale, p);

@@ -1,19 +1,56 @@
 /**
- * The stage computations that read nothing but the grey image at native resolution and the
- * parameters: pure functions of those, so the stage worker (stageWorker.ts) can run them on another
- * core while the main thread runs the other stages, with the same results. stages.ts runs them
- * through StageInput.runNative, which takes the worker's result or computes it in place.
+ * The stage computations that read nothing but the figure at native resolution (colour and grey)
+ * and the parameters: pure functions of those, so the stage worker (stageWorker.ts) can run them on
+ * another core while the main thread runs keypoints, blocks and near blocks, with the same results.
+ * stages.ts runs them through StageInput.runNative, which takes the worker's result or computes it
+ * in place.
  */
+import type { Image } from '../data/types';
 import { denseMatchTransforms } from './denseMatch';
+import { exactTwinRegions } from './exactRegions';
+import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, twinPairsKey } from './exactTwins';
 import type { GrayImage } from './grayscale';
 import { laneTwinPairs } from './lanes';
 import type { ClassicalParams } from './params';
 
+/** What a native-image stage reads: the figure, its grey at native size, the parameters and the working frame's factor. */
+export interface NativeInput {
+  image: Image;
+  native: GrayImage;
+  p: ClassicalParams;
+  scale: number;
+  /** What several stages of one detection read, computed by the first to ask (stages.ts detectionMemo). */
+  memo<T>(key: string, compute: () => T): T;
+}
+
+/** The image's exact-twin pairs under `opts`, computed once per detection (the exact-twin and exact-region stages share them). */
+function sharedTwinPairs({ image, memo }: NativeInput, opts: ExactTwinOptions): TwinPairs {
+  return memo(twinPairsKey(opts), () => twinPairs(image, opts));
+}
+
 export const NATIVE_STAGES = {
-  /** Rotation-invariant dense matching (denseMatch.ts); `scale` is the working frame's factor. */
-  dense: (native: GrayImage, p: ClassicalParams, scale: number) => denseMatchTransforms(native, { minDistance: p.minDistance / scale, maxPixels: p.denseMaxPixels }),
+  /** Pixel-exact block twins, every block (exactTwins.ts): copies pasted without any change. */
+  exact: (input: NativeInput) => {
+    const { image, p, scale } = input;
+    const opts = { minVotes: p.exactMinVotes, minDistance: p.minDistance / scale };
+    return exactTwinTransforms(image, opts, sharedTwinPairs(input, opts));
+  },
+  /** Rotation-invariant dense matching (denseMatch.ts). */
+  dense: ({ native, p, scale }: NativeInput) => denseMatchTransforms(native, { minDistance: p.minDistance / scale, maxPixels: p.denseMaxPixels }),
+  /** Small copies pasted unchanged, their grainy exact twin blocks as regions (exactRegions.ts). */
+  'exact regions': (input: NativeInput) => {
+    const { image, native, p, scale } = input;
+    const opts = {
+      minVotes: p.exactRegionMinVotes,
+      minGrain: p.exactRegionMinGrain,
+      minDistance: p.minDistance / scale,
+      // the gate's bound on one event: larger is repetitive structure
+      maxArea: p.maxEventShare * image.width * image.height,
+    };
+    return exactTwinRegions(image, native, opts, sharedTwinPairs(input, opts));
+  },
   /** Lanes copied within or across a blot's strips (lanes.ts). */
-  lanes: (native: GrayImage, p: ClassicalParams) => laneTwinPairs(native, {}, p.minEventEntropy),
+  lanes: ({ native, p }: NativeInput) => laneTwinPairs(native, {}, p.minEventEntropy),
 } as const;
 
 export type NativeStageName = keyof typeof NATIVE_STAGES;

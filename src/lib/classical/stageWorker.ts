@@ -12,22 +12,20 @@ import * as os from 'os';
 import * as path from 'path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'worker_threads';
 import { startTsWorker } from '../util/ts-worker';
-import type { GrayImage } from './grayscale';
-import type { NativeStageName, NativeStageResult } from './nativeStages';
-import type { ClassicalParams } from './params';
+import type { NativeInput, NativeStageName, NativeStageResult } from './nativeStages';
 import type { SentContext, SharedMapItem, SharedMapName, SharedMapResult } from './sharedMaps';
 
 /** Indices into the shared state: the number of the last job the worker finished, and 1 once it listens. */
 export const DONE = 0;
 export const READY = 1;
 
+/** One native-image stage of a detection; the detection's first job carries its input, kept by the worker for the rest. */
 export interface StageJob {
   type: 'stages';
   id: number;
-  stages: NativeStageName[];
-  native: GrayImage;
-  p: ClassicalParams;
-  scale: number;
+  detection: number;
+  stage: NativeStageName;
+  input?: Omit<NativeInput, 'memo'>;
 }
 
 /**
@@ -186,31 +184,36 @@ function replyOf(s: Shared, id: number, pixels: number): StageReply | string {
 }
 
 /**
- * Posts a detection's native-image stages to the worker when it is listening; undefined when it is
- * not (the caller computes them itself). Starts the worker for later detections if need be.
+ * Posts a detection's native-image stages to the worker when it is listening, one job each in
+ * `stages`' order (the order the detector takes them in); undefined when it is not listening (the
+ * caller computes them itself). Starts the worker for later detections if need be.
  */
-export function startStagesAhead(native: GrayImage, p: ClassicalParams, scale: number, stages: NativeStageName[]): StagesAhead | undefined {
+export function startStagesAhead(input: Omit<NativeInput, 'memo'>, stages: NativeStageName[]): StagesAhead | undefined {
   if (!stages.length) return undefined;
   const s = listening();
   if (!s) return undefined;
   // a new detection: replies of earlier ones left unread are of no use
   s.stash.clear();
-  const id = s.nextId++;
-  const job: StageJob = { type: 'stages', id, stages, native: { width: native.width, height: native.height, data: native.data }, p, scale };
-  s.worker.postMessage(job);
-  let reply: StageReply | undefined;
+  const detection = nextDetection();
+  const { image, native, p, scale } = input;
+  const ids = new Map<NativeStageName, number>();
+  stages.forEach((stage, k) => {
+    const id = s.nextId++;
+    ids.set(stage, id);
+    const job: StageJob = { type: 'stages', id, detection, stage, ...(k === 0 && { input: { image, native, p, scale } }) };
+    s.worker.postMessage(job);
+  });
+  const pixels = Math.max(image.width * image.height, native.width * native.height);
   let problem: string | undefined;
-  const wait = (): void => {
-    if (reply || problem) return;
-    const r = replyOf(s, id, native.width * native.height);
-    if (typeof r === 'string') problem = r;
-    else if (r.error) problem = `stage worker failed: ${r.error}`;
-    else reply = r;
-  };
   return {
     take<K extends NativeStageName>(name: K) {
-      wait();
-      const got = reply && !Array.isArray(reply.results) ? reply.results[name] : undefined;
+      const id = ids.get(name);
+      if (id === undefined || problem) return undefined;
+      const r = replyOf(s, id, pixels);
+      if (typeof r === 'string') problem = r;
+      else if (r.error) problem = `stage worker failed: ${r.error}`;
+      if (problem) return undefined;
+      const got = typeof r !== 'string' && !Array.isArray(r.results) ? r.results[name] : undefined;
       return got as { result: NativeStageResult<K>; ms: number } | undefined;
     },
     get problem() {

@@ -1,11 +1,11 @@
 /**
- * The stage worker's thread (started by stageWorker.ts): runs one job at a time, a detection's
+ * The stage worker's thread (started by stageWorker.ts): runs one job at a time, one of a detection's
  * native-image stages (nativeStages.ts) or its share of a map (sharedMaps.ts), replies on its own
  * port, then raises the job's number in the shared state so that the detector, blocked in
  * Atomics.wait, reads the reply synchronously.
  */
 import { type MessagePort, parentPort, workerData } from 'worker_threads';
-import { isNativeStage, NATIVE_STAGES } from './nativeStages';
+import { isNativeStage, NATIVE_STAGES, type NativeInput } from './nativeStages';
 import { isSharedMap, type MapContext, mapContext, SHARED_MAPS } from './sharedMaps';
 import type { MapJob, StageJob, StageReply } from './stageWorker';
 import { DONE, READY } from './stageWorker';
@@ -16,14 +16,23 @@ const { port, state } = workerData as { port: MessagePort; state: Int32Array };
 /** The last detection's map context, with its windows computed here once (and its panels when asked). */
 let context: { detection: number; value: MapContext } | undefined;
 
-function runStages(job: StageJob): StageReply['results'] {
-  const results: Record<string, { result: unknown; ms: number }> = {};
-  for (const name of job.stages) {
-    if (!isNativeStage(name)) throw new Error(`unknown native stage '${name}'`);
-    const t0 = performance.now();
-    results[name] = { result: NATIVE_STAGES[name](job.native, job.p, job.scale), ms: performance.now() - t0 };
+/** The current detection's stage input, with a memo its stages share (exact twins and exact regions: the twin pairs). */
+let stageInput: { detection: number; value: NativeInput } | undefined;
+
+function runStage(job: StageJob): StageReply['results'] {
+  if (job.input) {
+    const values = new Map<string, unknown>();
+    const memo = <T>(key: string, compute: () => T): T => {
+      if (!values.has(key)) values.set(key, compute());
+      return values.get(key) as T;
+    };
+    stageInput = { detection: job.detection, value: { ...job.input, memo } };
   }
-  return results;
+  if (!isNativeStage(job.stage)) throw new Error(`unknown native stage '${job.stage}'`);
+  if (stageInput?.detection !== job.detection) throw new Error(`no input for detection ${job.detection}`);
+  const t0 = performance.now();
+  const result = NATIVE_STAGES[job.stage](stageInput.value);
+  return { [job.stage]: { result, ms: performance.now() - t0 } };
 }
 
 function runMap(job: MapJob): [number, unknown][] {
@@ -42,7 +51,7 @@ function runMap(job: MapJob): [number, unknown][] {
 parentPort!.on('message', (job: StageJob | MapJob) => {
   const reply: StageReply = { id: job.id, results: job.type === 'map' ? [] : {} };
   try {
-    reply.results = job.type === 'map' ? runMap(job) : runStages(job);
+    reply.results = job.type === 'map' ? runMap(job) : runStage(job);
   } catch (err) {
     reply.error = err instanceof Error ? err.message : String(err);
   }

@@ -15,8 +15,6 @@ import { matchKeypoints, type Matches } from './match';
 import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
-import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, twinPairsKey } from './exactTwins';
-import { exactTwinRegions } from './exactRegions';
 import { nearBlockTransforms } from './nearBlocks';
 import type { NativeStageName, NativeStageResult } from './nativeStages';
 import { nearSymmetricTransforms } from './nearSymmetric';
@@ -48,11 +46,6 @@ export function detectionMemo(): <T>(key: string, compute: () => T) => T {
     if (!values.has(key)) values.set(key, compute());
     return values.get(key) as T;
   };
-}
-
-/** The image's exact-twin pairs under `opts`, computed once per detection (the exact-twin and exact-region stages share them). */
-function sharedTwinPairs({ image, memo }: StageInput, opts: ExactTwinOptions): TwinPairs {
-  return memo(twinPairsKey(opts), () => twinPairs(image, opts));
 }
 
 /**
@@ -165,15 +158,13 @@ const blockStage: TransformStage = {
   },
 };
 
-/** Pixel-exact block twins at native resolution, every block (exactTwins.ts): copies pasted without any change. */
+/** Pixel-exact block twins at native resolution, every block (exactTwins.ts; may run ahead in the stage worker, nativeStages.ts). */
 const exactStage: TransformStage = {
   kind: 'transforms',
   name: 'exact',
   enabled: (p) => p.exactTwins,
-  propose(input) {
-    const { image, p, scale, lap } = input;
-    const opts = { minVotes: p.exactMinVotes, minDistance: p.minDistance / scale };
-    const transforms = exactTwinTransforms(image, opts, sharedTwinPairs(input, opts));
+  propose({ runNative, lap }) {
+    const transforms = runNative('exact');
     lap('exact');
     return { transforms, frame: 'native' };
   },
@@ -217,7 +208,7 @@ const resampledStage: RegionStage = {
   // timed by the caller with the merge ('resampled'), where its regions join the events
 };
 
-/** Small copies pasted unchanged, their grainy exact twin blocks as regions (exactRegions.ts). */
+/** Small copies pasted unchanged, their grainy exact twin blocks as regions (exactRegions.ts; may run ahead like exact). */
 const exactRegionStage: RegionStage = {
   kind: 'regions',
   name: 'exact regions',
@@ -225,17 +216,7 @@ const exactRegionStage: RegionStage = {
   afterGate: true,
   // the twin blocks are the evidence: no area floor but their votes
   minArea: () => 0,
-  propose: (input) => {
-    const { image, native, p, scale } = input;
-    const opts = {
-      minVotes: p.exactRegionMinVotes,
-      minGrain: p.exactRegionMinGrain,
-      minDistance: p.minDistance / scale,
-      // the gate's bound on one event: larger is repetitive structure
-      maxArea: p.maxEventShare * image.width * image.height,
-    };
-    return exactTwinRegions(image, native, opts, sharedTwinPairs(input, opts));
-  },
+  propose: ({ runNative }) => runNative('exact regions'),
 };
 
 /** Lanes copied within or across the strips of a blot or gel, matched on pixel noise (lanes.ts; may run ahead like dense). */
