@@ -20,8 +20,9 @@ import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
  * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true] [--hamming wasm|js] [--stage-worker true|false]
  * (`--dense false` leaves out the rotation-invariant dense matching stage, denseMatch.ts, on by default; `--hamming js`
  * matches binary descriptors with the JavaScript loop instead of the wasm kernel, hammingKernel.ts; `--stage-worker false`
- * runs dense and lane matching on the main thread instead of beside it, stageWorker.ts: a stage run there is timed by
- * the worker, and the main thread's wait for it is 'stage worker wait'). Each stage's
+ * runs single-threaded: the native-image stages (exact twins, dense matching, exact regions, lanes) and verification on
+ * the main thread instead of partly in the stage worker, stageWorker.ts; a stage run in the worker is timed there, and
+ * the main thread's wait for it is 'stage worker wait'). Each stage's
  * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in;
  * msPerImageMedian / msPerImageP90 are the whole detector's p50 / p90 per image at each size.
  */

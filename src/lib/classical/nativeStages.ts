@@ -19,8 +19,17 @@ export interface NativeInput {
   native: GrayImage;
   p: ClassicalParams;
   scale: number;
-  /** What several stages of one detection read, computed by the first to ask (stages.ts detectionMemo). */
+  /** What several stages of one detection read, computed by the first to ask (detectionMemo). */
   memo<T>(key: string, compute: () => T): T;
+}
+
+/** A detection's memo (StageInput.memo, NativeInput.memo): one map per detection, so nothing outlives the image it was computed for. */
+export function detectionMemo(): <T>(key: string, compute: () => T) => T {
+  const values = new Map<string, unknown>();
+  return <T>(key: string, compute: () => T): T => {
+    if (!values.has(key)) values.set(key, compute());
+    return values.get(key) as T;
+  };
 }
 
 /** The image's exact-twin pairs under `opts`, computed once per detection (the exact-twin and exact-region stages share them). */

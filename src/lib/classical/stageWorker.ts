@@ -77,6 +77,12 @@ interface Shared {
 let shared: Shared | undefined;
 let unavailable: string | undefined;
 
+/** Gives worker `s` up for the rest of the process (detections then run single-threaded), saying why. */
+function giveUp(s: Shared, why: string): void {
+  unavailable = why;
+  if (shared === s) shared = undefined;
+}
+
 /**
  * Starts the worker (once per process) and resolves when it listens; resolves to why it cannot run
  * (a single core, or it failed to start), else undefined. Detection never waits for it: until it
@@ -130,13 +136,9 @@ function start(): Shared | undefined {
         worker.once('error', reject);
       }),
     };
-    const fail = (why: string) => {
-      unavailable = why;
-      if (shared === s) shared = undefined;
-    };
-    worker.on('error', (err) => fail(`stage worker failed: ${err instanceof Error ? err.message : String(err)}`));
+    worker.on('error', (err) => giveUp(s, `stage worker failed: ${err instanceof Error ? err.message : String(err)}`));
     worker.on('exit', (code) => {
-      if (shared === s) fail(`stage worker exited (code ${code})`);
+      if (shared === s) giveUp(s, `stage worker exited (code ${code})`);
     });
     shared = s;
     return s;
@@ -162,8 +164,7 @@ function replyOf(s: Shared, id: number, pixels: number): StageReply | string {
     const left = deadline - performance.now();
     if (left <= 0 || Atomics.wait(s.state, DONE, done, left) === 'timed-out') {
       const problem = `stage worker gave no reply within ${Math.round(timeout / 1000)} s`;
-      unavailable = problem;
-      if (shared === s) shared = undefined;
+      giveUp(s, problem);
       void s.worker.terminate();
       return problem;
     }

@@ -5,7 +5,7 @@
  * Atomics.wait, reads the reply synchronously.
  */
 import { type MessagePort, parentPort, workerData } from 'worker_threads';
-import { isNativeStage, NATIVE_STAGES, type NativeInput } from './nativeStages';
+import { detectionMemo, isNativeStage, NATIVE_STAGES, type NativeInput } from './nativeStages';
 import { isSharedMap, type MapContext, mapContext, SHARED_MAPS } from './sharedMaps';
 import type { MapJob, StageJob, StageReply } from './stageWorker';
 import { DONE, READY } from './stageWorker';
@@ -20,14 +20,7 @@ let context: { detection: number; value: MapContext } | undefined;
 let stageInput: { detection: number; value: NativeInput } | undefined;
 
 function runStage(job: StageJob): StageReply['results'] {
-  if (job.input) {
-    const values = new Map<string, unknown>();
-    const memo = <T>(key: string, compute: () => T): T => {
-      if (!values.has(key)) values.set(key, compute());
-      return values.get(key) as T;
-    };
-    stageInput = { detection: job.detection, value: { ...job.input, memo } };
-  }
+  if (job.input) stageInput = { detection: job.detection, value: { ...job.input, memo: detectionMemo() } };
   if (!isNativeStage(job.stage)) throw new Error(`unknown native stage '${job.stage}'`);
   if (stageInput?.detection !== job.detection) throw new Error(`no input for detection ${job.detection}`);
   const t0 = performance.now();

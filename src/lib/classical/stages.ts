@@ -20,6 +20,9 @@ import type { NativeStageName, NativeStageResult } from './nativeStages';
 import { nearSymmetricTransforms } from './nearSymmetric';
 import { resampledTwinPairs } from './resampledTwins';
 
+// the one per-detection memo, shared with the native-image stages (and their worker thread)
+export { detectionMemo } from './nativeStages';
+
 /** What every stage may read: the image at native size and in the working frame. */
 export interface StageInput {
   cv: OpenCv;
@@ -37,15 +40,6 @@ export interface StageInput {
   memo<T>(key: string, compute: () => T): T;
   /** A native-image stage's result (nativeStages.ts): the stage worker's, if it ran it ahead, else computed here. */
   runNative<K extends NativeStageName>(name: K): NativeStageResult<K>;
-}
-
-/** A StageInput's memo: one map per detection, so nothing outlives the image it was computed for. */
-export function detectionMemo(): <T>(key: string, compute: () => T) => T {
-  const values = new Map<string, unknown>();
-  return <T>(key: string, compute: () => T): T => {
-    if (!values.has(key)) values.set(key, compute());
-    return values.get(key) as T;
-  };
 }
 
 /**
