@@ -151,22 +151,42 @@ test('gateEvents: an open gate keeps all (sorted); minEventScore, maxEvents, min
     { mask: rect(10, 10, 4, 4), score: 0.9 },
     { mask: rect(20, 0, 3, 3), score: 0.9 },
   ];
-  const none = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 0 });
+  const none = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, hugeEventMinPeak: 0, minEventEntropy: 0 });
   assert.deepEqual(none.kept.map((e) => e.score), [0.9, 0.9, 0.3]);
   assert.equal(none.kept[0], events[1], 'ties: the larger first');
   assert.deepEqual(none.notes, []);
-  const weak = gateEvents(events, { minEventScore: 0.5, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 0 });
+  const weak = gateEvents(events, { minEventScore: 0.5, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, hugeEventMinPeak: 0, minEventEntropy: 0 });
   assert.equal(weak.kept.length, 2);
   assert.match(weak.notes[0], /1 event\(s\) scoring below minEventScore 0.5 dropped/);
-  const best = gateEvents(events, { minEventScore: 0, maxEvents: 1, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 0 });
+  const best = gateEvents(events, { minEventScore: 0, maxEvents: 1, minForgedShare: 0, maxEventShare: 1, hugeEventMinPeak: 0, minEventEntropy: 0 });
   assert.deepEqual(best.kept, [events[1]]);
-  const small = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0.05, maxEventShare: 1, minEventEntropy: 0 });
+  const small = gateEvents(events, { minEventScore: 0, maxEvents: 0, minForgedShare: 0.05, maxEventShare: 1, hugeEventMinPeak: 0, minEventEntropy: 0 });
   assert.deepEqual(small.kept, [], '29 of 1200 pixels is under 5%');
   assert.match(small.notes[0], /cover 0.024 of the image < minForgedShare 0.05: reported authentic/);
   const grid = { mask: rect(0, 0, 40, 10), score: 1 }; // 400 of 1200 pixels: a third of the image
-  const structure = gateEvents([...events, grid], { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25, minEventEntropy: 0 });
+  const structure = gateEvents([...events, grid], { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25, hugeEventMinPeak: 0, minEventEntropy: 0 });
   assert.deepEqual(structure.kept.map((e) => e.score), [0.9, 0.9, 0.3], 'the event over a quarter of the image is dropped');
   assert.match(structure.notes[0], /1 event\(s\) covering more than 0.25 of the image dropped as repetitive structure/);
+});
+
+test('gateEvents hugeEventMinPeak: an event over maxEventShare stays when its best pair scores and peaks sharply; structure (no or a flat peak) is dropped', () => {
+  const gate = { minEventScore: 0.95, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25, hugeEventMinPeak: 0.5, minEventEntropy: 0 };
+  const copy = { mask: rect(0, 0, 40, 10), score: 0.98, peak: 0.7 }; // a third of the image, textured: sharp peak
+  const ladder = { mask: rect(0, 10, 40, 10), score: 0.98, peak: 0.1 }; // agrees 2 px off too
+  const exact = { mask: rect(0, 20, 40, 10), score: 1 }; // pixel-exact background: peak not measured
+  const weak = { mask: rect(0, 0, 40, 10), score: 0.9, peak: 0.9 };
+  const gated = gateEvents([copy, ladder, exact, weak], gate);
+  assert.deepEqual(gated.kept, [copy]);
+  assert.match(gated.notes[0], /3 event\(s\) covering more than 0.25 of the image dropped/, "ladder, exact background and the weak one");
+  assert.deepEqual(gateEvents([copy], { ...gate, hugeEventMinPeak: 0 }).kept, [], '0: no exception');
+});
+
+test('pairsToInstances: an event carries the detail peak of its best-scored pair', () => {
+  const a = { source: rect(0, 0, 4, 4), target: rect(10, 0, 4, 4), score: 0.9, affine: [1, 0, 10, 0, 1, 0] as VerifiedPair['affine'], peak: 0.2 };
+  const b = { source: rect(0, 0, 4, 4), target: rect(20, 0, 4, 4), score: 0.97, affine: [1, 0, 20, 0, 1, 0] as VerifiedPair['affine'], peak: 0.6 };
+  const [event] = pairsToInstances([a, b], 'transform', 40);
+  assert.equal(event.score, 0.97);
+  assert.equal(event.peak, 0.6);
 });
 
 test('gateEvents minEventEntropy: an event over two grey levels (1 bit) is dropped, one over many levels kept; off without the grey image', () => {
@@ -176,7 +196,7 @@ test('gateEvents minEventEntropy: an event over two grey levels (1 bit) is dropp
   for (let p = 0; p < gray.length; p++) gray[p] = p % 40 < 10 ? (p % 2) * 255 : (p * 37) % 256;
   assert.equal(maskedEntropy(gray, binary.mask), 1);
   assert.ok(maskedEntropy(gray, textured.mask) > 3);
-  const gate = { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, minEventEntropy: 2 };
+  const gate = { minEventScore: 0, maxEvents: 0, minForgedShare: 0, maxEventShare: 1, hugeEventMinPeak: 0, minEventEntropy: 2 };
   const gated = gateEvents([binary, textured], gate, gray);
   assert.deepEqual(gated.kept, [textured]);
   assert.match(gated.notes[0], /1 event\(s\) in few-level content \(grey-level entropy below minEventEntropy 2 bits\) dropped/);

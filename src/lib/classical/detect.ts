@@ -326,7 +326,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     });
     if (rejection) continue;
     const { source, target } = p.copyRim ? growCopyRim(gray, v.source, v.target, t.affine, (p.znccWindow - 1) / 2) : v;
-    pairs.push({ source, target, score, affine: t.affine, ...(admitted && { admitted }) });
+    pairs.push({ source, target, score, affine: t.affine, ...(admitted && { admitted }), ...(drop !== undefined && { peak: drop }) });
   }
   return { pairs, candidates };
 }

@@ -26,11 +26,17 @@ export interface VerifiedPair {
    * CopyTransform.peakedGate) or 'blurred copy' (minBlurredZncc).
    */
   admitted?: string;
+  /** How much the fine-detail correlation falls 2 px off the transform (verify.ts detailDrop), where it was measured. */
+  peak?: number;
 }
 
-/** An event ('transform' mode): its mask, its best pair's score, and why a pair of it passes the gate below minEventScore. */
+/**
+ * An event ('transform' mode): its mask, its best pair's score, why a pair of it passes the gate
+ * below minEventScore, and the detail peak of its best pair (`peak`, where measured).
+ */
 export interface CopyEvent extends ScoredMask {
   admitted?: string;
+  peak?: number;
 }
 
 /** Regions overlapping more than this (IoU) are the same region found twice ('regions' mode). */
@@ -61,9 +67,9 @@ export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode
   pairs.forEach((q, i) => {
     const root = find(i);
     let e = events.get(root);
-    if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score }));
+    if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score, peak: q.peak }));
     for (let p = 0; p < e.mask.length; p++) e.mask[p] |= q.source[p] | q.target[p];
-    e.score = Math.max(e.score, q.score);
+    if (q.score > e.score) [e.score, e.peak] = [q.score, q.peak];
     e.admitted ??= q.admitted;
   });
   return [...events.values()];
@@ -155,9 +161,17 @@ export interface EventGate {
   /**
    * An event covering more than this share of the image is repetitive structure (a grid, a
    * checkerboard, a ladder of bands matched with itself), not a copy-move: dropped. Real forged
-   * areas have a median of 2% and a 90th percentile of 12.5%. 1: off.
+   * areas have a median of 2% and a 90th percentile of 12.5% (and reach 52%). 1: off.
    */
   maxEventShare: number;
+  /**
+   * An event over maxEventShare is kept all the same when its best pair scores minEventScore and its
+   * detail correlation falls at least this much 2 px off its transform (`peak`): a large copy of
+   * textured content, which agrees with its source at one registration only, where repetitive
+   * structure (a grid, lanes, a mirror-symmetric layout) agrees along an axis or is pixel-exact
+   * background, whose peak is not measured. 0: no exception.
+   */
+  hugeEventMinPeak: number;
   /**
    * Events whose pixels' grey levels carry less than this entropy (bits, 8-bit histogram at native
    * resolution) are dropped: in binary or few-level content (silhouettes, skeletons, text, flat
@@ -196,9 +210,11 @@ export function gateEvents(events: readonly CopyEvent[], gate: EventGate, gray?:
   }
   const areas = new Map(events.map((e) => [e, area(e.mask)]));
   let kept = [...events].sort((a, b) => b.score - a.score || areas.get(b)! - areas.get(a)!);
-  const huge = kept.filter((e) => areas.get(e)! > gate.maxEventShare * e.mask.length).length;
+  const isHuge = (e: CopyEvent) =>
+    areas.get(e)! > gate.maxEventShare * e.mask.length && !(gate.hugeEventMinPeak > 0 && e.score >= gate.minEventScore && (e.peak ?? 0) >= gate.hugeEventMinPeak);
+  const huge = kept.filter(isHuge).length;
   if (huge > 0) {
-    kept = kept.filter((e) => areas.get(e)! <= gate.maxEventShare * e.mask.length);
+    kept = kept.filter((e) => !isHuge(e));
     notes.push(`gate: ${huge} event(s) covering more than ${gate.maxEventShare} of the image dropped as repetitive structure (maxEventShare)`);
   }
   const admitted = kept.filter((e) => e.score < gate.minEventScore && e.admitted);

@@ -12,7 +12,7 @@ import type { RansacScore } from './similarity';
 export type KeypointDetector = 'orb' | 'akaze' | 'brisk' | 'sift';
 export const KEYPOINT_DETECTORS: readonly KeypointDetector[] = ['orb', 'akaze', 'brisk', 'sift'];
 
-/** Also the image-level gate against false alarms (events.ts, EventGate: minEventScore, maxEvents, minForgedShare, maxEventShare, minEventEntropy). */
+/** Also the image-level gate against false alarms (events.ts, EventGate: minEventScore, maxEvents, minForgedShare, maxEventShare, hugeEventMinPeak, minEventEntropy). */
 export interface ClassicalParams extends BlockMatchParams, EventGate {
   /** Longer side of the working image; larger inputs are downscaled (masks come back at full size). */
   maxSide: number;
@@ -298,6 +298,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   maxEvents: 0,
   minForgedShare: 0,
   maxEventShare: 0.25,
+  hugeEventMinPeak: 0.5,
   // 2.5 bits, chosen on the same tuning sets (realistic-tune + photo-tune, 360 images): oF1 0.520 -> 0.526,
   // false alarms 2.4% -> 0.6% (binary text and few-level graphics matched with themselves).
   minEventEntropy: 2.5,
@@ -324,7 +325,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   lanes: ['laneMatching'],
   run: ['stageWorker'],
   verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'copyRim', 'suppressText', 'refineAffine'],
-  events: ['events', 'minEventScore', 'minBlurredZncc', 'maxEvents', 'minForgedShare', 'maxEventShare', 'minEventEntropy'],
+  events: ['events', 'minEventScore', 'minBlurredZncc', 'maxEvents', 'minForgedShare', 'maxEventShare', 'hugeEventMinPeak', 'minEventEntropy'],
 });
 
 /** Flat, nested (per group) or dotted parameters. */
@@ -372,6 +373,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (!(Number.isInteger(p.maxEvents) && p.maxEvents >= 0)) throw new ConfigError(`maxEvents must be an integer >= 0 (0: no limit), got ${p.maxEvents}`);
   if (!(p.minForgedShare >= 0 && p.minForgedShare < 1)) throw new ConfigError(`minForgedShare must be in [0, 1), got ${p.minForgedShare}`);
   if (!(p.maxEventShare > 0 && p.maxEventShare <= 1)) throw new ConfigError(`maxEventShare must be in (0, 1], got ${p.maxEventShare}`);
+  if (!(p.hugeEventMinPeak >= 0 && p.hugeEventMinPeak <= 2)) throw new ConfigError(`hugeEventMinPeak must lie in [0, 2] (a fall of a correlation; 0: off), got ${p.hugeEventMinPeak}`);
   if (!(p.minEventEntropy >= 0 && p.minEventEntropy <= 8)) throw new ConfigError(`minEventEntropy must be in [0, 8] bits, got ${p.minEventEntropy}`);
   if (p.clustering !== 'radius' && p.clustering !== 'hdbscan') {
     throw new ConfigError(`unknown clustering '${String(p.clustering)}'; ${didYouMean(String(p.clustering), ['radius', 'hdbscan'])}`);
