@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Image } from '../src/lib/data/types';
 import { detectCopyMove } from '../src/lib/classical';
-import { exactTwinRegions } from '../src/lib/classical/exactRegions';
+import { exactTwinRegions, grainOf } from '../src/lib/classical/exactRegions';
 import { rankedTwinTransforms, twinPairs } from '../src/lib/classical/exactTwins';
 import { resolveParams } from '../src/lib/classical/params';
 import { detectionMemo } from '../src/lib/classical/stages';
@@ -90,4 +90,25 @@ test('one detection computes the twin pairs once: the exact-twin and exact-regio
   for (const name of ['exact', 'exact regions'] as const) NATIVE_STAGES[name](input);
   assert.equal(calls.length, 1, `twin pairs computed ${calls.length} times`);
   assert.ok(exactTwinRegions(img, toGray(img), OPTS, memo(calls[0], () => undefined)).pairs.length > 0, 'the memo holds the pairs');
+});
+
+/** Faint texture: a shallow ramp plus one grey level of noise, about half of neighbouring pixels differ. */
+function faintField(seed: string): Image {
+  const rng = new Rng(seed);
+  const data = new Uint8Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = 100 + (x >> 4) + (rng.next() < 0.5 ? 1 : 0);
+  return { data, width: W, height: H, channels: 1 };
+}
+
+test('exactTwinRegions: an unchanged copy of faint texture passes on many differing pixels (lowGrain, grainPixels); a small one does not', () => {
+  const img = faintField('faint-exact-region');
+  paste(img, 30, 40, 30, 200, 120); // 900 px, ~450 differing neighbour pairs
+  paste(img, 150, 20, 12, 0, 180); // 144 px, ~70 differing neighbour pairs
+  const gray = toGray(img);
+  assert.equal(exactTwinRegions(img, gray, OPTS).pairs.length, 0, 'under minGrain 0.7 alone both are left out');
+  const { pairs } = exactTwinRegions(img, gray, { ...OPTS, lowGrain: 0.45, grainPixels: 120 });
+  assert.equal(pairs.length, 1, 'only the large copy');
+  assert.equal(pairs[0].source.length, 30 * 30);
+  const g = grainOf(gray, pairs[0].source);
+  assert.ok(g.differ / g.pairs > 0.45 && g.differ / g.pairs < 0.7, `grain ${(g.differ / g.pairs).toFixed(2)}`);
 });

@@ -143,6 +143,9 @@ test('parameters: unknown names and bad values are rejected with the reason', ()
   assert.throws(() => resolveParams({ minEventScore: 2 }), /minEventScore must be in \[0, 1\]/);
   assert.throws(() => resolveParams({ minForgedShare: -0.1 }), /minForgedShare must be in \[0, 1\)/);
   assert.throws(() => resolveParams({ maxEventShare: 0 }), /maxEventShare must be in \(0, 1\]/);
+  assert.throws(() => resolveParams({ hugeEventMinPeak: -0.1 }), /hugeEventMinPeak must lie in \[0, 2\]/);
+  assert.throws(() => resolveParams({ exactRegionLowGrain: 1.5 }), /exactRegionLowGrain must lie in \[0, 1\]/);
+  assert.throws(() => resolveParams({ exactRegionGrainPixels: -1 }), /exactRegionGrainPixels must be a count/);
   const d = resolveParams();
   assert.deepEqual([d.events, d.minEventScore, d.maxEvents, d.minForgedShare, d.maxEventShare], ['transform', 0.95, 0, 0, 0.25], 'the gate as tuned on the realistic tuning sets');
   assert.equal(d.minEventEntropy, 2.5);

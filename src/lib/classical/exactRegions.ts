@@ -19,6 +19,14 @@ export interface ExactRegionOptions extends ExactTwinOptions {
   minDistance: number;
   /** Share of a region's horizontal neighbour pairs that must differ in grey level (grain, not rendered graphics). */
   minGrain: number;
+  /**
+   * A region with less grain passes all the same when at least `lowGrain` of its neighbour pairs
+   * differ and they number `grainPixels` or more: the evidence of an exact twin grows with how many
+   * grey-level steps it repeats, and rendered content repeats few (small glyph pieces) or is mostly
+   * flat (large fills). Omitted: minGrain alone.
+   */
+  lowGrain?: number;
+  grainPixels?: number;
   /** Regions (source or copy) larger than this many pixels are repetitive structure, not a copy. */
   maxArea: number;
   /** Transforms kept at most, most votes first. */
@@ -51,7 +59,7 @@ export function exactTwinRegions(
     if (source.length > opts.maxArea || copy.length > opts.maxArea) continue;
     // side by side, a copy and its source look like one symmetric object (as in verification, detect.ts)
     if (pixelDistance(box(source, W), box(copy, W)) < minDistance) continue;
-    if (grain(gray, source) < opts.minGrain) continue;
+    if (!grainy(grainOf(gray, source), opts)) continue;
     for (const q of source) map[q] = 1;
     for (const q of copy) map[q] = 1;
     pairs.push({ copy, source, similarity: invertSymmetry(t.affine) });
@@ -115,8 +123,8 @@ function box(region: Int32Array, W: number): Box {
   return { x0, y0, x1, y1 };
 }
 
-/** Share of the region's horizontal neighbour pairs (both inside it) whose grey levels differ. */
-export function grain(gray: GrayImage, region: Int32Array): number {
+/** The region's horizontal neighbour pairs (both inside it), and how many of them differ in grey level. */
+export function grainOf(gray: GrayImage, region: Int32Array): { pairs: number; differ: number } {
   const inside = new Set<number>(region);
   let pairs = 0;
   let differ = 0;
@@ -125,5 +133,18 @@ export function grain(gray: GrayImage, region: Int32Array): number {
     pairs++;
     if (gray.data[q] !== gray.data[q + 1]) differ++;
   }
+  return { pairs, differ };
+}
+
+/** Share of the region's horizontal neighbour pairs (both inside it) whose grey levels differ. */
+export function grain(gray: GrayImage, region: Int32Array): number {
+  const { pairs, differ } = grainOf(gray, region);
   return pairs ? differ / pairs : 0;
+}
+
+/** Whether a region's grain is evidence: a high share of differing neighbours, or a fair share of many. */
+export function grainy({ pairs, differ }: { pairs: number; differ: number }, opts: Pick<ExactRegionOptions, 'minGrain' | 'lowGrain' | 'grainPixels'>): boolean {
+  const share = pairs ? differ / pairs : 0;
+  if (share >= opts.minGrain) return true;
+  return opts.lowGrain !== undefined && opts.grainPixels !== undefined && share >= opts.lowGrain && differ >= opts.grainPixels;
 }

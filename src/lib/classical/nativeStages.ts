@@ -52,6 +52,8 @@ export const NATIVE_STAGES = {
     const opts = {
       minVotes: p.exactRegionMinVotes,
       minGrain: p.exactRegionMinGrain,
+      lowGrain: p.exactRegionLowGrain,
+      grainPixels: p.exactRegionGrainPixels,
       minDistance: p.minDistance / scale,
       // the gate's bound on one event: larger is repetitive structure
       maxArea: p.maxEventShare * image.width * image.height,

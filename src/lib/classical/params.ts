@@ -153,6 +153,12 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   /** Share of an exact region's neighbouring pixels that must differ (grain; rendered graphics repeat exactly). */
   exactRegionMinGrain: number;
   /**
+   * Or this share, when the differing neighbour pairs number at least exactRegionGrainPixels: a larger
+   * unchanged copy of faint texture repeats too many grey-level steps to be chance (exactRegions.ts).
+   */
+  exactRegionLowGrain: number;
+  exactRegionGrainPixels: number;
+  /**
    * Also propose translations of near-identical 8x8 blocks (nearBlocks.ts): copies re-encoded
    * (JPEG), lightly noised or resized with the figure, whose DCT codes no longer hash alike.
    */
@@ -266,6 +272,11 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   exactRegions: true,
   exactRegionMinVotes: 12,
   exactRegionMinGrain: 0.7,
+  // Chosen on the tuning sets' exact-region candidates (all four sets): authentic ones with grain 0.45 or
+  // more are small (at most 60 differing pairs: pieces of rendered edges and glyphs), larger authentic ones
+  // have at most 0.32; true copies between 0.45 and 0.7 have 120-7,500 differing pairs.
+  exactRegionLowGrain: 0.45,
+  exactRegionGrainPixels: 120,
   // On since the detail-peak test (minDetailDrop) rejects the smooth look-alike regions of charts, compound
   // figures and gels that made it cost false alarms before (1.2% -> 5.4% on realistic-tune + photo-tune).
   nearBlocks: true,
@@ -319,7 +330,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching', 'denseMaxPixels'],
-  exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain'],
+  exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain', 'exactRegionLowGrain', 'exactRegionGrainPixels'],
   near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearRegister', 'nearMinScore', 'nearMinDrop'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
@@ -402,6 +413,8 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (p.minScale >= p.maxScale) throw new ConfigError(`minScale (${p.minScale}) must be below maxScale (${p.maxScale})`);
   if (p.znccThreshold <= -1 || p.znccThreshold >= 1) throw new ConfigError(`znccThreshold must lie in (-1, 1), got ${p.znccThreshold}`);
   if (!(p.exactRegionMinGrain >= 0 && p.exactRegionMinGrain <= 1)) throw new ConfigError(`exactRegionMinGrain must lie in [0, 1], got ${p.exactRegionMinGrain}`);
+  if (!(p.exactRegionLowGrain >= 0 && p.exactRegionLowGrain <= 1)) throw new ConfigError(`exactRegionLowGrain must lie in [0, 1], got ${p.exactRegionLowGrain}`);
+  if (!(p.exactRegionGrainPixels >= 0 && Number.isFinite(p.exactRegionGrainPixels))) throw new ConfigError(`exactRegionGrainPixels must be a count >= 0, got ${p.exactRegionGrainPixels}`);
   if (!(p.nearMinDetail >= -1 && p.nearMinDetail <= 1)) throw new ConfigError(`nearMinDetail must lie in [-1, 1], got ${p.nearMinDetail}`);
   if (!Number.isInteger(p.nearRegister) || p.nearRegister < 0 || p.nearRegister > 8) throw new ConfigError(`nearRegister must be an integer in [0, 8], got ${p.nearRegister}`);
   if (!(p.nearMinScore >= 0 && p.nearMinScore <= 1)) throw new ConfigError(`nearMinScore must lie in [0, 1] (a score; minEventScore or above: off), got ${p.nearMinScore}`);
