@@ -169,6 +169,37 @@ test('gateEvents: an open gate keeps all (sorted); minEventScore, maxEvents, min
   assert.match(structure.notes[0], /1 event\(s\) covering more than 0.25 of the image dropped as repetitive structure/);
 });
 
+test('addTwinEvents: twins apart from every event join the one whose copy they move pixels as, either way round', () => {
+  const n = 40 * 30;
+  const idx = (m: Uint8Array) => Int32Array.from(m.reduce<number[]>((a, v, p) => (v ? [...a, p] : a), []));
+  const mapOf = (pairs: ResampledTwinPair[]) => {
+    const m = new Uint8Array(n);
+    for (const t of pairs) for (const q of [...t.copy, ...t.source]) m[q] = 1;
+    return m;
+  };
+  // an event: a copy moved 20 px right (found at its top), and an exact fragment of its bottom, 10 px lower
+  const found = () => [{ mask: new Uint8Array([...rect(0, 0, 4, 4)].map((v, p) => v | rect(20, 0, 4, 4)[p])), score: 0.97, motions: [[1, 0, 20, 0, 1, 0] as VerifiedPair['affine']] }];
+  const copyToSource: ResampledTwinPair = { copy: idx(rect(20, 10, 4, 4)), source: idx(rect(0, 10, 4, 4)), similarity: [1, 0, -20, 0, 1, 0] };
+  const events = found();
+  assert.deepEqual(addTwinEvents(events, { map: mapOf([copyToSource]), pairs: [copyToSource] }, 'transform', 30, 40, 4), { joined: 1, added: 0 });
+  assert.equal(events.length, 1);
+  assert.equal(events[0].mask.reduce((a, v) => a + v, 0), 4 * 16);
+  // the same twins the other way round (the exact stage cannot tell source from copy)
+  const swapped: ResampledTwinPair = { copy: copyToSource.source, source: copyToSource.copy, similarity: [1, 0, 20, 0, 1, 0] };
+  assert.deepEqual(addTwinEvents(found(), { map: mapOf([swapped]), pairs: [swapped] }, 'transform', 30, 40, 4), { joined: 1, added: 0 });
+  // twins moved otherwise are an event of their own
+  const other: ResampledTwinPair = { copy: idx(rect(30, 20, 4, 4)), source: idx(rect(10, 20, 4, 4)), similarity: [1, 0, -20, 0, 1, 5] };
+  const apart = found();
+  assert.deepEqual(addTwinEvents(apart, { map: mapOf([other]), pairs: [other] }, 'transform', 30, 40, 4), { joined: 0, added: 1 });
+  assert.equal(apart.length, 2);
+});
+
+test('pairsToInstances: an event keeps the transforms of its pairs', () => {
+  const a = { source: rect(0, 0, 4, 4), target: rect(10, 0, 4, 4), score: 0.96, affine: [1, 0, 10, 0, 1, 0] as VerifiedPair['affine'] };
+  const [event] = pairsToInstances([a], 'transform', 40);
+  assert.deepEqual(event.motions, [a.affine]);
+});
+
 test('gateEvents hugeEventMinPeak: an event over maxEventShare stays when its best pair scores and peaks sharply; structure (no or a flat peak) is dropped', () => {
   const gate = { minEventScore: 0.95, maxEvents: 0, minForgedShare: 0, maxEventShare: 0.25, hugeEventMinPeak: 0.5, minEventEntropy: 0 };
   const copy = { mask: rect(0, 0, 40, 10), score: 0.98, peak: 0.7 }; // a third of the image, textured: sharp peak

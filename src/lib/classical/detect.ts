@@ -105,7 +105,7 @@ export function detectWith(cv: OpenCv, image: Image, p: ClassicalParams): CopyMo
 
   const { pairs, candidates } = verifyTransforms(gray, transforms, scale, p);
   lap('verify');
-  let events = upscale(cv, pairsToInstances(pairs, p.events, gray.width), gray, image.width, image.height);
+  let events = upscale(cv, pairsToInstances(pairs, p.events, gray.width), gray, image.width, image.height, scale);
   lap('upscale');
   const notes = sizeNotes(image, gray, scale, p);
   const keypoints = trace.kp.count + (trace.kpMirror?.count ?? 0);
@@ -213,9 +213,10 @@ function movesLikeStructure(structure: readonly Affine[], a: Affine, region: Uin
   return box !== null && structure.some((s) => cornersMoveAlike(s, a, box.x1, box.y1, box.x2, box.y2, tolerance));
 }
 
-/** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth). */
-function upscale(cv: OpenCv, instances: CopyEvent[], gray: GrayImage, width: number, height: number): CopyEvent[] {
-  return instances.map(({ mask: m, ...rest }) => {
+/** Working-frame instances -> the original size (bilinear then threshold, so edges stay smooth; motions conjugated). */
+function upscale(cv: OpenCv, instances: CopyEvent[], gray: GrayImage, width: number, height: number, scale: number): CopyEvent[] {
+  return instances.map(({ mask: m, motions, ...working }) => {
+    const rest = { ...working, ...(motions && { motions: motions.map((a) => toOriginal(a, scale)) }) };
     const dst = new Uint8Array(width * height);
     if (gray.width === width && gray.height === height) {
       dst.set(m);

@@ -37,6 +37,8 @@ export interface VerifiedPair {
 export interface CopyEvent extends ScoredMask {
   admitted?: string;
   peak?: number;
+  /** The verified transforms of its pairs (source -> copy, in its mask's frame): twins moved alike join it. */
+  motions?: Affine[];
 }
 
 /** Regions overlapping more than this (IoU) are the same region found twice ('regions' mode). */
@@ -67,7 +69,8 @@ export function pairsToInstances(pairs: readonly VerifiedPair[], mode: EventMode
   pairs.forEach((q, i) => {
     const root = find(i);
     let e = events.get(root);
-    if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score, peak: q.peak }));
+    if (!e) events.set(root, (e = { mask: new Uint8Array(q.source.length), score: q.score, peak: q.peak, motions: [] }));
+    e.motions!.push(q.affine);
     for (let p = 0; p < e.mask.length; p++) e.mask[p] |= q.source[p] | q.target[p];
     if (q.score > e.score) [e.score, e.peak] = [q.score, q.peak];
     e.admitted ??= q.admitted;
@@ -122,7 +125,9 @@ export function addTwinEvents(
     masks.forEach((m, i) => {
       if (group[i] === g) for (let q = 0; q < n; q++) mask[q] |= m[q];
     });
-    const touched = instances.map((e, k) => (masksTouch(mask, e.mask, height, width, TWIN_GAP) ? k : -1)).filter((k) => k >= 0);
+    let touched = instances.map((e, k) => (masksTouch(mask, e.mask, height, width, TWIN_GAP) ? k : -1)).filter((k) => k >= 0);
+    // apart from every event, twins still belong to the one whose copy they move pixels as (another fragment of it)
+    if (touched.length === 0) touched = [instances.findIndex((e) => movedAlike(e, members, width))].filter((k) => k >= 0);
     if (touched.length > 0) {
       const into = instances[touched[0]];
       for (const k of touched.slice(1)) for (let q = 0; q < n; q++) into.mask[q] |= instances[k].mask[q];
@@ -249,6 +254,28 @@ export function gateEvents(events: readonly CopyEvent[], gate: EventGate, gray?:
     }
   }
   return { kept, notes };
+}
+
+/** Whether one of the event's motions moves one of the twins' sources as that twin pair does (either way round). */
+function movedAlike(event: CopyEvent, twins: readonly ResampledTwinPair[], width: number): boolean {
+  if (!event.motions?.length) return false;
+  return twins.some((t) => {
+    const box = pixelBox(t.source, width);
+    return event.motions!.some((m) => sameMotion(m, t.similarity, box));
+  });
+}
+
+function pixelBox(pixels: Int32Array, width: number): RegionStats['box'] {
+  const box = { x0: Infinity, y0: Infinity, x1: -1, y1: -1 };
+  for (const q of pixels) {
+    const x = q % width;
+    const y = (q - x) / width;
+    box.x0 = Math.min(box.x0, x);
+    box.x1 = Math.max(box.x1, x);
+    box.y0 = Math.min(box.y0, y);
+    box.y1 = Math.max(box.y1, y);
+  }
+  return box;
 }
 
 interface RegionStats {
