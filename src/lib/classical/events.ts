@@ -9,7 +9,7 @@
  */
 import { connectedComponents } from '../data/components';
 import { addOrMerge, groupTouching, masksTouch, mergeDuplicates, type ScoredMask } from '../infer/postprocess';
-import { type Affine, cornersMoveAlike, type ResampledTwinPair } from './geometry';
+import { type Affine, cornersMoveAlike, pixelBox, type ResampledTwinPair } from './geometry';
 
 /** 'transform': one instance per event (source + copies); 'regions': source and copy apart (the old output). */
 export type EventMode = 'transform' | 'regions';
@@ -263,19 +263,6 @@ function movedAlike(event: CopyEvent, twins: readonly ResampledTwinPair[], width
     const box = pixelBox(t.source, width);
     return event.motions!.some((m) => sameMotion(m, t.similarity, box));
   });
-}
-
-function pixelBox(pixels: Int32Array, width: number): RegionStats['box'] {
-  const box = { x0: Infinity, y0: Infinity, x1: -1, y1: -1 };
-  for (const q of pixels) {
-    const x = q % width;
-    const y = (q - x) / width;
-    box.x0 = Math.min(box.x0, x);
-    box.x1 = Math.max(box.x1, x);
-    box.y0 = Math.min(box.y0, y);
-    box.y1 = Math.max(box.y1, y);
-  }
-  return box;
 }
 
 interface RegionStats {

@@ -10,7 +10,7 @@
  * mirror-symmetric object. The twin blocks themselves are the verified source and copy.
  */
 import type { Image } from '../data/types';
-import type { ResampledTwinPair } from './geometry';
+import { type PixelBox, pixelBox, type ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
 import { type ExactTwinOptions, invertSymmetry, rankedTwinTransforms, sameAffine, type TwinPairs, twinPairs, type TwinTransform } from './exactTwins';
 
@@ -58,7 +58,7 @@ export function exactTwinRegions(
     const copy = paint(t, t.blocksB, W);
     if (source.length > opts.maxArea || copy.length > opts.maxArea) continue;
     // side by side, a copy and its source look like one symmetric object (as in verification, detect.ts)
-    if (pixelDistance(box(source, W), box(copy, W)) < minDistance) continue;
+    if (pixelDistance(pixelBox(source, W), pixelBox(copy, W)) < minDistance) continue;
     if (!grainy(grainOf(gray, source), opts)) continue;
     for (const q of source) map[q] = 1;
     for (const q of copy) map[q] = 1;
@@ -98,30 +98,10 @@ function paint(t: TwinTransform, blocks: number[], W: number): Int32Array {
  * Chebyshev distance between the nearest pixels of two boxes with inclusive corners (0 where they
  * overlap; 1 side by side). data/components.ts's boxGap counts the free pixels between exclusive boxes.
  */
-function pixelDistance(p: Box, q: Box): number {
+function pixelDistance(p: PixelBox, q: PixelBox): number {
   return Math.max(0, q.x0 - p.x1, p.x0 - q.x1, q.y0 - p.y1, p.y0 - q.y1);
 }
 
-/** A region's box, corners inclusive. */
-interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
-function box(region: Int32Array, W: number): Box {
-  let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
-  for (const q of region) {
-    const x = q % W;
-    const y = (q - x) / W;
-    x0 = Math.min(x0, x);
-    x1 = Math.max(x1, x);
-    y0 = Math.min(y0, y);
-    y1 = Math.max(y1, y);
-  }
-  return { x0, y0, x1, y1 };
-}
 
 /** The region's horizontal neighbour pairs (both inside it), and how many of them differ in grey level. */
 export function grainOf(gray: GrayImage, region: Int32Array): { pairs: number; differ: number } {
@@ -134,12 +114,6 @@ export function grainOf(gray: GrayImage, region: Int32Array): { pairs: number; d
     if (gray.data[q] !== gray.data[q + 1]) differ++;
   }
   return { pairs, differ };
-}
-
-/** Share of the region's horizontal neighbour pairs (both inside it) whose grey levels differ. */
-export function grain(gray: GrayImage, region: Int32Array): number {
-  const { pairs, differ } = grainOf(gray, region);
-  return pairs ? differ / pairs : 0;
 }
 
 /** Whether a region's grain is evidence: a high share of differing neighbours, or a fair share of many. */

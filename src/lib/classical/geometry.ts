@@ -58,3 +58,25 @@ export interface ResampledTwinPair {
   source: Int32Array;
   similarity: Affine;
 }
+
+/** A region's box, corners inclusive. */
+export interface PixelBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** The box of a region given as pixel indices (y * width + x); x1 = y1 = -1 for none. */
+export function pixelBox(pixels: Int32Array, width: number): PixelBox {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
+  for (const q of pixels) {
+    const x = q % width;
+    const y = (q - x) / width;
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+  }
+  return { x0, y0, x1, y1 };
+}
