@@ -19,10 +19,10 @@ test('nested, dotted and flat parameters resolve alike; unknown nested names get
 });
 
 test('the detector is a list of proposal stages, switched by their parameters', () => {
-  assert.deepEqual(STAGES.map((s) => `${s.name}:${s.kind}`), ['keypoints:transforms', 'sift:transforms', 'blocks:transforms', 'exact:transforms', 'near:transforms', 'dense:transforms', 'resampled:regions', 'exact regions:regions', 'lanes:regions']);
+  assert.deepEqual(STAGES.map((s) => `${s.name}:${s.kind}`), ['keypoints:transforms', 'sift:transforms', 'blocks:transforms', 'exact:transforms', 'near:transforms', 'dense:transforms', 'resampled:regions', 'exact regions:regions', 'lanes:regions', 'periodic breaks:regions']);
   const on = (p: Partial<typeof DEFAULT_PARAMS>) => STAGES.filter((s) => s.enabled(resolveParams(p))).map((s) => s.name);
-  assert.deepEqual(on({ blockMatching: true, denseMatching: false, resampledTwins: true, laneMatching: false }), ['keypoints', 'blocks', 'exact', 'near', 'resampled', 'exact regions']);
-  assert.deepEqual(on({ blockMatching: false, exactTwins: false, exactRegions: false, nearBlocks: true, denseMatching: true, resampledTwins: false }), ['keypoints', 'near', 'dense', 'lanes']);
+  assert.deepEqual(on({ blockMatching: true, denseMatching: false, resampledTwins: true, laneMatching: false, periodicBreaks: false }), ['keypoints', 'blocks', 'exact', 'near', 'resampled', 'exact regions']);
+  assert.deepEqual(on({ blockMatching: false, exactTwins: false, exactRegions: false, nearBlocks: true, denseMatching: true, resampledTwins: false }), ['keypoints', 'near', 'dense', 'lanes', 'periodic breaks']);
 });
 
 test('minDetailDrop: 0 turns the test off, a negative fall or NaN is refused with its name', () => {

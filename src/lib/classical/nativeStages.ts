@@ -11,6 +11,7 @@ import { exactTwinRegions } from './exactRegions';
 import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, twinPairsKey } from './exactTwins';
 import type { GrayImage } from './grayscale';
 import { laneTwinPairs } from './lanes';
+import { periodicBreakRegions } from './periodicBreaks';
 import type { ClassicalParams } from './params';
 
 /** What a native-image stage reads: the figure, its grey at native size, the parameters and the working frame's factor. */
@@ -62,6 +63,11 @@ export const NATIVE_STAGES = {
   },
   /** Lanes copied within or across a blot's strips (lanes.ts). */
   lanes: ({ native, p }: NativeInput) => laneTwinPairs(native, {}, p.minEventEntropy),
+  /** Regions that break a figure's exact 2-D periodicity (periodicBreaks.ts). */
+  'periodic breaks': ({ native }: NativeInput) => {
+    const { map, pairs } = periodicBreakRegions(native);
+    return { map, pairs };
+  },
 } as const;
 
 export type NativeStageName = keyof typeof NATIVE_STAGES;

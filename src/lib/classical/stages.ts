@@ -223,5 +223,17 @@ const laneStage: RegionStage = {
   propose: ({ runNative }) => runNative('lanes'),
 };
 
+/** Copies pasted off the lattice of an exactly periodic figure, the copy alone (periodicBreaks.ts; may run ahead like dense). */
+const periodicStage: RegionStage = {
+  kind: 'regions',
+  name: 'periodic breaks',
+  enabled: (p) => p.periodicBreaks,
+  // after the gate, whose few-level and repetitive-structure rules are made for matches and drop every event in a periodic figure
+  afterGate: true,
+  // copies alone (their sources are any lattice twin): the stage keeps regions of 64 px and 0.1% of the figure
+  minArea: () => 0,
+  propose: ({ runNative }) => runNative('periodic breaks'),
+};
+
 /** Every stage, in the order it runs. */
-export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, nearStage, denseStage, resampledStage, exactRegionStage, laneStage];
+export const STAGES: readonly ProposalStage[] = [keypointStage, siftStage, blockStage, exactStage, nearStage, denseStage, resampledStage, exactRegionStage, laneStage, periodicStage];
