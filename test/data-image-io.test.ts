@@ -62,10 +62,28 @@ test('16-bit: 8-bit by default, kept on request', async () => {
   assert.deepEqual(Array.from(kept.data), Array.from(wide));
   const eight = await readImage(file);
   assert.ok(eight.data instanceof Uint8Array);
-  // libvips scales 16 -> 8 bits by >> 8 (65535 -> 255).
+  // samples up to 4,000 x 47 use all 16 bits: >> 8, as libvips reduces them
+  assert.ok(Math.max(...wide) >= 32768);
   assert.deepEqual(Array.from(eight.data), Array.from(wide, (v) => v >> 8));
   // An 8-bit file stays 8-bit even with keep16bit.
   assert.ok((await readImage(path.join(dir, 'rgb.png'), { keep16bit: true })).data instanceof Uint8Array);
+});
+
+test('16-bit files that use fewer bits (a 12-bit camera, 8-bit values in a 16-bit file) keep their grey levels', async () => {
+  for (const [bits, name] of [[12, 'gray12.png'], [8, 'gray8in16.png'], [10, 'rgb10.png']] as const) {
+    const channels = name.startsWith('rgb') ? 3 : 1;
+    // the brightest sample at the top of its bit depth, as a camera's saturated pixel is
+    const values = Uint16Array.from({ length: W * H * channels }, (_, i) => (i === 0 ? (1 << bits) - 1 : (i * 37) % (1 << bits)));
+    const file = path.join(dir, name);
+    const pipeline = sharp(values, { raw: { width: W, height: H, channels } }).toColourspace(channels === 1 ? 'grey16' : 'rgb16');
+    await pipeline.png().toFile(file);
+    const img = await readImage(file);
+    assert.ok(img.data instanceof Uint8Array, name);
+    const expected = Array.from(values, (v) => v >> (bits - 8));
+    const got = channels === 3 ? Array.from(img.data) : Array.from(img.data).filter((_, i) => i % 3 === 0);
+    assert.deepEqual(got, expected, `${name}: not read by its ${bits} bits`);
+    assert.ok(Math.max(...img.data) >= 250, `${name}: the brightest sample reads ${Math.max(...img.data)}, not near white`);
+  }
 });
 
 test('EXIF orientation is applied (pixels and header size)', async () => {

@@ -139,30 +139,43 @@ export interface ReadImageOptions {
 
 /**
  * Decode any supported image to RGB, HWC, EXIF orientation applied. Gray is replicated, alpha is
- * dropped, palettes are expanded; 16-bit files become 8-bit unless `keep16bit` is set.
+ * dropped, palettes are expanded; 16-bit files become 8-bit (to8bit) unless `keep16bit` is set.
  */
 export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<Image> {
   if (!fs.existsSync(file)) throw new DatasetError('image file not found', file);
   try {
-    let wide = false;
-    if (opts.keep16bit) {
-      const meta = await sharp(file).metadata();
-      wide = BIT_DEPTHS[meta.depth ?? 'uchar'] === 16;
-    }
+    const meta = await sharp(file).metadata();
+    const wide = BIT_DEPTHS[meta.depth ?? 'uchar'] === 16;
     const pipeline = sharp(file, { failOn: 'error' })
       .rotate()
       .removeAlpha()
       .toColourspace(wide ? 'rgb16' : 'srgb');
     const { data, info } = await pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-    const pixels = wide
-      ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
-      : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    return { data: pixels, width: info.width, height: info.height, channels: 3 };
+    if (!wide) return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: 3 };
+    const deep = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    return { data: opts.keep16bit ? deep : to8bit(deep), width: info.width, height: info.height, channels: 3 };
   } catch (err) {
     if (err instanceof DatasetError) throw err;
     throw decodeError(err, file);
   }
+}
+
+/**
+ * 16-bit samples to 8 bits by the image's effective bit depth: the bits its largest sample uses (at
+ * least 8), of which the top 8 are kept. Microscopes and gel imagers write 10-14-bit data into 16-bit
+ * files, which a fixed >> 8 reads as a near-black image of a few grey levels (12-bit data: 16 levels);
+ * a file that uses all 16 bits is reduced by >> 8 as before, one holding 8-bit values keeps them.
+ */
+export function to8bit(deep: Uint16Array): Uint8Array {
+  let max = 0;
+  for (let i = 0; i < deep.length; i++) if (deep[i] > max) max = deep[i];
+  let bits = 8;
+  while (max >> bits > 0) bits++;
+  const shift = bits - 8;
+  const out = new Uint8Array(deep.length);
+  for (let i = 0; i < deep.length; i++) out[i] = deep[i] >> shift;
+  return out;
 }
 
 /** PNG bytes of an in-memory image (1-4 channels; Uint16Array data gives a 16-bit PNG). */
