@@ -83,15 +83,15 @@ test('detection: a blurred copy below minEventScore is kept as a blurred copy, o
   const f = addNoise(smooth('blurred-detect', w, h), 'blurred-detect-noise', 3);
   pasteBlurred(f, w, 40, 36, 90, 230, 170);
   const image = rgb({ data: clamp(f), width: w, height: h });
-  // the near-block stage's own lower gate would keep this copy too: off, so that the test shows the blurred-copy one
-  const nearGateOff = { nearMinScore: 0.95 };
-  const found = await detectCopyMove(image, nearGateOff);
+  // the near-block and dense stages' own lower gates would keep this copy too: off, so that the test shows the blurred-copy one
+  const peakedGatesOff = { nearMinScore: 0.95, denseMinScore: 0.95 };
+  const found = await detectCopyMove(image, peakedGatesOff);
   assert.equal(found.instances.count, 1, found.notes.join('; '));
   assert.ok(found.scores[0] < resolveParams({}).minEventScore, `the event scores ${found.scores[0]}: below minEventScore, so this test shows the admission`);
   assert.ok(found.notes.some((n) => n.includes('blurred copy')), found.notes.join('; '));
   const m = found.instances.data;
   assert.ok(m[(36 + 45) * w + 40 + 45] === 1 && m[(206 + 45) * w + 270 + 45] === 1, 'the event holds the source and the copy');
 
-  const off = await detectCopyMove(image, { ...nearGateOff, minBlurredZncc: 0 });
+  const off = await detectCopyMove(image, { ...peakedGatesOff, minBlurredZncc: 0 });
   assert.equal(off.instances.count, 0, off.notes.join('; '));
 });

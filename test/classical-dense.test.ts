@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { denseMatchTransforms, rankFeatures, sortByCode } from '../src/lib/classical/denseMatch';
 import type { GrayImage } from '../src/lib/classical/grayscale';
 import { detectCopyMove } from '../src/lib/classical/index';
+import { resolveParams } from '../src/lib/classical/params';
 import { applyAffine, singularValues } from '../src/lib/classical/ransac';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
@@ -136,6 +137,27 @@ test('the detector finds a small turned copy that keypoints miss with dense matc
   assert.ok(twins.debug.timings.resampled >= 0, 'the resampled-twin stage ran');
   assert.equal(twins.instances.count, twins.scores.length, 'one score per instance');
   assert.equal((await detectCopyMove(rgb(g))).debug.timings.resampled, undefined, 'resampled twins are off by default');
+});
+
+test('gate: a turned copy with noise of its own, verified below minEventScore, passes from denseMinScore when its detail peaks; with the lower gate off it is dropped', async () => {
+  const W = 256;
+  const H = 192;
+  const g = field(W, H, 'dense-gate-57');
+  const mask = pasteTurned(g, 50, 50, 180, 120, 22, 57);
+  // the editor's noise on the copy (sigma 3) takes its mean ZNCC to ~0.9; its grain still peaks at the transform
+  const rng = new Rng('dense-gate-noise');
+  for (let p = 0; p < W * H; p++) if (mask[p]) g.data[p] = Math.max(0, Math.min(255, Math.round(g.data[p] + rng.normal(0, 3))));
+  // few keypoints: the copy is proposed by dense matching alone
+  const opts = { maxKeypoints: 8 };
+  const found = await detectCopyMove(rgb(g), opts);
+  assert.equal(found.instances.count, 1, found.notes.join('; '));
+  assert.ok(found.scores[0] < resolveParams({}).minEventScore, `the event scores ${found.scores[0]}: not below minEventScore, so this test does not show the lower gate`);
+  assert.ok(found.notes.some((n) => n.includes('kept (peaked dense copy)')), found.notes.join('; '));
+  const dense = found.debug.candidates.filter((c) => c.accepted && c.stage === 'dense');
+  assert.ok(dense.length > 0 && dense.every((c) => c.detailDrop! >= resolveParams({}).denseMinDrop), 'the dense copy peaks at its transform');
+  const strict = await detectCopyMove(rgb(g), { ...opts, denseMinScore: 0.95 });
+  assert.equal(strict.instances.count, 0, strict.notes.join('; '));
+  assert.ok(strict.notes.some((n) => n.includes('scoring below minEventScore')), strict.notes.join('; '));
 });
 
 test('a large image is matched at reduced size and the transform comes back in full-resolution pixels', () => {

@@ -38,6 +38,13 @@ test('nearMinScore and nearMinDrop: out-of-range or NaN values are refused with 
   assert.throws(() => resolveParams({ 'near.nearMinDrop': Number.NaN }), /nearMinDrop must lie in \[0, 2\]/);
 });
 
+test('denseMinScore and denseMinDrop: out-of-range or NaN values are refused with their names', () => {
+  assert.equal(resolveParams({ 'dense.denseMinScore': 0.9 }).denseMinScore, 0.9);
+  assert.throws(() => resolveParams({ denseMinScore: 1.2 }), /denseMinScore must lie in \[0, 1\].*1\.2/);
+  assert.throws(() => resolveParams({ denseMinDrop: -0.5 }), /denseMinDrop must lie in \[0, 2\].*-0\.5/);
+  assert.throws(() => resolveParams({ 'dense.denseMinDrop': Number.NaN }), /denseMinDrop must lie in \[0, 2\]/);
+});
+
 test('minBlurredZncc: 0 turns the blurred-copy admission off, out-of-range values are refused with the name', () => {
   assert.equal(resolveParams({ 'events.minBlurredZncc': 0 }).minBlurredZncc, 0);
   assert.throws(() => resolveParams({ minBlurredZncc: 1.5 }), /minBlurredZncc must lie in \[0, 1\].*1\.5/);

@@ -22,7 +22,7 @@ export interface VerifiedPair {
   score: number;
   affine: Affine;
   /**
-   * Why it passes the gate below minEventScore, if it does: 'peaked near-block copy' (its proposal's
+   * Why it passes the gate below minEventScore, if it does: 'peaked near-block copy' or 'peaked dense copy' (its proposal's
    * CopyTransform.peakedGate) or 'blurred copy' (minBlurredZncc).
    */
   admitted?: string;

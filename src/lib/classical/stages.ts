@@ -186,8 +186,9 @@ const denseStage: TransformStage = {
   kind: 'transforms',
   name: 'dense',
   enabled: (p) => p.denseMatching,
-  propose({ runNative, lap }) {
-    const transforms = runNative('dense');
+  propose({ runNative, lap, p }) {
+    const peakedGate = { drop: p.denseMinDrop, score: p.denseMinScore };
+    const transforms = runNative('dense').map((t) => ({ ...t, peakedGate }));
     lap('dense');
     return { transforms, frame: 'native' };
   },
