@@ -8,33 +8,12 @@ import { applyAffine, singularValues } from '../src/lib/classical/ransac';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { pasteTurned } from './fixtures/turnedCopy';
 
 /** Blobby micrograph-like grey texture with pixel noise: no repeats of its own. */
 function field(w: number, h: number, seed: string): GrayImage {
   const f = blobTexture(w, h, new Rng(seed), { base: 120, areaPerBlob: 120, maxRadius: 9, amplitude: 60, noise: 5 });
   return { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: w, height: h };
-}
-
-/**
- * Pastes the disc of radius r around (sx, sy) at (cx, cy), turned by `degrees` (nearest neighbour,
- * as the synthetic forgeries are made); returns the copy's 0/1 mask.
- */
-function pasteTurned(g: GrayImage, sx: number, sy: number, cx: number, cy: number, r: number, degrees: number): Uint8Array {
-  const { width: W, data } = g;
-  const src = data.slice();
-  const mask = new Uint8Array(data.length);
-  const a = (degrees * Math.PI) / 180;
-  for (let y = -r; y <= r; y++) {
-    for (let x = -r; x <= r; x++) {
-      if (x * x + y * y > r * r) continue;
-      // inverse map: copy offset (x, y) comes from the source offset turned back by -a
-      const u = Math.round(x * Math.cos(a) + y * Math.sin(a));
-      const v = Math.round(-x * Math.sin(a) + y * Math.cos(a));
-      data[(cy + y) * W + cx + x] = src[(sy + v) * W + sx + u];
-      mask[(cy + y) * W + cx + x] = 1;
-    }
-  }
-  return mask;
 }
 
 const rgb = (g: GrayImage) => {

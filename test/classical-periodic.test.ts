@@ -6,6 +6,7 @@ import { findLattice, latticeBreaks, periodicBreakRegions } from '../src/lib/cla
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { pasteTurned } from './fixtures/turnedCopy';
 
 const W = 240;
 const H = 200;
@@ -25,26 +26,6 @@ function checkerboard(): GrayImage {
     }
   }
   return { data, width: W, height: H };
-}
-
-/**
- * Pastes the disc of radius r around (sx, sy) at (cx, cy), turned by `degrees` (nearest neighbour);
- * returns the copy's 0/1 mask.
- */
-function paste(g: GrayImage, sx: number, sy: number, cx: number, cy: number, r: number, degrees = 0): Uint8Array {
-  const src = g.data.slice();
-  const mask = new Uint8Array(W * H);
-  const a = (degrees * Math.PI) / 180;
-  for (let y = -r; y <= r; y++) {
-    for (let x = -r; x <= r; x++) {
-      if (x * x + y * y > r * r) continue;
-      const u = Math.round(x * Math.cos(a) + y * Math.sin(a));
-      const v = Math.round(-x * Math.sin(a) + y * Math.cos(a));
-      g.data[(cy + y) * W + cx + x] = src[(sy + v) * W + sx + u];
-      mask[(cy + y) * W + cx + x] = 1;
-    }
-  }
-  return mask;
 }
 
 const rgb = (g: GrayImage) => {
@@ -83,7 +64,7 @@ test('a disc pasted off the lattice, as is or turned, is one region, the copy al
   for (const degrees of [0, 35]) {
     const g = checkerboard();
     // source and copy 13 and 7 px off each other's lattice position
-    const mask = paste(g, 62, 58, 155, 125, 16, degrees);
+    const mask = pasteTurned(g, 62, 58, 155, 125, 16, degrees);
     const { pairs, map, lattice } = periodicBreakRegions(g);
     assert.ok(lattice, `turn ${degrees}: the paste hid the lattice`);
     assert.equal(pairs.length, 1, `turn ${degrees}: ${pairs.length} regions`);
@@ -95,7 +76,7 @@ test('a disc pasted off the lattice, as is or turned, is one region, the copy al
 
 test('a copy pasted onto the lattice (a whole period away) leaves the pattern as it was: nothing to find', () => {
   const g = checkerboard();
-  paste(g, 60, 60, 60 + 2 * SQUARE, 60 + 2 * SQUARE, 15);
+  pasteTurned(g, 60, 60, 60 + 2 * SQUARE, 60 + 2 * SQUARE, 15, 0);
   assert.equal(periodicBreakRegions(g).pairs.length, 0);
 });
 
@@ -111,7 +92,7 @@ test('no lattice in a texture, in stripes (periodic one way only) or in a flat f
 test('the detector reports a break of a checkerboard as one event (on by default), and nothing on the untouched board', async () => {
   const g = checkerboard();
   assert.equal((await detectCopyMove(rgb(g))).instances.count, 0, 'events on an untouched checkerboard');
-  const mask = paste(g, 62, 58, 155, 125, 16, 35);
+  const mask = pasteTurned(g, 62, 58, 155, 125, 16, 35);
   const found = await detectCopyMove(rgb(g));
   assert.equal(found.instances.count, 1, `${found.instances.count} events: ${found.notes.join('; ')}`);
   assert.ok(overlap(found.instances.data.subarray(0, W * H), mask).recall > 0.6);
