@@ -20,7 +20,7 @@ import { mean, median, quantile, round1 as round } from '../src/lib/util/stats';
  * Usage: npm run bench -- classical [--images N] [--sizes 512,1024] [--flips true|false] [--dense true|false] [--detector sift|orb|akaze|brisk] [--sift true] [--hamming wasm|js] [--stage-worker true|false]
  * (`--dense false` leaves out the rotation-invariant dense matching stage, denseMatch.ts, on by default; `--hamming js`
  * matches binary descriptors with the JavaScript loop instead of the wasm kernel, hammingKernel.ts; `--stage-worker false`
- * runs single-threaded: the native-image stages (exact twins, dense matching, exact regions, lanes) and verification on
+ * runs single-threaded: the native-image stages (exact twins, dense matching, exact regions, lanes, periodic breaks) and verification on
  * the main thread instead of partly in the stage worker, stageWorker.ts; a stage run in the worker is timed there, and
  * the main thread's wait for it is 'stage worker wait'). Each stage's
  * median is also given per megapixel (stageMsPerMp), the unit the detector's time budget is set in;
@@ -88,7 +88,7 @@ export async function run(argv: string[]): Promise<object> {
       evidenceMsMedian: Object.fromEntries(Object.entries(evidence).map(([k, v]) => [k, round(median(v))])),
     };
   }
-  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching, hamming, stageWorker }, loadAverage: os.loadavg().map(round), sizes: results };
+  return { bench: 'classical', params: { detector: params.detector, sift: params.sift, maxKeypoints: params.maxKeypoints, flips: params.flips, denseMatching: params.denseMatching, laneMatching: params.laneMatching, periodicBreaks: params.periodicBreaks, hamming, stageWorker }, loadAverage: os.loadavg().map(round), sizes: results };
 }
 
 
