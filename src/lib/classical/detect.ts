@@ -249,7 +249,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   /** Why a verified pair scoring below minEventScore passes the gate, if it does (events.ts EventGate). */
   const admission = (t: CopyTransform, v: VerifiedCopy, score: number, inlierFactor: number, drop: number | undefined): { admitted?: string; blurred?: number } => {
     if (score >= p.minEventScore) return {};
-    if (t.peakedGate && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score) return { admitted: `peaked ${t.stage === 'near' ? 'near-block' : (t.stage ?? 'near-block')} copy` };
+    if (t.peakedGate && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score) return { admitted: `peaked ${t.peakedGate.kind} copy` };
     if (p.minBlurredZncc <= 0) return {};
     const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };

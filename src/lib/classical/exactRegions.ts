@@ -102,7 +102,6 @@ function pixelDistance(p: PixelBox, q: PixelBox): number {
   return Math.max(0, q.x0 - p.x1, p.x0 - q.x1, q.y0 - p.y1, p.y0 - q.y1);
 }
 
-
 /** The region's horizontal neighbour pairs (both inside it), and how many of them differ in grey level. */
 export function grainOf(gray: GrayImage, region: Int32Array): { pairs: number; differ: number } {
   const inside = new Set<number>(region);

@@ -15,7 +15,7 @@
 import { connectedComponents } from '../data/components';
 import { ConfigError } from '../errors';
 import { Rng } from '../util/random';
-import { pixelBox, type ResampledTwinPair } from './geometry';
+import type { ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
 import { close, fillHoles } from './maskOps';
 
@@ -179,21 +179,26 @@ export function periodicBreakRegions(gray: GrayImage, opts: Partial<PeriodicBrea
   const period = Math.min(Math.hypot(...lattice.v1), Math.hypot(...lattice.v2));
   const regions = fillHoles(close(latticeBreaks(gray, lattice, o.tolerance), W, H, Math.max(2, Math.round(period / 4))), W, H);
   const cc = connectedComponents(regions, H, W);
-  const copies: number[][] = Array.from({ length: cc.count }, () => []);
-  for (let p = 0; p < W * H; p++) if (regions[p]) copies[cc.labels[p] - 1].push(p);
   // a pasted region is compact; strokes that cross a periodic grid (a chart's curves over its grid lines) are not
-  const compact = (c: number[]) => {
-    const box = pixelBox(Int32Array.from(c), W);
-    return c.length >= o.minFill * (box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1);
-  };
-  const kept = copies.filter((c) => c.length >= Math.max(o.minArea, 0.001 * W * H) && compact(c));
-  if (kept.length === 0) return { map, pairs: [], lattice };
-  const area = kept.reduce((s, c) => s + c.length, 0);
-  if (area > o.maxShare * W * H) return { map, pairs: [], lattice };
-  const pairs = kept.map((c) => {
-    for (const p of c) map[p] = 1;
-    return { copy: Int32Array.from(c), source: new Int32Array(0), similarity: [1, 0, 0, 0, 1, 0] as ResampledTwinPair['similarity'] };
+  const minArea = Math.max(o.minArea, 0.001 * W * H);
+  const keptLabel = new Int32Array(cc.count + 1).fill(-1);
+  let kept = 0;
+  let area = 0;
+  cc.areas.forEach((a, c) => {
+    const { x1, y1, x2, y2 } = cc.boxes[c];
+    if (a < minArea || a < o.minFill * (x2 - x1) * (y2 - y1)) return;
+    keptLabel[c + 1] = kept++;
+    area += a;
   });
+  if (kept === 0 || area > o.maxShare * W * H) return { map, pairs: [], lattice };
+  const copies = Array.from({ length: kept }, () => [] as number[]);
+  for (let p = 0; p < W * H; p++) {
+    const k = keptLabel[cc.labels[p]];
+    if (k < 0) continue;
+    copies[k].push(p);
+    map[p] = 1;
+  }
+  const pairs = copies.map((c) => ({ copy: Int32Array.from(c), source: new Int32Array(0), similarity: [1, 0, 0, 0, 1, 0] as ResampledTwinPair['similarity'] }));
   return { map, pairs, lattice };
 }
 

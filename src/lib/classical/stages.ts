@@ -174,7 +174,7 @@ const nearStage: TransformStage = {
     const opts = { minDistance: p.minDistance / scale, minVotes: p.nearMinVotes, maxTransforms: p.blockMaxTransforms };
     const found = nearBlockTransforms(native, opts, sharedBlockCodes(input));
     if (p.nearSymmetries) found.push(...nearSymmetricTransforms(native, opts, sharedBlockCodes(input)));
-    const peakedGate = { drop: p.nearMinDrop, score: p.nearMinScore };
+    const peakedGate = { drop: p.nearMinDrop, score: p.nearMinScore, kind: 'near-block' };
     const transforms = found.map((t) => ({ ...t, minDetail: p.nearMinDetail, peakFirst: true, peakedGate }));
     lap('near');
     return { transforms, frame: 'native' };
@@ -187,7 +187,7 @@ const denseStage: TransformStage = {
   name: 'dense',
   enabled: (p) => p.denseMatching,
   propose({ runNative, lap, p }) {
-    const peakedGate = { drop: p.denseMinDrop, score: p.denseMinScore };
+    const peakedGate = { drop: p.denseMinDrop, score: p.denseMinScore, kind: 'dense' };
     const transforms = runNative('dense').map((t) => ({ ...t, peakedGate }));
     lap('dense');
     return { transforms, frame: 'native' };

@@ -144,9 +144,10 @@ export interface ReadImageOptions {
 export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<Image> {
   if (!fs.existsSync(file)) throw new DatasetError('image file not found', file);
   try {
-    const meta = await sharp(file).metadata();
-    const wide = BIT_DEPTHS[meta.depth ?? 'uchar'] === 16;
-    const pipeline = sharp(file, { failOn: 'error' })
+    // one instance: the header read for the bit depth, then the decode
+    const input = sharp(file, { failOn: 'error' });
+    const wide = BIT_DEPTHS[(await input.metadata()).depth ?? 'uchar'] === 16;
+    const pipeline = input
       .rotate()
       .removeAlpha()
       .toColourspace(wide ? 'rgb16' : 'srgb');
