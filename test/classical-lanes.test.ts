@@ -130,3 +130,31 @@ test('a mirror-symmetric few-level drawing repeats its pixels exactly: matched, 
   assert.equal(laneTwinPairs(gray, {}, 2.5).pairs.length, 0);
   assert.equal(laneTwinPairs(gray).pairs.length, 1);
 });
+
+test('a mirror-symmetric rendered figure (smooth fill, anti-aliased rim) correlates in its residual: matched, but dropped for lack of grain', () => {
+  const W = 360;
+  const H = 240;
+  const data = new Uint8Array(W * H);
+  const cx = (W - 1) / 2;
+  const cy = H / 2 + 20;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      // rim coverage from 4x4 subsamples; inside, a smooth fill symmetric about the vertical axis (a colour wheel's lightness)
+      let cover = 0;
+      for (let sy = 0; sy < 4; sy++) for (let sx = 0; sx < 4; sx++) cover += Math.hypot(x + (sx + 0.5) / 4 - 0.5 - cx, y + (sy + 0.5) / 4 - 0.5 - cy) <= 190 ? 1 : 0;
+      const fill = 90 + 120 * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * 90 ** 2)) + 0.25 * (y - cy);
+      data[y * W + x] = Math.round((cover / 16) * fill);
+    }
+  }
+  const gray = { data, width: W, height: H };
+  const { matches } = matchLanes(gray);
+  assert.ok(matches.some((m) => m.flipped && m.correlation > 0.9), 'the halves match mirrored: this test no longer shows what the grain rule adds');
+  assert.equal(laneTwinPairs(gray, {}, 2.5).pairs.length, matches.length, 'without the grain rule the match is a copy');
+  const rule = { minGrain: 0.7, lowGrain: 0.45, grainPixels: 120 };
+  assert.equal(laneTwinPairs(gray, {}, 2.5, rule).pairs.length, 0);
+
+  // a lane pasted in a blot keeps its noise's grain
+  const blot = renderWesternBlotLanes(new Rng('lane-grain'), 480, 200);
+  const forged = reuseLane(new Rng('lane-grain-forge'), blot.canvas.toImage(), blot.lanes)!;
+  assert.ok(laneTwinPairs(toGray(forged.image), {}, 2.5, rule).pairs.length >= 1, 'the pasted lane is dropped by the grain rule');
+});

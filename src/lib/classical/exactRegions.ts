@@ -115,8 +115,11 @@ export function grainOf(gray: GrayImage, region: Int32Array): { pairs: number; d
   return { pairs, differ };
 }
 
+/** How much grain a region needs (ExactRegionOptions). */
+export type GrainRule = Pick<ExactRegionOptions, 'minGrain' | 'lowGrain' | 'grainPixels'>;
+
 /** Whether a region's grain is evidence: a high share of differing neighbours, or a fair share of many. */
-export function grainy({ pairs, differ }: { pairs: number; differ: number }, opts: Pick<ExactRegionOptions, 'minGrain' | 'lowGrain' | 'grainPixels'>): boolean {
+export function grainy({ pairs, differ }: { pairs: number; differ: number }, opts: GrainRule): boolean {
   const share = pairs ? differ / pairs : 0;
   if (share >= opts.minGrain) return true;
   return opts.lowGrain !== undefined && opts.grainPixels !== undefined && share >= opts.lowGrain && differ >= opts.grainPixels;

@@ -21,6 +21,7 @@ import type { Affine, ResampledTwinPair } from './geometry';
 import type { GrayImage } from './grayscale';
 import type { PanelBox } from './panels';
 import { maskedEntropy } from './events';
+import { type GrainRule, grainOf, grainy } from './exactRegions';
 import { fft, nextPow2 } from '../util/fft';
 
 export interface LaneOptions {
@@ -92,14 +93,18 @@ export function matchLanes(gray: GrayImage, opts: Partial<LaneOptions> = {}): { 
 
 /**
  * Lane matches as twin pairs (pixel indices of copy and source, and the map copy -> source), less
- * those whose grey levels carry under `minEntropy` bits (few-level drawings repeat exactly).
+ * those whose grey levels carry under `minEntropy` bits (few-level drawings repeat exactly) and,
+ * given `grain`, those whose source or copy lacks grain (exactRegions.ts grainy): a match of noise
+ * needs noise, and mirror-symmetric rendered edges (a colour wheel's rim, a checkerboard's squares)
+ * correlate in their residual as well, between flat fills.
  */
-export function laneTwinPairs(gray: GrayImage, opts: Partial<LaneOptions> = {}, minEntropy = 0): { map: Uint8Array; pairs: ResampledTwinPair[] } {
+export function laneTwinPairs(gray: GrayImage, opts: Partial<LaneOptions> = {}, minEntropy = 0, grain?: GrainRule): { map: Uint8Array; pairs: ResampledTwinPair[] } {
   const { width: W, height: H } = gray;
   const map = new Uint8Array(W * H);
   const textured = matchLanes(gray, opts)
     .matches.map((m) => ({ m, source: boxPixels(m.a, W), copy: boxPixels(m.b, W) }))
     .filter(({ source, copy }) => {
+      if (grain && !(grainy(grainOf(gray, source), grain) && grainy(grainOf(gray, copy), grain))) return false;
       if (minEntropy <= 0) return true;
       const mask = new Uint8Array(W * H);
       for (const q of source) mask[q] = 1;

@@ -62,7 +62,8 @@ export const NATIVE_STAGES = {
     return exactTwinRegions(image, native, opts, sharedTwinPairs(input, opts));
   },
   /** Lanes copied within or across a blot's strips (lanes.ts). */
-  lanes: ({ native, p }: NativeInput) => laneTwinPairs(native, {}, p.minEventEntropy),
+  lanes: ({ native, p }: NativeInput) =>
+    laneTwinPairs(native, {}, p.minEventEntropy, { minGrain: p.exactRegionMinGrain, lowGrain: p.exactRegionLowGrain, grainPixels: p.exactRegionGrainPixels }),
   /** Regions that break a figure's exact 2-D periodicity (periodicBreaks.ts). */
   'periodic breaks': ({ native }: NativeInput) => {
     const { map, pairs } = periodicBreakRegions(native);

@@ -150,7 +150,11 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   exactRegions: boolean;
   /** Twin block pairs an exact region needs. */
   exactRegionMinVotes: number;
-  /** Share of an exact region's neighbouring pixels that must differ (grain; rendered graphics repeat exactly). */
+  /**
+   * Share of an exact region's neighbouring pixels that must differ (grain; rendered graphics repeat exactly).
+   * Lane matches are held to the same grain rule (with exactRegionLowGrain and exactRegionGrainPixels): they
+   * are verified by the noise they share, so a match needs noise.
+   */
   exactRegionMinGrain: number;
   /**
    * Or this share, when the differing neighbour pairs number at least exactRegionGrainPixels: a larger
@@ -205,6 +209,8 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    * Also look for lanes copied within or across the strips of a blot or gel (lanes.ts): matched on
    * the pixel-noise residual, which look-alike lanes do not share. Its events are verified by that
    * noise and join after the gate (which is made for keypoint and block events).
+   * Source and copy must carry grain (exactRegionMinGrain): a mirror-symmetric rendered figure's edges
+   * correlate in the residual too.
    */
   laneMatching: boolean;
   /**
