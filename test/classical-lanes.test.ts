@@ -4,6 +4,8 @@ import type { Image } from '../src/lib/data/types';
 import { detectCopyMove } from '../src/lib/classical/detect';
 import { toGray } from '../src/lib/classical/grayscale';
 import { laneTwinPairs, matchLanes } from '../src/lib/classical/lanes';
+import { grainRule } from '../src/lib/classical/nativeStages';
+import { resolveParams } from '../src/lib/classical/params';
 import { boxIoU, type PanelBox } from '../src/lib/classical/panels';
 import { Canvas, grey } from '../src/lib/data/synth/canvas';
 import { drawBand, membraneBackground, renderWesternBlotLanes } from '../src/lib/data/synth/blot';
@@ -150,7 +152,7 @@ test('a mirror-symmetric rendered figure (smooth fill, anti-aliased rim) correla
   const { matches } = matchLanes(gray);
   assert.ok(matches.some((m) => m.flipped && m.correlation > 0.9), 'the halves match mirrored: this test no longer shows what the grain rule adds');
   assert.equal(laneTwinPairs(gray, {}, 2.5).pairs.length, matches.length, 'without the grain rule the match is a copy');
-  const rule = { minGrain: 0.7, lowGrain: 0.45, grainPixels: 120 };
+  const rule = grainRule(resolveParams({}));
   assert.equal(laneTwinPairs(gray, {}, 2.5, rule).pairs.length, 0);
 
   // a lane pasted in a blot keeps its noise's grain

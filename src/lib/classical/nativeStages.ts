@@ -7,7 +7,7 @@
  */
 import type { Image } from '../data/types';
 import { denseMatchTransforms } from './denseMatch';
-import { exactTwinRegions } from './exactRegions';
+import { exactTwinRegions, type GrainRule } from './exactRegions';
 import { type ExactTwinOptions, exactTwinTransforms, type TwinPairs, twinPairs, twinPairsKey } from './exactTwins';
 import type { GrayImage } from './grayscale';
 import { laneTwinPairs } from './lanes';
@@ -33,6 +33,11 @@ export function detectionMemo(): <T>(key: string, compute: () => T) => T {
   };
 }
 
+/** The grain an exact region, and a lane pair, must carry (the exactRegion* parameters). */
+export function grainRule(p: ClassicalParams): GrainRule {
+  return { minGrain: p.exactRegionMinGrain, lowGrain: p.exactRegionLowGrain, grainPixels: p.exactRegionGrainPixels };
+}
+
 /** The image's exact-twin pairs under `opts`, computed once per detection (the exact-twin and exact-region stages share them). */
 function sharedTwinPairs({ image, memo }: NativeInput, opts: ExactTwinOptions): TwinPairs {
   return memo(twinPairsKey(opts), () => twinPairs(image, opts));
@@ -52,9 +57,7 @@ export const NATIVE_STAGES = {
     const { image, native, p, scale } = input;
     const opts = {
       minVotes: p.exactRegionMinVotes,
-      minGrain: p.exactRegionMinGrain,
-      lowGrain: p.exactRegionLowGrain,
-      grainPixels: p.exactRegionGrainPixels,
+      ...grainRule(p),
       minDistance: p.minDistance / scale,
       // the gate's bound on one event: larger is repetitive structure
       maxArea: p.maxEventShare * image.width * image.height,
@@ -62,8 +65,7 @@ export const NATIVE_STAGES = {
     return exactTwinRegions(image, native, opts, sharedTwinPairs(input, opts));
   },
   /** Lanes copied within or across a blot's strips (lanes.ts). */
-  lanes: ({ native, p }: NativeInput) =>
-    laneTwinPairs(native, {}, p.minEventEntropy, { minGrain: p.exactRegionMinGrain, lowGrain: p.exactRegionLowGrain, grainPixels: p.exactRegionGrainPixels }),
+  lanes: ({ native, p }: NativeInput) => laneTwinPairs(native, {}, p.minEventEntropy, grainRule(p)),
   /** Regions that break a figure's exact 2-D periodicity (periodicBreaks.ts). */
   'periodic breaks': ({ native }: NativeInput) => {
     const { map, pairs } = periodicBreakRegions(native);
