@@ -8,7 +8,7 @@ import { applyAffine, singularValues } from '../src/lib/classical/ransac';
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
-import { pasteTurned } from './fixtures/turnedCopy';
+import { pasteTurned } from '../src/lib/data/synth/turnedPaste';
 
 /** Blobby micrograph-like grey texture with pixel noise: no repeats of its own. */
 function field(w: number, h: number, seed: string): GrayImage {

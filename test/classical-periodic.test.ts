@@ -6,27 +6,15 @@ import { findLattice, latticeBreaks, periodicBreakRegions } from '../src/lib/cla
 import { ConfigError } from '../src/lib/errors';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
-import { pasteTurned } from './fixtures/turnedCopy';
+import { renderCheckerboard } from '../src/lib/data/synth/checkerboard';
+import { pasteTurned } from '../src/lib/data/synth/turnedPaste';
 
 const W = 240;
 const H = 200;
 const SQUARE = 20;
 
-/** A checkerboard of SQUARE px squares with a one-pixel grey ramp at each edge, as rendered targets have. */
-function checkerboard(): GrayImage {
-  const data = new Uint8Array(W * H);
-  const level = (x: number, y: number) => ((Math.floor(x / SQUARE) + Math.floor(y / SQUARE)) % 2 === 0 ? 230 : 25);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      // the last column and row of a square take the mean with the next square's level
-      const v = level(x, y);
-      const right = x % SQUARE === SQUARE - 1 ? level(x + 1, y) : v;
-      const below = y % SQUARE === SQUARE - 1 ? level(x, y + 1) : v;
-      data[y * W + x] = Math.round((2 * v + right + below) / 4);
-    }
-  }
-  return { data, width: W, height: H };
-}
+/** The board every test here starts from. */
+const checkerboard = (): GrayImage => renderCheckerboard(W, H, SQUARE);
 
 const rgb = (g: GrayImage) => {
   const data = new Uint8Array(g.width * g.height * 3);
