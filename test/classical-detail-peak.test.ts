@@ -7,6 +7,8 @@ import type { Affine } from '../src/lib/classical/geometry';
 import { detectCopyMove } from '../src/lib/classical/detect';
 import { resolveParams } from '../src/lib/classical/params';
 import { detailDrop, detailDropAt, imageWindows, registerByDetail, verifyCopy } from '../src/lib/classical/verify';
+import { mapContext, SHARED_MAPS } from '../src/lib/classical/sharedMaps';
+import type { CopyTransform } from '../src/lib/classical/geometry';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 import { clamp, rgb, seeds } from './fixtures/translatedCopy';
@@ -137,4 +139,53 @@ test('registerByDetail: a translation proposed 2 px and 1 px off moves to the co
   const band: Affine = [1, 0, 150, 0, 1, 0];
   const moved = registerByDetail(look, lookWindows, pixels, band, 3);
   assert.ok(Math.abs(detailDropAt(look, lookWindows, pixels, moved)) < 0.05, 'bands moved along themselves still do not peak');
+});
+
+/** Pastes the s x s square at (x, y) rescaled by `k` (bilinear) with its centre moved by (dx, dy). */
+function pasteRescaled(g: GrayImage, x: number, y: number, s: number, k: number, dx: number, dy: number): void {
+  const src = g.data.slice();
+  const w = g.width;
+  const [cx, cy] = [x + s / 2, y + s / 2];
+  const half = (s * k) / 2;
+  for (let v = Math.ceil(cy + dy - half); v < cy + dy + half; v++) {
+    for (let u = Math.ceil(cx + dx - half); u < cx + dx + half; u++) {
+      const sx = cx + (u - cx - dx) / k;
+      const sy = cy + (v - cy - dy) / k;
+      const [ix, iy] = [Math.floor(sx), Math.floor(sy)];
+      const [fx, fy] = [sx - ix, sy - iy];
+      const at = (a: number, b: number) => src[b * w + a];
+      const top = at(ix, iy) + fx * (at(ix + 1, iy) - at(ix, iy));
+      const bottom = at(ix, iy + 1) + fx * (at(ix + 1, iy + 1) - at(ix, iy + 1));
+      g.data[v * w + u] = Math.round(top + fy * (bottom - top));
+    }
+  }
+}
+
+/** A near-block proposal: the translation `a` with inliers on an 8 px grid over the s x s square at (x, y). */
+function nearProposal(x: number, y: number, s: number, dx: number, dy: number): CopyTransform {
+  const src: number[] = [];
+  const dst: number[] = [];
+  for (let v = y + 4; v < y + s; v += 8) for (let u = x + 4; u < x + s; u += 8) src.push(u, v), dst.push(u + dx, v + dy);
+  return { affine: [1, 0, dx, 0, 1, dy], src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: src.length / 2, cluster: -1, flipped: false, stage: 'near', peakFirst: true };
+}
+
+test('near-block peak: a copy rescaled by 1.15, proposed as a translation at its centre, peaks once refined from the scale seeds; bands do not', () => {
+  const p = resolveParams({});
+  const g = field('rescaled-peak', 512, 384, 3);
+  pasteRescaled(g, 40, 40, 96, 1.15, 260, 180);
+  // the near-block stage matches blocks about the copy's centre only: inliers over the middle 48 px
+  const proposed = nearProposal(64, 64, 48, 260, 180);
+  const context = (img: GrayImage, q: typeof p) => mapContext({ gray: img, p: q, minArea: 0 }, imageWindows(img, q));
+  const off = SHARED_MAPS.peak(context(g, { ...p, nearRescale: false }), proposed);
+  assert.ok(off.drop < p.minDetailDrop, `as a translation the detail does not peak (drop ${off.drop.toFixed(3)})`);
+  const on = SHARED_MAPS.peak(context(g, p), proposed);
+  assert.ok(on.drop >= p.minDetailDrop, `refined from the scale seeds it peaks (drop ${on.drop.toFixed(3)})`);
+  const [a, b, tx, c, d, ty] = on.t.affine;
+  assert.ok(Math.abs(a - 1.15) < 0.02 && Math.abs(d - 1.15) < 0.02 && Math.abs(b) < 0.02 && Math.abs(c) < 0.02, `the scale is the copy's: ${on.t.affine.map((v) => v.toFixed(3))}`);
+  // the source's centre (88, 88) lands on the copy's (348, 268)
+  assert.ok(Math.hypot(a * 88 + b * 88 + tx - 348, c * 88 + d * 88 + ty - 268) < 1, 'and it maps the source centre onto the copy centre');
+
+  const look = bands('rescaled-bands');
+  const band = SHARED_MAPS.peak(context(look, p), nearProposal(64, 64, 48, 150, 0));
+  assert.ok(band.drop < p.minDetailDrop, `bands moved along themselves do not peak at any scale (drop ${band.drop.toFixed(3)})`);
 });

@@ -179,6 +179,12 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    */
   nearRegister: number;
   /**
+   * A near-block translation whose detail does not peak is refined from a few scales about its
+   * inliers (sharedMaps.ts rescaledPeak) and tested again there: a copy rescaled by up to about a
+   * quarter is proposed at its centre, where its blocks still match, and peaks only at its own scale.
+   */
+  nearRescale: boolean;
+  /**
    * A near-block copy whose detail falls by at least nearMinDrop 2 px off its transform (a sharp
    * peak: a copy, not look-alike structure) passes the gate from this score rather than
    * minEventScore: re-encoding the figure (JPEG) lowers a true copy's mean ZNCC to ~0.85-0.93.
@@ -310,6 +316,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // gels better, no new false alarm); realistic-tune 0.6526 -> 0.6523 together with the exact-twin exemption from the
   // same-motion rule (detect.ts): a compound figure found, a blot's event over-grown (0.96 -> 0.72).
   nearRegister: 3,
+  nearRescale: true,
   nearMinScore: 0.84,
   nearMinDrop: 0.3,
   // Chosen on the tuning sets' figures whose notes showed the score gate (43; only they can change): every dense
@@ -360,7 +367,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
   dense: ['denseMatching', 'denseMaxPixels', 'denseMinScore', 'denseMinDrop'],
   exact: ['exactTwins', 'exactMinVotes', 'exactRegions', 'exactRegionMinVotes', 'exactRegionMinGrain', 'exactRegionLowGrain', 'exactRegionGrainPixels'],
-  near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearRegister', 'nearMinScore', 'nearMinDrop'],
+  near: ['nearBlocks', 'nearSymmetries', 'nearMinVotes', 'nearMinDetail', 'nearRegister', 'nearRescale', 'nearMinScore', 'nearMinDrop'],
   resampled: ['resampledTwins'],
   lanes: ['laneMatching'],
   periodic: ['periodicBreaks'],

@@ -29,9 +29,16 @@ const CONVERGED_PX = 0.01;
  * small or the refinement diverges (singular system, a flip of orientation, a step out of range).
  */
 export function refineAffine(gray: GrayImage, a: Affine, source: Uint8Array, opts: RefineOptions = {}): Affine | null {
-  const { iterations = 12, maxPixels = 20000, maxShift = 3 } = opts;
+  return refineAffineAt(gray, a, samplePixels(source, gray.width, gray.height, opts.maxPixels ?? MAX_PIXELS), opts);
+}
+
+/** Source pixels a refinement reads at most, by default. */
+const MAX_PIXELS = 20000;
+
+/** refineAffine over the given source pixels (x, y pairs, at least one pixel inside the border). */
+function refineAffineAt(gray: GrayImage, a: Affine, pts: Int32Array, opts: RefineOptions): Affine | null {
+  const { iterations = 12, maxShift = 3 } = opts;
   const { width: W, height: H, data } = gray;
-  const pts = samplePixels(source, W, H, maxPixels);
   if (pts.length < 2 * 32) return null;
   const n = pts.length / 2;
   let cx = 0;
@@ -106,6 +113,42 @@ export function refineAffine(gray: GrayImage, a: Affine, source: Uint8Array, opt
     if (step < CONVERGED_PX) break;
   }
   return cur;
+}
+
+/**
+ * refineAffine over the given pixels (indices y * W + x), started from `a` rescaled by each of
+ * `scales` about their centre (which keeps where `a` maps it): a copy rescaled by a few tens of percent still shares near-identical blocks with
+ * its source about that point, so a translation proposed there lies within reach of Gauss-Newton
+ * once the scale is about right. Every converged fit, in the order of `scales`.
+ */
+export function refineFromScales(gray: GrayImage, a: Affine, pixels: readonly number[], scales: readonly number[], opts: RefineOptions = {}): Affine[] {
+  const { width: W, height: H } = gray;
+  // the pixels (indices y * W + x) as x, y pairs inside the border, and their centre
+  const xy: number[] = [];
+  let cx = 0;
+  let cy = 0;
+  for (const g of pixels) {
+    const x = g % W;
+    const y = (g - x) / W;
+    if (x < 1 || y < 1 || x >= W - 1 || y >= H - 1) continue;
+    xy.push(x, y);
+    cx += x;
+    cy += y;
+  }
+  const pts = Int32Array.from(xy);
+  cx /= Math.max(1, pts.length / 2);
+  cy /= Math.max(1, pts.length / 2);
+  const u = a[0] * cx + a[1] * cy + a[2];
+  const v = a[3] * cx + a[4] * cy + a[5];
+  const fits: Affine[] = [];
+  for (const s of scales) {
+    const seed: Affine = [a[0] * s, a[1] * s, 0, a[3] * s, a[4] * s, 0];
+    seed[2] = u - seed[0] * cx - seed[1] * cy;
+    seed[5] = v - seed[3] * cx - seed[4] * cy;
+    const fit = refineAffineAt(gray, seed, pts, opts);
+    if (fit) fits.push(fit);
+  }
+  return fits;
 }
 
 /** x, y of the mask's pixels away from the border, every k-th in raster order so that at most `max` remain. */

@@ -3,9 +3,10 @@
  * shareMap): pure functions of the working image, the parameters and one item, so it does not
  * matter which thread computes an item.
  */
-import type { CopyTransform } from './geometry';
+import type { Affine, CopyTransform } from './geometry';
 import type { GrayImage } from './grayscale';
 import type { ClassicalParams } from './params';
+import { refineFromScales } from './refineAffine';
 import { refineVerified } from './refineCopy';
 import { touchesItsCopy } from './selfContact';
 import { atPanelPitch, type PanelBox, segmentPanels } from './panels';
@@ -55,7 +56,11 @@ export const SHARED_MAPS = {
     const registered = p.nearRegister > 0 ? registerByDetail(gray, windows, pixels, proposed.affine, p.nearRegister) : proposed.affine;
     const affine = registered !== proposed.affine && atPanelPitch(c.panels(), registered[2], registered[5]) ? proposed.affine : registered;
     const t = affine === proposed.affine ? proposed : { ...proposed, affine };
-    return { t, drop: detailDropAt(gray, windows, pixels, t.affine) };
+    const drop = detailDropAt(gray, windows, pixels, t.affine);
+    if (drop >= p.minDetailDrop || !p.nearRescale) return { t, drop };
+    const rescaled = rescaledPeak(gray, windows, pixels, t.affine);
+    const better = rescaled && rescaled.drop > drop && !atPanelPitch(c.panels(), rescaled.affine[2], rescaled.affine[5]);
+    return better ? { t: { ...t, affine: rescaled.affine }, drop: rescaled.drop } : { t, drop };
   },
   /** Dense verification of a proposal, and whether its copy touches its source. */
   verify: (c: MapContext, t: CopyTransform): Verification & { touching: boolean } => {
@@ -68,6 +73,38 @@ export const SHARED_MAPS = {
     return r === f ? null : r;
   },
 } as const;
+
+/**
+ * A near-block translation that does not peak may be a rescaled copy proposed at its centre, where
+ * blocks still match: the affine refined (refineAffine.ts) from each of RESCALE_SEEDS about the
+ * inlier blocks' centre at which the detail peaks most, and that peak; undefined when no fit is a
+ * rescaling (a similarity whose scale differs from 1 by RESCALE_MIN or more: Gauss-Newton's free
+ * shear and sub-pixel moves would otherwise fit look-alike structure its own way).
+ */
+function rescaledPeak(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine): { affine: Affine; drop: number } | undefined {
+  let best: { affine: Affine; drop: number } | undefined;
+  for (const affine of refineFromScales(gray, a, pixels, RESCALE_SEEDS, { maxShift: RESCALE_MAX_SHIFT })) {
+    if (!isRescaling(affine)) continue;
+    const drop = detailDropAt(gray, windows, pixels, affine);
+    if (!best || drop > best.drop) best = { affine, drop };
+  }
+  return best;
+}
+
+/** Whether the linear part is a similarity (within RESCALE_SIMILAR of its scale) with a scale at least RESCALE_MIN from 1. */
+function isRescaling(a: Affine): boolean {
+  const s = Math.sqrt(Math.abs(a[0] * a[4] - a[1] * a[3]));
+  return Math.abs(a[0] - a[4]) <= RESCALE_SIMILAR * s && Math.abs(a[1] + a[3]) <= RESCALE_SIMILAR * s && Math.abs(s - 1) >= RESCALE_MIN;
+}
+
+/** Scales the rescaled-copy search starts from: near blocks match about the centre of copies rescaled by up to about a quarter. */
+const RESCALE_SEEDS = [0.8, 0.87, 0.93, 1, 1.07, 1.15, 1.25];
+/** How far (pixels) a fit may move any corner of the inlier blocks' box from its seed. */
+const RESCALE_MAX_SHIFT = 12;
+/** A fit rescales by at least this much (the generator's and most forgers' rescalings are 8% or more). */
+const RESCALE_MIN = 0.04;
+/** How far from a similarity (relative to its scale) a fit's linear part may be. */
+const RESCALE_SIMILAR = 0.03;
 
 /**
  * The pixels of the squares (side 2 * INLIER_RADIUS + 1) around at most PEAK_INLIERS of a transform's
