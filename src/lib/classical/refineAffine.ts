@@ -116,39 +116,29 @@ function refineAffineAt(gray: GrayImage, a: Affine, pts: Int32Array, opts: Refin
 }
 
 /**
- * refineAffine over the given pixels (indices y * W + x), started from `a` rescaled by each of
- * `scales` about their centre (which keeps where `a` maps it): a copy rescaled by a few tens of percent still shares near-identical blocks with
- * its source about that point, so a translation proposed there lies within reach of Gauss-Newton
- * once the scale is about right. Every converged fit, in the order of `scales`.
+ * refineAffine over the given pixels (indices y * W + x) rather than a mask, every k-th of them so
+ * that at most opts.maxPixels are read.
  */
-export function refineFromScales(gray: GrayImage, a: Affine, pixels: readonly number[], scales: readonly number[], opts: RefineOptions = {}): Affine[] {
+export function refineAffineOver(gray: GrayImage, a: Affine, pixels: readonly number[], opts: RefineOptions = {}): Affine | null {
   const { width: W, height: H } = gray;
-  // the pixels (indices y * W + x) as x, y pairs inside the border, and their centre
+  const stride = Math.max(1, Math.ceil(pixels.length / (opts.maxPixels ?? MAX_PIXELS)));
   const xy: number[] = [];
-  let cx = 0;
-  let cy = 0;
-  for (const g of pixels) {
-    const x = g % W;
-    const y = (g - x) / W;
-    if (x < 1 || y < 1 || x >= W - 1 || y >= H - 1) continue;
-    xy.push(x, y);
-    cx += x;
-    cy += y;
+  for (let k = 0; k < pixels.length; k += stride) {
+    const x = pixels[k] % W;
+    const y = (pixels[k] - x) / W;
+    if (x >= 1 && y >= 1 && x < W - 1 && y < H - 1) xy.push(x, y);
   }
-  const pts = Int32Array.from(xy);
-  cx /= Math.max(1, pts.length / 2);
-  cy /= Math.max(1, pts.length / 2);
+  return refineAffineAt(gray, a, Int32Array.from(xy), opts);
+}
+
+/** `a` rescaled by `s` about the point (cx, cy), which it still maps where `a` does. */
+export function rescaledAbout(a: Affine, cx: number, cy: number, s: number): Affine {
   const u = a[0] * cx + a[1] * cy + a[2];
   const v = a[3] * cx + a[4] * cy + a[5];
-  const fits: Affine[] = [];
-  for (const s of scales) {
-    const seed: Affine = [a[0] * s, a[1] * s, 0, a[3] * s, a[4] * s, 0];
-    seed[2] = u - seed[0] * cx - seed[1] * cy;
-    seed[5] = v - seed[3] * cx - seed[4] * cy;
-    const fit = refineAffineAt(gray, seed, pts, opts);
-    if (fit) fits.push(fit);
-  }
-  return fits;
+  const b: Affine = [a[0] * s, a[1] * s, 0, a[3] * s, a[4] * s, 0];
+  b[2] = u - b[0] * cx - b[1] * cy;
+  b[5] = v - b[3] * cx - b[4] * cy;
+  return b;
 }
 
 /** x, y of the mask's pixels away from the border, every k-th in raster order so that at most `max` remain. */

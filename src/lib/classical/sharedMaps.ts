@@ -6,11 +6,11 @@
 import type { Affine, CopyTransform } from './geometry';
 import type { GrayImage } from './grayscale';
 import type { ClassicalParams } from './params';
-import { refineFromScales } from './refineAffine';
+import { refineAffineOver, rescaledAbout } from './refineAffine';
 import { refineVerified } from './refineCopy';
 import { touchesItsCopy } from './selfContact';
 import { atPanelPitch, type PanelBox, segmentPanels } from './panels';
-import { detailDropAt, type ImageWindows, registerByDetail, type VerifiedCopy, verifyCopy } from './verify';
+import { detailAt, detailDropAt, type ImageWindows, registerByDetail, type VerifiedCopy, verifyCopy } from './verify';
 
 /** What every item of a detection's maps reads. */
 export interface MapContext {
@@ -76,19 +76,24 @@ export const SHARED_MAPS = {
 
 /**
  * A near-block translation that does not peak may be a rescaled copy proposed at its centre, where
- * blocks still match: the affine refined (refineAffine.ts) from each of RESCALE_SEEDS about the
- * inlier blocks' centre at which the detail peaks most, and that peak; undefined when no fit is a
- * rescaling (a similarity whose scale differs from 1 by RESCALE_MIN or more: Gauss-Newton's free
- * shear and sub-pixel moves would otherwise fit look-alike structure its own way).
+ * blocks still match: rescaled about the inlier blocks' centre by the one of RESCALE_SEEDS at which
+ * their fine detail agrees most, refined from there (refineAffine.ts), and how much its detail peaks.
+ * Undefined unless the fit is a rescaling (a similarity whose scale differs from 1 by RESCALE_MIN or
+ * more: Gauss-Newton's free shear and sub-pixel moves would otherwise fit look-alike structure its own way).
  */
 function rescaledPeak(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine): { affine: Affine; drop: number } | undefined {
-  let best: { affine: Affine; drop: number } | undefined;
-  for (const affine of refineFromScales(gray, a, pixels, RESCALE_SEEDS, { maxShift: RESCALE_MAX_SHIFT })) {
-    if (!isRescaling(affine)) continue;
-    const drop = detailDropAt(gray, windows, pixels, affine);
-    if (!best || drop > best.drop) best = { affine, drop };
+  const W = gray.width;
+  let cx = 0;
+  let cy = 0;
+  for (const g of pixels) {
+    cx += g % W;
+    cy += Math.floor(g / W);
   }
-  return best;
+  const seeds = RESCALE_SEEDS.map((s) => rescaledAbout(a, cx / pixels.length, cy / pixels.length, s));
+  const agreement = seeds.map((seed) => detailAt(gray, windows, pixels, seed));
+  const seed = seeds[agreement.indexOf(Math.max(...agreement))];
+  const fit = refineAffineOver(gray, seed, pixels, { maxShift: RESCALE_MAX_SHIFT, maxPixels: RESCALE_PIXELS });
+  return fit && isRescaling(fit) ? { affine: fit, drop: detailDropAt(gray, windows, pixels, fit) } : undefined;
 }
 
 /** Whether the linear part is a similarity (within RESCALE_SIMILAR of its scale) with a scale at least RESCALE_MIN from 1. */
@@ -97,9 +102,11 @@ function isRescaling(a: Affine): boolean {
   return Math.abs(a[0] - a[4]) <= RESCALE_SIMILAR * s && Math.abs(a[1] + a[3]) <= RESCALE_SIMILAR * s && Math.abs(s - 1) >= RESCALE_MIN;
 }
 
-/** Scales the rescaled-copy search starts from: near blocks match about the centre of copies rescaled by up to about a quarter. */
-const RESCALE_SEEDS = [0.8, 0.87, 0.93, 1, 1.07, 1.15, 1.25];
-/** How far (pixels) a fit may move any corner of the inlier blocks' box from its seed. */
+/** Scales the rescaled-copy search tries: near blocks match about the centre of copies rescaled by up to about a quarter. */
+const RESCALE_SEEDS = [0.8, 0.87, 0.93, 1.07, 1.15, 1.25];
+/** Inlier-block pixels the refinement reads at most (an even subsample). */
+const RESCALE_PIXELS = 1500;
+/** How far (pixels) the fit may move any corner of the inlier blocks' box from its seed. */
 const RESCALE_MAX_SHIFT = 12;
 /** A fit rescales by at least this much (the generator's and most forgers' rescalings are 8% or more). */
 const RESCALE_MIN = 0.04;

@@ -474,7 +474,7 @@ export function registerByDetail(gray: GrayImage, windows: ImageWindows, pixels:
  * Fine-detail correlation (image minus its 5x5 mean) between the given pixels x and the image at
  * A x + (sx, sy), bilinear (the warp's 5x5 mean is sampled from the image's).
  */
-function detailAt(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine, sx: number, sy: number): number {
+export function detailAt(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine, sx = 0, sy = 0): number {
   const { width: W, height: H, data } = gray;
   const fm = windows.fineMean;
   let sIW = 0;
