@@ -316,6 +316,8 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // gels better, no new false alarm); realistic-tune 0.6526 -> 0.6523 together with the exact-twin exemption from the
   // same-motion rule (detect.ts): a compound figure found, a blot's event over-grown (0.96 -> 0.72).
   nearRegister: 3,
+  // On: photo-tune 0.6188 -> 0.6267 (a photo's 1.17x copy found), realistic-tune, lanes-tune and photo-tune2
+  // unchanged, no new false alarm; about 4% of a lanes-tune detection's time (docs/results.md).
   nearRescale: true,
   nearMinScore: 0.84,
   nearMinDrop: 0.3,

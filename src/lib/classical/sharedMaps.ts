@@ -82,6 +82,7 @@ export const SHARED_MAPS = {
  * more: Gauss-Newton's free shear and sub-pixel moves would otherwise fit look-alike structure its own way).
  */
 function rescaledPeak(gray: GrayImage, windows: ImageWindows, pixels: readonly number[], a: Affine): { affine: Affine; drop: number } | undefined {
+  if (pixels.length === 0) return undefined;
   const W = gray.width;
   let cx = 0;
   let cy = 0;
@@ -96,7 +97,10 @@ function rescaledPeak(gray: GrayImage, windows: ImageWindows, pixels: readonly n
   return fit && isRescaling(fit) ? { affine: fit, drop: detailDropAt(gray, windows, pixels, fit) } : undefined;
 }
 
-/** Whether the linear part is a similarity (within RESCALE_SIMILAR of its scale) with a scale at least RESCALE_MIN from 1. */
+/**
+ * Whether the linear part is a similarity (within RESCALE_SIMILAR of its scale; near-block proposals
+ * are translations, so never a reflection) with a scale at least RESCALE_MIN from 1.
+ */
 function isRescaling(a: Affine): boolean {
   const s = Math.sqrt(Math.abs(a[0] * a[4] - a[1] * a[3]));
   return Math.abs(a[0] - a[4]) <= RESCALE_SIMILAR * s && Math.abs(a[1] + a[3]) <= RESCALE_SIMILAR * s && Math.abs(s - 1) >= RESCALE_MIN;
