@@ -161,7 +161,7 @@ function pasteRescaled(g: GrayImage, x: number, y: number, s: number, k: number,
   }
 }
 
-/** A near-block proposal: the translation `a` with inliers on an 8 px grid over the s x s square at (x, y). */
+/** A near-block proposal: the translation (dx, dy), its inliers on an 8 px grid over the s x s square at (x, y). */
 function nearProposal(x: number, y: number, s: number, dx: number, dy: number): CopyTransform {
   const src: number[] = [];
   const dst: number[] = [];
