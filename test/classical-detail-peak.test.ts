@@ -12,6 +12,7 @@ import type { CopyTransform } from '../src/lib/classical/geometry';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
 import { clamp, rgb, seeds } from './fixtures/translatedCopy';
+import { pasteInterpolated } from './fixtures/resampled';
 
 const W = 320;
 const H = 240;
@@ -141,26 +142,6 @@ test('registerByDetail: a translation proposed 2 px and 1 px off moves to the co
   assert.ok(Math.abs(detailDropAt(look, lookWindows, pixels, moved)) < 0.05, 'bands moved along themselves still do not peak');
 });
 
-/** Pastes the s x s square at (x, y) rescaled by `k` (bilinear) with its centre moved by (dx, dy). */
-function pasteRescaled(g: GrayImage, x: number, y: number, s: number, k: number, dx: number, dy: number): void {
-  const src = g.data.slice();
-  const w = g.width;
-  const [cx, cy] = [x + s / 2, y + s / 2];
-  const half = (s * k) / 2;
-  for (let v = Math.ceil(cy + dy - half); v < cy + dy + half; v++) {
-    for (let u = Math.ceil(cx + dx - half); u < cx + dx + half; u++) {
-      const sx = cx + (u - cx - dx) / k;
-      const sy = cy + (v - cy - dy) / k;
-      const [ix, iy] = [Math.floor(sx), Math.floor(sy)];
-      const [fx, fy] = [sx - ix, sy - iy];
-      const at = (a: number, b: number) => src[b * w + a];
-      const top = at(ix, iy) + fx * (at(ix + 1, iy) - at(ix, iy));
-      const bottom = at(ix, iy + 1) + fx * (at(ix + 1, iy + 1) - at(ix, iy + 1));
-      g.data[v * w + u] = Math.round(top + fy * (bottom - top));
-    }
-  }
-}
-
 /** A near-block proposal: the translation (dx, dy), its inliers on an 8 px grid over the s x s square at (x, y). */
 function nearProposal(x: number, y: number, s: number, dx: number, dy: number): CopyTransform {
   const src: number[] = [];
@@ -172,7 +153,8 @@ function nearProposal(x: number, y: number, s: number, dx: number, dy: number): 
 test('near-block peak: a copy rescaled by 1.15, proposed as a translation at its centre, peaks once refined from the scale seeds; bands do not', () => {
   const p = resolveParams({});
   const g = field('rescaled-peak', 512, 384, 3);
-  pasteRescaled(g, 40, 40, 96, 1.15, 260, 180);
+  // a disc of radius 48 about (88, 88), rescaled by 1.15 (bilinear) about its centre, which lands on (348, 268)
+  pasteInterpolated(g, [1.15, 0, 348 - 1.15 * 88, 0, 1.15, 268 - 1.15 * 88], 88, 88, 48);
   // the near-block stage matches blocks about the copy's centre only: inliers over the middle 48 px
   const proposed = nearProposal(64, 64, 48, 260, 180);
   const context = (img: GrayImage, q: typeof p) => mapContext({ gray: img, p: q, minArea: 0 }, imageWindows(img, q));

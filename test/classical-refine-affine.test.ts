@@ -8,41 +8,11 @@ import { refineVerified } from '../src/lib/classical/refineCopy';
 import { imageWindows, verifyCopy } from '../src/lib/classical/verify';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { pasteInterpolated } from './fixtures/resampled';
 
 function field(w: number, h: number, seed: string): GrayImage {
   const f = blobTexture(w, h, new Rng(seed), { base: 120, areaPerBlob: 60, maxRadius: 6, amplitude: 60, noise: 6 });
   return { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: w, height: h };
-}
-
-/**
- * Pastes the disc of radius r around the source centre as an editor does: every copy pixel x takes
- * the source's grey level at A^-1 x, bilinear (A: source -> copy). Returns the source disc's mask.
- */
-function pasteResampled(g: GrayImage, a: Affine, sx: number, sy: number, r: number): Uint8Array {
-  const { width: W, height: H, data } = g;
-  const src = data.slice();
-  const det = a[0] * a[4] - a[1] * a[3];
-  const inv = [a[4] / det, -a[1] / det, a[3] / det, a[0] / det];
-  const source = new Uint8Array(W * H);
-  for (let y = sy - r; y <= sy + r; y++) for (let x = sx - r; x <= sx + r; x++) if ((x - sx) ** 2 + (y - sy) ** 2 <= r * r) source[y * W + x] = 1;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const dx = x - a[2];
-      const dy = y - a[5];
-      const u = inv[0] * dx + inv[1] * dy;
-      const v = -inv[2] * dx + inv[3] * dy;
-      if ((u - sx) ** 2 + (v - sy) ** 2 > r * r) continue;
-      const x0 = Math.floor(u);
-      const y0 = Math.floor(v);
-      const fx = u - x0;
-      const fy = v - y0;
-      const at = (xx: number, yy: number) => src[yy * W + xx];
-      const top = at(x0, y0) + fx * (at(x0 + 1, y0) - at(x0, y0));
-      const bottom = at(x0, y0 + 1) + fx * (at(x0 + 1, y0 + 1) - at(x0, y0 + 1));
-      data[y * W + x] = Math.round(top + fy * (bottom - top));
-    }
-  }
-  return source;
 }
 
 /** The furthest any corner of the box (x0, y0)-(x1, y1) lands apart under a and b. */
@@ -62,7 +32,7 @@ test('refineAffine: a keypoint fit 0.7 px off a rotated, rescaled, bilinear copy
   // source centre (60, 70) -> copy centre (185, 120)
   const lin = [s * Math.cos(t), -s * Math.sin(t), s * Math.sin(t), s * Math.cos(t)];
   const truth: Affine = [lin[0], lin[1], 185 - lin[0] * sx - lin[1] * sy, lin[2], lin[3], 120 - lin[2] * sx - lin[3] * sy];
-  const source = pasteResampled(g, truth, sx, sy, r);
+  const source = pasteInterpolated(g, truth, sx, sy, r);
   // what RANSAC on keypoints might give: slightly off in rotation, scale and position
   const off: Affine = [truth[0] * 1.006, truth[1] - 0.004, truth[2] + 0.45, truth[3] + 0.004, truth[4] * 0.995, truth[5] - 0.35];
   const box = [sx - r, sy - r, sx + r, sy + r] as const;
@@ -110,7 +80,7 @@ test('refineVerified: a copy turned by an odd angle and interpolated verifies fr
   const t = (37 * Math.PI) / 180;
   const lin = [Math.cos(t), -Math.sin(t), Math.sin(t), Math.cos(t)];
   const truth: Affine = [lin[0], lin[1], 420 - lin[0] * sx - lin[1] * sy, lin[2], lin[3], 330 - lin[2] * sx - lin[3] * sy];
-  pasteResampled(g, truth, sx, sy, r);
+  pasteInterpolated(g, truth, sx, sy, r);
   const p = resolveParams({});
   const windows = imageWindows(g, p);
   const src = new Float32Array([sx - 15, sy, sx + 15, sy + 8, sx, sy - 15, sx + 5, sy + 15]);
