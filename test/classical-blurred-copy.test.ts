@@ -83,8 +83,8 @@ test('detection: a blurred copy below minEventScore is kept as a blurred copy, o
   const f = addNoise(smooth('blurred-detect', w, h), 'blurred-detect-noise', 3);
   pasteBlurred(f, w, 40, 36, 90, 230, 170);
   const image = rgb({ data: clamp(f), width: w, height: h });
-  // the near-block and dense stages' own lower gates would keep this copy too: off, so that the test shows the blurred-copy one
-  const peakedGatesOff = { nearMinScore: 0.95, denseMinScore: 0.95 };
+  // the near-block, dense and keypoint stages' own lower gates would keep this copy too: off, so that the test shows the blurred-copy one
+  const peakedGatesOff = { nearMinScore: 0.95, denseMinScore: 0.95, keypointMinScore: 0.95 };
   const found = await detectCopyMove(image, peakedGatesOff);
   assert.equal(found.instances.count, 1, found.notes.join('; '));
   assert.ok(found.scores[0] < resolveParams({}).minEventScore, `the event scores ${found.scores[0]}: below minEventScore, so this test shows the admission`);

@@ -115,8 +115,8 @@ test('gate: a re-encoded copy verified below minEventScore passes from nearMinSc
   const m = found.instances.data;
   assert.ok(m[(36 + 40) * 512 + 40 + 40] === 1 && m[(186 + 40) * 512 + 240 + 40] === 1, 'the event holds the source and the copy');
 
-  // (dense matching proposes the copy too: its own lower gate off as well)
-  const strict = await detectCopyMove(image, { nearMinScore: 0.95, denseMinScore: 0.95 });
+  // (dense matching proposes the copy too: its own lower gate off as well, and the keypoint one)
+  const strict = await detectCopyMove(image, { nearMinScore: 0.95, denseMinScore: 0.95, keypointMinScore: 0.95 });
   assert.equal(strict.instances.count, 0, strict.notes.join('; '));
   assert.ok(strict.notes.some((n) => n.includes('below minEventScore')), strict.notes.join('; '));
 });

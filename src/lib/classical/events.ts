@@ -22,8 +22,8 @@ export interface VerifiedPair {
   score: number;
   affine: Affine;
   /**
-   * Why it passes the gate below minEventScore, if it does: 'peaked near-block copy' or 'peaked dense copy' (its proposal's
-   * CopyTransform.peakedGate) or 'blurred copy' (minBlurredZncc).
+   * Why it passes the gate below minEventScore, if it does: 'peaked near-block copy', 'peaked dense copy' or
+   * 'peaked keypoint copy' (its proposal's CopyTransform.peakedGate) or 'blurred copy' (minBlurredZncc).
    */
   admitted?: string;
   /** How much the fine-detail correlation falls 2 px off the transform (verify.ts detailDrop), where it was measured. */

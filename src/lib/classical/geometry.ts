@@ -47,8 +47,8 @@ export interface CopyTransform {
    * A lower gate for this proposal's copy when its detail peaks at the transform: with a detail drop
    * of at least `drop` (minDetailDrop's measure), its event passes the gate from score `score`
    * instead of minEventScore (near blocks: re-encoding noise lowers the ZNCC of a true copy, and
-   * the peak tells it from look-alike structure; dense matching: turned copies with noise of their
-   * own). `kind` names the copy in the gate's note ('peaked near-block copy').
+   * the peak tells it from look-alike structure; dense matching and keypoints: turned copies with
+   * noise of their own). `kind` names the copy in the gate's note ('peaked near-block copy').
    */
   peakedGate?: { drop: number; score: number; kind: string };
 }

@@ -134,7 +134,10 @@ function keypointTransforms(kp: Keypoints, kpMirror: Keypoints | undefined, { cv
   const clusterOf = new Int32Array(matches.count).fill(-1);
   clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
   lap(`${prefix}cluster`);
-  const { transforms, rejected } = fitTransforms(cv, matches, clusters, p);
+  const { transforms: fits, rejected } = fitTransforms(cv, matches, clusters, p);
+  // a copy that peaks passes from keypointMinScore; the score's inlier factor still keeps fits with few inliers out
+  const peakedGate = { drop: p.keypointMinDrop, score: p.keypointMinScore, kind: 'keypoint' };
+  const transforms = fits.map((t) => ({ ...t, peakedGate }));
   lap(`${prefix}ransac`);
   return { transforms, frame: 'working' as const, trace: { kp, kpMirror, matches, clusters, clusterOf, rejected } };
 }

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { GrayImage } from '../src/lib/classical/grayscale';
+import { detectCopyMove } from '../src/lib/classical/index';
+import { resolveParams } from '../src/lib/classical/params';
+import { pasteTurned } from '../src/lib/data/synth/turnedPaste';
+import { Rng } from '../src/lib/util/random';
+import { blobTexture } from './fixtures/texture';
+
+const rgb = (g: GrayImage) => {
+  const data = new Uint8Array(g.width * g.height * 3);
+  for (let i = 0; i < g.width * g.height; i++) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = g.data[i];
+  return { data, width: g.width, height: g.height, channels: 3 };
+};
+
+// keypoints alone propose: every other proposing stage off
+const keypointsOnly = { blockMatching: false, exactTwins: false, exactRegions: false, nearBlocks: false, denseMatching: false, laneMatching: false, periodicBreaks: false, minBlurredZncc: 0 };
+
+test('gate: a keypoint-proposed copy with noise of its own, verified below minEventScore, passes from keypointMinScore when its detail peaks; with the lower gate off it is dropped', async () => {
+  const W = 384;
+  const H = 288;
+  const f = blobTexture(W, H, new Rng('kp-gate'), { base: 120, areaPerBlob: 120, maxRadius: 9, amplitude: 60, noise: 5 });
+  const g: GrayImage = { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: W, height: H };
+  const mask = pasteTurned(g, 80, 80, 280, 190, 45, 31);
+  // the editor's noise on the copy takes its mean ZNCC below minEventScore; its grain still peaks at the transform
+  const rng = new Rng('kp-gate-noise');
+  for (let p = 0; p < W * H; p++) if (mask[p]) g.data[p] = Math.max(0, Math.min(255, Math.round(g.data[p] + rng.normal(0, 4))));
+  const defaults = resolveParams({});
+  const found = await detectCopyMove(rgb(g), keypointsOnly);
+  assert.equal(found.instances.count, 1, found.notes.join('; '));
+  assert.ok(found.scores[0] < defaults.minEventScore, `the event scores ${found.scores[0]}: not below minEventScore, so this test does not show the lower gate`);
+  assert.ok(found.notes.some((n) => n.includes('kept (peaked keypoint copy)')), found.notes.join('; '));
+  const accepted = found.debug.candidates.filter((c) => c.accepted);
+  assert.ok(accepted.length > 0 && accepted.every((c) => c.stage === 'keypoints' && c.detailDrop! >= defaults.keypointMinDrop), 'the keypoint copy peaks at its transform');
+  const strict = await detectCopyMove(rgb(g), { ...keypointsOnly, keypointMinScore: 0.95 });
+  assert.equal(strict.instances.count, 0, strict.notes.join('; '));
+  assert.ok(strict.notes.some((n) => n.includes('scoring below minEventScore')), strict.notes.join('; '));
+});
+
+test('keypointMinScore and keypointMinDrop: out-of-range or NaN values are refused with their names', () => {
+  assert.equal(resolveParams({ 'keypoints.keypointMinScore': 0.9 }).keypointMinScore, 0.9);
+  assert.throws(() => resolveParams({ keypointMinScore: 1.2 }), /keypointMinScore must lie in \[0, 1\].*1\.2/);
+  assert.throws(() => resolveParams({ keypointMinDrop: -0.5 }), /keypointMinDrop must lie in \[0, 2\].*-0\.5/);
+  assert.throws(() => resolveParams({ 'keypoints.keypointMinDrop': Number.NaN }), /keypointMinDrop must lie in \[0, 2\]/);
+});
