@@ -301,7 +301,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     if (v.support < p.minSupport) rejection = ['ZNCC support too low', `ZNCC support ${v.support.toFixed(2)} < ${p.minSupport}`];
     else if (v.detail < Math.max(p.minDetail, t.minDetail ?? 0)) rejection = ['detail correlation too low', `detail correlation ${v.detail.toFixed(2)} < ${Math.max(p.minDetail, t.minDetail ?? 0)}`];
     else if (smaller < minArea) rejection = ['region too small', `region of ${smaller} px too small`];
-    else if (touching ?? touches(v, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
+    else if (touching ?? touches(v, t.affine, gray, p)) rejection = ['source and copy touch', 'source and copy touch (periodic or symmetric structure)'];
     else if (!t.pixelExact && movesLikeStructure(structure, t.affine, v.source, gray.width, p.minDistance / 2)) {
       rejection = ['source and copy touch', 'moves its region as a transform whose source and copy touch does (periodic or symmetric structure)'];
     }

@@ -56,6 +56,13 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
   maxHamming: number;
   /** Matched keypoints closer than this are the same structure, not a copy. */
   minDistance: number;
+  /**
+   * A reflection whose source lies within this many working pixels of its copy (more than a trace of
+   * it, selfContact.ts) is a mirror-symmetric object matched with itself: near its axis the two halves
+   * agree too little to verify, so they end up further apart than minDistance. Other transforms use
+   * minDistance.
+   */
+  mirrorMinGap: number;
   /** Two matches join a cluster when both their ends lie within this radius. */
   clusterRadius: number;
   /**
@@ -265,6 +272,11 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   exactHamming: 0.04,
   maxHamming: 0.25,
   minDistance: 16,
+  // 24 (1.5 minDistance), chosen on the tuning sets' figures with a verified reflection whose source lies within 48 px
+  // of its copy (71): oF1 realistic-tune +0.005 (a compound figure's mirrored halves no longer a false alarm),
+  // lanes-tune +0.004, photo-tune2 +0.006 (a logo's diagonal mirror no longer a false alarm), photo-tune unchanged;
+  // 32 cost a photo-tune copy 0.02 and 48 lost two true copies (0.99 -> 0, 0.80 -> 0.30) (docs/results.md).
+  mirrorMinGap: 24,
   clusterRadius: 40,
   clustering: 'radius' as 'radius' | 'hdbscan',
   // Chosen on the tuning sets (realistic-tune + photo-tune, 360 images): oF1 0.531 -> 0.533, false alarms equal (1.2%).
@@ -376,7 +388,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   input: ['maxSide', 'minSide', 'contrast', 'claheClip', 'claheTiles'],
   keypoints: [
     'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
-    'minDistance', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'ransacScore', 'minScale', 'maxScale',
+    'minDistance', 'mirrorMinGap', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'ransacScore', 'minScale', 'maxScale',
     'keypointMinScore', 'keypointMinDrop',
   ],
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
@@ -473,6 +485,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (!(p.nearMinScore >= 0 && p.nearMinScore <= 1)) throw new ConfigError(`nearMinScore must lie in [0, 1] (a score; minEventScore or above: off), got ${p.nearMinScore}`);
   if (!(p.nearMinDrop >= 0 && p.nearMinDrop <= 2)) throw new ConfigError(`nearMinDrop must lie in [0, 2] (a fall of a correlation), got ${p.nearMinDrop}`);
   if (!(p.denseMinScore >= 0 && p.denseMinScore <= 1)) throw new ConfigError(`denseMinScore must lie in [0, 1] (a score; minEventScore or above: off), got ${p.denseMinScore}`);
+  if (!(p.mirrorMinGap >= 0 && Number.isFinite(p.mirrorMinGap))) throw new ConfigError(`mirrorMinGap must be a distance >= 0 (working pixels; below minDistance: minDistance), got ${p.mirrorMinGap}`);
   if (!(p.keypointMinScore >= 0 && p.keypointMinScore <= 1)) throw new ConfigError(`keypointMinScore must lie in [0, 1] (an event score), got ${p.keypointMinScore}`);
   if (!(p.keypointMinDrop >= 0 && p.keypointMinDrop <= 2)) throw new ConfigError(`keypointMinDrop must lie in [0, 2] (a fall of a correlation), got ${p.keypointMinDrop}`);
   if (!(p.denseMinDrop >= 0 && p.denseMinDrop <= 2)) throw new ConfigError(`denseMinDrop must lie in [0, 2] (a fall of a correlation), got ${p.denseMinDrop}`);

@@ -38,8 +38,9 @@ export interface Verification {
 }
 
 /** Whether a verified copy touches its own source (a symmetric object or periodic pattern, selfContact.ts). */
-export function touches(v: VerifiedCopy, gray: GrayImage, p: ClassicalParams): boolean {
-  return touchesItsCopy(v.source, v.target, gray.width, gray.height, p.minDistance);
+export function touches(v: VerifiedCopy, affine: Affine, gray: GrayImage, p: ClassicalParams): boolean {
+  const mirror = affine[0] * affine[4] - affine[1] * affine[3] < 0;
+  return touchesItsCopy(v.source, v.target, gray.width, gray.height, mirror ? Math.max(p.minDistance, p.mirrorMinGap) : p.minDistance);
 }
 
 export const SHARED_MAPS = {
@@ -65,7 +66,7 @@ export const SHARED_MAPS = {
   /** Dense verification of a proposal, and whether its copy touches its source. */
   verify: (c: MapContext, t: CopyTransform): Verification & { touching: boolean } => {
     const v = verifyCopy(c.gray, t, c.p, c.windows);
-    return { t, v, touching: touches(v, c.gray, c.p) };
+    return { t, v, touching: touches(v, t.affine, c.gray, c.p) };
   },
   /** Refinement of a verified proposal (refineCopy.ts); null when it keeps the proposal as it was. */
   refine: (c: MapContext, f: Verification): Verification | null => {
