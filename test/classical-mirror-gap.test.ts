@@ -41,7 +41,7 @@ test('a mirror-symmetric object whose halves verify apart across its axis is str
 });
 
 test('mirrorMinGap: negative or NaN values are refused with the name', () => {
-  assert.equal(resolveParams({ 'keypoints.mirrorMinGap': 0 }).mirrorMinGap, 0);
+  assert.equal(resolveParams({ 'verify.mirrorMinGap': 0 }).mirrorMinGap, 0);
   assert.throws(() => resolveParams({ mirrorMinGap: -1 }), /mirrorMinGap must be a distance >= 0.*-1/);
   assert.throws(() => resolveParams({ mirrorMinGap: Number.NaN }), /mirrorMinGap must be a distance >= 0/);
 });

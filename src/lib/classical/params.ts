@@ -388,7 +388,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   input: ['maxSide', 'minSide', 'contrast', 'claheClip', 'claheTiles'],
   keypoints: [
     'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
-    'minDistance', 'mirrorMinGap', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'ransacScore', 'minScale', 'maxScale',
+    'minDistance', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'ransacScore', 'minScale', 'maxScale',
     'keypointMinScore', 'keypointMinDrop',
   ],
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
@@ -400,7 +400,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   lanes: ['laneMatching'],
   periodic: ['periodicBreaks'],
   run: ['stageWorker'],
-  verify: ['znccWindow', 'znccThreshold', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'copyRim', 'suppressText', 'refineAffine'],
+  verify: ['znccWindow', 'znccThreshold', 'mirrorMinGap', 'minVariance', 'minSupport', 'minDetail', 'minDetailDrop', 'minRegionFraction', 'copyRim', 'suppressText', 'refineAffine'],
   events: ['events', 'minEventScore', 'minBlurredZncc', 'maxEvents', 'minForgedShare', 'maxEventShare', 'hugeEventMinPeak', 'minEventEntropy'],
 });
 
