@@ -6,12 +6,7 @@ import { resolveParams } from '../src/lib/classical/params';
 import { pasteTurned } from '../src/lib/data/synth/turnedPaste';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
-
-const rgb = (g: GrayImage) => {
-  const data = new Uint8Array(g.width * g.height * 3);
-  for (let i = 0; i < g.width * g.height; i++) data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = g.data[i];
-  return { data, width: g.width, height: g.height, channels: 3 };
-};
+import { clamp, rgb } from './fixtures/translatedCopy';
 
 // keypoints alone propose: every other proposing stage off
 const keypointsOnly = { blockMatching: false, exactTwins: false, exactRegions: false, nearBlocks: false, denseMatching: false, laneMatching: false, periodicBreaks: false, minBlurredZncc: 0 };
@@ -20,7 +15,7 @@ test('gate: a keypoint-proposed copy with noise of its own, verified below minEv
   const W = 384;
   const H = 288;
   const f = blobTexture(W, H, new Rng('kp-gate'), { base: 120, areaPerBlob: 120, maxRadius: 9, amplitude: 60, noise: 5 });
-  const g: GrayImage = { data: Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v)))), width: W, height: H };
+  const g: GrayImage = { data: clamp(f), width: W, height: H };
   const mask = pasteTurned(g, 80, 80, 280, 190, 45, 31);
   // the editor's noise on the copy takes its mean ZNCC below minEventScore; its grain still peaks at the transform
   const rng = new Rng('kp-gate-noise');

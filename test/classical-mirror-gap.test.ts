@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { detectCopyMove } from '../src/lib/classical/index';
 import { resolveParams } from '../src/lib/classical/params';
 import { Rng } from '../src/lib/util/random';
+import type { Image } from '../src/lib/data/types';
 import { blobTexture } from './fixtures/texture';
+import { clamp, rgb } from './fixtures/translatedCopy';
 
 const W = 640;
 const H = 512; // no resizing: distances below are working pixels
@@ -15,18 +17,16 @@ const STRIP = 22;
  * the axis, and the half's mirror image on the other side. Near the axis source and copy agree too
  * little to verify, so its halves end up about the strip's width apart.
  */
-function symmetricObject(): { data: Uint8Array; width: number; height: number; channels: number } {
+function symmetricObject(): Image {
   const f = blobTexture(W, H, new Rng('mirror-gap'), { base: 120, areaPerBlob: 200, maxRadius: 14, amplitude: 50, noise: 3 });
-  const g = Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
+  const g = clamp(f);
   const [x0, y0, half, h] = [200, 180, 70, 120];
   const axis = x0 + half + STRIP / 2; // between pixels: x mirrors to 2 axis - 1 - x
   for (let y = y0; y < y0 + h; y++) {
     for (let x = x0 + half; x < x0 + half + STRIP; x++) g[y * W + x] = 200;
     for (let x = x0; x < x0 + half; x++) g[y * W + 2 * axis - 1 - x] = g[y * W + x];
   }
-  const rgb = new Uint8Array(W * H * 3);
-  for (let i = 0; i < W * H; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = g[i];
-  return { data: rgb, width: W, height: H, channels: 3 };
+  return rgb({ data: g, width: W, height: H });
 }
 
 test('a mirror-symmetric object whose halves verify apart across its axis is structure (mirrorMinGap); at minDistance it was taken for a copy of itself', async () => {
