@@ -6,6 +6,7 @@ import { resolveParams } from '../src/lib/classical/params';
 import { pasteTurned } from '../src/lib/data/synth/turnedPaste';
 import { Rng } from '../src/lib/util/random';
 import { blobTexture } from './fixtures/texture';
+import { pasteInterpolated } from './fixtures/resampled';
 import { clamp, rgb } from './fixtures/translatedCopy';
 
 // keypoints alone propose: every other proposing stage off
@@ -32,9 +33,32 @@ test('gate: a keypoint-proposed copy with noise of its own, verified below minEv
   assert.ok(strict.notes.some((n) => n.includes('scoring below minEventScore')), strict.notes.join('; '));
 });
 
+test('gate: a rescaled copy with few keypoint inliers passes on its ZNCC alone when its detail peaks sharply; with keypointSharpDrop off, the inlier factor drops it', async () => {
+  const W = 384;
+  const H = 288;
+  const f = blobTexture(W, H, new Rng('kp-sharp-h'), { base: 120, areaPerBlob: 120, maxRadius: 9, amplitude: 60, noise: 5 });
+  const g: GrayImage = { data: clamp(f), width: W, height: H };
+  // a disc of radius 32 enlarged 1.3x (bilinear, as an editor does) from (90, 90) to (270, 190)
+  pasteInterpolated(g, [1.3, 0, 270 - 1.3 * 90, 0, 1.3, 190 - 1.3 * 90], 90, 90, 32);
+  const defaults = resolveParams({});
+  const found = await detectCopyMove(rgb(g), keypointsOnly);
+  assert.equal(found.instances.count, 1, found.notes.join('; '));
+  const fit = found.debug.candidates.find((c) => c.accepted);
+  assert.ok(fit && fit.stage === 'keypoints', 'the keypoint fit is verified');
+  assert.ok(fit.inliers < 2 * defaults.minInliers, `${fit.inliers} inliers: the inlier factor would not lower its score, so this test does not show the sharp peak`);
+  assert.ok(fit.meanZncc * (fit.inliers / (2 * defaults.minInliers)) < defaults.keypointMinScore, 'with its inlier factor the copy scores below keypointMinScore');
+  assert.ok(fit.detailDrop! >= defaults.keypointSharpDrop, `its detail falls ${fit.detailDrop} 2 px off the transform`);
+  assert.ok(found.notes.some((n) => n.includes('kept (peaked keypoint copy)')), found.notes.join('; '));
+  const off = await detectCopyMove(rgb(g), { ...keypointsOnly, keypointSharpDrop: 2 });
+  assert.equal(off.instances.count, 0, off.notes.join('; '));
+  assert.ok(off.notes.some((n) => n.includes('scoring below minEventScore')), off.notes.join('; '));
+});
+
 test('keypointMinScore and keypointMinDrop: out-of-range or NaN values are refused with their names', () => {
   assert.equal(resolveParams({ 'keypoints.keypointMinScore': 0.9 }).keypointMinScore, 0.9);
   assert.throws(() => resolveParams({ keypointMinScore: 1.2 }), /keypointMinScore must lie in \[0, 1\].*1\.2/);
   assert.throws(() => resolveParams({ keypointMinDrop: -0.5 }), /keypointMinDrop must lie in \[0, 2\].*-0\.5/);
   assert.throws(() => resolveParams({ 'keypoints.keypointMinDrop': Number.NaN }), /keypointMinDrop must lie in \[0, 2\]/);
+  assert.equal(resolveParams({ 'keypoints.keypointSharpDrop': 0.6 }).keypointSharpDrop, 0.6);
+  assert.throws(() => resolveParams({ keypointSharpDrop: 2.5 }), /keypointSharpDrop must lie in \[0, 2\].*2\.5/);
 });

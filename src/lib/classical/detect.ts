@@ -249,7 +249,12 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
   /** Why a verified pair scoring below minEventScore passes the gate, if it does (events.ts EventGate). */
   const admission = (t: CopyTransform, v: VerifiedCopy, score: number, inlierFactor: number, drop: number | undefined): { admitted?: string; blurred?: number } => {
     if (score >= p.minEventScore) return {};
-    if (t.peakedGate && drop !== undefined && drop >= t.peakedGate.drop && score >= t.peakedGate.score) return { admitted: `peaked ${t.peakedGate.kind} copy` };
+    const gate = t.peakedGate;
+    if (gate && drop !== undefined && drop >= gate.drop) {
+      // a sharp peak stands for the inliers a rescaled or turned copy's keypoints do not give
+      const peakScore = gate.sharpDrop !== undefined && drop >= gate.sharpDrop ? Math.max(0, Math.min(1, v.meanZncc)) : score;
+      if (peakScore >= gate.score) return { admitted: `peaked ${gate.kind} copy` };
+    }
     if (p.minBlurredZncc <= 0) return {};
     const blurred = blurredAgreement(gray, v.source, t.affine, p);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };

@@ -48,9 +48,10 @@ export interface CopyTransform {
    * of at least `drop` (minDetailDrop's measure), its event passes the gate from score `score`
    * instead of minEventScore (near blocks: re-encoding noise lowers the ZNCC of a true copy, and
    * the peak tells it from look-alike structure; dense matching and keypoints: turned copies with
-   * noise of their own). `kind` names the copy in the gate's note ('peaked near-block copy').
+   * noise of their own). `kind` names the copy in the gate's note ('peaked near-block copy'). From a
+   * drop of `sharpDrop`, the score compared is the mean ZNCC without the inlier factor.
    */
-  peakedGate?: { drop: number; score: number; kind: string };
+  peakedGate?: { drop: number; score: number; kind: string; sharpDrop?: number };
 }
 
 /** One verified copy: its pixels, its source's pixels (indices y * W + x) and the similarity copy -> source. */

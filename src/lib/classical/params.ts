@@ -95,6 +95,12 @@ export interface ClassicalParams extends BlockMatchParams, EventGate {
    */
   keypointMinScore: number;
   keypointMinDrop: number;
+  /**
+   * A keypoint fit's copy whose detail falls by at least this much 2 px off its transform meets
+   * keypointMinScore with its mean ZNCC alone, without the score's inlier factor: a rescaled or turned
+   * copy keeps few ORB matches, and so sharp a peak is no periodic structure's. 2 or more: off.
+   */
+  keypointSharpDrop: number;
   /** Side of the window of the dense zero-mean normalised cross-correlation. */
   znccWindow: number;
   /** ZNCC above which a pixel counts as copied. */
@@ -293,6 +299,7 @@ export const DEFAULT_PARAMS: Readonly<ClassicalParams> = Object.freeze({
   // unchanged. With fewer inliers the score stays low: a chessboard's 12-inlier fits also peak (drops 0.3-0.39).
   keypointMinScore: 0.8,
   keypointMinDrop: 0.3,
+  keypointSharpDrop: 0.5,
   znccWindow: 7,
   znccThreshold: 0.8,
   minVariance: 4,
@@ -389,7 +396,7 @@ export const PARAM_GROUPS: Readonly<Record<string, readonly (keyof ClassicalPara
   keypoints: [
     'detector', 'maxKeypoints', 'orbPatchSize', 'orbLevels', 'akazeThreshold', 'flips', 'g2nnK', 'g2nnRatio', 'exactHamming', 'maxHamming',
     'minDistance', 'clusterRadius', 'clustering', 'minInliers', 'model', 'ransacThreshold', 'ransacIters', 'ransacScore', 'minScale', 'maxScale',
-    'keypointMinScore', 'keypointMinDrop',
+    'keypointMinScore', 'keypointMinDrop', 'keypointSharpDrop',
   ],
   sift: ['sift', 'siftContrast', 'rootSift', 'maxDescDistance', 'exactDescDistance'],
   blocks: ['blockMatching', 'blockQuant', 'blockMinVotes', 'blockMaxBucket', 'blockMaxTransforms'],
@@ -488,6 +495,7 @@ export function resolveParams(input: ClassicalParamsInput = {}): ClassicalParams
   if (!(p.mirrorMinGap >= 0 && Number.isFinite(p.mirrorMinGap))) throw new ConfigError(`mirrorMinGap must be a distance >= 0 (working pixels; below minDistance: minDistance), got ${p.mirrorMinGap}`);
   if (!(p.keypointMinScore >= 0 && p.keypointMinScore <= 1)) throw new ConfigError(`keypointMinScore must lie in [0, 1] (an event score), got ${p.keypointMinScore}`);
   if (!(p.keypointMinDrop >= 0 && p.keypointMinDrop <= 2)) throw new ConfigError(`keypointMinDrop must lie in [0, 2] (a fall of a correlation), got ${p.keypointMinDrop}`);
+  if (!(p.keypointSharpDrop >= 0 && p.keypointSharpDrop <= 2)) throw new ConfigError(`keypointSharpDrop must lie in [0, 2] (a fall of a correlation; 2: off), got ${p.keypointSharpDrop}`);
   if (!(p.denseMinDrop >= 0 && p.denseMinDrop <= 2)) throw new ConfigError(`denseMinDrop must lie in [0, 2] (a fall of a correlation), got ${p.denseMinDrop}`);
   if (!(p.minDetailDrop >= 0 && p.minDetailDrop <= 2)) throw new ConfigError(`minDetailDrop must lie in [0, 2] (a fall of a correlation; 0: off), got ${p.minDetailDrop}`);
   if (p.znccWindow % 2 !== 1) throw new ConfigError(`znccWindow must be odd, got ${p.znccWindow}`);

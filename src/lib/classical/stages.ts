@@ -135,8 +135,9 @@ function keypointTransforms(kp: Keypoints, kpMirror: Keypoints | undefined, { cv
   clusters.forEach((c, ci) => c.members.forEach((m) => (clusterOf[m] = ci)));
   lap(`${prefix}cluster`);
   const { transforms: fits, rejected } = fitTransforms(cv, matches, clusters, p);
-  // a copy that peaks passes from keypointMinScore; the score's inlier factor still keeps fits with few inliers out
-  const peakedGate = { drop: p.keypointMinDrop, score: p.keypointMinScore, kind: 'keypoint' };
+  // a copy that peaks passes from keypointMinScore; the score's inlier factor still keeps fits with few inliers
+  // out (a chessboard's 12-inlier fits peak too), unless the peak is sharp (keypointSharpDrop)
+  const peakedGate = { drop: p.keypointMinDrop, score: p.keypointMinScore, kind: 'keypoint', sharpDrop: p.keypointSharpDrop };
   const transforms = fits.map((t) => ({ ...t, peakedGate }));
   lap(`${prefix}ransac`);
   return { transforms, frame: 'working' as const, trace: { kp, kpMirror, matches, clusters, clusterOf, rejected } };
