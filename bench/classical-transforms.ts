@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { generateImage } from '../src/lib/data/synth/generate';
 import { FAMILIES } from '../src/lib/data/synth/manifest';
-import { readImage } from '../src/lib/data/image-io';
+import { isImageFile, readImage } from '../src/lib/data/image-io';
 import type { Image } from '../src/lib/data/types';
 import { detectWith } from '../src/lib/classical/detect';
 import { prepareHammingKernel } from '../src/lib/classical/hammingKernel';
@@ -11,6 +11,8 @@ import { loadOpenCv } from '../src/lib/classical/opencv';
 import { resolveParams } from '../src/lib/classical/params';
 import type { Affine } from '../src/lib/classical/ransac';
 import { Rng } from '../src/lib/util/random';
+import { toRgb } from '../src/lib/infer/preprocess';
+import { parseParams } from '../src/cli/command';
 
 /**
  * Which copies the classical detector finds, by transform: one textured square of `--side` px per
@@ -163,17 +165,6 @@ function covered(masks: { data: Uint8Array; count: number }, region: Uint8Array)
   return best;
 }
 
-/** 3-channel uint8 view of an image (grey and RGBA ones converted), for pasting. */
-function asRgb(img: Image): Image {
-  if (img.channels === 3 && img.data instanceof Uint8Array) return img;
-  const n = img.width * img.height;
-  const data = new Uint8Array(n * 3);
-  const C = img.channels;
-  const scale = img.data instanceof Uint8Array ? 1 : 1 / 257;
-  for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(Number(img.data[p * C + Math.min(c, C - 1)]) * scale);
-  return { data, width: img.width, height: img.height, channels: 3 };
-}
-
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
@@ -184,20 +175,8 @@ export async function run(argv: string[]): Promise<object> {
   const figures = Number(values.figures ?? 2);
   if (!Number.isInteger(side) || side < 8) throw new Error(`--side must be an integer >= 8, got ${values.side}`);
   if (!Number.isInteger(figures) || figures < 1) throw new Error(`--figures must be a positive integer, got ${values.figures}`);
-  const overrides = Object.fromEntries(
-    (values.param ?? []).map((kv) => {
-      const at = kv.indexOf('=');
-      if (at < 1) throw new Error(`--param takes key=value, got '${kv}'`);
-      const raw = kv.slice(at + 1);
-      let value: unknown = raw;
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        // a bare word stays a string
-      }
-      return [kv.slice(0, at), value];
-    }),
-  );
+  // the syntax of sifd predict --param
+  const overrides = parseParams(values.param ?? []);
   const params = resolveParams({ stageWorker: false, ...overrides });
   const cv = await loadOpenCv();
   await prepareHammingKernel();
@@ -207,9 +186,9 @@ export async function run(argv: string[]): Promise<object> {
   if (values.bases !== undefined) {
     if (!fs.existsSync(values.bases) || !fs.statSync(values.bases).isDirectory()) throw new Error(`--bases ${values.bases}: not a folder`);
     for (const file of fs.readdirSync(values.bases).sort()) {
-      if (!/\.(png|jpe?g|tiff?|webp)$/i.test(file)) continue;
+      if (!isImageFile(file)) continue;
       try {
-        bases.push({ name: file, image: asRgb(await readImage(path.join(values.bases, file))) });
+        bases.push({ name: file, image: toRgb(await readImage(path.join(values.bases, file))) });
       } catch (err) {
         skipped.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -217,7 +196,7 @@ export async function run(argv: string[]): Promise<object> {
     if (bases.length === 0) throw new Error(`--bases ${values.bases}: no readable image (${skipped.length} skipped)`);
   } else {
     for (const family of FAMILIES) {
-      for (let k = 0; k < figures; k++) bases.push({ name: `${family} ${k}`, image: asRgb(generateImage(rng.fork(), { family, forged: false, width: 512, height: 512 }).image) });
+      for (let k = 0; k < figures; k++) bases.push({ name: `${family} ${k}`, image: toRgb(generateImage(rng.fork(), { family, forged: false, width: 512, height: 512 }).image) });
     }
   }
   let falseAlarms = 0;

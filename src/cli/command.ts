@@ -26,6 +26,19 @@ export interface ParsedArgs {
 /** Thrown for bad command-line usage; main prints the message and the usage, exits 2. */
 export class UsageError extends SifdError {}
 
+/** `--param key=value` pairs for the classical detector: numbers and true/false are parsed, the rest stay strings. */
+export function parseParams(pairs: readonly string[]): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param expects KEY=VALUE, got '${pair}'`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
 export function parseCommandArgs(cmd: Command, argv: string[]): ParsedArgs {
   if (cmd.passThrough) {
     if (argv[0] === '--help' || argv[0] === '-h') return { values: { help: true }, positionals: [] };

@@ -1,7 +1,6 @@
 /** The detector options `sifd screen` and `sifd worker` share: a coordinator and its workers must agree on them. */
 import type { Command, ParsedArgs } from './command';
-import { optNum, optStr, UsageError } from './command';
-import { parseParams } from './commands/predict';
+import { optNum, optStr, parseParams, UsageError } from './command';
 import { checkInputDir } from '../lib/util/checkpath';
 import type { DetectorSpec } from '../lib/screen/detector';
 

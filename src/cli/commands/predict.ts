@@ -1,5 +1,5 @@
 import type { Command } from '../command';
-import { num, optNum, optStr, outFile as outFileOption, str, UsageError } from '../command';
+import { num, optNum, optStr, outFile as outFileOption, parseParams, str, UsageError } from '../command';
 import { checkInputDir, checkNotAnInput } from '../../lib/util/checkpath';
 import { scan } from '../../lib/data/scan';
 import { readImage } from '../../lib/data/image-io';
@@ -12,19 +12,6 @@ import type { Predictor } from '../../lib/infer/types';
 import * as fs from 'fs';
 import { ConfigError, DatasetError, didYouMean } from '../../lib/errors';
 import { initBackend } from '../../lib/backend/index';
-
-/** `--param key=value` pairs for the classical detector: numbers and true/false are parsed, the rest stay strings. */
-export function parseParams(pairs: readonly string[]): Record<string, number | boolean | string> {
-  const out: Record<string, number | boolean | string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param expects KEY=VALUE, got '${pair}'`);
-    const key = pair.slice(0, eq);
-    const raw = pair.slice(eq + 1);
-    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
-  }
-  return out;
-}
 
 /** --events, checked up front: undefined when not given. */
 function eventPolicy(value: string | undefined): EventPolicy | undefined {
