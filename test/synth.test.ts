@@ -492,6 +492,22 @@ test('synth --bases: real photographs forged into the same layout with twins; un
     assert.ok(m.images.some((r) => r.twin));
     assert.deepEqual(fs.readdirSync(bases).sort(), ['a.png', 'broken.png', 'sub'], 'bases are read in place, never copied or changed');
     await assert.rejects(generateDataset({ out: path.join(root, 'none'), n: 2, seed: 1, bases: path.join(root, 'missing') }), /bases folder does not exist/);
+
+    // A bases list keeps only the files it names; a named file that is not there is skipped by name.
+    const list = path.join(root, 'photos.txt');
+    fs.writeFileSync(list, '# photographs only\nsub/b.jpg   # the second\n\ngone.png\n');
+    const listed: string[] = [];
+    const ml = await generateDataset({ out: path.join(root, 'listed'), n: 8, seed: 3, bases, basesList: list, onWarning: (w) => listed.push(w) });
+    assert.ok(ml.images.every((r) => r.base === 'sub/b.jpg'));
+    assert.equal(listed.length, 1);
+    assert.match(listed[0], /gone\.png named in .*photos\.txt/);
+    fs.writeFileSync(list, '# nothing\n\n');
+    await assert.rejects(generateDataset({ out: path.join(root, 'none'), n: 2, seed: 1, bases, basesList: list }), (e: Error) => /names no file/.test(e.message) && e.message.includes('photos.txt'));
+    fs.writeFileSync(list, 'gone.png\n');
+    await assert.rejects(generateDataset({ out: path.join(root, 'none'), n: 2, seed: 1, bases, basesList: list }), /names no image file/);
+    await assert.rejects(generateDataset({ out: path.join(root, 'none'), n: 2, seed: 1, bases, basesList: path.join(root, 'nolist.txt') }), /cannot read the bases list/);
+    await assert.rejects(generateDataset({ out: path.join(root, 'none'), n: 2, seed: 1, basesList: list }), /basesList needs bases/);
+    assert.ok(!fs.existsSync(path.join(root, 'none')), 'a refused run writes nothing');
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

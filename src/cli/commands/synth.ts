@@ -5,7 +5,7 @@ import { didYouMean } from '../../lib/errors';
 
 export const synth: Command = {
   name: 'synth',
-  usage: `usage: sifd synth --out DIR --n N --seed S [--generator realistic|classic] [--bases DIR]
+  usage: `usage: sifd synth --out DIR --n N --seed S [--generator realistic|classic] [--bases DIR [--bases-list FILE]]
                   [--forged-ratio R] [--test-fraction F] [--min-size PX] [--max-size PX] [--families a,b,...]
 
 Draws N scientific figures (${FAMILIES.join(', ')}), or crops of real
@@ -30,6 +30,9 @@ options:
   --seed S              random seed, a number or a string (required)
   --generator G         ${GENERATORS.join(' or ')} (default realistic)
   --bases DIR           forge crops of the photographs in DIR (read in place, never copied)
+  --bases-list FILE     only the files of DIR this list names (one path relative to DIR per line,
+                        '#' comments), e.g. data/skimage-photographs.txt: the photographs among
+                        scikit-image's sample images, without its rendered ones
   --forged-ratio R      fraction of forged images (default ${REAL_FORGED_RATIO.toFixed(3)} realistic, 0.5 classic)
   --test-fraction F     fraction of images in test_images/ (default 0.1)
   --min-size PX         smallest image side (default ${REALISTIC_SIZES.min} realistic, ${DEFAULT_SIZES.min} classic; >= 32)
@@ -47,6 +50,7 @@ options:
     families: { type: 'string' },
     generator: { type: 'string' },
     bases: { type: 'string' },
+    'bases-list': { type: 'string' },
   },
   async run(args) {
     const out = outDir(args, 'out');
@@ -68,6 +72,7 @@ options:
     for (const f of families ?? []) {
       if (!FAMILIES.includes(f)) throw new UsageError(`unknown family '${f}'; ${didYouMean(f, FAMILIES)}`);
     }
+    if (optStr(args, 'bases-list') !== undefined && optStr(args, 'bases') === undefined) throw new UsageError('--bases-list needs --bases DIR (the folder its paths are relative to)');
     const started = Date.now();
     let lastReport = started;
     const manifest = await generateDataset({
@@ -76,6 +81,7 @@ options:
       seed,
       generator,
       bases: optStr(args, 'bases'),
+      basesList: optStr(args, 'bases-list'),
       forgedRatio,
       testFraction,
       sizes,

@@ -18,10 +18,34 @@ export interface BaseSet {
   files: string[];
   /** Decoded photographs, by relative path (a set is small: a few dozen images). */
   cache: Map<string, Image>;
+  /** Entries of the bases list that are not image files in the folder (skipped with a warning). */
+  missing: string[];
+  /** The bases list the files were restricted to, if any. */
+  listFile?: string;
 }
 
-/** Every image file under `dir` (recursively, hidden entries skipped); throws when there is none. */
-export function listBases(dir: string): BaseSet {
+/**
+ * The base paths named by a list file (`--bases-list`): one path relative to the bases folder per
+ * line, '#' starts a comment, blank lines are skipped. Throws, naming the file, when it cannot be
+ * read or names nothing.
+ */
+export function readBasesList(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DatasetError(`cannot read the bases list (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, file);
+  }
+  const names = text.split(/\r?\n/).map((line) => line.replace(/#.*/, '').trim()).filter(Boolean);
+  if (names.length === 0) throw new DatasetError('the bases list names no file', file);
+  return names.map((n) => n.replace(/\\/g, '/'));
+}
+
+/**
+ * Every image file under `dir` (recursively, hidden entries skipped), or only those a bases list
+ * names (`readBasesList`); throws when there is none.
+ */
+export function listBases(dir: string, listFile?: string): BaseSet {
   const root = path.resolve(dir);
   if (!fs.existsSync(root)) throw new DatasetError('bases folder does not exist', root);
   if (!fs.statSync(root).isDirectory()) throw new DatasetError('bases path is not a folder', root);
@@ -38,7 +62,13 @@ export function listBases(dir: string): BaseSet {
   walk('');
   files.sort();
   if (files.length === 0) throw new DatasetError('no image files (.png, .jpg, .tif, .webp) in the bases folder', root);
-  return { root, files, cache: new Map() };
+  if (listFile === undefined) return { root, files, cache: new Map(), missing: [] };
+  const listed = readBasesList(listFile);
+  const present = new Set(files);
+  const chosen = [...new Set(listed.filter((n) => present.has(n)))].sort();
+  const missing = listed.filter((n) => !present.has(n));
+  if (chosen.length === 0) throw new DatasetError(`the bases list names no image file of ${root}`, listFile);
+  return { root, files: chosen, cache: new Map(), missing, listFile };
 }
 
 /**
@@ -47,6 +77,7 @@ export function listBases(dir: string): BaseSet {
  */
 export async function loadBases(set: BaseSet, warn: (msg: string) => void = () => undefined): Promise<BaseSet> {
   const usable: string[] = [];
+  for (const rel of set.missing) warn(`skipping base ${rel} named in ${set.listFile}: no such image file in ${set.root}`);
   for (const rel of set.files) {
     const file = path.join(set.root, rel);
     try {

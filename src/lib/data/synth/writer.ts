@@ -35,6 +35,8 @@ export interface GenerateDatasetOptions {
    * drawing procedural figures: family 'photo', random crops at realistic sizes.
    */
   bases?: string;
+  /** Restrict `bases` to the files this list names (one path relative to `bases` per line, '#' comments). */
+  basesList?: string;
   /**
    * Authentic/forged twins of one base figure sharing a file stem, as the real data pairs them
    * (default: true for 'realistic', false for 'classic'). Test images are never twins.
@@ -110,6 +112,7 @@ function checkOptions(o: GenerateDatasetOptions): Required<Pick<GenerateDatasetO
   if (!(testFraction >= 0 && testFraction < 1)) throw new ConfigError(`testFraction must be in [0, 1), got ${testFraction}`);
   const sizes = o.sizes ?? (realistic ? REALISTIC_SIZES : DEFAULT_SIZES);
   validateSizes(sizes);
+  if (o.basesList !== undefined && o.bases === undefined) throw new ConfigError('basesList needs bases (the folder its paths are relative to)');
   for (const f of o.families ?? []) if (!FAMILIES.includes(f)) throw new ConfigError(`unknown figure family '${f}'; known: ${FAMILIES.join(', ')}`);
   return { forgedRatio, testFraction, sizes, generator, twins: o.twins ?? realistic };
 }
@@ -217,7 +220,7 @@ export async function generateDataset(opts: GenerateDatasetOptions): Promise<Man
   const given = path.resolve(opts.out);
   const out = fs.existsSync(given) ? fs.realpathSync(given) : given;
   checkTarget(out);
-  const bases = opts.bases === undefined ? undefined : await loadBases(listBases(opts.bases), opts.onWarning);
+  const bases = opts.bases === undefined ? undefined : await loadBases(listBases(opts.bases, opts.basesList), opts.onWarning);
   const { n, seed } = opts;
   const plan = new Rng(`sifd-synth:${seed}:plan`);
   const units = planUnits(plan, n, forgedRatio, testFraction, twins);
