@@ -24,6 +24,7 @@ import { isTextLike } from './textLabels';
 import { blurredAgreement } from './blurredCopy';
 import { growCopyRim } from './copyRim';
 import { detailDrop, imageWindows, type VerifiedCopy } from './verify';
+import { maskGrain } from './exactRegions';
 import { addTwinEvents, type CopyEvent, gateEvents, pairsToInstances, type VerifiedPair } from './events';
 
 /** What happened to each fitted transform, for plots and tuning. All coordinates: original pixels. */
@@ -312,7 +313,7 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
     }
     else if (p.suppressText && (isTextLike(gray, v.source) || isTextLike(gray, v.target))) rejection = ['text label', 'text label'];
     const drop = rejection || t.pixelExact || (p.minDetailDrop <= 0 && !t.peakedGate) ? undefined : detailDrop(gray, windows, v.source, t.affine);
-    if (drop !== undefined && p.minDetailDrop > 0 && drop < p.minDetailDrop) {
+    if (drop !== undefined && p.minDetailDrop > 0 && drop < p.minDetailDrop && !grainyTwin(gray, v, drop, p)) {
       rejection = ['detail not peaked', `detail correlation falls ${drop.toFixed(2)} < ${p.minDetailDrop} 2 px off the transform (structure along an axis)`];
     }
     const inlierFactor = Math.min(1, t.inliers / (2 * p.minInliers));
@@ -376,4 +377,18 @@ function mostCommon(items: string[]): string {
   for (const it of items) counts.set(it, (counts.get(it) ?? 0) + 1);
   const [best, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
   return `${best} (${n})`;
+}
+
+/**
+ * A copy whose detail peaks only a little (grainyMinDrop up to minDetailDrop) passes the peak test
+ * when it agrees almost perfectly, in ZNCC and in fine detail (grainyMinAgreement), over a source
+ * that carries grain (most neighbouring pixels differ: exactRegionMinGrain). Look-alike structure
+ * along an axis (a rendered panel's frame, a stripe) agrees so well only where it is drawn without
+ * grain; a photograph's copied grain does not repeat by chance, whatever the stripe it also holds.
+ */
+function grainyTwin(gray: GrayImage, v: VerifiedCopy, drop: number, p: ClassicalParams): boolean {
+  if (p.grainyMinDrop <= 0 || drop < p.grainyMinDrop) return false;
+  if (v.meanZncc < p.grainyMinAgreement || v.detail < p.grainyMinAgreement) return false;
+  const { pairs, differ } = maskGrain(gray, v.source);
+  return pairs > 0 && differ / pairs >= p.exactRegionMinGrain;
 }
