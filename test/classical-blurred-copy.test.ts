@@ -95,3 +95,65 @@ test('detection: a blurred copy below minEventScore is kept as a blurred copy, o
   const off = await detectCopyMove(image, { ...peakedGatesOff, minBlurredZncc: 0 });
   assert.equal(off.instances.count, 0, off.notes.join('; '));
 });
+
+/** Bilinear 2x enlargement (pixel centres aligned), as the detector's working frame enlarges a small figure. */
+function enlarge2(f: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(4 * w * h);
+  for (let y = 0; y < 2 * h; y++) {
+    for (let x = 0; x < 2 * w; x++) {
+      const sx = Math.min(w - 1.001, Math.max(0, (x + 0.5) / 2 - 0.5));
+      const sy = Math.min(h - 1.001, Math.max(0, (y + 0.5) / 2 - 0.5));
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const at = (yy: number, xx: number) => f[yy * w + xx];
+      out[y * 2 * w + x] = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+    }
+  }
+  return out;
+}
+
+test('blurredAgreement: a figure enlarged 2x holds its forger\'s blur 2x as wide; compared with that blur, the copy agrees better', () => {
+  const p = resolveParams({});
+  const f = addNoise(smooth('blurred-enlarged', W, H), 'blurred-enlarged-noise', 3);
+  pasteBlurred(f, W, 30, 40, 64, 181, 117);
+  const big: GrayImage = { data: clamp(enlarge2(f, W, H)), width: 2 * W, height: 2 * H };
+  const a: Affine = [1, 0, 362, 0, 1, 234];
+  const v = verifyCopy(big, seeds(a, 60, 80, 128), p);
+  assert.ok(v.support > 0.5, `the enlarged copy verifies (support ${v.support})`);
+  const native = blurredAgreement(big, v.source, a, p, 2);
+  const working = blurredAgreement(big, v.source, a, p, 1);
+  assert.ok(native > working, `blur in native pixels ${native} > in working pixels ${working}`);
+  assert.ok(native >= p.minBlurredZncc, `${native} >= ${p.minBlurredZncc}`);
+});
+
+test('keypoints: a copy blurred after the paste matches its source\'s softened keypoints (blurredKeypoints), with enough inliers to pass as a blurred copy; without them it is dropped', async () => {
+  const keypointsOnly = { stageWorker: false, blockMatching: false, exactTwins: false, exactRegions: false, nearBlocks: false, denseMatching: false, laneMatching: false, periodicBreaks: false };
+  const w = 384;
+  const h = 288;
+  const f = blobTexture(w, h, new Rng('kp-blur-2'), { base: 120, areaPerBlob: 120, maxRadius: 9, amplitude: 60, noise: 5 });
+  // a disc of radius 36 moved by (190, 100), then box-blurred 3x3 in place
+  const r = 36;
+  const moved = Float32Array.from(f);
+  const inside = (x: number, y: number) => x * x + y * y <= r * r;
+  for (let y = -r; y <= r; y++) for (let x = -r; x <= r; x++) if (inside(x, y)) moved[(190 + y) * w + 280 + x] = f[(90 + y) * w + 90 + x];
+  const g = Float32Array.from(moved);
+  for (let y = -r; y <= r; y++) {
+    for (let x = -r; x <= r; x++) {
+      if (!inside(x, y)) continue;
+      let s = 0;
+      for (let b = -1; b <= 1; b++) for (let a = -1; a <= 1; a++) s += moved[(190 + y + b) * w + 280 + x + a];
+      g[(190 + y) * w + 280 + x] = s / 9;
+    }
+  }
+  const image = rgb({ data: clamp(g), width: w, height: h });
+  const found = await detectCopyMove(image, keypointsOnly);
+  assert.equal(found.instances.count, 1, found.notes.join('; '));
+  assert.ok(found.notes.some((n) => n.includes('kept (blurred copy)')), found.notes.join('; '));
+  const without = await detectCopyMove(image, { ...keypointsOnly, blurredKeypoints: false });
+  assert.equal(without.instances.count, 0, without.notes.join('; '));
+  const fit = without.debug.candidates.find((c) => c.accepted);
+  const withFit = found.debug.candidates.find((c) => c.accepted)!;
+  assert.ok(!fit || fit.inliers < withFit.inliers, `sharp keypoints alone: ${fit?.inliers ?? 0} inliers, with the softened ones ${withFit.inliers}`);
+});

@@ -21,7 +21,7 @@ import { type ClassicalParams, type ClassicalParamsInput, resolveParams } from '
 import { type RejectedFit, rescaleTransform } from './ransac';
 import { detectionMemo, type KeypointTrace, STAGES, type StageInput, type TransformStage } from './stages';
 import { isTextLike } from './textLabels';
-import { blurredAgreement } from './blurredCopy';
+import { blurredAgreement, COMPARED_BLUR_SIGMA } from './blurredCopy';
 import { growCopyRim } from './copyRim';
 import { detailDrop, imageWindows, type VerifiedCopy } from './verify';
 import { maskGrain } from './exactRegions';
@@ -257,7 +257,8 @@ function verifyTransforms(gray: GrayImage, transforms: CopyTransform[], scale: n
       if (peakScore >= gate.score) return { admitted: `peaked ${gate.kind} copy` };
     }
     if (p.minBlurredZncc <= 0) return {};
-    const blurred = blurredAgreement(gray, v.source, t.affine, p);
+    // the forger blurred the original: in the working frame that blur is `scale` times as wide
+    const blurred = blurredAgreement(gray, v.source, t.affine, p, COMPARED_BLUR_SIGMA * scale);
     return { admitted: blurred * inlierFactor >= p.minBlurredZncc ? 'blurred copy' : undefined, blurred };
   };
   // the early detail-peak test, verification and refinement, item by item, shared with the stage worker when it listens

@@ -213,7 +213,7 @@ function g2nn(
 }
 
 /** Self-matches of `kp`, plus matches against the mirrored keypoints when given. */
-export function matchKeypoints(kp: Keypoints, mirrored: Keypoints | undefined, params: ClassicalParams): Matches {
+export function matchKeypoints(kp: Keypoints, mirrored: Keypoints | undefined, params: ClassicalParams, softened?: Keypoints): Matches {
   const minDist2 = params.minDistance * params.minDistance;
   // Distances above this can neither match (> maxHamming) nor fail the ratio test of a match
   // (d_t <= maxHamming < ratio * d_{t+1}): such neighbours are as good as absent.
@@ -227,6 +227,10 @@ export function matchKeypoints(kp: Keypoints, mirrored: Keypoints | undefined, p
     // Float mirrors are a permutation of the same descriptors (an isometry and an involution), so
     // that matching is symmetric too; re-detected binary mirrors are not.
     g2nn(kp, mirrored, near(kp, mirrored, params.g2nnK, minDist2, float, cap), params, true, seen, pairs);
+  }
+  if (softened && kp.count > 0 && softened.count > 0 && softened.words === kp.words && softened.dims === kp.dims) {
+    // a copy blurred after the paste is its source blurred: matched against the softened image's keypoints
+    g2nn(kp, softened, near(kp, softened, params.g2nnK, minDist2, false, cap), params, false, seen, pairs);
   }
   const n = pairs.length;
   const m: Matches = {

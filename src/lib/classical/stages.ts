@@ -16,6 +16,7 @@ import type { OpenCv } from './opencv';
 import type { ClassicalParams } from './params';
 import { type RejectedFit, fitTransforms } from './ransac';
 import { nearBlockTransforms } from './nearBlocks';
+import { COMPARED_BLUR_SIGMA, softened } from './blurredCopy';
 import type { NativeStageName, NativeStageResult } from './nativeStages';
 import { nearSymmetricTransforms } from './nearSymmetric';
 import { resampledTwinPairs } from './resampledTwins';
@@ -103,8 +104,9 @@ const keypointStage: TransformStage = {
     const sift = p.detector === 'sift';
     const kp = sift ? detectSiftKeypoints(cv, eq, p) : detectKeypoints(cv, eq, p);
     const kpMirror = !p.flips ? undefined : sift ? mirrorFloatKeypoints(kp) : detectKeypoints(cv, eq, p, true);
+    const kpSoft = p.blurredKeypoints && !sift ? detectKeypoints(cv, softened(eq, COMPARED_BLUR_SIGMA * input.scale), p) : undefined;
     lap('keypoints');
-    return keypointTransforms(kp, kpMirror, input);
+    return keypointTransforms(kp, kpMirror, input, '', kpSoft);
   },
 };
 
@@ -126,8 +128,8 @@ const siftStage: TransformStage = {
 };
 
 /** Matching, clustering and RANSAC of one keypoint set (and its mirror), in the working frame. */
-function keypointTransforms(kp: Keypoints, kpMirror: Keypoints | undefined, { cv, p, lap }: StageInput, prefix = '') {
-  const matches = matchKeypoints(kp, kpMirror, p);
+function keypointTransforms(kp: Keypoints, kpMirror: Keypoints | undefined, { cv, p, lap }: StageInput, prefix = '', kpSoft?: Keypoints) {
+  const matches = matchKeypoints(kp, kpMirror, p, kpSoft);
   lap(`${prefix}match`);
   const grouped = p.clustering === 'hdbscan' ? clusterMatchesHdbscan(matches, p.minInliers, p.clusterRadius) : clusterMatches(matches, p.clusterRadius);
   const clusters = grouped.filter((c) => c.members.length >= p.minInliers);
