@@ -23,7 +23,9 @@ import { parseParams } from '../src/cli/command';
  * source ('found'); 'falseAlarms' counts the bases themselves with any event. A detection-rate
  * table, not a timing: proposal (keypoints, blocks, dense matching), verification and the gate are
  * told apart, so a change can be read off the stage it moved.
- * Usage: npm run bench -- classical-transforms [--side 64] [--bases DIR] [--figures 2] [--seed 1] [--param key=value ...]
+ * `--soften`: every copy is then box-blurred 3x3 within itself, as a forger softens a paste (the
+ * realistic generator's blur).
+ * Usage: npm run bench -- classical-transforms [--side 64] [--bases DIR] [--figures 2] [--seed 1] [--soften] [--param key=value ...]
  * (default bases: the synthetic families, `--figures` of each; `--bases DIR`: every readable image in
  * DIR, e.g. scikit-image's data folder; unreadable files are listed under `skipped` with the reason).
  */
@@ -135,6 +137,29 @@ function paste(base: Image, fwd: Affine, sx: number, sy: number, n: number, dx: 
   return { image: { ...base, data: out }, copy, source };
 }
 
+/** 3x3 box blur of the pixels of `region` (0/1 over the frame), averaging only region pixels, in place. */
+export function softenWithin(img: Image, region: Uint8Array): void {
+  const { width: W, height: H, data } = img;
+  const src = Uint8Array.from(data);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (!region[y * W + x]) continue;
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        let n = 0;
+        for (let yy = Math.max(0, y - 1); yy <= Math.min(H - 1, y + 1); yy++) {
+          for (let xx = Math.max(0, x - 1); xx <= Math.min(W - 1, x + 1); xx++) {
+            if (!region[yy * W + xx]) continue;
+            sum += src[(yy * W + xx) * 3 + c];
+            n++;
+          }
+        }
+        data[(y * W + x) * 3 + c] = Math.round(sum / n);
+      }
+    }
+  }
+}
+
 /** Does affine `a` (either direction) move the source's probe points onto the copy's, within `tol` px? */
 export function sameCopy(a: Affine, fwd: Affine, probes: readonly [number, number][], tol = 6): boolean {
   const ap = (t: Affine, x: number, y: number): [number, number] => [t[0] * x + t[1] * y + t[2], t[3] * x + t[4] * y + t[5]];
@@ -168,7 +193,7 @@ function covered(masks: { data: Uint8Array; count: number }, region: Uint8Array)
 export async function run(argv: string[]): Promise<object> {
   const { values } = parseArgs({
     args: argv,
-    options: { side: { type: 'string' }, bases: { type: 'string' }, figures: { type: 'string' }, seed: { type: 'string' }, param: { type: 'string', multiple: true } },
+    options: { side: { type: 'string' }, bases: { type: 'string' }, figures: { type: 'string' }, seed: { type: 'string' }, soften: { type: 'boolean' }, param: { type: 'string', multiple: true } },
     strict: true,
   });
   const side = Number(values.side ?? 64);
@@ -206,6 +231,7 @@ export async function run(argv: string[]): Promise<object> {
     TRANSFORMS.forEach((t, i) => {
       const placed = placeCopy(rng, base.image, t.kind, t.value, side);
       if (!placed) return;
+      if (values.soften) softenWithin(placed.image, placed.copy);
       const r = detectWith(cv, placed.image, params);
       const hits = r.debug.candidates.filter((c) => sameCopy(c.affine, placed.forward, placed.probes));
       const row = rows[i];
@@ -219,6 +245,7 @@ export async function run(argv: string[]): Promise<object> {
   return {
     bench: 'classical-transforms',
     side,
+    softened: values.soften === true,
     bases: values.bases === undefined ? `synthetic families x ${figures} (512x512)` : `${bases.length} images of ${path.basename(values.bases)}`,
     skipped,
     params: overrides,
