@@ -185,4 +185,3 @@ function strongestOffsets(votes: Map<number, number>, pairs: readonly number[], 
     return { affine: [1, 0, dx, 0, 1, dy], src: Float32Array.from(src), dst: Float32Array.from(dst), inliers: Math.round(support), cluster: -1, flipped: false };
   });
 }
-
