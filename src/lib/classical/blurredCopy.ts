@@ -32,10 +32,11 @@ export function blurredAgreement(gray: GrayImage, source: Uint8Array, a: Affine,
   const ys = [s.y1, s.y1, s.y2, s.y2];
   const cx = xs.map((x, k) => a[0] * x + a[1] * ys[k] + a[2]);
   const cy = xs.map((x, k) => a[3] * x + a[4] * ys[k] + a[5]);
-  const x0 = Math.max(0, Math.floor(Math.min(s.x1, ...cx)) - cropMargin(sigma));
-  const y0 = Math.max(0, Math.floor(Math.min(s.y1, ...cy)) - cropMargin(sigma));
-  const x1 = Math.min(W, Math.ceil(Math.max(s.x2, ...cx)) + cropMargin(sigma));
-  const y1 = Math.min(H, Math.ceil(Math.max(s.y2, ...cy)) + cropMargin(sigma));
+  const margin = cropMargin(sigma);
+  const x0 = Math.max(0, Math.floor(Math.min(s.x1, ...cx)) - margin);
+  const y0 = Math.max(0, Math.floor(Math.min(s.y1, ...cy)) - margin);
+  const x1 = Math.min(W, Math.ceil(Math.max(s.x2, ...cx)) + margin);
+  const y1 = Math.min(H, Math.ceil(Math.max(s.y2, ...cy)) + margin);
   const w = x1 - x0;
   const h = y1 - y0;
   const crop: GrayImage = { data: new Uint8Array(w * h), width: w, height: h };

@@ -117,17 +117,9 @@ export function grainOf(gray: GrayImage, region: Int32Array): { pairs: number; d
 
 /** grainOf for a region given as a 0/1 mask of the frame. */
 export function maskGrain(gray: GrayImage, mask: Uint8Array): { pairs: number; differ: number } {
-  let pairs = 0;
-  let differ = 0;
-  for (let y = 0; y < gray.height; y++) {
-    const row = y * gray.width;
-    for (let q = row; q < row + gray.width - 1; q++) {
-      if (!mask[q] || !mask[q + 1]) continue;
-      pairs++;
-      if (gray.data[q] !== gray.data[q + 1]) differ++;
-    }
-  }
-  return { pairs, differ };
+  const region: number[] = [];
+  for (let p = 0; p < mask.length; p++) if (mask[p]) region.push(p);
+  return grainOf(gray, Int32Array.from(region));
 }
 
 /** How much grain a region needs (ExactRegionOptions). */
